@@ -1,0 +1,1 @@
+"""Shipped data tables (CSV with units in column names); see SOURCE.md."""

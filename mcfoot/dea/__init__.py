@@ -1,0 +1,1 @@
+"""Data envelopment analysis (DEA), batched over leading (draw) dimensions."""

@@ -1,0 +1,1 @@
+"""Shipped prior scenarios (TOML); read with importlib.resources, never imported as code."""

@@ -1,0 +1,1 @@
+"""Shipped claim files (TOML); read with importlib.resources."""
