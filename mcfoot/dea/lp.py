@@ -251,50 +251,85 @@ def _solve_lp(A, b, c, rowtype, R, N, buf, basis, prow, x, y, maxit):
 
 
 # ---- per-instance helpers ---------------------------------------------------------------
+# Data reach these helpers column-scaled and *transposed*: XT (m, n), YT (s, n), so that
+# every tableau row is filled from one contiguous row of data.
 
 
 @kernel
-def _scale_columns(Xin, Xs):
-    """Xs = Xin / column max (DEA scores are invariant to column rescaling)."""
+def _scale_transpose(Xin, XT):
+    """XT[i, j] = Xin[j, i] / max_j Xin[j, i] (DEA is invariant to column rescaling)."""
     n, m = Xin.shape
     for i in range(m):
         mx = 0.0
         for j in range(n):
             if Xin[j, i] > mx:
                 mx = Xin[j, i]
+        inv = 1.0 / mx
         for j in range(n):
-            Xs[j, i] = Xin[j, i] / mx
+            XT[i, j] = Xin[j, i] * inv
 
 
 @kernel
-def _primary_crs(Xs, Ys, d, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit):
+def _leq_tableau(buf, R, N):
+    """Tableau view ``(R + 1, N + R + 1)`` on ``buf`` with the slack block set to the
+    identity; the caller fills the structural block, the RHS column and row R."""
+    ncols = N + R + 1
+    T = buf[: (R + 1) * ncols].reshape((R + 1, ncols))
+    for i in range(R + 1):
+        for j in range(N, N + R):
+            T[i, j] = 0.0
+    for i in range(R):
+        T[i, N + i] = 1.0
+    return T
+
+
+@kernel
+def _solve_leq(T, basis, R, N, prow, y, maxit):
+    """Fast path of :func:`_solve_lp` for ``max c·x s.t. A x <= b, x >= 0`` with b >= 0:
+    the slack basis is feasible, so no phase I and no copy. ``T`` comes from
+    :func:`_leq_tableau` with rows ``[A | I | b]`` and objective row ``[-c | 0 | 0]``.
+    Returns ``(status, objective)``; duals in ``y[:R]``."""
+    for i in range(R):
+        basis[i] = N + i
+    st, _ = _simplex(T, basis, R, R + 1, N + R + 1, R, N + R, maxit, prow, np.inf)
+    if st != OPTIMAL:
+        return st, np.nan
+    for i in range(R):
+        y[i] = T[R, N + i]
+    return OPTIMAL, T[R, N + R]
+
+
+@kernel
+def _primary_crs(XT, YT, d, buf, basis, prow, y, maxit):
     """CCR efficiency of unit d via the output-oriented envelopment LP.
 
     ``max phi  s.t.  sum_j lam_j x_j <= x_d,  phi y_d - sum_j lam_j y_j <= 0``; under
-    CRS theta = 1/phi. The row duals are the multipliers (v, u) with u·y_d = 1 and
-    v·x_d = phi (divide by phi for the input-oriented normalisation). Returns
-    ``(status, theta)``; duals in ``y[:m+s]``.
+    CRS theta = 1/phi. All rows are ``<=`` with b >= 0, so the slack basis is feasible.
+    The row duals are the multipliers (v, u) with u·y_d = 1 and v·x_d = phi (divide by
+    phi for the input-oriented normalisation). Returns ``(status, theta)``; duals in
+    ``y[:m+s]``.
     """
-    n, m = Xs.shape
-    s = Ys.shape[1]
+    m, n = XT.shape
+    s = YT.shape[0]
     R = m + s
     N = n + 1
+    T = _leq_tableau(buf, R, N)
+    rhs = N + R
     for i in range(m):
         for j in range(n):
-            A[i, j] = Xs[j, i]
-        A[i, n] = 0.0
-        b[i] = Xs[d, i]
-        rowtype[i] = 0
+            T[i, j] = XT[i, j]
+        T[i, n] = 0.0
+        T[i, rhs] = XT[i, d]
     for r in range(s):
         for j in range(n):
-            A[m + r, j] = -Ys[j, r]
-        A[m + r, n] = Ys[d, r]
-        b[m + r] = 0.0
-        rowtype[m + r] = 0
+            T[m + r, j] = -YT[r, j]
+        T[m + r, n] = YT[r, d]
+        T[m + r, rhs] = 0.0
     for j in range(N):
-        c[j] = 0.0
-    c[n] = 1.0
-    st, phi = _solve_lp(A, b, c, rowtype, R, N, buf, basis, prow, xsol, y, maxit)
+        T[R, j] = 0.0
+    T[R, n] = -1.0
+    T[R, rhs] = 0.0
+    st, phi = _solve_leq(T, basis, R, N, prow, y, maxit)
     if st != OPTIMAL:
         return st, np.nan
     if not (phi > 0.0):
@@ -303,7 +338,37 @@ def _primary_crs(Xs, Ys, d, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit):
 
 
 @kernel
-def _secondary_crs(Xs, Ys, d, theta, benevolent, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit):
+def _fill_secondary(M, b, XT, YT, d, theta, sgn):
+    """Write the constraint block of the secondary dual LP (D2) into ``M[:m+s, :n+3]``
+    and its RHS into ``b``; see :func:`_secondary_crs`."""
+    m, n = XT.shape
+    s = YT.shape[0]
+    inv = 1.0 / (n - 1)
+    for i in range(m):
+        tot = 0.0
+        for j in range(n):
+            v = XT[i, j]
+            tot += v
+            M[i, 3 + j] = v
+        xbar = (tot - XT[i, d]) * inv
+        M[i, 0] = xbar
+        M[i, 1] = -xbar
+        M[i, 2] = -theta * XT[i, d]
+        b[i] = 0.0
+    for r in range(s):
+        tot = 0.0
+        for j in range(n):
+            v = YT[r, j]
+            tot += v
+            M[m + r, 3 + j] = -v
+        M[m + r, 0] = 0.0
+        M[m + r, 1] = 0.0
+        M[m + r, 2] = YT[r, d]
+        b[m + r] = sgn * (tot - YT[r, d]) * inv
+
+
+@kernel
+def _secondary_crs(XT, YT, d, theta, benevolent, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit):
     """Doyle & Green (1994) method-III secondary goal for unit d, solved in dual form.
 
     Primal (P2, in the weights v, u), with means instead of sums over j != d (same
@@ -313,43 +378,36 @@ def _secondary_crs(Xs, Ys, d, theta, benevolent, A, b, c, rowtype, buf, basis, p
         s.t. xbar·v = 1,  u·y_d - theta v·x_d >= 0,  v·x_j - u·y_j >= 0 for all j,  u, v >= 0
 
     (``>=`` in the second row is equivalent to ``=`` because no weights beat theta_d.)
-    Its dual (D2) has only m + s rows, a right-hand side (0, ±ybar) and the slack basis is
-    feasible for the aggressive goal::
+    Its dual (D2) has only m + s rows and a right-hand side (0, ±ybar)::
 
         max alpha  s.t.  alpha xbar_i - beta theta x_id + sum_j mu_j x_ij <= 0      (v_i)
                          beta y_rd - sum_j mu_j y_rj <= ±ybar_r                     (u_r)
-        alpha free, beta >= 0, mu >= 0
+        alpha free (alpha+ - alpha-), beta >= 0, mu >= 0
 
-    The duals of D2 are the weights (v, u). Returns ``(status, secondary objective)``,
-    the objective being sum_{j != d} u·y_j under sum_{j != d} v·x_j = 1.
+    For the aggressive goal (+ybar) the slack basis is feasible (fast path, no phase I);
+    the benevolent goal (-ybar) goes through the two-phase solver. The duals of D2 are
+    the weights (v, u). Returns ``(status, secondary objective)``, the objective being
+    sum_{j != d} u·y_j under sum_{j != d} v·x_j = 1.
     """
-    n, m = Xs.shape
-    s = Ys.shape[1]
+    m, n = XT.shape
+    s = YT.shape[0]
     R = m + s
     N = n + 3  # alpha+, alpha-, beta, mu_1..mu_n
-    inv = 1.0 / (n - 1)
-    for i in range(m):
-        tot = 0.0
-        for j in range(n):
-            tot += Xs[j, i]
-            A[i, 3 + j] = Xs[j, i]
-        xbar = (tot - Xs[d, i]) * inv
-        A[i, 0] = xbar
-        A[i, 1] = -xbar
-        A[i, 2] = -theta * Xs[d, i]
-        b[i] = 0.0
+    if not benevolent:
+        T = _leq_tableau(buf, R, N)
+        _fill_secondary(T, b, XT, YT, d, theta, 1.0)
+        rhs = N + R
+        for i in range(R):
+            T[i, rhs] = b[i]
+        for j in range(N):
+            T[R, j] = 0.0
+        T[R, 0] = -1.0
+        T[R, 1] = 1.0
+        T[R, rhs] = 0.0
+        return _solve_leq(T, basis, R, N, prow, y, maxit)
+    _fill_secondary(A, b, XT, YT, d, theta, -1.0)
+    for i in range(R):
         rowtype[i] = 0
-    sgn = -1.0 if benevolent else 1.0
-    for r in range(s):
-        tot = 0.0
-        for j in range(n):
-            tot += Ys[j, r]
-            A[m + r, 3 + j] = -Ys[j, r]
-        A[m + r, 0] = 0.0
-        A[m + r, 1] = 0.0
-        A[m + r, 2] = Ys[d, r]
-        b[m + r] = sgn * (tot - Ys[d, r]) * inv
-        rowtype[m + r] = 0
     for j in range(N):
         c[j] = 0.0
     c[0] = 1.0
@@ -357,11 +415,11 @@ def _secondary_crs(Xs, Ys, d, theta, benevolent, A, b, c, rowtype, buf, basis, p
     st, val = _solve_lp(A, b, c, rowtype, R, N, buf, basis, prow, xsol, y, maxit)
     if st != OPTIMAL:
         return st, np.nan
-    return OPTIMAL, sgn * val
+    return OPTIMAL, -val
 
 
 @kernel
-def _primary_general(Xs, Ys, d, orient_output, vrs, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit):
+def _primary_general(XT, YT, d, orient_output, vrs, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit):
     """Efficiency in (0, 1] of unit d for any orientation / returns to scale.
 
     CRS uses :func:`_primary_crs` (input and output orientation coincide: theta = 1/phi).
@@ -371,9 +429,9 @@ def _primary_general(Xs, Ys, d, orient_output, vrs, A, b, c, rowtype, buf, basis
     reported as 1/phi.
     """
     if not vrs:
-        return _primary_crs(Xs, Ys, d, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit)
-    n, m = Xs.shape
-    s = Ys.shape[1]
+        return _primary_crs(XT, YT, d, buf, basis, prow, y, maxit)
+    m, n = XT.shape
+    s = YT.shape[0]
     R = m + s + 1 if orient_output else m + s + 2
     N = n + 1  # column 0: theta or phi; columns 1..n: lambda
     for j in range(N):
@@ -383,28 +441,28 @@ def _primary_general(Xs, Ys, d, orient_output, vrs, A, b, c, rowtype, buf, basis
         for i in range(m):
             A[i, 0] = 0.0
             for j in range(n):
-                A[i, 1 + j] = Xs[j, i]
-            b[i] = Xs[d, i]
+                A[i, 1 + j] = XT[i, j]
+            b[i] = XT[i, d]
             rowtype[i] = 0
         for r in range(s):
-            A[m + r, 0] = Ys[d, r]
+            A[m + r, 0] = YT[r, d]
             for j in range(n):
-                A[m + r, 1 + j] = -Ys[j, r]
+                A[m + r, 1 + j] = -YT[r, j]
             b[m + r] = 0.0
             rowtype[m + r] = 0
     else:
         c[0] = -1.0
         for i in range(m):
-            A[i, 0] = -Xs[d, i]
+            A[i, 0] = -XT[i, d]
             for j in range(n):
-                A[i, 1 + j] = Xs[j, i]
+                A[i, 1 + j] = XT[i, j]
             b[i] = 0.0
             rowtype[i] = 0
         for r in range(s):
             A[m + r, 0] = 0.0
             for j in range(n):
-                A[m + r, 1 + j] = -Ys[j, r]
-            b[m + r] = -Ys[d, r]
+                A[m + r, 1 + j] = -YT[r, j]
+            b[m + r] = -YT[r, d]
             rowtype[m + r] = 0
     A[m + s, 0] = 0.0
     for j in range(n):
@@ -455,13 +513,13 @@ def _efficiency_batch(X, Y, orient_output, vrs, maxit, theta, status):
     s = Y.shape[2]
     for k in prange(B):
         A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
-        Xs = np.empty((n, m))
-        Ys = np.empty((n, s))
-        _scale_columns(X[k], Xs)
-        _scale_columns(Y[k], Ys)
+        XT = np.empty((m, n))
+        YT = np.empty((s, n))
+        _scale_transpose(X[k], XT)
+        _scale_transpose(Y[k], YT)
         for d in range(n):
             st, th = _primary_general(
-                Xs, Ys, d, orient_output, vrs, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit
+                XT, YT, d, orient_output, vrs, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit
             )
             theta[k, d] = th
             status[k, d] = st
@@ -479,16 +537,18 @@ def _cross_batch(X, Y, mode, want_matrix, maxit, theta, colsum, E, secobj, statu
     s = Y.shape[2]
     for k in prange(B):
         A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
-        Xs = np.empty((n, m))
-        Ys = np.empty((n, s))
+        XT = np.empty((m, n))
+        YT = np.empty((s, n))
         u = np.empty(s)
         v = np.empty(m)
-        _scale_columns(X[k], Xs)
-        _scale_columns(Y[k], Ys)
+        num = np.empty(n)
+        den = np.empty(n)
+        _scale_transpose(X[k], XT)
+        _scale_transpose(Y[k], YT)
         for j in range(n):
             colsum[k, j] = 0.0
         for d in range(n):
-            st, th = _primary_crs(Xs, Ys, d, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit)
+            st, th = _primary_crs(XT, YT, d, buf, basis, prow, y, maxit)
             theta[k, d] = th
             status[k, d] = st
             secobj[k, d] = np.nan
@@ -501,7 +561,7 @@ def _cross_batch(X, Y, mode, want_matrix, maxit, theta, colsum, E, secobj, statu
                 val = np.nan
                 for shrink in _THETA_SHRINK:
                     st2, val = _secondary_crs(
-                        Xs, Ys, d, th * (1.0 - shrink), mode == MODE_BENEVOLENT,
+                        XT, YT, d, th * (1.0 - shrink), mode == MODE_BENEVOLENT,
                         A, b, c, rowtype, buf, basis, prow, xsol, y, maxit,
                     )
                     if st2 != UNBOUNDED:
@@ -521,16 +581,17 @@ def _cross_batch(X, Y, mode, want_matrix, maxit, theta, colsum, E, secobj, statu
             for r in range(s):
                 u[r] = max(y[m + r], 0.0)
             for j in range(n):
-                if j == d:
-                    e = th
-                else:
-                    num = 0.0
-                    for r in range(s):
-                        num += u[r] * Ys[j, r]
-                    den = 0.0
-                    for i in range(m):
-                        den += v[i] * Xs[j, i]
-                    e = num / den
+                num[j] = 0.0
+                den[j] = 0.0
+            for r in range(s):
+                for j in range(n):
+                    num[j] += u[r] * YT[r, j]
+            for i in range(m):
+                for j in range(n):
+                    den[j] += v[i] * XT[i, j]
+            for j in range(n):
+                e = th if j == d else num[j] / den[j]
+                if j != d:
                     colsum[k, j] += e
                 if want_matrix:
                     E[k, d, j] = e
