@@ -1,0 +1,84 @@
+"""Private numba kernels. Deterministic, no RNG inside; twins live in ``footprint.py``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._numba import kernel, parallel_kernel, prange
+
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+
+
+@kernel
+def _interp(u, probs, q, r, nq):
+    """np.interp(u, probs, q[r]) for one scalar: clamped outside [probs[0], probs[-1]]."""
+    if u <= probs[0]:
+        return q[r, 0]
+    if u >= probs[nq - 1]:
+        return q[r, nq - 1]
+    k = 1
+    while probs[k] < u:
+        k += 1
+    x0 = probs[k - 1]
+    x1 = probs[k]
+    y0 = q[r, k - 1]
+    y1 = q[r, k]
+    slope = (y1 - y0) / (x1 - x0)
+    return slope * (u - x0) + y0  # numpy.interp's formula
+
+
+@parallel_kernel
+def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
+               power_kw, pue, wue_site, wue_source, cif,
+               lat_out, spd_out, energy_v_out, energy_out, carbon_out, ws_out, wsrc_out, w_out):
+    """Fused footprint of every (row, draw); see ``footprint.footprint_reference``.
+
+    Rows are split across threads (``prange``); each iteration writes only its own row, so
+    results do not depend on the thread count. ``lat_out``/``spd_out`` may alias
+    ``z_lat``/``z_spd`` (each element is read before it is written).
+    """
+    n_rows, n_draws = z_lat.shape
+    n_var = power_kw.shape[1]
+    nq = probs.shape[0]
+    c00, c10, c11 = chol[0, 0], chol[1, 0], chol[1, 1]
+    for r in prange(n_rows):
+        c = row_combo[r]
+        h = row_host[r]
+        t_out = out_tokens[r]
+        for d in range(n_draws):
+            a = z_lat[r, d]
+            b = z_spd[r, d]
+            u1 = 0.5 * math.erfc(-(c00 * a) * _INV_SQRT2)
+            u2 = 0.5 * math.erfc(-(c10 * a + c11 * b) * _INV_SQRT2)
+            lat = _interp(u1, probs, lat_q, r, nq)
+            spd = _interp(u2, probs, spd_q, r, nq)
+            hours = (lat + t_out / spd) / 3600.0
+            p = pue[h, d]
+            acc = 0.0
+            for v in range(n_var):
+                e = 1000.0 * hours * power_kw[c, v, d] * p
+                energy_v_out[v, r, d] = e
+                acc += e
+            energy = acc / n_var
+            it = energy / p
+            ws = it * wue_site[h, d]
+            wsrc = energy * wue_source[h, d]
+            lat_out[r, d] = lat
+            spd_out[r, d] = spd
+            energy_out[r, d] = energy
+            carbon_out[r, d] = energy * cif[h, d]
+            ws_out[r, d] = ws
+            wsrc_out[r, d] = wsrc
+            w_out[r, d] = ws + wsrc
+
+
+def footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
+              power_kw, pue, wue_site, wue_source, cif, out):
+    """Run the kernel, writing into the arrays of ``out`` (dict of preallocated arrays)."""
+    _footprint(z_lat, z_spd, np.ascontiguousarray(chol), probs, lat_q, spd_q, out_tokens,
+               row_combo, row_host, power_kw, pue, wue_site, wue_source, cif,
+               out["latency"], out["speed"], out["energy_variants"], out["energy"],
+               out["carbon"], out["water_site"], out["water_source"], out["water"])
+    return out

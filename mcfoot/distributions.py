@@ -1,0 +1,335 @@
+"""The one registry of distribution kinds a prior may use.
+
+Each kind declares its named parameters, checks them, gives its support and maps uniform
+numbers ``u`` in (0, 1) to values through its inverse CDF (``ppf``). Sampling is therefore
+"design + transform": the same kinds serve Monte Carlo draws and Sobol designs.
+
+Kinds: ``fixed``, ``uniform``, ``triangular``, ``truncnormal``, ``lognormal`` (median and a
+P5–P95 range, optionally shifted), ``pert``, ``beta`` (on a range), ``empirical`` (linear
+inverse CDF through given quantiles, clamped outside them as the study does) and ``discrete``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy import special, stats
+
+#: z of the 95th percentile of a standard normal (exact, from SciPy at import is avoided).
+_Z95 = float(special.ndtri(0.95))
+
+
+class ParameterError(ValueError):
+    """A distribution's parameters are missing, extra, of the wrong type or inconsistent."""
+
+
+def _num(name: str, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ParameterError(f"parameter '{name}' must be a number, got {v!r}")
+    f = float(v)
+    if not math.isfinite(f):
+        raise ParameterError(f"parameter '{name}' must be finite, got {v!r}")
+    return f
+
+
+def _numlist(name: str, v: Any) -> np.ndarray:
+    if not isinstance(v, (list, tuple)) or len(v) < 2:
+        raise ParameterError(f"parameter '{name}' must be a list of at least 2 numbers, got {v!r}")
+    return np.array([_num(f"{name}[{i}]", x) for i, x in enumerate(v)])
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Base class: a distribution kind with validated, named parameters."""
+
+    params: dict
+    required: ClassVar[tuple[str, ...]] = ()
+    optional: ClassVar[dict[str, Any]] = {}
+    kind: ClassVar[str] = ""
+
+    @classmethod
+    def from_params(cls, params: dict) -> "Distribution":
+        missing = [p for p in cls.required if p not in params]
+        extra = [p for p in params if p not in cls.required and p not in cls.optional]
+        if missing:
+            raise ParameterError(
+                f"'{cls.kind}' needs parameter(s) {', '.join(missing)} "
+                f"(it takes {cls.signature()})"
+            )
+        if extra:
+            raise ParameterError(
+                f"'{cls.kind}' does not take parameter(s) {', '.join(extra)} "
+                f"(it takes {cls.signature()})"
+            )
+        full = {**cls.optional, **params}
+        return cls(cls.check(full))
+
+    @classmethod
+    def signature(cls) -> str:
+        opt = [f"{k}={v}" for k, v in cls.optional.items()]
+        return ", ".join([*cls.required, *opt])
+
+    @classmethod
+    def check(cls, p: dict) -> dict:  # pragma: no cover - every kind overrides
+        return p
+
+    @property
+    def is_fixed(self) -> bool:
+        return False
+
+    def support(self) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def median(self) -> float:
+        return float(self.ppf(np.array([0.5]))[0])
+
+
+class Fixed(Distribution):
+    kind = "fixed"
+    required = ("value",)
+
+    @classmethod
+    def check(cls, p):
+        return {"value": _num("value", p["value"])}
+
+    @property
+    def is_fixed(self):
+        return True
+
+    def support(self):
+        return (self.params["value"], self.params["value"])
+
+    def ppf(self, u):
+        return np.full(np.shape(u), self.params["value"])
+
+
+class Uniform(Distribution):
+    kind = "uniform"
+    required = ("low", "high")
+
+    @classmethod
+    def check(cls, p):
+        lo, hi = _num("low", p["low"]), _num("high", p["high"])
+        if not lo < hi:
+            raise ParameterError(f"needs low < high, got low={lo}, high={hi}")
+        return {"low": lo, "high": hi}
+
+    def support(self):
+        return (self.params["low"], self.params["high"])
+
+    def ppf(self, u):
+        lo, hi = self.params["low"], self.params["high"]
+        return lo + (hi - lo) * np.asarray(u, dtype=float)
+
+
+class Triangular(Distribution):
+    kind = "triangular"
+    required = ("low", "mode", "high")
+
+    @classmethod
+    def check(cls, p):
+        lo, mo, hi = (_num(k, p[k]) for k in cls.required)
+        if not (lo <= mo <= hi and lo < hi):
+            raise ParameterError(f"needs low <= mode <= high and low < high, got {lo}, {mo}, {hi}")
+        return {"low": lo, "mode": mo, "high": hi}
+
+    def support(self):
+        return (self.params["low"], self.params["high"])
+
+    def ppf(self, u):
+        lo, mo, hi = self.params["low"], self.params["mode"], self.params["high"]
+        return stats.triang.ppf(u, (mo - lo) / (hi - lo), loc=lo, scale=hi - lo)
+
+
+class TruncNormal(Distribution):
+    kind = "truncnormal"
+    required = ("mean", "sd")
+    optional = {"low": -math.inf, "high": math.inf}
+
+    @classmethod
+    def check(cls, p):
+        mean, sd = _num("mean", p["mean"]), _num("sd", p["sd"])
+        lo = float(p["low"]) if p["low"] == -math.inf else _num("low", p["low"])
+        hi = float(p["high"]) if p["high"] == math.inf else _num("high", p["high"])
+        if not sd > 0:
+            raise ParameterError(f"needs sd > 0, got {sd}")
+        if not lo < hi:
+            raise ParameterError(f"needs low < high, got low={lo}, high={hi}")
+        return {"mean": mean, "sd": sd, "low": lo, "high": hi}
+
+    def support(self):
+        return (self.params["low"], self.params["high"])
+
+    def _frozen(self):
+        m, s, lo, hi = (self.params[k] for k in ("mean", "sd", "low", "high"))
+        return stats.truncnorm((lo - m) / s, (hi - m) / s, loc=m, scale=s)
+
+    def ppf(self, u):
+        return self._frozen().ppf(u)
+
+
+class LogNormal(Distribution):
+    """Lognormal given by its median and P5–P95 range, on ``x - shift``.
+
+    When ``ln(median - shift)`` lies midway between ``ln(p5 - shift)`` and
+    ``ln(p95 - shift)`` this is the ordinary lognormal. Published ranges are often skewed
+    around their central value; then the two halves get their own log-scale sigma (a
+    two-piece lognormal) so that the median, P5 and P95 are all met exactly.
+    """
+
+    kind = "lognormal"
+    required = ("median", "p5", "p95")
+    optional = {"shift": 0.0}
+
+    @classmethod
+    def check(cls, p):
+        med, p5, p95, sh = (_num(k, p[k]) for k in ("median", "p5", "p95", "shift"))
+        if not p5 < p95:
+            raise ParameterError(f"needs p5 < p95, got p5={p5}, p95={p95}")
+        if not p5 <= med <= p95:
+            raise ParameterError(f"needs p5 <= median <= p95, got {p5}, {med}, {p95}")
+        if not sh < p5:
+            raise ParameterError(f"needs shift < p5 (values above shift), got shift={sh}, p5={p5}")
+        return {"median": med, "p5": p5, "p95": p95, "shift": sh}
+
+    def _mu_sigmas(self):
+        med, p5, p95, sh = (self.params[k] for k in ("median", "p5", "p95", "shift"))
+        mu = math.log(med - sh)
+        return mu, (mu - math.log(p5 - sh)) / _Z95, (math.log(p95 - sh) - mu) / _Z95
+
+    def support(self):
+        return (self.params["shift"], math.inf)
+
+    def ppf(self, u):
+        mu, s_lo, s_hi = self._mu_sigmas()
+        z = special.ndtri(np.asarray(u, dtype=float))
+        return self.params["shift"] + np.exp(mu + z * np.where(z < 0, s_lo, s_hi))
+
+
+class Pert(Distribution):
+    kind = "pert"
+    required = ("low", "mode", "high")
+    optional = {"shape": 4.0}
+
+    @classmethod
+    def check(cls, p):
+        lo, mo, hi, sh = (_num(k, p[k]) for k in ("low", "mode", "high", "shape"))
+        if not (lo <= mo <= hi and lo < hi):
+            raise ParameterError(f"needs low <= mode <= high and low < high, got {lo}, {mo}, {hi}")
+        if not sh > 0:
+            raise ParameterError(f"needs shape > 0, got {sh}")
+        return {"low": lo, "mode": mo, "high": hi, "shape": sh}
+
+    def support(self):
+        return (self.params["low"], self.params["high"])
+
+    def ab(self):
+        lo, mo, hi, sh = (self.params[k] for k in ("low", "mode", "high", "shape"))
+        return 1 + sh * (mo - lo) / (hi - lo), 1 + sh * (hi - mo) / (hi - lo)
+
+    def ppf(self, u):
+        lo, hi = self.params["low"], self.params["high"]
+        a, b = self.ab()
+        return lo + (hi - lo) * special.betaincinv(a, b, np.asarray(u, dtype=float))
+
+
+class Beta(Distribution):
+    kind = "beta"
+    required = ("low", "high", "alpha", "beta")
+
+    @classmethod
+    def check(cls, p):
+        lo, hi, a, b = (_num(k, p[k]) for k in cls.required)
+        if not lo < hi:
+            raise ParameterError(f"needs low < high, got low={lo}, high={hi}")
+        if not (a > 0 and b > 0):
+            raise ParameterError(f"needs alpha > 0 and beta > 0, got {a}, {b}")
+        return {"low": lo, "high": hi, "alpha": a, "beta": b}
+
+    def support(self):
+        return (self.params["low"], self.params["high"])
+
+    def ppf(self, u):
+        lo, hi = self.params["low"], self.params["high"]
+        a, b = self.params["alpha"], self.params["beta"]
+        return lo + (hi - lo) * special.betaincinv(a, b, np.asarray(u, dtype=float))
+
+
+class Empirical(Distribution):
+    """Linear inverse CDF through ``values`` at cumulative probabilities ``probs``.
+
+    Below ``probs[0]`` and above ``probs[-1]`` the value is clamped to the end quantile, as
+    the study does with Artificial Analysis' P5..P95 (so 5 % of the mass sits on each end).
+    """
+
+    kind = "empirical"
+    required = ("values", "probs")
+
+    @classmethod
+    def check(cls, p):
+        v, q = _numlist("values", p["values"]), _numlist("probs", p["probs"])
+        if v.size != q.size:
+            raise ParameterError(f"'values' ({v.size}) and 'probs' ({q.size}) differ in length")
+        if not (np.all(np.diff(q) > 0) and q[0] >= 0 and q[-1] <= 1):
+            raise ParameterError(f"'probs' must increase strictly within [0, 1], got {q.tolist()}")
+        if np.any(np.diff(v) < 0):
+            raise ParameterError(f"'values' must not decrease (quantiles), got {v.tolist()}")
+        return {"values": v.tolist(), "probs": q.tolist()}
+
+    def support(self):
+        return (self.params["values"][0], self.params["values"][-1])
+
+    def ppf(self, u):
+        return np.interp(u, self.params["probs"], self.params["values"])
+
+
+class Discrete(Distribution):
+    """Finite set of ``values`` with ``weights`` (normalised); ppf steps at cumulative weights."""
+
+    kind = "discrete"
+    required = ("values", "weights")
+
+    @classmethod
+    def check(cls, p):
+        v, w = _numlist("values", p["values"]), _numlist("weights", p["weights"])
+        if v.size != w.size:
+            raise ParameterError(f"'values' ({v.size}) and 'weights' ({w.size}) differ in length")
+        if np.any(w < 0) or not w.sum() > 0:
+            raise ParameterError(f"'weights' must be >= 0 with a positive sum, got {w.tolist()}")
+        if np.any(np.diff(v) <= 0):
+            raise ParameterError(f"'values' must increase strictly, got {v.tolist()}")
+        return {"values": v.tolist(), "weights": w.tolist()}
+
+    def support(self):
+        return (self.params["values"][0], self.params["values"][-1])
+
+    def cdf_steps(self) -> np.ndarray:
+        w = np.asarray(self.params["weights"])
+        c = np.cumsum(w) / w.sum()
+        c[-1] = 1.0
+        return c
+
+    def ppf(self, u):
+        idx = np.searchsorted(self.cdf_steps(), np.asarray(u, dtype=float), side="left")
+        return np.asarray(self.params["values"])[np.minimum(idx, len(self.params["values"]) - 1)]
+
+
+REGISTRY: dict[str, type[Distribution]] = {
+    cls.kind: cls
+    for cls in (Fixed, Uniform, Triangular, TruncNormal, LogNormal, Pert, Beta, Empirical, Discrete)
+}
+
+
+def make(kind: str, params: dict) -> Distribution:
+    """Build a distribution of ``kind`` from named ``params`` (raises ParameterError)."""
+    if kind not in REGISTRY:
+        raise ParameterError(
+            f"unknown distribution '{kind}'; known: {', '.join(sorted(REGISTRY))}"
+        )
+    return REGISTRY[kind].from_params(params)

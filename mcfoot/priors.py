@@ -1,0 +1,422 @@
+"""Scenarios: TOML files declaring a prior for every uncertain input, validated whole on load.
+
+A scenario file has a ``[meta]`` table (``schema``, ``name``, ``description``,
+``attribution`` and optionally ``extends``), one table per quantity, and ``[copula.*]``
+blocks. Quantities are scoped where they physically belong:
+
+=====================  ===================  ===========  ==========================
+quantity               scope (table keys)   unit         allowed values
+=====================  ===================  ===========  ==========================
+gpu_node_power         hardware             kW           >= 0
+nongpu_node_power      hardware             kW           >= 0
+gpu_power_factor       hardware             1            >= 0        (share)
+gpu_util_min/max       size class.hardware  1            [0, 1]      (band)
+gpu_util               size class.hardware  1            [0, 1]      (share)
+nongpu_util            size class.hardware  1            [0, 1]      (band, share)
+gpus                   size class.hardware  GPUs         >= 1        (physical)
+batch_size             size class.hardware  requests     >= 1        (physical)
+gpus_per_node          hardware             GPUs         >= 1        (physical)
+gpu_power_fraction     hardware             1            [0, 1]      (physical)
+host_load              hardware             1            [0, 1]      (physical)
+pue                    host                 1            >= 1
+wue_site               host                 L/kWh        >= 0
+wue_source             host                 L/kWh        >= 0
+cif                    host                 kg CO2e/kWh  >= 0
+latency                catalogue row        s            >= 0
+speed                  catalogue row        tokens/s     > 0
+=====================  ===================  ===========  ==========================
+
+Each entry is ``{dist = ..., <named parameters>, unit = ..., source = ...}`` (``note``
+optional). Row-scoped ``latency`` and ``speed`` are ``dist = "empirical"`` through the
+catalogue's quantile columns (``from_catalogue = "first_chunk_s"``). A copula block couples
+quantities of one scope with a correlation matrix (Gaussian copula); draws are shared by
+every model on the same host / hardware / size class within a draw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import distributions as dists
+from .errors import PriorsError
+
+SCHEMA = 1
+SCOPES = {"hardware": 1, "host": 1, "combo": 2, "row": 0}
+SCOPE_WORDS = {"hardware": "hardware class", "host": "host", "combo": "size class.hardware",
+               "row": "catalogue row"}
+ATTRIBUTIONS = ("band", "share", "physical")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    scope: str
+    unit: str
+    low: float
+    high: float
+    low_open: bool = False
+    long_name: str = ""
+
+    def bounds_text(self) -> str:
+        lo = f"{'>' if self.low_open else '>='} {self.low:g}"
+        return lo if math.isinf(self.high) else f"in [{self.low:g}, {self.high:g}]"
+
+
+INF = math.inf
+QUANTITIES: dict[str, Quantity] = {
+    "gpu_node_power": Quantity("hardware", "kW", 0, INF, long_name="rated accelerator power of a node"),
+    "nongpu_node_power": Quantity("hardware", "kW", 0, INF, long_name="rated non-accelerator power of a node"),
+    "gpu_power_factor": Quantity("hardware", "1", 0, INF, long_name="actual over study-assumed accelerator power"),
+    "gpu_util_min": Quantity("combo", "1", 0, 1, long_name="attributed accelerator share, study minimum"),
+    "gpu_util_max": Quantity("combo", "1", 0, 1, long_name="attributed accelerator share, study maximum"),
+    "gpu_util": Quantity("combo", "1", 0, 1, long_name="attributed accelerator share"),
+    "nongpu_util": Quantity("combo", "1", 0, 1, long_name="attributed non-accelerator share"),
+    "gpus": Quantity("combo", "GPUs", 1, INF, long_name="accelerators allocated to one model instance"),
+    "batch_size": Quantity("combo", "requests", 1, INF, long_name="concurrent requests sharing an instance"),
+    "gpus_per_node": Quantity("hardware", "GPUs", 1, INF, long_name="accelerators per node"),
+    "gpu_power_fraction": Quantity("hardware", "1", 0, 1, long_name="accelerator power draw over rated power"),
+    "host_load": Quantity("hardware", "1", 0, 1, long_name="non-accelerator power draw over rated power"),
+    "pue": Quantity("host", "1", 1, INF, long_name="power usage effectiveness"),
+    "wue_site": Quantity("host", "L/kWh", 0, INF, long_name="on-site water use effectiveness (per IT kWh)"),
+    "wue_source": Quantity("host", "L/kWh", 0, INF, long_name="off-site water intensity of electricity"),
+    "cif": Quantity("host", "kg CO2e/kWh", 0, INF, long_name="grid carbon intensity"),
+    "latency": Quantity("row", "s", 0, INF, long_name="time to first chunk"),
+    "speed": Quantity("row", "tokens/s", 0, INF, low_open=True, long_name="output speed"),
+}
+HOST_QUANTITIES = ("pue", "wue_site", "wue_source", "cif")
+_COMMON = ("gpu_node_power", "nongpu_node_power", *HOST_QUANTITIES, "latency", "speed")
+MODE_QUANTITIES = {
+    "band": (*_COMMON, "gpu_util_min", "gpu_util_max", "nongpu_util"),
+    "share": (*_COMMON, "gpu_power_factor", "gpu_util", "nongpu_util"),
+    "physical": (*_COMMON, "gpus", "batch_size", "gpus_per_node", "gpu_power_fraction",
+                 "host_load"),
+}
+ROW_COLUMNS = {"latency": "first_chunk_s", "speed": "tokens_per_s"}
+ENTRY_META = ("dist", "unit", "source", "note")
+
+
+@dataclass(frozen=True)
+class Prior:
+    """One validated prior: a distribution with its unit and source."""
+
+    quantity: str
+    key: tuple[str, ...]
+    dist: dists.Distribution
+    unit: str
+    source: str
+    note: str = ""
+
+    @property
+    def stream(self) -> str:
+        """Name of this prior's random stream (stable; see ``rng.py``)."""
+        return "/".join((self.quantity, *self.key))
+
+
+@dataclass(frozen=True)
+class Copula:
+    name: str
+    inputs: tuple[str, ...]
+    corr: np.ndarray
+    source: str
+
+    @property
+    def cholesky(self) -> np.ndarray:
+        return np.linalg.cholesky(self.corr)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: priors per quantity and key, copulas, provenance."""
+
+    name: str
+    description: str
+    attribution: str
+    priors: dict[str, dict[tuple[str, ...], Prior]]
+    row_sources: dict[str, Prior]
+    copulas: tuple[Copula, ...]
+    files: tuple[str, ...]
+    hashes: tuple[str, ...]
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def hash(self) -> str:
+        """Content hash of the scenario (of every file it is built from)."""
+        return self.hashes[0] if len(self.hashes) == 1 else "sha256:" + hashlib.sha256(
+            "".join(self.hashes).encode()).hexdigest()
+
+    def quantity_of(self, name: str) -> Quantity:
+        return QUANTITIES[name]
+
+    def copula_of(self, quantity: str) -> Copula | None:
+        for c in self.copulas:
+            if quantity in c.inputs:
+                return c
+        return None
+
+
+def shipped_scenarios() -> list[str]:
+    """Names of the scenarios shipped with mcfoot."""
+    root = resources.files("mcfoot.priors")
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+
+
+def scenario_path(scenario: str | Path) -> Path:
+    """Resolve a shipped scenario name or a path to a TOML file."""
+    s = str(scenario)
+    if s.endswith(".toml") or "/" in s or Path(s).is_file():
+        return Path(s)
+    root = resources.files("mcfoot.priors")
+    cand = root.joinpath(f"{s}.toml")
+    if not cand.is_file():
+        raise PriorsError(
+            f"no shipped scenario '{s}'; shipped: {', '.join(shipped_scenarios())}, "
+            f"or give the path of a .toml file")
+    return Path(str(cand))
+
+
+def _read_toml(path: Path) -> tuple[dict, bytes]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PriorsError("file not found; give a shipped scenario name or an existing .toml "
+                          "path", str(path))
+    except OSError as e:
+        raise PriorsError(f"cannot read ({e.strerror})", str(path))
+    try:
+        return tomllib.loads(raw.decode("utf-8")), raw
+    except UnicodeDecodeError:
+        raise PriorsError("not UTF-8 text; save the file as UTF-8", str(path))
+    except tomllib.TOMLDecodeError as e:
+        raise PriorsError(f"not valid TOML ({e}); fix the syntax there", str(path))
+
+
+def _is_entry(t: Any) -> bool:
+    return isinstance(t, dict) and "dist" in t
+
+
+def _merge(base: dict, child: dict) -> dict:
+    """Deep-merge ``child`` over ``base``; a prior entry (a table with ``dist``) is replaced
+    whole, never merged parameter by parameter."""
+    out = dict(base)
+    for k, v in child.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and not _is_entry(v) \
+                and not _is_entry(out[k]) and k != "copula":
+            out[k] = _merge(out[k], v)
+        elif k == "copula" and isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = {**out[k], **v}
+        else:
+            out[k] = v
+    return out
+
+
+def _load_tree(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, list[str], list[str]]:
+    doc, raw = _read_toml(path)
+    files, hashes = [str(path)], ["sha256:" + hashlib.sha256(raw).hexdigest()]
+    meta = doc.get("meta")
+    base_name = meta.get("extends") if isinstance(meta, dict) else None
+    if base_name is None:
+        return doc, files, hashes
+    if not isinstance(base_name, str):
+        raise PriorsError(f"[meta] extends = {base_name!r} must be a scenario name or a path",
+                          str(path))
+    base_path = scenario_path(base_name)
+    if not base_path.is_absolute() and not base_path.exists() and \
+            (path.parent / base_path).exists():
+        base_path = path.parent / base_path
+    if base_path.resolve() in [p.resolve() for p in (*seen, path)]:
+        raise PriorsError(f"[meta] extends '{base_name}' makes a cycle; remove it", str(path))
+    base, bfiles, bhashes = _load_tree(base_path, (*seen, path))
+    merged = _merge(base, doc)
+    merged["meta"] = {**{k: v for k, v in base.get("meta", {}).items() if k != "extends"},
+                      **doc["meta"]}
+    merged["meta"].pop("extends", None)
+    return merged, files + bfiles, hashes + bhashes
+
+
+def load_scenario(scenario: str | Path = "default") -> Scenario:
+    """Load and validate a scenario (shipped name or TOML path). Raises PriorsError listing
+    every problem, each naming the entry and what to change."""
+    path = scenario_path(scenario)
+    doc, files, hashes = _load_tree(path)
+    return _parse(doc, str(path), files, hashes)
+
+
+def _parse(doc: dict, src: str, files: list[str], hashes: list[str]) -> Scenario:
+    problems: list[str] = []
+    meta = doc.get("meta")
+    if not isinstance(meta, dict):
+        raise PriorsError("no [meta] table; start the file with [meta] schema = 1, name = ..., "
+                          "attribution = \"band\" | \"share\" | \"physical\"", src)
+    for k in meta:
+        if k not in ("schema", "name", "description", "attribution", "extends", "source"):
+            problems.append(f"[meta] unknown key '{k}'; allowed: schema, name, description, "
+                            f"attribution, extends, source")
+    if meta.get("schema") != SCHEMA:
+        problems.append(f"[meta] schema = {meta.get('schema')!r}; this mcfoot reads schema = "
+                        f"{SCHEMA}")
+    mode = meta.get("attribution")
+    if mode not in ATTRIBUTIONS:
+        problems.append(f"[meta] attribution = {mode!r}; use one of {', '.join(ATTRIBUTIONS)}")
+        raise PriorsError(problems, src)
+    wanted = MODE_QUANTITIES[mode]
+    priors: dict[str, dict[tuple[str, ...], Prior]] = {}
+    row_sources: dict[str, Prior] = {}
+    for name, table in doc.items():
+        if name in ("meta", "copula"):
+            continue
+        if name not in QUANTITIES:
+            problems.append(f"[{name}] unknown quantity; known: {', '.join(QUANTITIES)}")
+            continue
+        if name not in wanted:
+            problems.append(f"[{name}] is not used by attribution '{mode}' (it uses "
+                            f"{', '.join(wanted)}); remove it or change [meta] attribution")
+            continue
+        if not isinstance(table, dict):
+            problems.append(f"[{name}] must be a table, got {table!r}")
+            continue
+        q = QUANTITIES[name]
+        if q.scope == "row":
+            prior = _parse_entry(name, (), table, problems, row=True)
+            if prior is not None:
+                row_sources[name] = prior
+            continue
+        entries: dict[tuple[str, ...], Prior] = {}
+        _walk(name, q, table, (), entries, problems)
+        priors[name] = entries
+    for name in wanted:
+        if name not in doc:
+            problems.append(f"[{name}] missing: attribution '{mode}' needs a prior for "
+                            f"{QUANTITIES[name].long_name} ({SCOPE_WORDS[QUANTITIES[name].scope]}"
+                            f" scope, unit '{QUANTITIES[name].unit}')")
+    copulas = _parse_copulas(doc.get("copula", {}), problems)
+    if problems:
+        raise PriorsError(problems, src)
+    return Scenario(name=str(meta.get("name", Path(src).stem)),
+                    description=str(meta.get("description", "")), attribution=mode,
+                    priors=priors, row_sources=row_sources, copulas=tuple(copulas),
+                    files=tuple(files), hashes=tuple(hashes), meta=dict(meta))
+
+
+def _walk(name, q, table, key, out, problems):
+    depth = SCOPES[q.scope]
+    if len(key) == depth:
+        prior = _parse_entry(name, key, table, problems)
+        if prior is not None:
+            out[key] = prior
+        return
+    if _is_entry(table):
+        problems.append(f"[{_label(name, key)}] needs one table per {SCOPE_WORDS[q.scope]}, e.g. "
+                        f"[{name}.{'.'.join(['KEY'] * depth)}] dist = ...")
+        return
+    for k, sub in table.items():
+        if not isinstance(sub, dict):
+            problems.append(f"[{_label(name, (*key, k))}] must be a table with dist, its "
+                            f"parameters, unit and source; got {sub!r}")
+            continue
+        _walk(name, q, sub, (*key, k), out, problems)
+
+
+def _label(name: str, key: tuple[str, ...]) -> str:
+    return ".".join([name, *(f'"{k}"' if (" " in k or "/" in k) else k for k in key)])
+
+
+def _parse_entry(name, key, table, problems, row=False) -> Prior | None:
+    q = QUANTITIES[name]
+    where = f"[{_label(name, key)}]"
+    if not _is_entry(table):
+        problems.append(f"{where} has no 'dist'; add dist = one of "
+                        f"{', '.join(sorted(dists.REGISTRY))}")
+        return None
+    before = len(problems)
+    unit, source = table.get("unit"), table.get("source")
+    if unit != q.unit:
+        problems.append(f"{where} unit = {unit!r}, but {name} is in '{q.unit}'; write unit = "
+                        f"\"{q.unit}\" (mcfoot does not convert units)")
+    if not isinstance(source, str) or not source.strip():
+        problems.append(f"{where} has no source; add source = \"where the number comes from\"")
+    params = {k: v for k, v in table.items() if k not in ENTRY_META}
+    kind = table["dist"]
+    if row:
+        if kind != "empirical" or set(params) != {"from_catalogue"} or \
+                params["from_catalogue"] != ROW_COLUMNS[name]:
+            problems.append(f"{where} must be dist = \"empirical\" with from_catalogue = "
+                            f"\"{ROW_COLUMNS[name]}\" (the catalogue's quantile columns)")
+            return None
+        if len(problems) > before:
+            return None
+        return Prior(name, (), dists.make("fixed", {"value": 0.0}), unit, source,
+                     str(table.get("note", "")))
+    try:
+        d = dists.make(str(kind), params)
+    except dists.ParameterError as e:
+        problems.append(f"{where} {e}")
+        return None
+    lo, hi = d.support()
+    bad_low = lo < q.low or (q.low_open and lo <= q.low)
+    if bad_low or hi > q.high:
+        problems.append(f"{where} {kind} reaches [{lo:g}, {hi:g}] but {name} ({q.long_name}) "
+                        f"must be {q.bounds_text()}; change the parameters (nothing is clipped)")
+    if len(problems) > before:
+        return None
+    return Prior(name, key, d, unit, source, str(table.get("note", "")))
+
+
+def _parse_copulas(blocks, problems) -> list[Copula]:
+    out = []
+    if not isinstance(blocks, dict):
+        problems.append("[copula] must hold tables [copula.NAME] with inputs, corr, source")
+        return out
+    for cname, b in blocks.items():
+        where = f"[copula.{cname}]"
+        if not isinstance(b, dict):
+            problems.append(f"{where} must be a table with inputs, corr, source")
+            continue
+        extra = set(b) - {"inputs", "corr", "source", "note"}
+        if extra:
+            problems.append(f"{where} unknown key(s) {', '.join(sorted(extra))}; allowed: "
+                            f"inputs, corr, source, note")
+        inputs = b.get("inputs")
+        if not (isinstance(inputs, list) and len(inputs) >= 2 and all(
+                isinstance(i, str) and i in QUANTITIES for i in inputs)):
+            problems.append(f"{where} inputs must list 2 or more quantities from "
+                            f"{', '.join(QUANTITIES)}; got {inputs!r}")
+            continue
+        scopes = {QUANTITIES[i].scope for i in inputs}
+        if len(scopes) != 1 or len(set(inputs)) != len(inputs):
+            problems.append(f"{where} couples quantities of different scopes or repeats one; a "
+                            f"copula couples distinct quantities of one scope")
+            continue
+        if scopes == {"row"} and sorted(inputs) != ["latency", "speed"]:
+            problems.append(f"{where} a row copula couples exactly latency and speed")
+            continue
+        try:
+            c = np.array(b.get("corr"), dtype=float)
+        except (TypeError, ValueError):
+            c = np.zeros(0)
+        k = len(inputs)
+        if c.shape != (k, k) or not np.all(np.isfinite(c)):
+            problems.append(f"{where} corr must be a {k}x{k} matrix of numbers")
+            continue
+        if not (np.allclose(c, c.T) and np.allclose(np.diag(c), 1) and np.all(np.abs(c) <= 1)):
+            problems.append(f"{where} corr must be symmetric with ones on the diagonal and "
+                            f"entries in [-1, 1]")
+            continue
+        if np.linalg.eigvalsh(c).min() <= 1e-10:
+            problems.append(f"{where} corr is not positive definite (smallest eigenvalue "
+                            f"{np.linalg.eigvalsh(c).min():.3g}); weaken the correlations")
+            continue
+        if not isinstance(b.get("source"), str) or not b["source"].strip():
+            problems.append(f"{where} has no source; add source = \"...\"")
+            continue
+        if any(any(i in o.inputs for i in inputs) for o in out):
+            problems.append(f"{where} shares a quantity with another copula; merge them")
+            continue
+        out.append(Copula(cname, tuple(inputs), c, b["source"]))
+    return out

@@ -1,0 +1,436 @@
+"""The sampler: priors + catalogue -> DataTree of per-query footprint distributions.
+
+Pipeline (data flows one way):
+
+1. :func:`build_plan` resolves which prior applies to every (quantity, key) the selected
+   catalogue rows need and lays rows out on a (model, prompt) grid;
+2. :func:`draw_normals` draws every random number up front, one named stream per prior
+   (``rng.py``), as independent standard normals — or :func:`normals_from_design` maps a
+   design of points in the unit hypercube (e.g. a Sobol/Saltelli design) to the same normals;
+3. :func:`evaluate` applies copulas and inverse CDFs, then runs the numba kernel (or its NumPy
+   twin) over all draws;
+4. :func:`simulate` wraps it all and returns an ``xarray.DataTree``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numba
+import numpy as np
+import xarray as xr
+from scipy import special
+
+from . import __version__, catalogue as cat, footprint as fp, rng
+from ._kernels import footprint as _kernel_footprint
+from .errors import InputError, PriorsError
+from .priors import MODE_QUANTITIES, QUANTITIES, Prior, Scenario, load_scenario
+
+#: Output variables: name -> (units, long_name).
+OUTPUTS = {
+    "energy_wh": ("Wh", "facility energy per query"),
+    "carbon_g": ("g CO2e", "operational carbon per query"),
+    "water_site_ml": ("mL", "on-site water per query"),
+    "water_source_ml": ("mL", "off-site (electricity) water per query"),
+    "water_ml": ("mL", "total water per query"),
+}
+HOST_FACTORS = {  # quantity -> name in the footprint group (per draw and model)
+    "pue": "pue", "wue_site": "wue_site_l_per_kwh", "wue_source": "wue_source_l_per_kwh",
+    "cif": "cif_kg_per_kwh",
+}
+SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware"}
+DEFAULT_CHUNK = 131_072
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the sampler needs, resolved to arrays. Built by :func:`build_plan`."""
+
+    scenario: Scenario
+    catalogue: xr.Dataset
+    models: tuple[str, ...]
+    prompts: tuple[str, ...]
+    present: np.ndarray  # (S,) bool over slots s = model * n_prompts + prompt
+    slot_combo: np.ndarray  # (S,) int
+    slot_host: np.ndarray  # (S,) int
+    out_tokens: np.ndarray  # (S,) float, NaN where missing
+    lat_q: np.ndarray  # (S, Q)
+    spd_q: np.ndarray  # (S, Q)
+    probs: np.ndarray  # (Q,)
+    keys: dict  # scope -> tuple of keys (hardware names, hosts, (size class, hardware))
+    combo_hw: np.ndarray  # (C,) index into keys["hardware"]
+    priors: dict  # quantity -> tuple of Prior, aligned with keys[scope]
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.present)
+
+    def group_streams(self) -> list[str]:
+        """Names of the random streams of non-fixed group-level priors, in a stable order."""
+        return [p.stream for q in self.priors for p in self.priors[q] if not p.dist.is_fixed]
+
+    def row_streams(self, quantity: str) -> list[str]:
+        """Stream names of a row-scoped quantity (``latency``/``speed``), one per slot."""
+        return [f"{quantity}/{m}/{p}" for m in self.models for p in self.prompts]
+
+
+def _select(ds: xr.Dataset, models, prompts) -> xr.Dataset:
+    for name, wanted, have in (("model", models, ds.model.values),
+                               ("prompt", prompts, ds.prompt.values)):
+        if wanted is None:
+            continue
+        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+        unknown = [w for w in wanted if w not in set(have)]
+        if unknown:
+            hint = ", ".join(map(str, have[:8])) + (", ..." if len(have) > 8 else "")
+            raise InputError(f"unknown {name}(s) {', '.join(map(str, unknown))}; known: {hint}")
+        if not wanted:
+            raise InputError(f"no {name} selected; pass at least one")
+        ds = ds.sel({name: wanted})
+    ds = ds.isel(model=ds.present.any("prompt").values)
+    if ds.sizes["model"] == 0:
+        raise InputError("the selection has no catalogue rows")
+    return ds
+
+
+def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Path | xr.Dataset
+               | None = None, models=None, prompts=None) -> Plan:
+    """Resolve a scenario against (a selection of) a catalogue."""
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    ds = catalogue if isinstance(catalogue, xr.Dataset) else cat.load_catalogue(catalogue)
+    ds = _select(ds, models, prompts)
+    n_m, n_p = ds.sizes["model"], ds.sizes["prompt"]
+    hw = [str(h) for h in ds.hardware.values]
+    host = [str(h) for h in ds.host.values]
+    combo = [(str(s), h) for s, h in zip(ds.size_class.values, hw)]
+    keys = {"hardware": tuple(dict.fromkeys(hw)), "host": tuple(dict.fromkeys(host)),
+            "combo": tuple(dict.fromkeys(combo))}
+    idx = {s: {k: i for i, k in enumerate(v)} for s, v in keys.items()}
+    slot_combo = np.repeat([idx["combo"][c] for c in combo], n_p)
+    slot_host = np.repeat([idx["host"][h] for h in host], n_p)
+    problems, priors = [], {}
+    for q in MODE_QUANTITIES[sc.attribution]:
+        scope = QUANTITIES[q].scope
+        if scope == "row":
+            continue
+        table = sc.priors.get(q, {})
+        resolved = []
+        for k in keys[scope]:
+            key = k if isinstance(k, tuple) else (k,)
+            if key not in table:
+                users = [m for m, c, hh, ho in zip(ds.model.values, combo, hw, host)
+                         if {"combo": c, "hardware": hh, "host": ho}[scope] == k]
+                problems.append(
+                    f"[{q}] has no entry for {' / '.join(key)} (used by {', '.join(users[:3])}"
+                    f"{', ...' if len(users) > 3 else ''}); add [{q}."
+                    f"{'.'.join(repr(x) if ' ' in x or '/' in x else x for x in key)}]")
+            else:
+                resolved.append(table[key])
+        priors[q] = tuple(resolved)
+    if problems:
+        raise PriorsError(problems, sc.files[0])
+    return Plan(
+        scenario=sc, catalogue=ds, models=tuple(map(str, ds.model.values)),
+        prompts=tuple(map(str, ds.prompt.values)),
+        present=ds.present.values.reshape(-1).copy(),
+        slot_combo=slot_combo.astype(np.int64), slot_host=slot_host.astype(np.int64),
+        out_tokens=ds.output_tokens.values.reshape(-1).astype(float),
+        lat_q=np.ascontiguousarray(ds.latency_s.values.reshape(n_m * n_p, -1), float),
+        spd_q=np.ascontiguousarray(ds.speed_tokens_per_s.values.reshape(n_m * n_p, -1), float),
+        probs=ds["quantile"].values.astype(float), keys=keys,
+        combo_hw=np.array([idx["hardware"][h] for _, h in keys["combo"]], np.int64),
+        priors=priors)
+
+
+@dataclass
+class Normals:
+    """Independent standard normals: per group stream (D,), and per row slot (S, D)."""
+
+    group: dict[str, np.ndarray]
+    latency: np.ndarray
+    speed: np.ndarray
+
+
+def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
+                 threads: int = 1) -> Normals:
+    """Draw ``start..stop-1`` of every stream the plan needs (missing slots stay 0)."""
+    n = stop - start
+    group = {}
+    for name in plan.group_streams():
+        group[name] = rng.standard_normals(ss, name, start, stop)
+    out = {}
+    for q in ("latency", "speed"):
+        arr = np.zeros((plan.n_slots, n))
+        names = plan.row_streams(q)
+        rows = np.flatnonzero(plan.present)
+        if len(rows) == plan.n_slots:
+            rng.standard_normals_many(ss, names, start, stop, out=arr, threads=threads)
+        else:
+            sub = rng.standard_normals_many(ss, [names[i] for i in rows], start, stop,
+                                            threads=threads)
+            arr[rows] = sub
+        out[q] = arr
+    return Normals(group, out["latency"], out["speed"])
+
+
+def design_columns(plan: Plan) -> list[str]:
+    """Names of the columns a unit-space design must have, in order (see
+    :func:`normals_from_design`): group streams, then latency and speed per present row."""
+    rows = np.flatnonzero(plan.present)
+    lat, spd = plan.row_streams("latency"), plan.row_streams("speed")
+    return plan.group_streams() + [lat[i] for i in rows] + [spd[i] for i in rows]
+
+
+def normals_from_design(plan: Plan, design: np.ndarray) -> Normals:
+    """Map a design ``(D, len(design_columns(plan)))`` in the open unit hypercube to normals.
+
+    Each column becomes the standard normal with that CDF value; copulas are then applied
+    by :func:`evaluate` exactly as for random draws.
+    """
+    cols = design_columns(plan)
+    design = np.asarray(design, dtype=float)
+    if design.ndim != 2 or design.shape[1] != len(cols):
+        raise InputError(f"design must have shape (points, {len(cols)}), got {design.shape}")
+    if not np.all((design > 0) & (design < 1)):
+        raise InputError("design points must lie strictly inside (0, 1)")
+    z = special.ndtri(design)
+    n_g = len(plan.group_streams())
+    group = {name: z[:, i].copy() for i, name in enumerate(cols[:n_g])}
+    rows = np.flatnonzero(plan.present)
+    lat = np.zeros((plan.n_slots, len(design)))
+    spd = np.zeros_like(lat)
+    lat[rows] = z[:, n_g:n_g + len(rows)].T
+    spd[rows] = z[:, n_g + len(rows):].T
+    return Normals(group, lat, spd)
+
+
+def _group_values(plan: Plan, normals: Normals, n: int) -> dict[str, np.ndarray]:
+    """Values of every group-level quantity, shape (n_keys, n), copulas applied."""
+    mixed = dict(normals.group)
+    for cop in plan.scenario.copulas:
+        if QUANTITIES[cop.inputs[0]].scope == "row":
+            continue
+        scope = QUANTITIES[cop.inputs[0]].scope
+        for j in range(len(plan.keys[scope])):
+            members = [i for i, q in enumerate(cop.inputs)
+                       if not plan.priors[q][j].dist.is_fixed]
+            if len(members) < 2:
+                continue
+            chol = np.linalg.cholesky(cop.corr[np.ix_(members, members)])
+            names = [plan.priors[cop.inputs[i]][j].stream for i in members]
+            z = chol @ np.stack([normals.group[s] for s in names])
+            for s, row in zip(names, z):
+                mixed[s] = row
+    values = {}
+    for q, priors in plan.priors.items():
+        arr = np.empty((len(priors), n))
+        for j, p in enumerate(priors):
+            arr[j] = p.dist.params["value"] if p.dist.is_fixed else \
+                p.dist.ppf(special.ndtr(mixed[p.stream]))
+        values[q] = arr
+    return values
+
+
+def _power_kw(plan: Plan, v: dict[str, np.ndarray]) -> np.ndarray:
+    """Attributed node power per (combo, variant, draw), kW."""
+    hw = plan.combo_hw
+    pg, pn = v["gpu_node_power"][hw], v["nongpu_node_power"][hw]
+    mode = plan.scenario.attribution
+    if mode == "band":
+        lo = fp.attributed_power_kw(pg, v["gpu_util_min"], pn, v["nongpu_util"])
+        hi = fp.attributed_power_kw(pg, v["gpu_util_max"], pn, v["nongpu_util"])
+        return np.stack([lo, hi], axis=1)
+    if mode == "share":
+        p = fp.attributed_power_kw(pg * v["gpu_power_factor"][hw], v["gpu_util"], pn,
+                                   v["nongpu_util"])
+        return p[:, None, :]
+    ug, un = fp.physical_shares(v["gpus"], v["gpus_per_node"][hw], v["batch_size"],
+                                v["gpu_power_fraction"][hw], v["host_load"][hw])
+    return fp.attributed_power_kw(pg, ug, pn, un)[:, None, :]
+
+
+def _row_chol(plan: Plan) -> np.ndarray:
+    for cop in plan.scenario.copulas:
+        if cop.inputs[0] in ("latency", "speed"):
+            order = [cop.inputs.index("latency"), cop.inputs.index("speed")]
+            return np.linalg.cholesky(cop.corr[np.ix_(order, order)])
+    return np.eye(2)
+
+
+def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
+             out: dict | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Footprints for the given normals. Returns (outputs over (slot, draw), group inputs).
+
+    With ``backend="numba"`` the row normals are overwritten by the sampled latency and
+    speed (they become ``outputs["latency"]``/``["speed"]``), saving two large arrays.
+    """
+    n = normals.latency.shape[1]
+    values = _group_values(plan, normals, n)
+    power = np.ascontiguousarray(_power_kw(plan, values))
+    host = {q: np.ascontiguousarray(values[q]) for q in HOST_FACTORS}
+    args = (normals.latency, normals.speed, _row_chol(plan), plan.probs, plan.lat_q,
+            plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host, power, host["pue"],
+            host["wue_site"], host["wue_source"], host["cif"])
+    if backend == "numpy":
+        res = fp.footprint_reference(*args)
+    elif backend == "numba":
+        s = plan.n_slots
+        if out is None:
+            out = {k: np.empty((s, n)) for k in ("energy", "carbon", "water_site",
+                                                   "water_source", "water")}
+            out["energy_variants"] = np.empty((power.shape[1], s, n))
+        out.setdefault("latency", normals.latency)
+        out.setdefault("speed", normals.speed)
+        res = _kernel_footprint(*args, out=out)
+    else:
+        raise InputError(f"backend must be 'numba' or 'numpy', got {backend!r}")
+    values["power_kw"] = power
+    return res, values
+
+
+def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, seed=0,
+             models=None, prompts=None, *, catalogue=None, backend: str = "numba",
+             chunk_draws: int | None = None, threads: int | None = None,
+             progress: bool | None = None) -> xr.DataTree:
+    """Monte Carlo footprints of every (model, prompt) under a scenario.
+
+    Parameters
+    ----------
+    scenario : shipped scenario name (``"paper"``, ``"default"``, ``"physical"``) or a path
+        to a TOML file.
+    draws : number of Monte Carlo draws.
+    seed : ``int | SeedSequence | Generator | None``; recorded in the result's attrs.
+    models, prompts : optional selections (catalogue model ids, prompt sizes).
+    catalogue : path of a catalogue CSV (default: the shipped study catalogue) or a Dataset.
+    backend : ``"numba"`` (fast kernel) or ``"numpy"`` (the reference twin).
+    chunk_draws : draws per chunk (results do not depend on it).
+    threads : threads for random-number generation (results do not depend on it).
+    progress : show a progress bar on stderr (default: when the run has several chunks).
+
+    Returns
+    -------
+    DataTree with groups ``footprint`` (dims draw, model, prompt: ``energy_wh``,
+    ``carbon_g``, ``water_site_ml``, ``water_source_ml``, ``water_ml``; ``energy_min_wh`` /
+    ``energy_max_wh`` for the study's band; per-model host factors over draw, model),
+    ``inputs`` (every sampled input per draw) and ``catalogue`` (the rows used); attrs record
+    the seed, scenario and catalogue hashes, mcfoot version and creation time.
+    """
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise InputError(f"draws must be a positive integer, got {draws!r}")
+    draws = int(draws)
+    chunk = DEFAULT_CHUNK if chunk_draws is None else int(chunk_draws)
+    if chunk < 1:
+        raise InputError(f"chunk_draws must be a positive integer, got {chunk_draws!r}")
+    ss = rng.normalize_seed(seed)
+    plan = build_plan(scenario, catalogue, models, prompts)
+    threads = numba.get_num_threads() if threads is None else max(1, int(threads))
+    bounds = [(s, min(s + chunk, draws)) for s in range(0, draws, chunk)]
+    n_m, n_p, s_n = len(plan.models), len(plan.prompts), plan.n_slots
+    band = plan.scenario.attribution == "band"
+    full = {k: np.empty((s_n, draws)) for k in ("energy", "carbon", "water_site",
+                                                 "water_source", "water", "latency", "speed")}
+    variants = np.empty((2 if band else 1, s_n, draws))
+    group_chunks: list[dict] = []
+    it = bounds
+    if progress or (progress is None and len(bounds) > 2):
+        from tqdm.auto import tqdm
+
+        it = tqdm(bounds, desc=f"mcfoot {plan.scenario.name}", unit="chunk", leave=False)
+    for s, e in it:
+        normals = draw_normals(plan, ss, s, e, threads=threads)
+        if backend == "numba" and len(bounds) == 1:
+            # one chunk: let the kernel write straight into the result arrays
+            normals.latency, normals.speed = _into(full["latency"], normals.latency), \
+                _into(full["speed"], normals.speed)
+            out = {k: full[k] for k in full} | {"energy_variants": variants}
+            res, values = evaluate(plan, normals, backend, out=out)
+        else:
+            res, values = evaluate(plan, normals, backend)
+            for k in full:
+                full[k][:, s:e] = res[k]
+            variants[:, :, s:e] = res["energy_variants"]
+        group_chunks.append(values)
+    values = {k: np.concatenate([g[k] for g in group_chunks], axis=-1) for k in group_chunks[0]}
+    return _to_tree(plan, full, variants, values, ss, draws, backend)
+
+
+def _into(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
+    dst[...] = src
+    return dst
+
+
+def _grid(plan: Plan, a: np.ndarray) -> np.ndarray:
+    """(slot, draw) -> view (draw, model, prompt)."""
+    return np.moveaxis(a.reshape(len(plan.models), len(plan.prompts), -1), -1, 0)
+
+
+def _to_tree(plan, full, variants, values, ss, draws, backend) -> xr.DataTree:
+    coords = {"draw": np.arange(draws), "model": list(plan.models),
+              "prompt": list(plan.prompts)}
+    fpt = xr.Dataset(coords=coords)
+    for name, key in zip(OUTPUTS, ("energy", "carbon", "water_site", "water_source", "water")):
+        units, long_name = OUTPUTS[name]
+        fpt[name] = (("draw", "model", "prompt"), _grid(plan, full[key]),
+                     {"units": units, "long_name": long_name})
+    if plan.scenario.attribution == "band":
+        for i, b in enumerate(("min", "max")):
+            fpt[f"energy_{b}_wh"] = (("draw", "model", "prompt"), _grid(plan, variants[i]),
+                                     {"units": "Wh", "long_name":
+                                      f"facility energy per query at u_gpu = {b}"})
+    host_idx = plan.slot_host.reshape(len(plan.models), -1)[:, 0]
+    for q, name in HOST_FACTORS.items():
+        fpt[name] = (("draw", "model"), values[q][host_idx].T,
+                     {"units": QUANTITIES[q].unit, "long_name":
+                      f"{QUANTITIES[q].long_name} of the model's host (per draw)"})
+    for col in ("company", "size_class", "hardware", "host"):
+        fpt = fpt.assign_coords({col: ("model", plan.catalogue[col].values.astype(str))})
+
+    inp = xr.Dataset(coords={"draw": coords["draw"], "model": coords["model"],
+                             "prompt": coords["prompt"],
+                             "hardware": list(plan.keys["hardware"]),
+                             "host": list(plan.keys["host"]),
+                             "size_class_hardware": [f"{s}/{h}" for s, h in plan.keys["combo"]]})
+    inp["latency_s"] = (("draw", "model", "prompt"), _grid(plan, full["latency"]),
+                        {"units": "s", "long_name": "time to first chunk"})
+    inp["speed_tokens_per_s"] = (("draw", "model", "prompt"), _grid(plan, full["speed"]),
+                                 {"units": "tokens/s", "long_name": "output speed"})
+    for q, arr in values.items():
+        if q == "power_kw":
+            continue
+        meta = QUANTITIES[q]
+        priors = plan.priors[q]
+        inp[q] = (("draw", SCOPE_DIM[meta.scope]), arr.T,
+                  {"units": meta.unit, "long_name": meta.long_name,
+                   "dist": ";".join(p.dist.kind for p in priors)})
+    pw = values["power_kw"]
+    names = ("min", "max") if pw.shape[1] == 2 else ("value",)
+    inp["power_kw"] = (("draw", "size_class_hardware", "bound"), np.moveaxis(pw, -1, 0),
+                       {"units": "kW", "long_name": "node power attributed to one query"})
+    inp = inp.assign_coords(bound=list(names))
+
+    sc = plan.scenario
+    attrs = {
+        "title": "mcfoot per-query footprint distributions",
+        "mcfoot_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "scenario": sc.name,
+        "scenario_attribution": sc.attribution,
+        "scenario_hash": sc.hash,
+        "scenario_files": ";".join(Path(f).name for f in sc.files),
+        "scenario_file_hashes": ";".join(sc.hashes),
+        "catalogue": str(plan.catalogue.attrs.get("source", "")),
+        "catalogue_hash": str(plan.catalogue.attrs.get("catalogue_hash", "")),
+        "seed": rng.seed_record(ss),
+        "seed_entropy": str(ss.entropy),
+        "draws": draws,
+        "rng": f"PCG64 per named stream, blocks of {rng.BLOCK} draws",
+        "backend": backend,
+        "method": "Jegham et al. 2025 (arXiv 2505.09598) footprint equations",
+    }
+    catalogue = plan.catalogue.drop_attrs() if hasattr(plan.catalogue, "drop_attrs") \
+        else plan.catalogue.copy()
+    tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), "footprint": fpt,
+                                  "inputs": inp, "catalogue": catalogue})
+    return tree
