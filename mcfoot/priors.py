@@ -163,7 +163,7 @@ class Scenario:
 
 def shipped_scenarios() -> list[str]:
     """Names of the scenarios shipped with mcfoot."""
-    root = resources.files("mcfoot.priors")
+    root = resources.files("mcfoot._priors")
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
 
 
@@ -172,7 +172,7 @@ def scenario_path(scenario: str | Path) -> Path:
     s = str(scenario)
     if s.endswith(".toml") or "/" in s or Path(s).is_file():
         return Path(s)
-    root = resources.files("mcfoot.priors")
+    root = resources.files("mcfoot._priors")
     cand = root.joinpath(f"{s}.toml")
     if not cand.is_file():
         raise PriorsError(
@@ -233,6 +233,14 @@ def _load_tree(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, list[str]
     if base_path.resolve() in [p.resolve() for p in (*seen, path)]:
         raise PriorsError(f"[meta] extends '{base_name}' makes a cycle; remove it", str(path))
     base, bfiles, bhashes = _load_tree(base_path, (*seen, path))
+    mode = meta.get("attribution", base.get("meta", {}).get("attribution"))
+    if mode in MODE_QUANTITIES and mode != base.get("meta", {}).get("attribution"):
+        # A child that changes the attribution model keeps only the base's quantities that
+        # the new model uses (documented; listed in meta.dropped_from_base).
+        used = set(MODE_QUANTITIES[mode])
+        dropped = [k for k in base if k not in ("meta", "copula") and k not in used]
+        base = {k: v for k, v in base.items() if k not in dropped}
+        doc = {**doc, "meta": {**meta, "dropped_from_base": dropped}}
     merged = _merge(base, doc)
     merged["meta"] = {**{k: v for k, v in base.get("meta", {}).items() if k != "extends"},
                       **doc["meta"]}
@@ -255,7 +263,8 @@ def _parse(doc: dict, src: str, files: list[str], hashes: list[str]) -> Scenario
         raise PriorsError("no [meta] table; start the file with [meta] schema = 1, name = ..., "
                           "attribution = \"band\" | \"share\" | \"physical\"", src)
     for k in meta:
-        if k not in ("schema", "name", "description", "attribution", "extends", "source"):
+        if k not in ("schema", "name", "description", "attribution", "extends", "source",
+                     "dropped_from_base"):
             problems.append(f"[meta] unknown key '{k}'; allowed: schema, name, description, "
                             f"attribution, extends, source")
     if meta.get("schema") != SCHEMA:
