@@ -6,3 +6,15 @@ try:
     __version__ = version("mcfoot")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
+
+from .catalogue import load_catalogue  # noqa: E402
+from .errors import CatalogueError, InputError, PriorsError  # noqa: E402
+from .io import read_tree, write_tree  # noqa: E402
+from .priors import load_scenario, shipped_scenarios  # noqa: E402
+from .simulate import simulate  # noqa: E402
+from .summary import summarize  # noqa: E402
+
+__all__ = [
+    "CatalogueError", "InputError", "PriorsError", "__version__", "load_catalogue",
+    "load_scenario", "read_tree", "shipped_scenarios", "simulate", "summarize", "write_tree",
+]
