@@ -1,0 +1,195 @@
+"""The sampler: kernel vs NumPy twin, seeds and streams, hand-computed footprints, layout."""
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mcfoot
+from mcfoot import InputError, footprint as fp, rng
+from mcfoot.catalogue import shipped_path
+from mcfoot.simulate import build_plan, draw_normals, evaluate, simulate
+
+SOME = ["gpt-4o-mar", "claude-3-7-sonnet", "llama-3-1-8b", "gemini-2-5-pro-vertex",
+        "deepseek-r1-deepseek-128k", "gpt-4", "grok-4"]  # gpt-4 has no long-prompt row
+
+
+@pytest.mark.parametrize("scenario", ["paper", "default", "physical"])
+def test_kernel_matches_numpy_twin(scenario):
+    plan = build_plan(scenario, models=SOME)
+    normals = draw_normals(plan, rng.normalize_seed(3), 0, 3000)
+    ref, ref_vals = evaluate(plan, copy.deepcopy(normals), backend="numpy")
+    got, got_vals = evaluate(plan, copy.deepcopy(normals), backend="numba")
+    for k in ("latency", "speed", "energy_variants", "energy", "carbon", "water_site",
+              "water_source", "water"):
+        a, b = got[k], ref[k]
+        assert np.array_equal(np.isnan(a), np.isnan(b)), k
+        ok = ~np.isnan(b)
+        np.testing.assert_allclose(a[ok], b[ok], rtol=1e-12, atol=0, err_msg=k)
+    assert np.isnan(got["energy"]).any()  # gpt-4 has no long row: it stays missing
+
+
+def test_same_seed_same_numbers_and_seed_kinds():
+    a = simulate("default", draws=500, seed=7, models=SOME[:3])
+    b = simulate("default", draws=500, seed=np.random.SeedSequence(7), models=SOME[:3])
+    xr.testing.assert_identical(a["footprint"].to_dataset(), b["footprint"].to_dataset())
+    xr.testing.assert_identical(a["inputs"].to_dataset(), b["inputs"].to_dataset())
+    c = simulate("default", draws=500, seed=8, models=SOME[:3])
+    assert not np.allclose(a["footprint"]["energy_wh"], c["footprint"]["energy_wh"])
+    g = simulate("default", draws=50, seed=np.random.default_rng(1), models=SOME[:1])
+    n = simulate("default", draws=50, seed=None, models=SOME[:1])
+    for t in (g, n):
+        ss = np.random.SeedSequence(int(t.attrs["seed_entropy"]))
+        assert t.attrs["seed"].startswith(str(ss.entropy))
+    with pytest.raises(TypeError):
+        rng.normalize_seed(1.5)
+    with pytest.raises(ValueError):
+        rng.normalize_seed(-1)
+
+
+def test_chunking_and_threads_do_not_change_numbers():
+    whole = simulate("default", draws=1000, seed=2, models=SOME[:3])
+    for kw in ({"chunk_draws": 7}, {"chunk_draws": 333, "threads": 2}, {"backend": "numpy"}):
+        part = simulate("default", draws=1000, seed=2, models=SOME[:3], progress=False, **kw)
+        for v in ("energy_wh", "water_ml", "carbon_g"):
+            np.testing.assert_allclose(part["footprint"][v], whole["footprint"][v],
+                                       rtol=1e-12, err_msg=str(kw))
+        if "backend" not in kw:
+            xr.testing.assert_identical(part["footprint"].to_dataset(),
+                                        whole["footprint"].to_dataset())
+
+
+def test_streams_are_block_independent():
+    ss = rng.normalize_seed(0)
+    full = rng.standard_normals(ss, "pue/Azure", 0, rng.BLOCK + 100)
+    parts = np.concatenate([rng.standard_normals(ss, "pue/Azure", 0, 5),
+                            rng.standard_normals(ss, "pue/Azure", 5, rng.BLOCK + 3),
+                            rng.standard_normals(ss, "pue/Azure", rng.BLOCK + 3,
+                                                 rng.BLOCK + 100)])
+    assert np.array_equal(full, parts)
+
+
+def test_adding_a_prior_leaves_the_others_draws_unchanged(tmp_path):
+    child = tmp_path / "more.toml"
+    child.write_text('[meta]\nschema = 1\nname = "more"\nextends = "paper"\n\n'
+                     '[pue.Azure]\ndist = "uniform"\nlow = 1.1\nhigh = 1.3\nunit = "1"\n'
+                     'source = "test"\n\n'
+                     '[cif.AWS]\ndist = "uniform"\nlow = 0.2\nhigh = 0.4\n'
+                     'unit = "kg CO2e/kWh"\nsource = "test"\n')
+    base = simulate("paper", draws=400, seed=5, models=SOME)["inputs"]
+    more = simulate(child, draws=400, seed=5, models=SOME)["inputs"]
+    for v in ("latency_s", "speed_tokens_per_s"):
+        xr.testing.assert_identical(base[v], more[v])
+    assert more["pue"].sel(host="Azure").std() > 0
+    # and in default: changing one prior's distribution leaves every other draw unchanged
+    child2 = tmp_path / "one.toml"
+    child2.write_text('[meta]\nschema = 1\nname = "one"\nextends = "default"\n\n'
+                      '[cif.AWS]\ndist = "uniform"\nlow = 0.2\nhigh = 0.4\n'
+                      'unit = "kg CO2e/kWh"\nsource = "test"\n')
+    d0 = simulate("default", draws=400, seed=5, models=SOME)["inputs"]
+    d1 = simulate(child2, draws=400, seed=5, models=SOME)["inputs"]
+    for v in d0.data_vars:
+        if v == "cif":
+            xr.testing.assert_equal(d0[v].drop_sel(host="AWS"), d1[v].drop_sel(host="AWS"))
+        else:
+            xr.testing.assert_identical(d0[v], d1[v])
+
+
+def test_footprint_equations_by_hand():
+    # 0.5 s to first chunk, 300 tokens at 100 tokens/s: 3.5 s of node time
+    hours = fp.query_hours(0.5, 300, 100.0)
+    assert hours == pytest.approx(3.5 / 3600)
+    power = fp.attributed_power_kw(5.6, 0.055, 4.6, 0.0625)  # DGX H100, large, u_gpu min
+    assert power == pytest.approx(0.308 + 0.2875)
+    it = fp.it_energy_wh(hours, power)
+    assert it == pytest.approx(1000 * 3.5 / 3600 * 0.5955)
+    e = fp.facility_energy_wh(it, 1.12)
+    assert e == pytest.approx(0.5789583 * 1.12, rel=1e-6)
+    assert fp.carbon_g(e, 0.34) == pytest.approx(e * 0.34)
+    assert fp.water_site_ml(it, 0.3) == pytest.approx(it * 0.3)
+    assert fp.water_source_ml(e, 4.35) == pytest.approx(e * 4.35)
+    ug, un = fp.physical_shares(8, 8, 8, 0.5, 0.5)
+    assert (ug, un) == (0.0625, 0.0625)
+
+
+def test_simulate_by_hand_on_a_degenerate_catalogue(tmp_path):
+    """All quantiles equal -> no randomness: the energy is the study's equation exactly."""
+    df = pd.read_csv(shipped_path())
+    row = df[(df.model_id == "gpt-4o-mar") & (df.prompt == "short")].copy()
+    for p in ("p05", "p25", "p50", "p75", "p95"):
+        row[f"first_chunk_s_{p}"] = 0.5
+        row[f"tokens_per_s_{p}"] = 100.0
+    path = tmp_path / "one.csv"
+    row.to_csv(path, index=False)
+    t = simulate("paper", draws=10, seed=0, catalogue=path)["footprint"]
+    hw, host = row.iloc[0].hardware, row.iloc[0].host
+    assert (hw, host, row.iloc[0].size_class) == ("DGX H200/H100", "Azure", "large")
+    hours = (0.5 + 300 / 100.0) / 3600
+    e_min = 1000 * hours * (5.6 * 0.055 + 4.6 * 0.0625) * 1.12
+    e_max = 1000 * hours * (5.6 * 0.075 + 4.6 * 0.0625) * 1.12
+    e = (e_min + e_max) / 2
+    cell = t.sel(model="gpt-4o-mar", prompt="short")
+    np.testing.assert_allclose(cell["energy_min_wh"], e_min, rtol=1e-13)
+    np.testing.assert_allclose(cell["energy_max_wh"], e_max, rtol=1e-13)
+    np.testing.assert_allclose(cell["energy_wh"], e, rtol=1e-13)
+    np.testing.assert_allclose(cell["carbon_g"], e * 0.34, rtol=1e-13)
+    np.testing.assert_allclose(cell["water_site_ml"], e / 1.12 * 0.3, rtol=1e-13)
+    np.testing.assert_allclose(cell["water_source_ml"], e * 4.35, rtol=1e-13)
+    np.testing.assert_allclose(cell["water_ml"], e / 1.12 * 0.3 + e * 4.35, rtol=1e-13)
+
+
+positive = st.floats(0.01, 1e3, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(lat=positive, spd=positive, t1=st.integers(0, 5000), t2=st.integers(0, 5000),
+       p=positive, pue=st.floats(1.0, 3.0), wue=st.floats(0, 10), cif=st.floats(0, 2))
+def test_footprints_non_negative_and_monotone_in_tokens(lat, spd, t1, t2, p, pue, wue, cif):
+    lo, hi = sorted((t1, t2))
+    es = [fp.facility_energy_wh(fp.it_energy_wh(fp.query_hours(lat, t, spd), p), pue)
+          for t in (lo, hi)]
+    assert 0 <= es[0] <= es[1]
+    for e in es:
+        assert fp.carbon_g(e, cif) >= 0 and fp.water_source_ml(e, wue) >= 0
+
+
+def test_layout_units_and_provenance():
+    t = simulate("paper", draws=200, seed=0, models=SOME)
+    f = t["footprint"]
+    assert f["energy_wh"].dims == ("draw", "model", "prompt")
+    for name in ("energy_wh", "carbon_g", "water_site_ml", "water_source_ml", "water_ml",
+                 "energy_min_wh", "energy_max_wh", "pue", "cif_kg_per_kwh"):
+        assert f[name].attrs["units"], name
+    for name, var in t["inputs"].data_vars.items():
+        assert "units" in var.attrs, name
+    assert bool(np.isnan(f["energy_wh"].sel(model="gpt-4", prompt="long")).all())
+    assert not bool(np.isnan(f["energy_wh"].sel(model="gpt-4", prompt="short")).any())
+    for key in ("seed", "scenario", "scenario_hash", "catalogue_hash", "mcfoot_version",
+                "created", "draws"):
+        assert key in t.attrs
+    assert t.attrs["mcfoot_version"] == mcfoot.__version__
+    d = simulate("default", draws=200, seed=0, models=SOME)["footprint"]
+    assert "energy_min_wh" not in d
+
+
+def test_host_draws_are_shared_by_models_on_that_host():
+    f = simulate("default", draws=300, seed=1)["footprint"]
+    azure = f["pue"].where(f.host == "Azure", drop=True)
+    assert azure.sizes["model"] > 10
+    assert float(azure.std("draw").min()) > 0
+    assert bool((azure == azure.isel(model=0)).all())
+
+
+def test_bad_arguments():
+    with pytest.raises(InputError, match="unknown model"):
+        simulate("paper", draws=10, models=["gpt-9"])
+    with pytest.raises(InputError, match="unknown prompt"):
+        simulate("paper", draws=10, prompts=["huge"])
+    with pytest.raises(InputError, match="draws must be a positive integer"):
+        simulate("paper", draws=0)
+    with pytest.raises(InputError, match="backend"):
+        simulate("paper", draws=10, models=SOME[:1], backend="cuda")
