@@ -28,7 +28,9 @@ speed                  catalogue row        tokens/s     > 0
 
 Each entry is ``{dist = ..., <named parameters>, unit = ..., source = ...}`` (``note``
 optional). Row-scoped ``latency`` and ``speed`` are ``dist = "empirical"`` through the
-catalogue's quantile columns (``from_catalogue = "first_chunk_s"``). A copula block couples
+catalogue's quantile columns (``from_catalogue = "first_chunk_s"``). A host's ``cif`` or
+``wue_source`` may name a grid region instead (``dist = "region"``, ``region = "ireland"``,
+optional ``rel_sd``; see ``mcfoot.regions``). A copula block couples
 quantities of one scope with a correlation matrix (Gaussian copula); draws are shared by
 every model on the same host / hardware / size class within a draw.
 """
@@ -47,6 +49,7 @@ import numpy as np
 
 from . import distributions as dists
 from .errors import PriorsError
+from .regions import RegionError, expand_region_entry
 
 SCHEMA = 1
 SCOPES = {"hardware": 1, "host": 1, "combo": 2, "row": 0}
@@ -339,6 +342,12 @@ def _label(name: str, key: tuple[str, ...]) -> str:
 def _parse_entry(name, key, table, problems, row=False) -> Prior | None:
     q = QUANTITIES[name]
     where = f"[{_label(name, key)}]"
+    if _is_entry(table) and table["dist"] == "region":  # a named grid region (regions.py)
+        try:
+            table = expand_region_entry(name, table)
+        except RegionError as e:
+            problems.append(f"{where} {e}")
+            return None
     if not _is_entry(table):
         problems.append(f"{where} has no 'dist'; add dist = one of "
                         f"{', '.join(sorted(dists.REGISTRY))}")
