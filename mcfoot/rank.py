@@ -1,0 +1,413 @@
+"""Eco-efficiency rank probabilities: DEA cross-efficiency in every Monte Carlo draw.
+
+The study (Jegham et al. 2025, section 4.5; ``/work/shared/paper/DEA.md``) ranks models by
+their mean Doyle-Green cross-efficiency, computed once from point estimates. :func:`rank`
+solves the same DEA in every draw of a :func:`mcfoot.simulate` result, so the inputs carry
+their uncertainty (and their correlations: a host's PUE draw is shared by all its models),
+and reports how often each model lands at each rank.
+
+Layers: small NumPy functions on plain arrays (:func:`min_ranks`, :func:`rank_probabilities`,
+:func:`model_scores`), then :func:`rank`, the xarray wrapper. The LPs are solved by
+:func:`mcfoot.dea.cross_efficiency`.
+
+Decisions (also in :func:`rank`'s docstring)
+--------------------------------------------
+* **Ties** get the same, smallest rank ("1224" competition ranking): a model's rank is 1 plus
+  the number of models whose score exceeds its own by more than ``tie_tol``. Then the
+  columns of ``P(rank = k)`` sum to 1 only if no draw has a tie; the draws with a tie are
+  counted in the attr ``tied_draws``. Rows always sum to 1.
+* **Missing prompt rows** (a model with no footprint for a prompt size: NaN in every draw)
+  when pooling: those DMUs are dropped and the model's score is the mean over the prompt
+  sizes it has (a ``UserWarning`` names them; attr ``models_with_missing_prompts``). Such a
+  model is scored on fewer, and different, prompts than the others: compare it with care.
+* **Models without an output** (NaN, e.g. no intelligence index) are left out, with a
+  ``UserWarning``; attr ``excluded_models``.
+* **Failed draws** (a DEA LP that could not be solved): with ``on_error="raise"`` (default)
+  :class:`mcfoot.dea.DEAError`; with ``on_error="nan"`` the draw's scores and ranks are NaN,
+  the variable ``failed`` marks it, the attr ``failed_draws`` counts it, a ``UserWarning``
+  says so, and every probability is over the remaining draws (attr ``draws_used``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+from . import __version__
+from .dea import DEAError, cross_efficiency
+from .errors import InputError
+
+#: The study's inputs: per-query energy (combined figure), PUE, WUE site, WUE source, CIF.
+STUDY_INPUTS = ("energy_wh", "pue", "wue_site_l_per_kwh", "wue_source_l_per_kwh",
+                "cif_kg_per_kwh")
+#: Our alternative (not the study's): the three per-query footprints.
+FOOTPRINT_INPUTS = ("energy_wh", "water_ml", "carbon_g")
+INPUT_PRESETS = {"study": STUDY_INPUTS, "footprint": FOOTPRINT_INPUTS}
+POOLED = "pooled"  # the label the CLI and attrs use for the pooled DEA
+
+
+# ---- array layer ---------------------------------------------------------------------------
+
+
+def min_ranks(scores: np.ndarray, tie_tol: float = 0.0) -> np.ndarray:
+    """Ranks along the last axis, 1 = highest score; ties share the smallest rank.
+
+    ``rank_i = 1 + #{j : scores_j > scores_i + tie_tol}``. NaN scores get rank NaN and do
+    not count against the others. Returns float64 (NaN where the score is NaN).
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    above = (s[..., None, :] > s[..., :, None] + tie_tol).sum(axis=-1)
+    r = 1.0 + above
+    r[np.isnan(s)] = np.nan
+    return r
+
+
+def rank_probabilities(ranks: np.ndarray, n_ranks: int) -> np.ndarray:
+    """``P[..., i, k-1] = P(rank_i = k)`` from ranks of shape (draws, ..., n).
+
+    Draws where a unit's rank is NaN are left out of that unit's probabilities; a unit
+    with no ranked draw gets NaN.
+    """
+    r = np.asarray(ranks)
+    ok = ~np.isnan(r)
+    counts = ok.sum(axis=0)
+    ks = np.arange(1, n_ranks + 1)
+    hits = (r[..., None] == ks).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = hits / counts[..., None]
+    p[counts == 0] = np.nan
+    return p
+
+
+def model_scores(dmu_scores: np.ndarray, has: np.ndarray) -> np.ndarray:
+    """Mean of (..., model, prompt) DMU scores over the prompts a model has (``has``)."""
+    x = np.where(has, dmu_scores, 0.0)
+    n = has.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return x.sum(axis=-1) / n
+
+
+# ---- xarray layer --------------------------------------------------------------------------
+
+
+def _variable(tree: xr.DataTree, name: str, kind: str) -> xr.DataArray:
+    groups = ("footprint",) if kind == "input" else ("catalogue",)
+    for g in groups:
+        if g in tree.children and name in tree[g].data_vars:
+            return tree[g][name]
+    have = sorted(v for g in groups if g in tree.children for v in tree[g].data_vars)
+    raise InputError(f"{kind} {name!r} is not a variable of the result's "
+                     f"{'/'.join(groups)} group; choose from: {', '.join(have)}")
+
+
+def _resolve_inputs(inputs) -> tuple[str, ...]:
+    if inputs is None:
+        return STUDY_INPUTS
+    if isinstance(inputs, str):
+        if inputs in INPUT_PRESETS:
+            return INPUT_PRESETS[inputs]
+        inputs = (inputs,)
+    inputs = tuple(str(i) for i in inputs)
+    if not inputs:
+        raise InputError("inputs is empty; give at least one input variable or a preset "
+                         f"({', '.join(INPUT_PRESETS)})")
+    if len(set(inputs)) != len(inputs):
+        raise InputError(f"inputs {inputs} name a variable twice; list each once")
+    return inputs
+
+
+def _gather(tree, inputs, outputs):
+    """X (draw, model, prompt, m) and Y (model, prompt, s) as float arrays, plus coords."""
+    fp = tree["footprint"]
+    dims = ("draw", "model", "prompt")
+    xs = []
+    for name in inputs:
+        a = _variable(tree, name, "input")
+        extra = set(a.dims) - set(dims)
+        if extra or "draw" not in a.dims or "model" not in a.dims:
+            raise InputError(f"input {name!r} has dims {a.dims}; an input must vary over "
+                             "(draw, model[, prompt])")
+        xs.append(a.broadcast_like(fp["energy_wh"]).transpose(*dims).values)
+    ys = []
+    for name in outputs:
+        a = _variable(tree, name, "output")
+        if "draw" in a.dims or not set(a.dims) <= {"model", "prompt"} or "model" not in a.dims:
+            raise InputError(f"output {name!r} has dims {a.dims}; an output must be a "
+                             "catalogue variable over model (or model, prompt)")
+        a = a.sel(model=fp.model.values)
+        if "prompt" in a.dims:
+            a = a.sel(prompt=fp.prompt.values)
+        ys.append(a.broadcast_like(fp["energy_wh"].isel(draw=0, drop=True))
+                  .transpose("model", "prompt").values.astype(np.float64))
+    return np.stack(xs, axis=-1), np.stack(ys, axis=-1)
+
+
+def _check_inputs(X, inputs, models, prompts, rows):
+    """InputError for NaN/inf/non-positive values in the DMUs that take part."""
+    problems = []
+    for j, name in enumerate(inputs):
+        x = X[:, rows[0], rows[1], j]  # (draw, dmu)
+        bad_nan = ~np.isfinite(x)
+        bad_pos = np.isfinite(x) & (x <= 0)
+        for bad, what in ((bad_nan, "NaN or infinite"), (bad_pos, "zero or negative")):
+            if bad.any():
+                d, i = np.argwhere(bad)[0]
+                problems.append(
+                    f"input {name!r} is {what} in {int(bad.sum())} value(s), first for model "
+                    f"{models[rows[0][i]]!r}, prompt {prompts[rows[1][i]]!r}, draw {int(d)} "
+                    f"({x[d, i]!r}); DEA needs strictly positive, finite inputs: fix the "
+                    "priors/catalogue or choose other inputs")
+    if problems:
+        raise InputError(problems)
+
+
+def _dea(X, Y, secondary, include_self, on_error):
+    """Cross-efficiency per draw of one DEA: X (draw, n, m), Y (n, s) -> (draw, n)."""
+    if X.shape[1] < 2:
+        raise InputError(f"only {X.shape[1]} DMU(s) to rank; DEA needs at least 2")
+    try:
+        return cross_efficiency(X, Y, secondary=secondary, include_self=include_self,
+                                on_error=on_error)
+    except ValueError as e:  # bad option values from mcfoot.dea
+        raise InputError(str(e)) from None
+
+
+def rank(tree: xr.DataTree, inputs: Sequence[str] | str | None = None,
+         outputs: Sequence[str] = ("intelligence_index",), pool_prompts: bool = True,
+         secondary: str = "aggressive", *, include_self: bool = True, ci_prob: float = 0.9,
+         tie_tol: float = 1e-9, on_error: str = "raise") -> xr.Dataset:
+    """Eco-efficiency rank probabilities from DEA cross-efficiency in every draw.
+
+    Parameters
+    ----------
+    tree : a :func:`mcfoot.simulate` result (or :func:`mcfoot.read_tree` of one).
+    inputs : variables of the ``footprint`` group, over (draw, model[, prompt]), or a preset:
+        ``"study"`` (default; the study's five: ``energy_wh``, ``pue``,
+        ``wue_site_l_per_kwh``, ``wue_source_l_per_kwh``, ``cif_kg_per_kwh``, each as drawn
+        in each draw) or ``"footprint"`` (``energy_wh``, ``water_ml``, ``carbon_g``; our
+        alternative, not the study's).
+    outputs : variables of the ``catalogue`` group over model (default: the intelligence
+        index). Models with a NaN output are left out, with a ``UserWarning``.
+    pool_prompts : True (the study): DMUs are model x prompt size, all scored in one DEA; a
+        model's score is the mean over its prompt sizes. False: one DEA per prompt size
+        among the models that have it.
+    secondary : Doyle-Green secondary goal, ``"aggressive"`` (the study), ``"benevolent"``
+        or ``"none"`` (see :func:`mcfoot.dea.cross_efficiency`).
+    include_self : average the self-appraisal into the score (the study: True).
+    ci_prob : probability of the equal-tailed rank interval (default 0.9: 5th-95th pct).
+    tie_tol : scores closer than this (cross-efficiency is in (0, 1]) tie.
+    on_error : ``"raise"`` or ``"nan"`` for draws whose DEA fails (see module docstring).
+
+    Returns
+    -------
+    Dataset over ``draw``, ``model`` (``prompt`` when not pooled), ``k`` (rank position
+    1..n) and ``ci_bound`` (lower, upper):
+
+    * ``cross_efficiency`` — a model's score per draw (pooled: mean of its DMUs' scores);
+      pooled also ``dmu_cross_efficiency`` over (draw, model, prompt), NaN for non-DMUs.
+    * ``rank`` — per draw, 1 = best; ties share the smallest rank; NaN in failed draws.
+    * ``rank_probability`` — ``P(rank = k)``; ``p_top`` — ``P(rank <= k)``.
+    * ``expected_rank``, ``p_best`` (= ``P(rank = 1)``), ``rank_interval`` (equal-tailed,
+      values are ranks taken by some draw: ``inverted_cdf`` quantiles).
+    * ``point_cross_efficiency``, ``point_rank`` — the same DEA on the mean inputs over
+      draws (the study's point-estimate approach).
+    * ``failed`` — draws whose DEA failed (only possible with ``on_error="nan"``).
+
+    attrs record the set-up, ``n_dmus``, ``excluded_models``, ``models_with_missing_prompts``,
+    ``failed_draws``, ``draws_used``, ``tied_draws`` and the simulation's provenance.
+    """
+    if not isinstance(tree, xr.DataTree) or "footprint" not in tree.children:
+        raise InputError("tree must be a DataTree from mcfoot.simulate() (or read_tree) with "
+                         "a 'footprint' group")
+    if "catalogue" not in tree.children:
+        raise InputError("the result has no 'catalogue' group, so no outputs to rank by; "
+                         "use a result of mcfoot.simulate()")
+    if not 0 < ci_prob < 1:
+        raise InputError(f"ci_prob must be in (0, 1), got {ci_prob}")
+    if on_error not in ("raise", "nan"):
+        raise InputError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
+    if not tie_tol >= 0:
+        raise InputError(f"tie_tol must be >= 0, got {tie_tol}")
+    inputs = _resolve_inputs(inputs)
+    outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
+    if not outputs:
+        raise InputError("outputs is empty; give at least one catalogue variable")
+    fp = tree["footprint"]
+    models = [str(m) for m in fp.model.values]
+    prompts = [str(p) for p in fp.prompt.values]
+    n_draws = fp.sizes["draw"]
+    X, Y = _gather(tree, inputs, outputs)
+
+    # which models and (model, prompt) rows take part
+    no_output = np.isnan(Y).any(axis=(1, 2))
+    excluded = [m for m, b in zip(models, no_output) if b]
+    row_missing = np.isnan(X).all(axis=0).any(axis=-1)  # (model, prompt): NaN in every draw
+    if (Y[~no_output] <= 0).any():
+        i = np.argwhere((Y <= 0).any(axis=(1, 2)) & ~no_output)[0][0]
+        raise InputError(f"output of model {models[i]!r} is zero or negative; DEA needs "
+                         "strictly positive outputs: fix the catalogue or exclude the model")
+    has = ~row_missing & ~no_output[:, None]  # (model, prompt) DMUs
+    keep = has.any(axis=1)
+    partial = [m for m, h, k in zip(models, has, keep) if k and not h.all()]
+    msgs = []
+    if excluded:
+        msgs.append(f"{len(excluded)} model(s) without {'/'.join(outputs)} are left out of the "
+                    f"ranking: {', '.join(excluded)}")
+    gone = [m for m, k, b in zip(models, keep, no_output) if not k and not b]
+    if gone:
+        msgs.append(f"{len(gone)} model(s) have no footprint for any prompt and are left out: "
+                    f"{', '.join(gone)}")
+    if partial and pool_prompts:
+        msgs.append(f"{len(partial)} model(s) lack some prompt sizes; their score averages "
+                    f"over the prompts they have: {', '.join(partial)}")
+    for msg in msgs:
+        warnings.warn(msg, UserWarning, stacklevel=2)
+    mi = np.flatnonzero(keep)
+    X, Y, has = X[:, mi], Y[mi], has[mi]
+    kept = [models[i] for i in mi]
+    _check_inputs(X, inputs, kept, prompts, np.nonzero(has))
+    Xm = X.mean(axis=0, keepdims=True)  # per-DMU mean inputs (point estimate)
+
+    n_m, n_p = len(kept), len(prompts)
+    if pool_prompts:
+        r = np.nonzero(has)
+        ce = np.full((n_draws, n_m, n_p), np.nan)
+        ce[:, r[0], r[1]] = _dea(X[:, r[0], r[1]], Y[r], secondary, include_self, on_error)
+        pce = np.full((1, n_m, n_p), np.nan)
+        pce[:, r[0], r[1]] = _dea(Xm[:, r[0], r[1]], Y[r], secondary, include_self, "raise")
+        score = model_scores(ce, has)  # (draw, model)
+        point = model_scores(pce, has)[0]
+        failed = np.isnan(ce[:, r[0], r[1]]).any(axis=1)
+        score[failed] = np.nan
+        ranks = min_ranks(score, tie_tol)
+        pranks = min_ranks(point, tie_tol)
+        n_dmus = int(has.sum())
+        tied = int(_has_tie(ranks[~failed]).sum())
+    else:
+        score = np.full((n_draws, n_m, n_p), np.nan)
+        point = np.full((n_m, n_p), np.nan)
+        for p in range(n_p):
+            i = np.flatnonzero(has[:, p])
+            if len(i) == 0:
+                continue
+            score[:, i, p] = _dea(X[:, i, p], Y[i, p], secondary, include_self, on_error)
+            point[i, p] = _dea(Xm[:, i, p], Y[i, p], secondary, include_self, "raise")[0]
+        failed = (np.isnan(score) & has).any(axis=1)  # (draw, prompt)
+        score[np.broadcast_to(failed[:, None, :], score.shape)] = np.nan
+        ranks = np.moveaxis(min_ranks(np.moveaxis(score, -1, -2), tie_tol), -1, -2)
+        pranks = min_ranks(point.T, tie_tol).T
+        n_dmus = [int(h) for h in has.sum(axis=0)]
+        tied = int(sum(_has_tie(ranks[~failed[:, p]][:, has[:, p], p]).sum()
+                       for p in range(n_p)))
+    n_failed = int(np.any(failed, axis=-1).sum()) if failed.ndim == 2 else int(failed.sum())
+    if failed.all(axis=0).any():
+        raise DEAError("the DEA failed in every draw; nothing to rank (check the inputs)")
+    if n_failed:
+        warnings.warn(f"the DEA failed in {n_failed} of {n_draws} draw(s); their scores and "
+                      "ranks are NaN and the probabilities use the other draws",
+                      UserWarning, stacklevel=2)
+
+    # summaries over draws
+    n_k = n_m
+    P = rank_probabilities(ranks, n_k)  # (model[, prompt], k)
+    expected = _nanmean0(ranks)
+    a = (1 - ci_prob) / 2
+    interval = np.moveaxis(_nanquantile0(ranks, (a, 1 - a)), 0, -1)
+    return _to_dataset(
+        tree=tree, kept=kept, prompts=prompts, pooled=pool_prompts, has=has,
+        score=score, ce=ce if pool_prompts else None, ranks=ranks, P=P, expected=expected,
+        interval=interval, point=point, pce=pce[0] if pool_prompts else None, pranks=pranks,
+        failed=failed, attrs=dict(
+            inputs=";".join(inputs), outputs=";".join(outputs), secondary=secondary,
+            include_self=int(include_self), pool_prompts=int(pool_prompts),
+            n_dmus=n_dmus, excluded_models=";".join(excluded),
+            models_with_missing_prompts=";".join(partial), failed_draws=n_failed,
+            draws=n_draws, draws_used=n_draws - n_failed, tied_draws=tied, tie_tol=tie_tol,
+            ci_prob=ci_prob))
+
+
+def _has_tie(ranks):
+    """Per draw (axis 0): does any rank occur twice along the last axis?"""
+    r = np.sort(ranks, axis=-1)
+    return (np.diff(r, axis=-1) == 0).any(axis=-1)
+
+
+def _nanmean0(a):
+    ok = ~np.isnan(a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, a, 0).sum(axis=0) / ok.sum(axis=0)
+
+
+def _nanquantile0(a, qs):
+    """Quantiles over axis 0 ignoring NaN (inverted CDF: results are values of ``a``)."""
+    flat = a.reshape(a.shape[0], -1)
+    out = np.full((len(qs), flat.shape[1]), np.nan)
+    for j in range(flat.shape[1]):
+        x = flat[:, j][~np.isnan(flat[:, j])]
+        if len(x):
+            out[:, j] = np.quantile(x, qs, method="inverted_cdf")
+    return out.reshape((len(qs),) + a.shape[1:])
+
+
+def _to_dataset(*, tree, kept, prompts, pooled, has, score, ce, ranks, P, expected, interval,
+                point, pce, pranks, failed, attrs) -> xr.Dataset:
+    fp = tree["footprint"]
+    n_m = len(kept)
+    cat = tree["catalogue"]
+    coords = {"draw": fp.draw.values, "model": kept, "prompt": prompts,
+              "k": ("k", np.arange(1, n_m + 1), {"long_name": "rank position (1 = best)"}),
+              "ci_bound": ["lower", "upper"]}
+    ds = xr.Dataset(coords=coords)
+    for c in ("model_name", "company", "host"):
+        src = cat if c in cat.data_vars else fp
+        if c in src.variables:
+            ds = ds.assign_coords({c: ("model", src[c].sel(model=kept).values.astype(str))})
+    m_dims = ("model",) if pooled else ("model", "prompt")
+    d_dims = ("draw",) + m_dims
+    how = "mean over the model's prompt sizes of its DMUs' " if pooled else ""
+    one = "1"
+    ds["cross_efficiency"] = (d_dims, score, {
+        "units": one, "long_name": f"{how}mean cross-efficiency (per draw)"})
+    if pooled:
+        ds["dmu_cross_efficiency"] = (("draw", "model", "prompt"), ce, {
+            "units": one, "long_name": "mean cross-efficiency of the model x prompt DMU "
+            "(per draw; NaN: not a DMU)"})
+    ds["rank"] = (d_dims, ranks, {
+        "units": one, "long_name": "rank by cross-efficiency per draw (1 = best; ties share "
+        "the smallest rank; NaN: failed draw or absent)"})
+    ds["rank_probability"] = (m_dims + ("k",), P, {"units": one, "long_name": "P(rank = k)"})
+    top = np.where(np.isnan(P[..., :1]), np.nan, np.cumsum(np.nan_to_num(P), axis=-1))
+    ds["p_top"] = (m_dims + ("k",), top,
+                   {"units": one, "long_name": "P(rank <= k)"})
+    ds["expected_rank"] = (m_dims, expected, {"units": one, "long_name": "expected rank"})
+    ds["p_best"] = (m_dims, P[..., 0], {"units": one,
+                                        "long_name": "probability of being the most efficient"})
+    ds["rank_interval"] = (m_dims + ("ci_bound",), interval, {
+        "units": one, "long_name": f"{100 * attrs['ci_prob']:g}% equal-tailed rank interval",
+        "ci_kind": "eti", "ci_prob": attrs["ci_prob"]})
+    ds["point_cross_efficiency"] = (m_dims, point, {
+        "units": one, "long_name": f"{how}mean cross-efficiency on the mean inputs over "
+        "draws (point estimate)"})
+    ds["point_rank"] = (m_dims, pranks, {
+        "units": one, "long_name": "rank of the point-estimate cross-efficiency (1 = best)"})
+    ds["failed"] = (("draw",) if pooled else ("draw", "prompt"), failed, {
+        "units": one, "long_name": "the DEA of this draw failed (on_error='nan')"})
+    if pooled:
+        ds["is_dmu"] = (("model", "prompt"), has, {"units": one,
+                                                   "long_name": "model x prompt is a DMU"})
+    ds.attrs = {
+        "title": "mcfoot eco-efficiency rank probabilities",
+        "method": "input-oriented CCR DEA, Doyle & Green (1994) cross-efficiency, in every "
+                  "draw (Jegham et al. 2025, arXiv 2505.09598, section 4.5)",
+        **attrs,
+        "n_dmus": attrs["n_dmus"] if pooled else ";".join(map(str, attrs["n_dmus"])),
+        "mcfoot_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **{f"simulation_{k}": tree.attrs[k] for k in ("scenario", "scenario_hash", "seed",
+                                                      "catalogue_hash") if k in tree.attrs},
+    }
+    return ds
