@@ -21,6 +21,8 @@ def _interp(u, probs, q, r, nq):
     k = 1
     while probs[k] < u:
         k += 1
+    if probs[k] == u:  # numpy.interp returns the knot's value exactly on a knot
+        return q[r, k]
     x0 = probs[k - 1]
     x1 = probs[k]
     y0 = q[r, k - 1]

@@ -154,15 +154,22 @@ class Normals:
 
 
 def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
-                 threads: int = 1) -> Normals:
-    """Draw ``start..stop-1`` of every stream the plan needs (missing slots stay 0)."""
+                 threads: int = 1, out: tuple[np.ndarray, np.ndarray] | None = None) -> Normals:
+    """Draw ``start..stop-1`` of every stream the plan needs (missing slots stay 0).
+
+    ``out``: optional preallocated (latency, speed) arrays of shape (slots, stop - start) to
+    draw the row normals into.
+    """
     n = stop - start
     group = {}
     for name in plan.group_streams():
         group[name] = rng.standard_normals(ss, name, start, stop)
-    out = {}
-    for q in ("latency", "speed"):
-        arr = np.zeros((plan.n_slots, n))
+    res = {}
+    for i, q in enumerate(("latency", "speed")):
+        if out is None:
+            arr = np.zeros((plan.n_slots, n))
+        else:
+            arr = out[i]
         names = plan.row_streams(q)
         rows = np.flatnonzero(plan.present)
         if len(rows) == plan.n_slots:
@@ -171,8 +178,9 @@ def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
             sub = rng.standard_normals_many(ss, [names[i] for i in rows], start, stop,
                                             threads=threads)
             arr[rows] = sub
-        out[q] = arr
-    return Normals(group, out["latency"], out["speed"])
+            arr[~plan.present] = 0.0
+        res[q] = arr
+    return Normals(group, res["latency"], res["speed"])
 
 
 def design_columns(plan: Plan) -> list[str]:
@@ -327,33 +335,61 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
     plan = build_plan(scenario, catalogue, models, prompts)
     threads = numba.get_num_threads() if threads is None else max(1, int(threads))
     bounds = [(s, min(s + chunk, draws)) for s in range(0, draws, chunk)]
-    n_m, n_p, s_n = len(plan.models), len(plan.prompts), plan.n_slots
-    band = plan.scenario.attribution == "band"
-    full = {k: np.empty((s_n, draws)) for k in ("energy", "carbon", "water_site",
-                                                 "water_source", "water", "latency", "speed")}
-    variants = np.empty((2 if band else 1, s_n, draws))
-    group_chunks: list[dict] = []
     it = bounds
     if progress or (progress is None and len(bounds) > 2):
         from tqdm.auto import tqdm
 
         it = tqdm(bounds, desc=f"mcfoot {plan.scenario.name}", unit="chunk", leave=False)
-    for s, e in it:
-        normals = draw_normals(plan, ss, s, e, threads=threads)
-        if backend == "numba" and len(bounds) == 1:
-            # one chunk: let the kernel write straight into the result arrays
-            normals.latency, normals.speed = _into(full["latency"], normals.latency), \
-                _into(full["speed"], normals.speed)
+    full, variants, values = _run(plan, ss, 0, draws, it, backend, threads)
+    return _to_tree(plan, full, variants, values, ss, draws, backend)
+
+
+def simulate_range(plan: Plan, seed, start: int, stop: int, *, backend: str = "numba",
+                   threads: int = 1) -> xr.DataTree:
+    """Draws ``start..stop-1`` of the run ``simulate(plan's scenario, seed=seed)`` as a
+    DataTree whose ``draw`` coordinate is ``start..stop-1``.
+
+    The values equal ``simulate(...).isel(draw=slice(start, stop))`` bit for bit (every random
+    number depends only on (seed, stream, draw index)); the root attrs describe the whole
+    run's provenance, ``draws`` is this range's length. This is the unit of work of chunked,
+    streaming and distributed runs (``mcfoot.stream``, ``mcfoot.distributed``).
+    """
+    if not 0 <= start < stop:
+        raise InputError(f"need 0 <= start < stop, got start={start}, stop={stop}")
+    ss = rng.normalize_seed(seed)
+    full, variants, values = _run(plan, ss, start, stop, [(start, stop)], backend,
+                                  max(1, int(threads)))
+    return _to_tree(plan, full, variants, values, ss, stop - start, backend, start=start)
+
+
+def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: int):
+    """Evaluate the chunks ``bounds`` (covering ``start..stop``) into whole-range arrays."""
+    n, s_n = stop - start, plan.n_slots
+    band = plan.scenario.attribution == "band"
+    full = {k: np.empty((s_n, n)) for k in ("energy", "carbon", "water_site",
+                                             "water_source", "water", "latency", "speed")}
+    variants = np.empty((2 if band else 1, s_n, n))
+    group_chunks: list[dict] = []
+    single = len(bounds) == 1
+    for s, e in bounds:
+        if backend == "numba" and single:
+            # one chunk: draw the row normals straight into the result arrays and let the
+            # kernel overwrite them in place with latency/speed (no copies)
+            normals = draw_normals(plan, ss, s, e, threads=threads,
+                                   out=(full["latency"], full["speed"]))
             out = {k: full[k] for k in full} | {"energy_variants": variants}
             res, values = evaluate(plan, normals, backend, out=out)
         else:
+            normals = draw_normals(plan, ss, s, e, threads=threads)
             res, values = evaluate(plan, normals, backend)
             for k in full:
-                full[k][:, s:e] = res[k]
-            variants[:, :, s:e] = res["energy_variants"]
+                full[k][:, s - start:e - start] = res[k]
+            variants[:, :, s - start:e - start] = res["energy_variants"]
         group_chunks.append(values)
+    if single:
+        return full, variants, group_chunks[0]
     values = {k: np.concatenate([g[k] for g in group_chunks], axis=-1) for k in group_chunks[0]}
-    return _to_tree(plan, full, variants, values, ss, draws, backend)
+    return full, variants, values
 
 
 def _into(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
@@ -366,8 +402,8 @@ def _grid(plan: Plan, a: np.ndarray) -> np.ndarray:
     return np.moveaxis(a.reshape(len(plan.models), len(plan.prompts), -1), -1, 0)
 
 
-def _to_tree(plan, full, variants, values, ss, draws, backend) -> xr.DataTree:
-    coords = {"draw": np.arange(draws), "model": list(plan.models),
+def _to_tree(plan, full, variants, values, ss, draws, backend, start=0) -> xr.DataTree:
+    coords = {"draw": np.arange(start, start + draws), "model": list(plan.models),
               "prompt": list(plan.prompts)}
     fpt = xr.Dataset(coords=coords)
     for name, key in zip(OUTPUTS, ("energy", "carbon", "water_site", "water_source", "water")):
