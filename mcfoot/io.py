@@ -1,8 +1,15 @@
-"""Files: results as NetCDF (h5netcdf), written atomically, read back as a DataTree."""
+"""Files: results as NetCDF (h5netcdf) or Zarr, written atomically, read back as a DataTree.
+
+At write time every variable and coordinate of every group gets CF-style ``long_name`` and,
+where it is numeric, ``units`` (missing ones are filled from :data:`CF_ATTRS` or from the
+unit suffix of the variable's name; existing attrs are never changed). Zarr needs the
+optional ``zarr`` package (``pip install 'mcfoot[zarr]'``).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,40 +17,210 @@ import xarray as xr
 
 from .errors import InputError
 
+#: Formats by file suffix.
+FORMATS = {".nc": "netcdf", ".nc4": "netcdf", ".h5": "netcdf", ".zarr": "zarr"}
+#: Figure formats ``save_figure`` accepts.
+FIGURE_FORMATS = (".png", ".pdf", ".svg")
 
-def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
-    """Write ``tree`` to ``path`` (NetCDF4 via h5netcdf) atomically.
+#: CF attributes (units, long_name) of variables the package writes without them.
+#: ``None`` units: text, no unit.
+CF_ATTRS: dict[str, tuple[str | None, str]] = {
+    "draw": ("1", "Monte Carlo draw index"),
+    "model": (None, "model API (catalogue model id)"),
+    "model_name": (None, "model display name"),
+    "api_id": (None, "provider's API model identifier"),
+    "prompt": (None, "prompt size (short 100/300, medium 1000/1000, long 10000/1500 "
+                     "input/output tokens)"),
+    "company": (None, "company serving the model"),
+    "size_class": (None, "model size class (study's inference)"),
+    "hardware": (None, "accelerator node class (study's inference)"),
+    "host": (None, "data-centre host (study's inference)"),
+    "size_class_hardware": (None, "size class / hardware class"),
+    "bound": (None, "utilization bound (study's min/max band) or value"),
+    "quantile": ("1", "cumulative probability"),
+    "present": ("1", "row in catalogue (1 = yes)"),
+    "intelligence_index": ("points (0-100)", "Artificial Analysis intelligence index"),
+    "input_tokens": ("tokens", "input tokens per query"),
+    "output_tokens": ("tokens", "output tokens per query"),
+    "latency_s": ("s", "time to first chunk"),
+    "speed_tokens_per_s": ("tokens/s", "output speed"),
+    "stat": (None, "summary statistic"),
+    "rank": ("1", "rank (1 = best)"),
+    "input": (None, "uncertain input"),
+}
+#: Benchmark scores of the catalogue are fractions of questions solved.
+_SCORES = ("terminal_bench_hard", "tau2_bench_telecom", "aa_lcr", "hle", "mmlu_pro",
+           "gpqa_diamond", "livecodebench", "scicode", "ifbench", "aime_2025")
+#: Unit suffixes of variable names (longest first).
+_SUFFIX_UNITS = (("_tokens_per_s", "tokens/s"), ("_kg_per_kwh", "kg CO2e/kWh"),
+                 ("_l_per_kwh", "L/kWh"), ("_wh", "Wh"), ("_kwh", "kWh"), ("_kw", "kW"),
+                 ("_ml", "mL"), ("_g", "g CO2e"), ("_s", "s"))
 
-    The data go to a temporary file beside ``path`` that is renamed over it only when
-    complete, so an interrupted run never leaves a half-written file.
+
+def _cf_for(name: str, var: xr.Variable) -> dict:
+    units, long_name = CF_ATTRS.get(name, (None, ""))
+    if name in _SCORES:
+        units, long_name = "1", f"{name.replace('_', ' ')} score (fraction solved)"
+    if units is None and var.dtype.kind in "fiub" and name not in CF_ATTRS:
+        units = next((u for s, u in _SUFFIX_UNITS if name.endswith(s)), None)
+    out = {"long_name": long_name or name.replace("_", " ")}
+    if units is not None:
+        out["units"] = units
+    return out
+
+
+def with_cf_attrs(tree: xr.DataTree) -> xr.DataTree:
+    """A shallow copy of ``tree`` with missing ``long_name``/``units`` filled in every group.
+
+    Existing attributes win; numeric variables whose unit cannot be known (not in
+    :data:`CF_ATTRS`, no unit suffix in the name) are left without ``units``.
     """
-    path = Path(path)
-    if not path.parent.exists():
-        raise InputError(f"output folder {path.parent} does not exist; create it first")
+    nodes = {}
+    for node in tree.subtree:
+        ds = node.to_dataset(inherit=False).copy(deep=False)
+        for name in [*ds.data_vars, *ds.coords]:
+            v = ds[name].variable
+            ds[name].attrs = {**_cf_for(str(name), v), **v.attrs}
+        nodes[node.path] = ds
+    return xr.DataTree.from_dict(nodes)
+
+
+def _format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"{path}: unknown result format '{path.suffix}'; use one of "
+                         f"{', '.join(FORMATS)}")
+    return fmt
+
+
+def _need_zarr() -> None:
+    try:
+        import zarr  # noqa: F401
+    except ImportError:
+        raise InputError("writing or reading .zarr needs the zarr package; install it with "
+                         "`pip install 'mcfoot[zarr]'` or use .nc") from None
+
+
+def _tmp_beside(path: Path, directory: bool = False) -> Path:
+    if directory:
+        return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
+    return Path(tmp)
+
+
+def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
+    """Write ``tree`` to ``path`` atomically: NetCDF4 via h5netcdf (``.nc``) or Zarr
+    (``.zarr``, needs the optional ``zarr`` package). CF ``long_name``/``units`` are added
+    where missing (see :func:`with_cf_attrs`).
+
+    The data go to a temporary file beside ``path`` that is renamed over it only when
+    complete, so an interrupted run never leaves a half-written file.
+    """
+    path = Path(path)
+    fmt = _format(path)
+    if not path.parent.exists():
+        raise InputError(f"output folder {path.parent} does not exist; create it first")
+    if fmt == "zarr":
+        _need_zarr()
+    tree = with_cf_attrs(tree)
+    tmp = _tmp_beside(path, directory=fmt == "zarr")
     try:
-        tree.to_netcdf(tmp, engine="h5netcdf", mode="w")
-        os.replace(tmp, path)
+        if fmt == "netcdf":
+            tree.to_netcdf(tmp, engine="h5netcdf", mode="w")
+            os.replace(tmp, path)
+        else:
+            _vlen_strings(tree).to_zarr(tmp, mode="w", consolidated=False)
+            _replace_dir(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
         raise
     return path
 
 
-def read_tree(path: str | Path) -> xr.DataTree:
-    """Read a result written by :func:`write_tree` (fully loaded; the file is closed)."""
+def _vlen_strings(tree: xr.DataTree) -> xr.DataTree:
+    """Fixed-width unicode arrays as variable-length strings (Zarr v3 has a stable
+    specification only for the latter)."""
+    nodes = {}
+    for node in tree.subtree:
+        ds = node.to_dataset(inherit=False)
+        fixed = {k: v.astype(object) for k, v in ds.variables.items() if v.dtype.kind == "U"}
+        nodes[node.path] = ds.assign_coords({k: v for k, v in fixed.items() if k in ds.coords}) \
+            .assign({k: v for k, v in fixed.items() if k not in ds.coords})
+    return xr.DataTree.from_dict(nodes)
+
+
+def _replace_dir(tmp: Path, path: Path) -> None:
+    """Move directory ``tmp`` to ``path``; an existing ``path`` is moved aside first and
+    removed only once the new one is in place."""
+    old = None
+    if path.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+        os.replace(path, old / path.name)
+    os.replace(tmp, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def read_tree(path: str | Path, require: str | None = "footprint") -> xr.DataTree:
+    """Read a result written by :func:`write_tree` (fully loaded; the file is closed).
+
+    ``require`` names a group the file must have (``"footprint"`` for a `mcfoot run`
+    result); ``None`` reads any NetCDF/Zarr tree (rank, sensitivity, scale results).
+    """
     path = Path(path)
-    if not path.is_file():
+    fmt = FORMATS.get(path.suffix.lower(), "zarr" if path.is_dir() else "netcdf")
+    if not path.exists() or (fmt == "netcdf" and not path.is_file()):
         raise InputError(f"{path}: no such file; give a result written by `mcfoot run`")
+    if fmt == "zarr":
+        _need_zarr()
     try:
-        with xr.open_datatree(path, engine="h5netcdf") as t:
+        kw = {"engine": "h5netcdf"} if fmt == "netcdf" else {"engine": "zarr", "consolidated": False}
+        with xr.open_datatree(path, **kw) as t:
             tree = t.load()
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, KeyError) as e:
         raise InputError(f"{path}: not a mcfoot result file ({e})")
-    if "footprint" not in tree.children:
-        raise InputError(f"{path}: has no 'footprint' group; give a result of `mcfoot run`")
+    if require is not None and require not in tree.children:
+        raise InputError(f"{path}: has no '{require}' group; give a result of `mcfoot run`")
     return tree
+
+
+def find_dataset(tree: xr.DataTree | xr.Dataset, variable: str, source: str = "") -> xr.Dataset:
+    """The dataset of the first group (root first, then depth-first) that holds ``variable``.
+
+    Lets readers accept a result whether the producer wrote its variables at the root or in
+    a group. Raises InputError naming the variables found otherwise.
+    """
+    if isinstance(tree, xr.Dataset):
+        nodes = [tree]
+    else:
+        nodes = [n.to_dataset() for n in tree.subtree]
+    for ds in nodes:
+        if variable in ds.data_vars:
+            return ds
+    have = sorted({str(v) for ds in nodes for v in ds.data_vars})
+    head = f"{source}: " if source else ""
+    raise InputError(f"{head}no variable '{variable}' (found: {', '.join(have[:12]) or 'none'}"
+                     f"{', ...' if len(have) > 12 else ''}); give a file that has it")
+
+
+def save_figure(fig, path: str | Path, dpi: float = 150) -> Path:
+    """Save a matplotlib figure atomically (``.png``, ``.pdf`` or ``.svg``)."""
+    path = Path(path)
+    if path.suffix.lower() not in FIGURE_FORMATS:
+        raise InputError(f"{path}: figure format '{path.suffix}' not supported; use one of "
+                         f"{', '.join(FIGURE_FORMATS)}")
+    if not path.parent.exists():
+        raise InputError(f"output folder {path.parent} does not exist; create it first")
+    tmp = _tmp_beside(path)
+    try:
+        fig.savefig(tmp, format=path.suffix.lower()[1:], dpi=dpi, bbox_inches="tight")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
