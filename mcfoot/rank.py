@@ -267,6 +267,9 @@ def rank(tree: xr.DataTree, inputs: Sequence[str] | str | None = None,
     for msg in msgs:
         warnings.warn(msg, UserWarning, stacklevel=2)
     mi = np.flatnonzero(keep)
+    if len(mi) < 2:
+        raise InputError(f"only {len(mi)} model(s) with {'/'.join(outputs)} and a footprint; "
+                         "ranking needs at least 2 models: select more models")
     X, Y, has = X[:, mi], Y[mi], has[mi]
     kept = [models[i] for i in mi]
     _check_inputs(X, inputs, kept, prompts, np.nonzero(has))
