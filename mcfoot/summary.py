@@ -1,35 +1,149 @@
-"""Summaries of footprint distributions: mean, sd, median and a credible interval."""
+"""Summaries of footprint distributions: mean, sd, median and a credible interval.
+
+Intervals come from ArviZ through :mod:`mcfoot._arviz` (equal-tailed or highest-density);
+moments are plain xarray reductions over ``draw``. Comparisons between models are made per
+draw (:func:`ratio`): the ratio of two footprints is a distribution, and its summary is not
+the ratio of the two summaries.
+"""
 
 from __future__ import annotations
+
+import datetime as _dt
 
 import numpy as np
 import xarray as xr
 
+from . import __version__
+from ._arviz import KINDS, interval
 from .errors import InputError
 
 STATS = ("mean", "sd", "median", "lower", "upper")
+_PROVENANCE = ("scenario", "scenario_hash", "catalogue_hash", "seed", "mcfoot_version")
+
+
+def _footprint(tree: xr.DataTree | xr.Dataset) -> tuple[xr.Dataset, dict]:
+    if isinstance(tree, xr.DataTree):
+        if "footprint" not in tree.children:
+            raise InputError("the DataTree has no 'footprint' group; pass the result of "
+                             "mcfoot.simulate() or mcfoot.read_tree()")
+        return tree["footprint"].to_dataset(), dict(tree.attrs)
+    if isinstance(tree, xr.Dataset):
+        return tree, dict(tree.attrs)
+    raise InputError(f"expected an xarray DataTree or Dataset, got {type(tree).__name__}")
+
+
+def _check(ci_prob: float, kind: str) -> None:
+    if not isinstance(ci_prob, (int, float, np.floating)) or not 0 < ci_prob < 1:
+        raise InputError(f"ci_prob must be a probability in (0, 1), got {ci_prob!r}")
+    if kind not in KINDS:
+        raise InputError(f"kind must be one of {', '.join(map(repr, KINDS))} (equal-tailed or "
+                         f"highest-density interval), got {kind!r}")
+
+
+def summarize_draws(da: xr.DataArray, ci_prob: float = 0.95, kind: str = "eti",
+                    dim: str = "draw") -> xr.DataArray:
+    """Mean, sd (ddof=1), median and the ``ci_prob`` interval of ``da`` over ``dim``; the
+    result has a trailing ``stat`` dimension (``mean, sd, median, lower, upper``) and keeps
+    ``da``'s attrs (units)."""
+    _check(ci_prob, kind)
+    if dim not in da.dims:
+        raise InputError(f"{da.name or 'the array'} has no {dim!r} dimension (dims {da.dims})")
+    ci = interval(da, ci_prob, kind, dim=dim)
+    moments = [da.mean(dim, skipna=False), da.std(dim, ddof=1, skipna=False),
+               da.median(dim, skipna=False)]
+    parts = [m.drop_vars([c for c in m.coords if c not in ci.coords], errors="ignore")
+             for m in moments] + [ci.sel(ci_bound=b, drop=True) for b in ("lower", "upper")]
+    out = xr.concat(parts, dim="stat", coords="minimal", compat="override",
+                    join="override").assign_coords(stat=list(STATS))
+    out = out.transpose(..., "stat")
+    out.attrs = dict(da.attrs)
+    out.name = da.name
+    return out
 
 
 def summarize(tree: xr.DataTree | xr.Dataset, ci_prob: float = 0.95, kind: str = "eti",
               variables=None) -> xr.Dataset:
-    """Per (model, prompt) mean, sd (ddof=1), median and a ``ci_prob`` interval of each
-    footprint variable. ``kind="eti"`` is the equal-tailed interval.
+    """Per (model, prompt) mean, sd (ddof=1), median and a ``ci_prob`` credible interval of
+    each footprint variable.
 
-    Returns a Dataset with the same variables (and units) over (model, prompt, stat).
+    Parameters
+    ----------
+    tree : result of :func:`mcfoot.simulate` (or its ``footprint`` Dataset).
+    ci_prob : probability of the interval.
+    kind : ``"eti"`` (equal-tailed: the ``(1 - p)/2`` and ``(1 + p)/2`` quantiles) or
+        ``"hdi"`` (highest density: the shortest interval holding ``ci_prob`` of the draws;
+        for the right-skewed footprints it sits lower than the ETI).
+    variables : names to summarise (default: every variable over (draw, model, prompt)).
+
+    Returns
+    -------
+    Dataset with the same variables (and units) over (model, prompt, stat), stat =
+    ``mean, sd, median, lower, upper``; attrs record ``ci_prob``, ``ci_kind``, ``draws`` and
+    the run's provenance. Absent (model, prompt) rows are NaN.
     """
-    ds = tree["footprint"].to_dataset() if isinstance(tree, xr.DataTree) else tree
-    if not 0 < ci_prob < 1:
-        raise InputError(f"ci_prob must be in (0, 1), got {ci_prob}")
-    if kind != "eti":
-        raise InputError(f"kind must be 'eti', got {kind!r}")
-    names = variables or [v for v in ds.data_vars if set(ds[v].dims) == {"draw", "model",
-                                                                          "prompt"}]
-    a = (1 - ci_prob) / 2
+    _check(ci_prob, kind)
+    ds, attrs = _footprint(tree)
+    full = [v for v in ds.data_vars if set(ds[v].dims) == {"draw", "model", "prompt"}]
+    if variables is None:
+        names = full
+    else:
+        names = [variables] if isinstance(variables, str) else list(variables)
+        unknown = [v for v in names if v not in full]
+        if unknown:
+            raise InputError(f"unknown footprint variable(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(full)}")
     out = xr.Dataset(coords={"model": ds.model, "prompt": ds.prompt, "stat": list(STATS)})
     for v in names:
-        x = ds[v].transpose("model", "prompt", "draw").values
-        q = np.quantile(x, [0.5, a, 1 - a], axis=-1)
-        stats = np.stack([x.mean(-1), x.std(-1, ddof=1), q[0], q[1], q[2]], axis=-1)
-        out[v] = (("model", "prompt", "stat"), stats, dict(ds[v].attrs))
-    out.attrs = {"ci_prob": ci_prob, "ci_kind": kind, "draws": int(ds.sizes["draw"])}
+        da = ds[v].transpose("draw", "model", "prompt")
+        out[v] = summarize_draws(da, ci_prob, kind).transpose("model", "prompt", "stat")
+    out.attrs = {"ci_prob": float(ci_prob), "ci_kind": kind, "draws": int(ds.sizes["draw"]),
+                 **{k: attrs[k] for k in _PROVENANCE if k in attrs},
+                 "summary_mcfoot_version": __version__,
+                 "summary_created": _dt.datetime.now(_dt.timezone.utc).isoformat(
+                     timespec="seconds")}
     return out
+
+
+def ratio(tree: xr.DataTree | xr.Dataset, numerator=("o3", "long"),
+          denominator=("gpt-4-1-nano", "long"), variable: str = "energy_wh",
+          ci_prob: float = 0.95, kind: str = "eti") -> tuple[xr.DataArray, xr.DataArray]:
+    """Per-draw ratio of one (model, prompt) footprint to another, and its summary.
+
+    Both footprints come from the same draw, so shared uncertainty (a host's PUE, a
+    hardware class's power) cancels where it should; the summary is of the per-draw ratios,
+    never a ratio of summaries.
+
+    Returns
+    -------
+    (draws, summary): the ratio over ``draw`` (units ``1``), and its mean, sd, median and
+    interval over ``stat``; ``summary.attrs["prob_gt_1"]`` is the share of draws where the
+    numerator exceeds the denominator.
+    """
+    _check(ci_prob, kind)
+    ds, _ = _footprint(tree)
+    if variable not in ds.data_vars or "draw" not in ds[variable].dims:
+        known = [v for v in ds.data_vars if {"draw", "model", "prompt"} <= set(ds[v].dims)]
+        raise InputError(f"unknown footprint variable {variable!r}; known: {', '.join(known)}")
+    picked = []
+    for role, sel in (("numerator", numerator), ("denominator", denominator)):
+        if not (isinstance(sel, (tuple, list)) and len(sel) == 2):
+            raise InputError(f"{role} must be a (model, prompt) pair, got {sel!r}")
+        m, p = map(str, sel)
+        if m not in ds.model.values:
+            raise InputError(f"{role} model {m!r} is not in the result; rerun simulate() with "
+                             f"it in models=, or pick one of {', '.join(ds.model.values[:6])}...")
+        if p not in ds.prompt.values:
+            raise InputError(f"{role} prompt {p!r} is not in the result; known: "
+                             f"{', '.join(ds.prompt.values)}")
+        x = ds[variable].sel(model=m, prompt=p, drop=True)
+        if bool(x.isnull().all()):
+            raise InputError(f"{role} ({m}, {p}) is not in the catalogue (all draws NaN)")
+        picked.append(x.drop_vars([c for c in x.coords if c != "draw"]))
+    r = picked[0] / picked[1]
+    label = f"{variable} of {numerator[0]}/{numerator[1]} over {denominator[0]}/{denominator[1]}"
+    r.attrs = {"units": "1", "long_name": f"per-draw ratio: {label}"}
+    r.name = f"{variable}_ratio"
+    s = summarize_draws(r, ci_prob, kind)
+    s.attrs = dict(r.attrs) | {"ci_prob": float(ci_prob), "ci_kind": kind,
+                               "prob_gt_1": float((r > 1).mean())}
+    return r, s

@@ -17,16 +17,18 @@ COLUMNS = ("energy_wh", "water_ml", "carbon_g")
 def register(sub) -> None:
     p = sub.add_parser("summary", help="print mean, median and 95%% interval per model",
                        description="Summarise a result file of `mcfoot run`.",
-                       epilog="example: mcfoot summary out.nc --ci 0.9")
+                       epilog="example: mcfoot summary out.nc --ci 0.9 --kind hdi")
     p.add_argument("file", help="result file (.nc) from `mcfoot run`")
     p.add_argument("--ci", type=float, default=0.95, help="interval probability (0.95)")
+    p.add_argument("--kind", choices=("eti", "hdi"), default="eti",
+                   help="interval: equal-tailed (eti, default) or highest-density (hdi)")
     common(p, json=True)
     p.set_defaults(func=_run)
 
 
 def _run(args) -> int:
     tree = io.read_tree(args.file)
-    s = summarize(tree, ci_prob=args.ci)
+    s = summarize(tree, ci_prob=args.ci, kind=args.kind)
     present = ~np.isnan(s["energy_wh"].sel(stat="mean").values)
     if getattr(args, "json", False):
         rows = []
@@ -39,11 +41,12 @@ def _run(args) -> int:
                     for st in s.stat.values:
                         row[f"{v}_{st}"] = float(s[v].values[i, j, list(s.stat.values).index(st)])
                 rows.append(row)
-        json.dump({"ci_prob": args.ci, "scenario": tree.attrs.get("scenario"), "rows": rows},
+        json.dump({"ci_prob": args.ci, "ci_kind": args.kind,
+                   "scenario": tree.attrs.get("scenario"), "rows": rows},
                   sys.stdout, indent=1)
         print()
         return 0
-    pct = f"{100 * args.ci:g}%"
+    pct = f"{100 * args.ci:g}% {args.kind.upper()}"
     head = f"{'model':32s} {'prompt':6s}"
     for v in COLUMNS:
         unit = s[v].attrs.get("units", "")
