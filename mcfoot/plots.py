@@ -1,0 +1,451 @@
+"""Figures. Each function only draws: it takes numbers the caller computed (or computes them
+with a small helper the caller can replace), draws into ``ax`` (a new figure if ``None``) and
+returns the ``matplotlib.axes.Axes``. Nothing here calls ``plt.show()`` or touches pyplot's
+global state: figures are ``matplotlib.figure.Figure`` objects (save with
+``ax.figure.savefig(...)`` or :func:`mcfoot.io.save_figure`; in a notebook they display).
+
+======================  ==================================================================
+:func:`forest`          per-model median and interval of one footprint, one prompt size
+:func:`distribution`    ECDF or density of one model's footprint across result files
+:func:`rank`            rank-probability heatmap from a :func:`mcfoot.rank.rank` Dataset
+:func:`tornado`         sensitivity measures per input (a Dataset over ``input``)
+:func:`scale`           fleet-scale totals with intervals (bars per category)
+======================  ==================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .errors import InputError
+from .summary import summarize
+
+#: Dimensions a rank-probability array may use for the rank (``mcfoot.rank`` uses ``k``).
+RANK_DIMS = ("k", "rank")
+#: Dimensions holding the two ends of an interval / swing.
+BOUND_DIMS = ("ci_bound", "bound", "side")
+#: Inches per label row and the fixed part of a figure's height.
+ROW_IN, BASE_IN, WIDTH_IN = 0.16, 1.4, 7.0
+
+
+# ---- helpers the caller can replace ---------------------------------------------------------
+
+
+def interval_summary(data, ci_prob: float = 0.95) -> xr.Dataset:
+    """Median and equal-tailed ``ci_prob`` interval per (model, prompt) (``mcfoot.summarize``)."""
+    return summarize(data, ci_prob=ci_prob)
+
+
+def interval(da: xr.DataArray, ci_prob: float = 0.95, dim: str = "draw") -> xr.Dataset:
+    """Median, lower and upper equal-tailed ``ci_prob`` bounds of ``da`` over ``dim``."""
+    a = (1 - ci_prob) / 2
+    q = da.quantile([0.5, a, 1 - a], dim=dim)
+    return xr.Dataset({"median": q.isel(quantile=0, drop=True),
+                       "lower": q.isel(quantile=1, drop=True),
+                       "upper": q.isel(quantile=2, drop=True)},
+                      attrs={"ci_prob": ci_prob, **da.attrs})
+
+
+def ecdf(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted values and their empirical CDF ``i / n``."""
+    x = np.sort(np.asarray(values, float))
+    return x, np.arange(1, x.size + 1) / x.size
+
+
+def log_histogram(values: np.ndarray, bins: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    """Density of ``log10(values)`` on ``bins`` equal bins: (bin centres, density per decade)."""
+    v = np.asarray(values, float)
+    lv = np.log10(v[v > 0])
+    dens, edges = np.histogram(lv, bins=bins, density=True)
+    return 10 ** ((edges[:-1] + edges[1:]) / 2), dens
+
+
+# ---- small drawing utilities ----------------------------------------------------------------
+
+
+def _new_ax(ax: Axes | None, height: float = 4.0, width: float = WIDTH_IN) -> Axes:
+    if ax is not None:
+        return ax
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig.add_subplot()
+
+
+def axis_label(da: xr.DataArray, fallback: str = "") -> str:
+    """``long_name (units)`` of a variable, for an axis."""
+    name = da.attrs.get("long_name") or fallback or str(da.name)
+    units = da.attrs.get("units")
+    return f"{name} ({units})" if units not in (None, "") else name
+
+
+def _footprint(data) -> xr.Dataset:
+    if isinstance(data, xr.DataTree):
+        if "footprint" not in data.children:
+            raise InputError("the result has no 'footprint' group; give a `mcfoot.simulate` "
+                             "result")
+        return data["footprint"].to_dataset()
+    return data.to_dataset() if isinstance(data, xr.DataArray) else data
+
+
+def _check_var(ds: xr.Dataset, variable: str) -> None:
+    if variable not in ds.data_vars:
+        have = [str(v) for v in ds.data_vars if "model" in ds[v].dims]
+        raise InputError(f"no variable '{variable}'; available: {', '.join(have)}")
+
+
+def _check_coord(ds, dim: str, value) -> None:
+    if dim in ds.dims and value not in set(map(str, ds[dim].values)):
+        raise InputError(f"unknown {dim} '{value}'; available: "
+                         f"{', '.join(map(str, ds[dim].values[:10]))}"
+                         f"{', ...' if ds.sizes[dim] > 10 else ''}")
+
+
+def _palette(labels: Sequence[str]) -> dict[str, tuple]:
+    from matplotlib import colormaps
+
+    uniq = sorted(set(labels))
+    cmap = colormaps["tab10" if len(uniq) <= 10 else "tab20"]
+    return {u: cmap(i % cmap.N) for i, u in enumerate(uniq)}
+
+
+# ---- figures --------------------------------------------------------------------------------
+
+
+def forest(data, variable: str = "energy_wh", prompt: str = "medium", *,
+           ci_prob: float = 0.95, stats: Callable = interval_summary, ax: Axes | None = None,
+           sort: bool = True, log: bool = True, color_by: str | None = "company",
+           title: str | None = None) -> Axes:
+    """Per-model median and ``ci_prob`` interval of ``variable`` for one prompt size.
+
+    ``data`` is a ``mcfoot.simulate`` result (DataTree or its footprint Dataset; intervals
+    come from ``stats(data, ci_prob)``, by default :func:`interval_summary`) or a Dataset
+    already over (model, prompt, stat) with stats ``median``, ``lower``, ``upper``
+    (e.g. :func:`mcfoot.summarize`). Models are sorted by median (``sort``); models without
+    a row for ``prompt`` are left out and counted in a note under the plot. The height grows
+    with the number of models, so 60+ labels stay legible.
+    """
+    ds = _footprint(data)
+    if "stat" not in ds.dims:
+        _check_var(ds, variable)
+        _check_coord(ds, "prompt", prompt)
+        summary = stats(ds[[variable]], ci_prob)
+    else:
+        summary = ds
+    _check_var(summary, variable)
+    _check_coord(summary, "prompt", prompt)
+    s = summary[variable].sel(prompt=prompt) if "prompt" in summary[variable].dims \
+        else summary[variable]
+    med, lo, hi = (s.sel(stat=k).values.astype(float) for k in ("median", "lower", "upper"))
+    models = np.array(list(map(str, s.model.values)))
+    keep = np.isfinite(med)
+    n_missing = int((~keep).sum())
+    order = np.flatnonzero(keep)
+    if sort:
+        order = order[np.argsort(med[order], kind="stable")[::-1]]  # largest at the top
+    if order.size == 0:
+        raise InputError(f"no model has a '{prompt}' row; choose another prompt size")
+    n = order.size
+    ax = _new_ax(ax, height=BASE_IN + ROW_IN * n)
+    y = np.arange(n)[::-1]
+    groups = None
+    if color_by and color_by in s.coords:
+        groups = np.array(list(map(str, s[color_by].values)))
+    elif color_by and color_by in ds.coords:
+        groups = np.array(list(map(str, ds[color_by].sel(model=s.model).values)))
+    colors = _palette(groups[order]) if groups is not None else None
+    for yi, i in zip(y, order):
+        c = colors[groups[i]] if colors else "C0"
+        ax.plot([lo[i], hi[i]], [yi, yi], color=c, lw=1.4, solid_capstyle="butt")
+        ax.plot(med[i], yi, "o", color=c, ms=3.5)
+    if colors:
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], color=c, marker="o", ms=4, lw=1.4, label=g)
+                   for g, c in colors.items()]
+        ax.legend(handles=handles, title=color_by.replace("_", " "), fontsize=7,
+                  title_fontsize=7, loc="lower right", frameon=False)
+    ax.set_yticks(y, models[order], fontsize=7 if n > 30 else 8)
+    ax.set_ylim(-0.7, n - 0.3)
+    if log:
+        ax.set_xscale("log")
+    ax.grid(axis="x", which="both", lw=0.4, alpha=0.5)
+    ax.set_xlabel(axis_label(s, variable))
+    pct = f"{100 * float(summary.attrs.get('ci_prob', ci_prob)):g}%"
+    ax.set_title(title if title is not None else
+                 f"{variable}, prompt '{prompt}': median and {pct} interval", fontsize=9)
+    if n_missing:
+        ax.annotate(f"{n_missing} model(s) without a '{prompt}' row not shown",
+                    (0, 0), xycoords="figure fraction", xytext=(4, 2),
+                    textcoords="offset points", fontsize=6, color="0.4")
+    return ax
+
+
+def _series(obj, model: str, prompt: str, variable: str, label: str) -> np.ndarray:
+    if isinstance(obj, xr.DataArray) and "model" not in obj.dims:
+        da = obj
+    else:
+        ds = _footprint(obj)
+        _check_var(ds, variable)
+        _check_coord(ds, "model", model)
+        _check_coord(ds, "prompt", prompt)
+        da = ds[variable].sel(model=model, prompt=prompt)
+    v = np.asarray(da.values, float).ravel()
+    if not np.isfinite(v).any():
+        raise InputError(f"{label}: model '{model}' has no '{prompt}' row")
+    return v
+
+
+def distribution(results, model: str, prompt: str = "medium", variable: str = "energy_wh",
+                 *, kind: str = "ecdf", ax: Axes | None = None, log: bool = True,
+                 density: Callable = log_histogram, title: str | None = None) -> Axes:
+    """ECDF (``kind="ecdf"``) or density (``"density"``) of one model's ``variable`` in
+    several results, e.g. one per scenario.
+
+    ``results``: a mapping label -> result (DataTree, footprint Dataset or a 1-D DataArray of
+    draws), or a sequence of results (labelled by their ``scenario`` attr). ``density`` maps
+    draws to (x, y); the default :func:`log_histogram` gives the density per decade of x.
+    """
+    if kind not in ("ecdf", "density"):
+        raise InputError(f"kind must be 'ecdf' or 'density', got {kind!r}")
+    if isinstance(results, (xr.DataTree, xr.Dataset, xr.DataArray)):
+        results = [results]
+    if not isinstance(results, Mapping):
+        results = {str(r.attrs.get("scenario", f"result {i + 1}")) if r.attrs.get("scenario")
+                   else f"result {i + 1}": r for i, r in enumerate(results)}
+    if not results:
+        raise InputError("give at least one result")
+    ax = _new_ax(ax, height=3.6)
+    units_da = None
+    for i, (label, obj) in enumerate(results.items()):
+        v = _series(obj, model, prompt, variable, str(label))
+        v = v[np.isfinite(v)]
+        if kind == "ecdf":
+            x, y = ecdf(v)
+            ax.step(x, y, where="post", color=f"C{i}", lw=1.4, label=str(label))
+        else:
+            x, y = density(v)
+            ax.plot(x, y, color=f"C{i}", lw=1.4, label=str(label))
+        if units_da is None:
+            units_da = obj if isinstance(obj, xr.DataArray) and "model" not in obj.dims \
+                else _footprint(obj)[variable]
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel(axis_label(units_da, variable))
+    ax.set_ylabel("cumulative probability" if kind == "ecdf" else
+                  "density (per decade)" if density is log_histogram else "density")
+    ax.grid(which="both", lw=0.4, alpha=0.5)
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title(title if title is not None else f"{model}, prompt '{prompt}'", fontsize=9)
+    return ax
+
+
+def _rank_dim(da: xr.DataArray) -> str:
+    for d in RANK_DIMS:
+        if d in da.dims:
+            return d
+    raise InputError(f"rank_probability has dims {da.dims}; expected a rank dimension "
+                     f"({' or '.join(RANK_DIMS)})")
+
+
+def rank(ds: xr.Dataset, prompt: str | None = None, *, ax: Axes | None = None,
+         sort: bool = True, max_rank: int | None = None, annotate: bool | None = None,
+         title: str | None = None) -> Axes:
+    """Heatmap of ``P(rank = k)`` per model from a Dataset with ``rank_probability`` over
+    (model, k) — or (model, prompt, k), then pick ``prompt``. Rows are sorted by expected
+    rank (the Dataset's ``expected_rank`` if present, else ``sum k P(k)``); ``max_rank``
+    cuts the columns; ``annotate`` writes the probabilities in the cells (default: when
+    there are at most 15 models).
+    """
+    if "rank_probability" not in ds.data_vars:
+        raise InputError("no variable 'rank_probability'; give the result of mcfoot.rank.rank")
+    P = ds["rank_probability"]
+    if "prompt" in P.dims:
+        if prompt is None and P.sizes["prompt"] == 1:
+            prompt = str(P.prompt.values[0])
+        if prompt is None:
+            raise InputError(f"the rank probabilities are per prompt; choose one of "
+                             f"{', '.join(map(str, P.prompt.values))}")
+        _check_coord(P, "prompt", prompt)
+        P = P.sel(prompt=prompt)
+    kdim = _rank_dim(P)
+    P = P.transpose("model", kdim)
+    p = P.values.astype(float)
+    ks = np.asarray(P[kdim].values) if kdim in P.coords else np.arange(1, p.shape[1] + 1)
+    keep = np.isfinite(p).all(axis=1)
+    exp = ds["expected_rank"].sel(prompt=prompt).values if prompt is not None and \
+        "expected_rank" in ds and "prompt" in ds["expected_rank"].dims else \
+        ds["expected_rank"].values if "expected_rank" in ds else (p * ks).sum(axis=1)
+    order = np.flatnonzero(keep)
+    if sort:
+        order = order[np.argsort(exp[order], kind="stable")]
+    if max_rank is not None:
+        cols = ks <= max_rank
+        p, ks = p[:, cols], ks[cols]
+    models = np.array(list(map(str, P.model.values)))[order]
+    p = p[order]
+    n = len(models)
+    ax = _new_ax(ax, height=BASE_IN + ROW_IN * max(n, 8), width=max(WIDTH_IN, 2 + 0.22 * len(ks)))
+    im = ax.imshow(p, aspect="auto", cmap="Blues", vmin=0, vmax=max(float(np.nanmax(p)), 1e-12),
+                   interpolation="nearest")
+    ax.set_yticks(np.arange(n), models, fontsize=7 if n > 30 else 8)
+    step = max(1, len(ks) // 20)
+    ax.set_xticks(np.arange(len(ks))[::step], [f"{k:g}" for k in ks[::step]], fontsize=7)
+    ax.set_xlabel("rank k (1 = most eco-efficient)")
+    cb = ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    cb.set_label("P(rank = k)")
+    if annotate or (annotate is None and n <= 15 and len(ks) <= 20):
+        for i in range(n):
+            for j in range(len(ks)):
+                if p[i, j] >= 0.005:
+                    ax.text(j, i, f"{p[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                            color="white" if p[i, j] > 0.5 * np.nanmax(p) else "black")
+    ax.set_title(title if title is not None else "rank probabilities" +
+                 (f", prompt '{prompt}'" if prompt else ""), fontsize=9)
+    return ax
+
+
+def tornado(ds: xr.Dataset | xr.DataArray, measure: str | Sequence[str] | None = None, *,
+            sel: dict | None = None, ax: Axes | None = None, top: int | None = 20,
+            title: str | None = None) -> Axes:
+    """Horizontal bars of sensitivity measures per input, largest at the top.
+
+    ``ds`` is over ``input`` (select other dims with ``sel``). ``measure`` names the
+    variable(s) to draw (default: every variable over ``input`` alone; a variable
+    ``<measure>_conf`` becomes its error bar). A measure with a two-valued bound dimension
+    (``ci_bound``/``bound``/``side``: low and high) is drawn as a classic tornado: one bar
+    per input from low to high, around the Dataset's ``baseline`` attr if given.
+    """
+    if isinstance(ds, xr.DataArray):
+        ds = ds.to_dataset(name=ds.name or "measure")
+    if sel:
+        ds = ds.sel(sel)
+    if "input" not in ds.dims:
+        raise InputError(f"a tornado needs a Dataset over 'input'; got dims {tuple(ds.dims)}")
+    if measure is None:
+        measure = [str(v) for v in ds.data_vars if not str(v).endswith("_conf") and
+                   "input" in ds[v].dims and
+                   set(ds[v].dims) - {"input"} <= set(BOUND_DIMS)]
+    measures = [measure] if isinstance(measure, str) else list(measure)
+    for m in measures:
+        if m not in ds.data_vars:
+            raise InputError(f"no measure '{m}'; available: {', '.join(map(str, ds.data_vars))}")
+        extra = set(ds[m].dims) - {"input", *BOUND_DIMS}
+        if extra:
+            raise InputError(f"measure '{m}' also varies over {', '.join(sorted(extra))}; "
+                             f"pick one with sel={{...}}")
+    if not measures:
+        raise InputError("no measure over 'input' found; name one with measure=")
+    first = ds[measures[0]]
+    bdim = next((d for d in BOUND_DIMS if d in first.dims), None)
+    if bdim:
+        lo_hi = first.transpose("input", bdim).values.astype(float)
+        key = np.abs(lo_hi[:, 1] - lo_hi[:, 0])
+    else:
+        key = np.abs(first.values.astype(float))
+    order = np.argsort(np.where(np.isfinite(key), key, -np.inf), kind="stable")[::-1]
+    if top is not None:
+        order = order[:top]
+    names = np.array(list(map(str, ds["input"].values)))[order]
+    n = len(names)
+    ax = _new_ax(ax, height=BASE_IN + 0.24 * n)
+    y = np.arange(n)[::-1]
+    if bdim:
+        base = float(ds.attrs.get("baseline", first.attrs.get("baseline", np.nan)))
+        lo, hi = lo_hi[order, 0], lo_hi[order, 1]
+        ref = base if np.isfinite(base) else 0.0
+        ax.barh(y, lo - ref, left=ref, color="C0", label=f"{first[bdim].values[0]}")
+        ax.barh(y, hi - ref, left=ref, color="C3", label=f"{first[bdim].values[1]}")
+        if np.isfinite(base):
+            ax.axvline(base, color="k", lw=0.8)
+        ax.legend(fontsize=7, frameon=False)
+    else:
+        h = 0.8 / len(measures)
+        for j, m in enumerate(measures):
+            v = ds[m].values.astype(float)[order]
+            err = ds[f"{m}_conf"].values.astype(float)[order] if f"{m}_conf" in ds else None
+            ax.barh(y + 0.4 - h * (j + 0.5), v, height=h, xerr=err, color=f"C{j}",
+                    label=str(ds[m].attrs.get("long_name", m)),
+                    error_kw={"lw": 0.8, "capsize": 2})
+        if len(measures) > 1:
+            ax.legend(fontsize=7, frameon=False, loc="lower right")
+        ax.axvline(0, color="k", lw=0.6)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_ylim(-0.6, n - 0.4)
+    ax.grid(axis="x", lw=0.4, alpha=0.5)
+    ax.set_xlabel(axis_label(first, measures[0]) if len(measures) == 1 else
+                  f"sensitivity measure ({first.attrs.get('units', '1')})")
+    ax.set_title(title if title is not None else ds.attrs.get("title", "sensitivity"),
+                 fontsize=9)
+    return ax
+
+
+def scale(data: xr.DataArray | xr.Dataset, variable: str | None = None, *,
+          ci_prob: float = 0.95, stats: Callable = interval, ax: Axes | None = None,
+          log: bool = False, horizontal: bool | None = None, title: str | None = None) -> Axes:
+    """Bars (median) with ``ci_prob`` intervals of a fleet-scale total per category.
+
+    ``data`` is a DataArray over one category dimension and ``draw`` (intervals from
+    ``stats(da, ci_prob)``, by default :func:`interval`), or a Dataset/DataArray already
+    holding ``median``/``lower``/``upper`` (variables, or values of a ``stat`` dimension),
+    over one category dimension. ``variable`` picks a variable of a Dataset with draws.
+    """
+    if isinstance(data, xr.Dataset) and {"median", "lower", "upper"} <= set(data.data_vars):
+        st = data
+        units_da = data["median"]
+    else:
+        da = data
+        if isinstance(data, xr.Dataset):
+            if variable is None:
+                cands = [v for v in data.data_vars if "draw" in data[v].dims]
+                if len(cands) != 1:
+                    raise InputError(f"name the variable to plot; candidates: "
+                                     f"{', '.join(map(str, cands or data.data_vars))}")
+                variable = str(cands[0])
+            if variable not in data.data_vars:
+                raise InputError(f"no variable '{variable}'; available: "
+                                 f"{', '.join(map(str, data.data_vars))}")
+            da = data[variable]
+        if "stat" in da.dims:
+            st = xr.Dataset({k: da.sel(stat=k, drop=True) for k in ("median", "lower", "upper")})
+        elif "draw" in da.dims:
+            st = stats(da, ci_prob)
+        else:
+            raise InputError(f"scale data need a 'draw' or 'stat' dimension; got {da.dims}")
+        units_da = da
+    cats = [d for d in st["median"].dims]
+    if len(cats) != 1:
+        raise InputError(f"scale bars need exactly one category dimension; got {cats} "
+                         f"(select the others first)")
+    cat = cats[0]
+    med, lo, hi = (st[k].values.astype(float) for k in ("median", "lower", "upper"))
+    labels = list(map(str, st[cat].values))
+    n = len(labels)
+    horizontal = n > 8 if horizontal is None else horizontal
+    ax = _new_ax(ax, height=BASE_IN + 0.3 * n if horizontal else 3.8)
+    err = np.vstack([med - lo, hi - med])
+    kw = {"color": "C0", "alpha": 0.85, "error_kw": {"lw": 1, "capsize": 3, "ecolor": "k"}}
+    pos = np.arange(n)
+    if horizontal:
+        ax.barh(pos[::-1], med, xerr=err, **kw)
+        ax.set_yticks(pos[::-1], labels, fontsize=8)
+        ax.set_xlabel(axis_label(units_da))
+        ax.set_ylabel(str(st[cat].attrs.get("long_name", cat)))
+        if log:
+            ax.set_xscale("log")
+        ax.grid(axis="x", which="both", lw=0.4, alpha=0.5)
+    else:
+        ax.bar(pos, med, yerr=err, **kw)
+        ax.set_xticks(pos, labels, fontsize=8, rotation=30 if n > 4 else 0,
+                      ha="right" if n > 4 else "center")
+        ax.set_ylabel(axis_label(units_da))
+        ax.set_xlabel(str(st[cat].attrs.get("long_name", cat)))
+        if log:
+            ax.set_yscale("log")
+        ax.grid(axis="y", which="both", lw=0.4, alpha=0.5)
+    pct = f"{100 * float(st.attrs.get('ci_prob', ci_prob)):g}%"
+    ax.set_title(title if title is not None else f"median and {pct} interval", fontsize=9)
+    return ax
