@@ -1,0 +1,116 @@
+"""Chunked runs on dask: a lazy DataTree, and NetCDF written chunk by chunk.
+
+:func:`simulate_dask` returns the same DataTree as :func:`mcfoot.simulate`, except that every
+variable with a ``draw`` dimension is a dask array chunked along ``draw``; chunk ``k`` is one
+delayed call of :func:`mcfoot.simulate.simulate_range` (``draw_normals`` + ``evaluate`` on
+that draw range). Every random number depends only on (seed, stream, draw index), so the
+values are bit-identical to an in-memory run whatever the chunk size, the scheduler or the
+number of workers (see README, "Reproducibility").
+
+:func:`run_to_netcdf` writes such a tree on a ``dask.distributed`` cluster (a
+``LocalCluster`` of ``workers`` processes, or an existing scheduler ``address``); memory stays
+bounded by a few chunks per worker. Streaming summaries on a cluster: ``mcfoot.stream.stream(
+..., client=...)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from . import io, rng
+from .errors import InputError
+from .simulate import DEFAULT_CHUNK, Plan, build_plan, simulate_range
+
+
+def _chunk_arrays(plan: Plan, ss, start: int, stop: int, backend: str,
+                  names: tuple[tuple[str, str], ...]) -> dict:
+    tree = simulate_range(plan, ss, start, stop, backend=backend)
+    return {(g, v): np.ascontiguousarray(tree[g][v].values) for g, v in names}
+
+
+def simulate_dask(scenario="default", draws: int = 10_000, seed=0, models=None, prompts=None,
+                  *, catalogue=None, backend: str = "numba",
+                  chunk_draws: int | None = None) -> xr.DataTree:
+    """:func:`mcfoot.simulate` as a lazy DataTree of dask arrays chunked along ``draw``.
+
+    Nothing is computed until the arrays are (``.compute()``, ``.mean().compute()``,
+    ``to_netcdf``); each chunk is computed once per ``compute`` call that needs it. Use a
+    ``dask.distributed.Client`` to run on a cluster.
+    """
+    import dask
+    import dask.array as da
+
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise InputError(f"draws must be a positive integer, got {draws!r}")
+    draws = int(draws)
+    chunk = DEFAULT_CHUNK if chunk_draws is None else int(chunk_draws)
+    if chunk < 1:
+        raise InputError(f"chunk_draws must be a positive integer, got {chunk_draws!r}")
+    ss = rng.normalize_seed(seed)
+    plan = build_plan(scenario, catalogue, models, prompts)
+    template = simulate_range(plan, ss, 0, 1, backend=backend)  # layout, attrs, catalogue
+    names = tuple((g, v) for g in ("footprint", "inputs")
+                  for v in template[g].data_vars if "draw" in template[g][v].dims)
+    for g, v in names:
+        if template[g][v].dims[0] != "draw":
+            raise AssertionError(f"{g}/{v}: draw must be the first dimension")
+    plan_d = dask.delayed(plan, pure=True)
+    bounds = [(s, min(s + chunk, draws)) for s in range(0, draws, chunk)]
+    parts = [dask.delayed(_chunk_arrays, pure=True)(plan_d, ss, s, e, backend, names)
+             for s, e in bounds]
+    groups = {}
+    for g in ("footprint", "inputs"):
+        ds = template[g].to_dataset().isel(draw=slice(0, 0))
+        ds = ds.drop_vars([v for (gg, v) in names if gg == g])
+        ds = ds.assign_coords(draw=np.arange(draws))
+        for gg, v in names:
+            if gg != g:
+                continue
+            t = template[g][v]
+            blocks = [da.from_delayed(p[(g, v)], shape=(e - s, *t.shape[1:]), dtype=t.dtype)
+                      for p, (s, e) in zip(parts, bounds)]
+            ds[v] = (t.dims, da.concatenate(blocks, axis=0), dict(t.attrs))
+        groups[g] = ds
+    attrs = dict(template.attrs) | {"draws": draws, "chunk_draws": chunk}
+    return xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), **groups,
+                                  "catalogue": template["catalogue"].to_dataset()})
+
+
+@contextlib.contextmanager
+def client(workers: int | None = None, address: str | None = None, processes: bool = True,
+           threads_per_worker: int = 1):
+    """A ``dask.distributed.Client``: on a new ``LocalCluster`` of ``workers`` workers, or
+    connected to the scheduler at ``address``. Closed (and the cluster stopped) on exit."""
+    from distributed import Client, LocalCluster
+
+    if (workers is None) == (address is None):
+        raise InputError("give either a number of workers or a scheduler address")
+    if address is not None:
+        with Client(address) as c:
+            yield c
+        return
+    if int(workers) < 1:
+        raise InputError(f"workers must be a positive integer, got {workers!r}")
+    with LocalCluster(n_workers=int(workers), threads_per_worker=threads_per_worker,
+                      processes=processes, dashboard_address=None) as cluster, \
+            Client(cluster) as c:
+        yield c
+
+
+def run_to_netcdf(path: str | Path, scenario="default", draws: int = 10_000, seed=0,
+                  models=None, prompts=None, *, catalogue=None, backend: str = "numba",
+                  chunk_draws: int | None = None, workers: int | None = None,
+                  address: str | None = None, processes: bool = True) -> Path:
+    """Sample on a dask cluster and write the NetCDF result chunk by chunk (atomically).
+
+    The file equals ``write_tree(simulate(...), path)`` in every value and attribute except
+    ``created`` and ``chunk_draws``.
+    """
+    tree = simulate_dask(scenario, draws, seed, models, prompts, catalogue=catalogue,
+                         backend=backend, chunk_draws=chunk_draws)
+    with client(workers, address, processes):
+        return io.write_tree(tree, path)

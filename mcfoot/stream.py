@@ -1,0 +1,407 @@
+"""Streaming reductions: summaries, claim and rank probabilities without holding all draws.
+
+A streaming run evaluates the draws chunk by chunk (:func:`mcfoot.simulate.simulate_range`,
+the same numbers as an in-memory run, bit for bit), reduces every chunk to a small *partial*
+and merges the partials. Memory is bounded by one chunk plus the partials, whatever the
+number of draws.
+
+What is accumulated per (variable, model, prompt):
+
+* **mean and sd**: count, mean and sum of squared deviations, merged with Chan et al.'s
+  pairwise formula (the parallel form of Welford's update). Chunks are merged in a fixed
+  binary tree over chunk indices (:func:`merge_tree`), so the result does not depend on the
+  order in which chunks finish, nor on the number of threads or dask workers; it does depend
+  (in the last bits, ~1e-15 relative) on the chunk size, because floating-point sums do.
+* **quantiles**: a fixed histogram in log space (:class:`LogGrid`): bins ``[a, a r)`` with
+  ``r = (1 + rel_error)^2`` between ``lo`` and ``hi``, plus a bin for exact zeros and
+  under/overflow bins. The estimate of the ``q`` quantile is the geometric midpoint of the bin
+  holding the ``ceil(q n)``-th smallest draw (the "inverted CDF" sample quantile,
+  ``numpy.quantile(..., method="inverted_cdf")``), so its relative error is at most
+  ``sqrt(r) - 1 = rel_error`` (plus ~1e-15 from computing the bin of a value that lies on a bin
+  edge). Zeros are exact. A quantile that falls in the under/overflow bin is NaN (never
+  clipped) and the counts outside the grid are reported. Counts are integers: quantiles do not
+  depend on the chunk size or the number of workers at all.
+* **claim probabilities**: ``P(X > t)`` for given thresholds, from integer counts (exact).
+* **rank probabilities**: the study's DEA (:func:`mcfoot.dea.cross_efficiency`, inputs
+  energy, PUE, WUE site, WUE source, CIF; output the intelligence index; DMUs = model x
+  prompt rows, a model's score the mean over its rows) solved in every draw of every chunk;
+  ranks are competition ranks ("1224": 1 + the number of models scoring strictly higher), and
+  integer counts of (model, rank) are accumulated (exact).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from . import __version__, rng
+from .errors import InputError
+from .simulate import DEFAULT_CHUNK, OUTPUTS, Plan, build_plan, simulate_range
+
+#: The study's DEA inputs (footprint-group variables) and output (catalogue variable).
+DEA_INPUTS = ("energy_wh", "pue", "wue_site_l_per_kwh", "wue_source_l_per_kwh",
+              "cif_kg_per_kwh")
+DEA_OUTPUT = "intelligence_index"
+STATS = ("mean", "sd", "median", "lower", "upper")
+
+
+@dataclass(frozen=True)
+class LogGrid:
+    """Fixed log-spaced bins for streaming quantiles with a bounded relative error.
+
+    Bins: 0 = exact zero, 1 = (0, lo), 2 .. nbins+1 = ``[lo r^k, lo r^(k+1))``,
+    nbins+2 = ``[hi, inf)``, with ``r = (1 + rel_error)^2``. Negative values are refused.
+    """
+
+    lo: float = 1e-12
+    hi: float = 1e12
+    rel_error: float = 5e-3
+
+    def __post_init__(self):
+        if not (0 < self.lo < self.hi and math.isfinite(self.hi)):
+            raise InputError(f"LogGrid needs 0 < lo < hi < inf, got lo={self.lo}, hi={self.hi}")
+        if not 0 < self.rel_error < 1:
+            raise InputError(f"LogGrid rel_error must be in (0, 1), got {self.rel_error}")
+
+    @property
+    def log_r(self) -> float:
+        return 2.0 * math.log1p(self.rel_error)
+
+    @property
+    def nbins(self) -> int:
+        return int(math.ceil(math.log(self.hi / self.lo) / self.log_r))
+
+    @property
+    def size(self) -> int:
+        return self.nbins + 3
+
+    def index(self, x: np.ndarray) -> np.ndarray:
+        """Bin of every value (x >= 0, finite)."""
+        with np.errstate(divide="ignore"):
+            k = np.floor((np.log(x) - math.log(self.lo)) / self.log_r)
+        idx = np.where(x == 0, 0, np.where(x < self.lo, 1, 2 + np.clip(k, 0, self.nbins)))
+        return idx.astype(np.int64)
+
+    def midpoints(self) -> np.ndarray:
+        """Value reported for each bin: 0, NaN (underflow), geometric midpoints, NaN."""
+        k = np.arange(self.nbins)
+        mid = self.lo * np.exp((k + 0.5) * self.log_r)
+        return np.concatenate([[0.0, np.nan], mid, [np.nan]])
+
+
+@dataclass
+class Partial:
+    """Mergeable state of a streaming run over a contiguous range of draws."""
+
+    start: int
+    stop: int
+    n: dict = field(default_factory=dict)  # var -> (cells,) int count of finite values
+    mean: dict = field(default_factory=dict)  # var -> (cells,)
+    m2: dict = field(default_factory=dict)  # var -> (cells,) sum of squared deviations
+    hist: dict = field(default_factory=dict)  # var -> (cells, grid.size) int64
+    exceed: dict = field(default_factory=dict)  # var -> (cells, n_thresholds) int64
+    rank_counts: np.ndarray | None = None  # (ranked models, ranks) int64
+    tied_draws: int = 0
+
+
+def merge(a: Partial, b: Partial) -> Partial:
+    """Merge two partials of adjacent draw ranges (Chan et al. 1979 for the moments)."""
+    if a.stop != b.start:
+        raise ValueError(f"partials must be adjacent, got [{a.start}, {a.stop}) and "
+                         f"[{b.start}, {b.stop})")
+    out = Partial(a.start, b.stop)
+    for v in a.n:
+        na, nb = a.n[v], b.n[v]
+        n = na + nb
+        with np.errstate(invalid="ignore", divide="ignore"):
+            delta = b.mean[v] - a.mean[v]
+            mean = np.where(nb == 0, a.mean[v], np.where(na == 0, b.mean[v],
+                                                          a.mean[v] + delta * (nb / n)))
+            m2 = np.where(nb == 0, a.m2[v], np.where(na == 0, b.m2[v],
+                                                       a.m2[v] + b.m2[v] + delta * delta * (na * nb / n)))
+        out.n[v], out.mean[v], out.m2[v] = n, mean, m2
+        out.hist[v] = a.hist[v] + b.hist[v]
+        if v in a.exceed:
+            out.exceed[v] = a.exceed[v] + b.exceed[v]
+    if a.rank_counts is not None:
+        out.rank_counts = a.rank_counts + b.rank_counts
+        out.tied_draws = a.tied_draws + b.tied_draws
+    return out
+
+
+def tree_split(n: int) -> int:
+    """Size of the left subtree of the canonical merge tree over ``n`` chunks: the largest
+    power of two below ``n``. The same tree is built sequentially (:class:`Merger`) and as a
+    dask graph, so both give the same floating-point result."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def merge_tree(parts: list, combine=merge):
+    """Merge a list of partials (or delayed partials) along the canonical tree."""
+    if len(parts) == 1:
+        return parts[0]
+    k = tree_split(len(parts))
+    return combine(merge_tree(parts[:k], combine), merge_tree(parts[k:], combine))
+
+
+class Merger:
+    """Sequential merge along the canonical tree holding at most log2(chunks) partials."""
+
+    def __init__(self):
+        self._stack: list[tuple[int, Partial]] = []  # (size in chunks, partial)
+
+    def push(self, p: Partial) -> None:
+        self._stack.append((1, p))
+        while len(self._stack) >= 2 and self._stack[-1][0] == self._stack[-2][0]:
+            (s1, p1), (s2, p2) = self._stack.pop(-2), self._stack.pop()
+            self._stack.append((s1 + s2, merge(p1, p2)))
+
+    def result(self) -> Partial:
+        size, acc = self._stack[-1]
+        for _, p in reversed(self._stack[:-1]):
+            acc = merge(p, acc)
+        return acc
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a streaming run accumulates (see :func:`stream`)."""
+
+    variables: tuple[str, ...]
+    grid: LogGrid
+    thresholds: dict  # var -> tuple of floats
+    ranks: bool
+
+
+def _cells(a: np.ndarray) -> np.ndarray:
+    """(draw, model, prompt) view -> (cells, draw), contiguous when it came from the kernel."""
+    return np.moveaxis(a, 0, -1).reshape(-1, a.shape[0])
+
+
+def reduce_tree(tree: xr.DataTree, spec: Spec, start: int = 0) -> Partial:
+    """Reduce the draws of a (chunk) result to a :class:`Partial`."""
+    fp = tree["footprint"]
+    n_draws = fp.sizes["draw"]
+    part = Partial(start, start + n_draws)
+    for v in spec.variables:
+        x = _cells(fp[v].values)
+        fin = np.isfinite(x)
+        ok = fin.all(axis=1)
+        n = np.where(ok, n_draws, 0).astype(np.int64)
+        if np.any(fin.any(axis=1) & ~ok):
+            raise ValueError(f"{v}: some but not all draws of a (model, prompt) are non-finite")
+        if np.any(x[fin] < 0):
+            raise ValueError(f"{v}: negative values cannot go in a log-space histogram")
+        mean = x.mean(axis=1)
+        m2 = ((x - mean[:, None]) ** 2).sum(axis=1)
+        part.n[v], part.mean[v], part.m2[v] = n, np.where(ok, mean, np.nan), \
+            np.where(ok, m2, np.nan)
+        cells, size = x.shape[0], spec.grid.size
+        idx = spec.grid.index(np.where(fin, x, 0.0)) + np.arange(cells)[:, None] * size
+        part.hist[v] = np.bincount(idx[ok].ravel(), minlength=cells * size) \
+            .reshape(cells, size).astype(np.int64)
+        t = spec.thresholds.get(v)
+        if t:
+            part.exceed[v] = np.stack([(x > ti).sum(axis=1) for ti in t], axis=-1) \
+                .astype(np.int64)
+    if spec.ranks:
+        part.rank_counts, part.tied_draws = _rank_counts(tree)
+    return part
+
+
+def _dea_layout(tree: xr.DataTree):
+    """Models ranked (those with an intelligence index), their DMU rows, outputs."""
+    fp, catalogue = tree["footprint"], tree["catalogue"]
+    y = catalogue[DEA_OUTPUT].sel(model=fp.model).values
+    present = catalogue["present"].sel(model=fp.model, prompt=fp.prompt).values
+    keep = np.flatnonzero(np.isfinite(y))
+    if len(keep) < 2:
+        raise InputError("rank probabilities need at least 2 models with an intelligence index")
+    rows = [(i, j) for i in keep for j in range(fp.sizes["prompt"]) if present[i, j]]
+    return keep, rows, y
+
+
+def _rank_counts(tree: xr.DataTree) -> tuple[np.ndarray, int]:
+    from .dea import cross_efficiency
+
+    fp = tree["footprint"]
+    keep, rows, y = _dea_layout(tree)
+    mi = np.array([r[0] for r in rows])
+    pj = np.array([r[1] for r in rows])
+    e = fp["energy_wh"].values[:, mi, pj]
+    host = [fp[v].values[:, mi] for v in DEA_INPUTS[1:]]
+    X = np.stack([e, *host], axis=-1)  # (draw, dmu, 5)
+    Y = y[mi][:, None]
+    ce = cross_efficiency(X, Y, "aggressive")  # (draw, dmu)
+    pos = {m: k for k, m in enumerate(keep)}
+    owner = np.array([pos[m] for m in mi])
+    n_m = len(keep)
+    score = np.zeros((ce.shape[0], n_m))
+    np.add.at(score.T, owner, ce.T)
+    score /= np.bincount(owner, minlength=n_m)
+    ranks = 1 + (score[:, None, :] > score[:, :, None]).sum(axis=-1)  # (draw, model)
+    counts = np.zeros((n_m, n_m), np.int64)
+    np.add.at(counts, (np.broadcast_to(np.arange(n_m), ranks.shape), ranks - 1), 1)
+    tied = int(np.sum([len(np.unique(r)) < n_m for r in ranks]))
+    return counts, tied
+
+
+def chunk_partial(plan: Plan, seed, start: int, stop: int, spec: Spec,
+                  backend: str = "numba", threads: int = 1) -> Partial:
+    """Evaluate draws ``start..stop-1`` and reduce them (the unit of work of a stream)."""
+    tree = simulate_range(plan, seed, start, stop, backend=backend, threads=threads)
+    return reduce_tree(tree, spec, start)
+
+
+def make_spec(plan: Plan, variables=None, thresholds=None, ranks=False,
+              grid: LogGrid | None = None) -> Spec:
+    known = list(OUTPUTS) + (["energy_min_wh", "energy_max_wh"]
+                             if plan.scenario.attribution == "band" else [])
+    variables = tuple(known[:5] if variables is None else
+                      ([variables] if isinstance(variables, str) else variables))
+    bad = [v for v in variables if v not in known]
+    if bad:
+        raise InputError(f"unknown footprint variable(s) {', '.join(bad)}; known: "
+                         f"{', '.join(known)}")
+    th = {}
+    for v, t in (thresholds or {}).items():
+        if v not in variables:
+            raise InputError(f"thresholds given for '{v}', which is not among the streamed "
+                             f"variables {', '.join(variables)}; add it to variables")
+        t = (t,) if np.isscalar(t) else tuple(t)
+        if not t or not all(isinstance(x, (int, float)) and math.isfinite(x) for x in t):
+            raise InputError(f"thresholds for '{v}' must be finite numbers, got {t!r}")
+        th[v] = tuple(float(x) for x in t)
+    return Spec(variables, grid or LogGrid(), th, bool(ranks))
+
+
+def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts=None, *,
+           catalogue=None, backend: str = "numba", chunk_draws: int | None = None,
+           threads: int | None = None, variables=None, ci_prob: float = 0.95,
+           thresholds: dict | None = None, ranks: bool = False, grid: LogGrid | None = None,
+           client=None, progress: bool | None = None) -> xr.DataTree:
+    """Summaries, claim and rank probabilities of a run, never holding all draws in memory.
+
+    Parameters are those of :func:`mcfoot.simulate` plus
+
+    variables : footprint variables to summarise (default: the five footprints).
+    ci_prob : probability of the equal-tailed interval (``lower``/``upper``).
+    thresholds : ``{variable: [t, ...]}``: claim probabilities ``P(variable > t)``.
+    ranks : also accumulate DEA rank probabilities (the study's set-up; slow: one DEA per draw).
+    grid : :class:`LogGrid` for the quantiles (relative error bound, range).
+    client : a ``dask.distributed.Client`` to run the chunks on (default: in this process).
+
+    Returns
+    -------
+    DataTree with groups ``summary`` (each variable over (model, prompt, stat) with stats
+    mean, sd (ddof=1), median, lower, upper, as :func:`mcfoot.summarize`, plus
+    ``<var>_outside_grid`` counts), ``claims`` (``p_exceed_<var>`` over (model, prompt,
+    threshold)) and ``rank`` (``rank_probability`` over (model, rank)); root attrs record
+    the seed, scenario and catalogue hashes, chunk size and quantile error bound.
+    """
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise InputError(f"draws must be a positive integer, got {draws!r}")
+    if not 0 < ci_prob < 1:
+        raise InputError(f"ci_prob must be in (0, 1), got {ci_prob}")
+    chunk = DEFAULT_CHUNK if chunk_draws is None else int(chunk_draws)
+    if chunk < 1:
+        raise InputError(f"chunk_draws must be a positive integer, got {chunk_draws!r}")
+    ss = rng.normalize_seed(seed)
+    plan = build_plan(scenario, catalogue, models, prompts)
+    spec = make_spec(plan, variables, thresholds, ranks, grid)
+    bounds = [(s, min(s + chunk, int(draws))) for s in range(0, int(draws), chunk)]
+    if client is not None:
+        import dask
+
+        plan_d = dask.delayed(plan, pure=True)
+        parts = [dask.delayed(chunk_partial, pure=True)(plan_d, ss, s, e, spec, backend)
+                 for s, e in bounds]
+        total = client.compute(merge_tree(parts, dask.delayed(merge, pure=True))).result()
+    else:
+        import numba
+
+        threads = numba.get_num_threads() if threads is None else max(1, int(threads))
+        it = bounds
+        if progress or (progress is None and len(bounds) > 2):
+            from tqdm.auto import tqdm
+
+            it = tqdm(bounds, desc=f"mcfoot stream {plan.scenario.name}", unit="chunk",
+                      leave=False)
+        m = Merger()
+        for s, e in it:
+            tree = simulate_range(plan, ss, s, e, backend=backend, threads=threads)
+            m.push(reduce_tree(tree, spec, s))
+        total = m.result()
+    template = simulate_range(plan, ss, 0, 1, backend=backend)
+    return _to_tree(template, plan, spec, total, ci_prob, int(draws), chunk, backend)
+
+
+def quantiles_from_hist(hist: np.ndarray, n: np.ndarray, probs, grid: LogGrid) -> np.ndarray:
+    """Inverted-CDF quantile estimates (cells, len(probs)) from histograms (see module doc)."""
+    cum = np.cumsum(hist, axis=-1)
+    mids = grid.midpoints()
+    out = np.full((hist.shape[0], len(probs)), np.nan)
+    for j, q in enumerate(probs):
+        k = np.maximum(np.ceil(q * n).astype(np.int64), 1)
+        b = (cum < k[:, None]).sum(axis=-1)
+        ok = n > 0
+        out[ok, j] = mids[np.minimum(b[ok], len(mids) - 1)]
+    return out
+
+
+def _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend) -> xr.DataTree:
+    fp = template["footprint"]
+    cells_shape = (fp.sizes["model"], fp.sizes["prompt"])
+    coords = {"model": fp.model.values, "prompt": fp.prompt.values}
+    a = (1 - ci_prob) / 2
+    summ = xr.Dataset(coords={**coords, "stat": list(STATS)})
+    claims = xr.Dataset(coords=coords)
+    for v in spec.variables:
+        n = total.n[v]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt(total.m2[v] / (n - 1))
+        q = quantiles_from_hist(total.hist[v], n, (0.5, a, 1 - a), spec.grid)
+        stats = np.stack([total.mean[v], np.where(n > 1, sd, np.nan), q[:, 0], q[:, 1],
+                          q[:, 2]], axis=-1)
+        attrs = dict(fp[v].attrs)
+        summ[v] = (("model", "prompt", "stat"), stats.reshape(*cells_shape, len(STATS)), attrs)
+        outside = total.hist[v][:, 1] + total.hist[v][:, -1]
+        summ[f"{v}_outside_grid"] = (("model", "prompt"), outside.reshape(cells_shape),
+                                     {"units": "draws", "long_name":
+                                      f"draws of {v} outside the quantile grid"})
+        if v in spec.thresholds:
+            t = spec.thresholds[v]
+            p = total.exceed[v] / np.where(n > 0, n, np.nan)[:, None]
+            claims = claims.assign_coords({f"threshold_{v}": (f"threshold_{v}", list(t),
+                                                              {"units": attrs.get("units", "")})})
+            claims[f"p_exceed_{v}"] = (("model", "prompt", f"threshold_{v}"),
+                                       p.reshape(*cells_shape, len(t)),
+                                       {"units": "1", "long_name": f"P({v} > threshold)"})
+    summ.attrs = {"ci_prob": ci_prob, "ci_kind": "eti", "draws": draws,
+                  "quantile_method": "log-space histogram, inverted-CDF quantile",
+                  "quantile_rel_error": spec.grid.rel_error,
+                  "quantile_grid": f"[{spec.grid.lo:g}, {spec.grid.hi:g})",
+                  "moments": "Chan et al. pairwise merge over a fixed binary tree of chunks"}
+    groups = {"summary": summ, "claims": claims}
+    if spec.ranks:
+        keep, _, _ = _dea_layout(template)
+        models = fp.model.values[keep]
+        used = draws
+        rk = xr.Dataset(coords={"model": models, "rank": np.arange(1, len(keep) + 1)})
+        rk["rank_probability"] = (("model", "rank"), total.rank_counts / used,
+                                  {"units": "1", "long_name": "P(model at rank)"})
+        rk["expected_rank"] = ("model", (total.rank_counts * rk["rank"].values).sum(-1) / used,
+                               {"units": "1", "long_name": "expected rank (1 = best)"})
+        rk.attrs = {"inputs": ",".join(DEA_INPUTS), "outputs": DEA_OUTPUT,
+                    "secondary": "aggressive", "ties": "competition ranking (1224)",
+                    "tied_draws": total.tied_draws, "draws": used}
+        groups["rank"] = rk
+    attrs = {k: v for k, v in template.attrs.items()}
+    attrs.update({"title": "mcfoot streaming summaries", "draws": draws, "chunk_draws": chunk,
+                  "backend": backend, "mcfoot_version": __version__,
+                  "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+    return xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), **groups})
