@@ -1,0 +1,584 @@
+"""Headline claims as probabilities.
+
+A claims file (TOML, validated whole on load) lists statements such as "a short GPT-4o query
+uses at most 0.43 Wh". :func:`evaluate_claims` turns each into the probability, over the draws
+of a :func:`mcfoot.simulate` result, that it holds, with its Monte Carlo standard error
+``sqrt(p (1 - p) / n)`` and the sampled input that drives it most.
+
+File format::
+
+    [meta]
+    schema = 1
+    name = "study"
+    description = "..."
+
+    [[claim]]
+    id = "gpt4o-short-le-0.43wh"      # unique; letters, digits, '-', '_', '.'
+    kind = "threshold"                # threshold | ratio | rank | fleet
+    text = "A short GPT-4o query uses at most 0.43 Wh"
+    source = "Jegham et al. 2025, arXiv 2505.09598 (v2)"
+    note = "optional"
+    op = "<="                         # <, <=, >, >=, between (value = [lo, hi]); == for rank
+    value = 0.43
+    unit = "Wh"                       # must equal the units of the variable
+    # kind-specific fields:
+    variable = "energy_wh"            # threshold, ratio: a footprint variable; fleet: a
+    model = "gpt-4o-mar"              #   variable of mcfoot.scale.scale (e.g. us_households)
+    prompt = "short"
+    per = "mean"                      # threshold, ratio: "mean" (default) or "query"
+
+Kinds and their per-draw statistic:
+
+- ``threshold``: ``variable`` of (``model``, ``prompt``). ``per = "mean"`` is the mean over
+  queries given the draw's assumptions (:func:`mcfoot.scale.expected_per_query`), the right
+  reading of a published per-model figure; ``per = "query"`` is one query (mixes the
+  query-to-query spread of latency and speed into the probability).
+- ``ratio``: ``variable`` of ``numerator = {model, prompt}`` over ``denominator = {model,
+  prompt}``, per draw; unit ``"1"``.
+- ``rank``: the per-draw rank (1 = best) of ``model`` from :func:`mcfoot.rank.rank`; optional
+  ``prompt`` (when ranks are per prompt), ``among`` (model ids to rank among; default: all
+  in the result), and ``inputs``, ``outputs``, ``pool_prompts``, ``secondary`` passed to
+  ``rank()`` when given; unit ``"rank"``.
+- ``fleet``: a per-draw variable of :func:`mcfoot.scale.scale` for ``model`` with ``mix``
+  (prompt -> share), ``queries_per_year`` or ``queries_per_day`` (+ ``days``), optional
+  ``utilization`` and ``constants`` (``"primary"`` or ``"study"``).
+
+The driver is the sampled input (from the result's ``inputs`` group, restricted to the hosts,
+hardware classes and size classes of the claim's models, plus the rows' latency and speed for
+per-query and rank claims) with the largest absolute Spearman correlation with the claim's
+per-draw statistic (the statistic decides the indicator and is better conditioned than it).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import operator
+import re
+import tomllib
+import warnings
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+from . import scale as _scale
+from .errors import InputError
+
+SCHEMA = 1
+KINDS = ("threshold", "ratio", "rank", "fleet")
+OPS: dict[str, Callable] = {"<": operator.lt, "<=": operator.le, ">": operator.gt,
+                            ">=": operator.ge, "==": operator.eq}
+COMMON = ("id", "kind", "text", "source", "note", "op", "value", "unit")
+FIELDS = {
+    "threshold": ("variable", "model", "prompt", "per"),
+    "ratio": ("variable", "numerator", "denominator", "per"),
+    "rank": ("model", "prompt", "among", "inputs", "outputs", "pool_prompts", "secondary"),
+    "fleet": ("variable", "model", "mix", "queries_per_year", "queries_per_day", "days",
+              "utilization", "constants"),
+}
+REQUIRED = {"threshold": ("variable", "model", "prompt"),
+            "ratio": ("variable", "numerator", "denominator"),
+            "rank": ("model",), "fleet": ("variable", "model", "mix")}
+RANK_OPTIONS = ("inputs", "outputs", "pool_prompts", "secondary")
+#: Footprint variables a threshold / ratio claim may use, with their units.
+FOOTPRINT_UNITS = {"energy_wh": "Wh", "energy_min_wh": "Wh", "energy_max_wh": "Wh",
+                   "carbon_g": "g CO2e", "water_site_ml": "mL", "water_source_ml": "mL",
+                   "water_ml": "mL"}
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One validated claim (see the module docstring for the fields)."""
+
+    id: str
+    kind: str
+    text: str
+    source: str
+    op: str
+    value: float | tuple[float, float]
+    unit: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    file: str = ""
+
+
+@dataclass
+class ClaimResult:
+    """The evaluation of one claim.
+
+    ``probability`` is the share of draws in which the claim holds (NaN if it could not be
+    evaluated; ``note`` says why), ``mcse`` its Monte Carlo standard error, ``draws`` the
+    number of draws; ``median``/``lower``/``upper`` summarise the per-draw statistic (in
+    ``unit``; 95 % equal-tailed); ``driver`` names the input with the largest |Spearman
+    rho| (``driver_rho``) with the statistic; ``samples`` holds the statistic per draw.
+    """
+
+    id: str
+    kind: str
+    text: str
+    source: str
+    op: str
+    value: float | tuple[float, float]
+    unit: str
+    probability: float
+    mcse: float
+    draws: int
+    median: float = math.nan
+    lower: float = math.nan
+    upper: float = math.nan
+    driver: str | None = None
+    driver_rho: float = math.nan
+    note: str = ""
+    samples: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (without ``samples``)."""
+        d = asdict(self)
+        d.pop("samples")
+        if isinstance(d["value"], tuple):
+            d["value"] = list(d["value"])
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v)
+                for k, v in d.items()}
+
+
+# --------------------------------------------------------------------------- loading
+def shipped_claims() -> list[str]:
+    """Names of the shipped claims files (``priors/claims/*.toml``): the study's first."""
+    root = resources.files("mcfoot._priors.claims")
+    names = [p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml")]
+    return sorted(names, key=lambda n: (n != "study", n))
+
+
+def _hint(x, known) -> str:
+    close = difflib.get_close_matches(str(x), [str(k) for k in known], n=3)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+def _known_rows(catalogue) -> tuple[list[str], list[str], dict]:
+    from .catalogue import load_catalogue
+
+    ds = catalogue if isinstance(catalogue, xr.Dataset) else load_catalogue(catalogue)
+    models = [str(m) for m in ds.model.values]
+    prompts = [str(p) for p in ds.prompt.values]
+    present = {(m, p): bool(ds.present.values[i, j]) for i, m in enumerate(models)
+               for j, p in enumerate(prompts)}
+    return models, prompts, present
+
+
+def _check_row(where, model, prompt, models, prompts, present, problems):
+    if not isinstance(model, str) or model not in models:
+        problems.append(f"{where}: unknown model {model!r}{_hint(model, models)}; use a "
+                        f"model_id of the catalogue")
+        return
+    if prompt is None:
+        return
+    if not isinstance(prompt, str) or prompt not in prompts:
+        problems.append(f"{where}: unknown prompt {prompt!r}; use one of {', '.join(prompts)}")
+    elif not present[(model, prompt)]:
+        have = [p for p in prompts if present[(model, p)]]
+        problems.append(f"{where}: {model} has no {prompt!r} row in the catalogue; use one "
+                        f"of {', '.join(have)}")
+
+
+def _validate(i: int, c: dict, src: str, known, seen: set) -> tuple[list[str], Claim | None]:
+    models, prompts, present = known
+    cid = c.get("id")
+    where = f"[[claim]] #{i + 1}" + (f" ({cid})" if isinstance(cid, str) else "")
+    p: list[str] = []
+    kind = c.get("kind")
+    if kind not in KINDS:
+        return [f"{where}: kind must be one of {', '.join(KINDS)}, got {kind!r}"], None
+    allowed = set(COMMON) | set(FIELDS[kind])
+    for k in c:
+        if k not in allowed:
+            p.append(f"{where}: unknown key {k!r}{_hint(k, allowed)}; allowed for kind "
+                     f"{kind!r}: {', '.join(sorted(allowed))}")
+    for k in ("id", "text", "source", "op", "unit", "value", *REQUIRED[kind]):
+        if k not in c:
+            p.append(f"{where}: missing {k!r}; add {k} = ...")
+    if not isinstance(cid, str) or not _ID.match(cid):
+        p.append(f"{where}: id must be a string of letters, digits, '-', '_', '.'")
+    elif cid in seen:
+        p.append(f"{where}: duplicate id {cid!r}; ids must be unique across the files loaded")
+    for k in ("text", "source", "unit", "note"):
+        if k in c and not isinstance(c[k], str):
+            p.append(f"{where}: {k} must be a string")
+    op, value = c.get("op"), c.get("value")
+    ops = ("==", "<", "<=", ">", ">=", "between") if kind == "rank" else \
+        ("<", "<=", ">", ">=", "between")
+    if "op" in c and op not in ops:
+        p.append(f"{where}: op must be one of {', '.join(ops)}, got {op!r}")
+    elif op == "between":
+        if not (isinstance(value, list) and len(value) == 2 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+                and value[0] < value[1]):
+            p.append(f"{where}: op 'between' needs value = [low, high] with low < high")
+        else:
+            value = (float(value[0]), float(value[1]))
+    elif "value" in c:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value):
+            p.append(f"{where}: value must be a finite number, got {value!r}")
+        else:
+            value = float(value)
+    # kind-specific
+    unit = c.get("unit")
+    f = {k: c[k] for k in FIELDS[kind] if k in c}
+    if kind in ("threshold", "ratio") and "per" in c and c["per"] not in ("mean", "query"):
+        p.append(f"{where}: per must be 'mean' or 'query', got {c['per']!r}")
+    if kind in ("threshold", "ratio"):
+        f.setdefault("per", "mean")
+        var = c.get("variable")
+        if "variable" in c and var not in FOOTPRINT_UNITS:
+            p.append(f"{where}: unknown variable {var!r}{_hint(var, FOOTPRINT_UNITS)}; use "
+                     f"one of {', '.join(FOOTPRINT_UNITS)}")
+        want = FOOTPRINT_UNITS.get(var) if kind == "threshold" else "1"
+        if want and unit is not None and unit != want:
+            p.append(f"{where}: unit {unit!r} does not match {var if kind == 'threshold' else 'a ratio'}"
+                     f" (units {want!r}); write unit = {want!r} and the value in {want}")
+    if kind == "threshold" and "model" in c:
+        _check_row(where, c["model"], c.get("prompt"), models, prompts, present, p)
+    if kind == "ratio":
+        for side in ("numerator", "denominator"):
+            s = c.get(side)
+            if side not in c:
+                continue
+            if not isinstance(s, dict) or set(s) != {"model", "prompt"}:
+                p.append(f"{where}: {side} must be {{ model = ..., prompt = ... }}")
+            else:
+                _check_row(f"{where} {side}", s["model"], s["prompt"], models, prompts,
+                           present, p)
+    if kind == "rank":
+        if unit is not None and unit != "rank":
+            p.append(f"{where}: unit of a rank claim must be 'rank'")
+        if "model" in c:
+            _check_row(where, c["model"], c.get("prompt"), models, prompts, present, p)
+        among = c.get("among")
+        if among is not None:
+            if not isinstance(among, list) or not among:
+                p.append(f"{where}: among must be a non-empty list of model ids")
+            else:
+                for m in among:
+                    _check_row(f"{where} among", m, None, models, prompts, present, p)
+                if c.get("model") not in among:
+                    p.append(f"{where}: among must include the claim's model {c.get('model')!r}")
+        for k in ("inputs", "outputs"):
+            if k in c and not (isinstance(c[k], list) and all(isinstance(x, str) for x in c[k])):
+                p.append(f"{where}: {k} must be a list of strings")
+        if "pool_prompts" in c and not isinstance(c["pool_prompts"], bool):
+            p.append(f"{where}: pool_prompts must be true or false")
+        if "secondary" in c and not isinstance(c["secondary"], str):
+            p.append(f"{where}: secondary must be a string (e.g. 'aggressive')")
+    if kind == "fleet":
+        var = c.get("variable")
+        fleet_units = _scale.variables()
+        if "variable" in c and var not in fleet_units:
+            p.append(f"{where}: unknown fleet variable {var!r}{_hint(var, fleet_units)}; use "
+                     f"one of {', '.join(fleet_units)}")
+        elif unit is not None and var in fleet_units and unit != fleet_units[var]:
+            p.append(f"{where}: unit {unit!r} does not match {var} (units "
+                     f"{fleet_units[var]!r}); write unit = {fleet_units[var]!r}")
+        if "model" in c:
+            _check_row(where, c["model"], None, models, prompts, present, p)
+        mix = c.get("mix")
+        if "mix" in c:
+            if not isinstance(mix, dict) or not mix:
+                p.append(f"{where}: mix must be a table prompt -> share, e.g. "
+                         f"{{ short = 0.8, medium = 0.2 }}")
+            else:
+                for pr, w in mix.items():
+                    if pr not in prompts:
+                        p.append(f"{where}: mix: unknown prompt {pr!r}; use "
+                                 f"{', '.join(prompts)}")
+                    elif isinstance(w, bool) or not isinstance(w, (int, float)) or \
+                            not 0 <= w <= 1:
+                        p.append(f"{where}: mix: share of {pr!r} must be in [0, 1]")
+                if all(isinstance(w, (int, float)) for w in mix.values()) and \
+                        not math.isclose(sum(mix.values()), 1.0, abs_tol=1e-9):
+                    p.append(f"{where}: mix shares must sum to 1, got {sum(mix.values()):g}")
+        has_y, has_d = "queries_per_year" in c, "queries_per_day" in c
+        if has_y == has_d:
+            p.append(f"{where}: give exactly one of queries_per_year or queries_per_day")
+        if has_y and "days" in c:
+            p.append(f"{where}: days goes with queries_per_day, not queries_per_year")
+        for k in ("queries_per_year", "queries_per_day", "days"):
+            if k in c and (isinstance(c[k], bool) or not isinstance(c[k], (int, float))
+                           or not c[k] > 0):
+                p.append(f"{where}: {k} must be a positive number")
+        if "utilization" in c and c["utilization"] not in _scale.UTILIZATIONS:
+            p.append(f"{where}: utilization must be one of {', '.join(_scale.UTILIZATIONS)}")
+        if "constants" in c and c["constants"] not in _scale.CONSTANT_SETS:
+            p.append(f"{where}: constants must be 'primary' or 'study'")
+    if p:
+        return p, None
+    seen.add(cid)
+    return [], Claim(id=cid, kind=kind, text=c["text"], source=c["source"], op=op,
+                     value=value, unit=unit, fields=f, note=c.get("note", ""), file=src)
+
+
+def load_claims(files: str | Path | list | None = None, catalogue=None) -> list[Claim]:
+    """Load and validate claims files.
+
+    ``files``: a shipped name (``"study"``, ``"external"``), a path, a list of those, or
+    ``None`` for every shipped file. Model and prompt ids are checked against ``catalogue``
+    (a path or Dataset; default: the shipped catalogue). All problems of a file are reported
+    together as one :class:`~mcfoot.errors.InputError` naming the file, the entry and the fix.
+    """
+    if files is None:
+        files = shipped_claims()
+    if isinstance(files, (str, Path)):
+        files = [files]
+    known = _known_rows(catalogue)
+    out: list[Claim] = []
+    seen: set[str] = set()
+    for f in files:
+        if isinstance(f, str) and f in shipped_claims():
+            src = f"mcfoot/_priors/claims/{f}.toml"
+            text = resources.files("mcfoot._priors.claims").joinpath(f"{f}.toml").read_bytes()
+        else:
+            path = Path(f)
+            src = str(path)
+            if not path.is_file():
+                raise InputError(f"{path}: no such claims file; give a .toml path or one of "
+                                 f"{', '.join(shipped_claims())}")
+            text = path.read_bytes()
+        try:
+            raw = tomllib.loads(text.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise InputError(f"not valid TOML ({e}); fix the syntax", src)
+        problems = []
+        for k in raw:
+            if k not in ("meta", "claim"):
+                problems.append(f"unknown top-level key {k!r}; a claims file has [meta] and "
+                                f"[[claim]] entries")
+        meta = raw.get("meta", {})
+        if meta.get("schema") != SCHEMA:
+            problems.append(f"[meta] schema must be {SCHEMA}, got {meta.get('schema')!r}")
+        for k in meta:
+            if k not in ("schema", "name", "description"):
+                problems.append(f"[meta] unknown key {k!r}; allowed: schema, name, description")
+        entries = raw.get("claim", [])
+        if not isinstance(entries, list) or not entries:
+            problems.append("no claims; add [[claim]] entries")
+            entries = []
+        for i, c in enumerate(entries):
+            ps, claim = _validate(i, c, src, known, seen)
+            problems += ps
+            if claim is not None:
+                out.append(claim)
+        if problems:
+            raise InputError(problems, src)
+    return out
+
+
+# --------------------------------------------------------------------------- evaluation
+def _holds(x: np.ndarray, op: str, value) -> np.ndarray:
+    if op == "between":
+        return (x >= value[0]) & (x <= value[1])
+    return OPS[op](x, value)
+
+
+def _footprint(tree, claim, model, prompt) -> xr.DataArray:
+    var = claim.fields["variable"]
+    if var not in tree["footprint"].data_vars:
+        raise InputError(f"claim {claim.id}: the result has no {var!r} (only band scenarios "
+                         f"such as 'paper' have energy_min_wh/energy_max_wh)")
+    if claim.fields["per"] == "mean":
+        x = _scale.expected_per_query(tree, var)
+    else:
+        x = tree["footprint"][var]
+    return x.sel(model=model, prompt=prompt)
+
+
+def _subset(tree: xr.DataTree, models: list[str]) -> xr.DataTree:
+    nodes = {}
+    for path, node in tree.subtree_with_keys:
+        ds = node.to_dataset(inherit=False)
+        nodes[path if path != "." else "/"] = ds.sel(model=models) if "model" in ds.dims \
+            else ds
+    return xr.DataTree.from_dict(nodes)
+
+
+class _NotRanked(Exception):
+    """The claim's model is absent from the ranking (e.g. it has no intelligence index)."""
+
+
+def _rank_fn():
+    try:
+        from .rank import rank  # written concurrently; imported lazily
+    except ImportError:
+        return None
+    return rank
+
+
+def _statistic(tree, claim: Claim, rank_fn, cache: dict) -> tuple[np.ndarray, dict]:
+    """Per-draw statistic of a claim and the scope of inputs that may drive it."""
+    f = claim.fields
+    if claim.kind == "threshold":
+        x = _footprint(tree, claim, f["model"], f["prompt"]).values
+        rows = [(f["model"], f["prompt"])] if f["per"] == "query" else []
+        return x, {"models": [f["model"]], "rows": rows}
+    if claim.kind == "ratio":
+        num, den = f["numerator"], f["denominator"]
+        x = (_footprint(tree, claim, num["model"], num["prompt"]) /
+             _footprint(tree, claim, den["model"], den["prompt"])).values
+        rows = [(num["model"], num["prompt"]), (den["model"], den["prompt"])] \
+            if f["per"] == "query" else []
+        return x, {"models": [num["model"], den["model"]], "rows": rows}
+    if claim.kind == "fleet":
+        ds = _scale.scale(tree, f["model"], queries_per_day=f.get("queries_per_day"),
+                          prompt_mix=dict(f["mix"]), days=f.get("days", 365),
+                          queries_per_year=f.get("queries_per_year"),
+                          utilization=f.get("utilization", "combined"),
+                          constants=f.get("constants", "primary"))
+        return ds[f["variable"]].values, {"models": [f["model"]], "rows": []}
+    # rank
+    opts = {k: f[k] for k in RANK_OPTIONS if k in f}
+    among = f.get("among")
+    key = (repr(sorted(opts.items())), tuple(among) if among else None)
+    if key not in cache:
+        sub = _subset(tree, list(among)) if among else tree
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = rank_fn(sub, **opts)
+        for w in caught:  # rank() explains what it left out: keep it in the result's note
+            if not issubclass(w.category, UserWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        msgs = [str(w.message).split(":")[0] for w in caught
+                if issubclass(w.category, UserWarning)]
+        cache[key] = (res["rank"] if isinstance(res, xr.Dataset) else res, "; ".join(msgs))
+    ranks, msg = cache[key]
+    if f["model"] not in set(map(str, ranks.model.values)):
+        raise _NotRanked(f"{f['model']} is not ranked (rank: {msg or 'left out'})")
+    r = ranks.sel(model=f["model"])
+    if "prompt" in r.dims:
+        if "prompt" not in f:
+            raise InputError(f"claim {claim.id}: ranks are per prompt (pool_prompts = false);"
+                             f" add prompt = ... to the claim")
+        r = r.sel(prompt=f["prompt"])
+    models = list(among) if among else None
+    return np.asarray(r.values, float), {"models": models, "rows": "all", "note": msg}
+
+
+def input_columns(tree: xr.DataTree, models: list[str] | None = None,
+                  rows: list[tuple[str, str]] | str = ()) -> tuple[list[str], np.ndarray]:
+    """Per-draw sampled inputs that can affect the given models, as (labels, (draw, k)).
+
+    Host, hardware and size-class inputs are kept for the hosts / hardware / size classes
+    of ``models`` (all when ``None``); latency and speed for the (model, prompt) ``rows``
+    (``"all"`` for every present row). Derived ``power_kw`` and constant columns are left out.
+    """
+    inp = tree["inputs"].to_dataset()
+    fp = tree["footprint"]
+    sel = list(fp.model.values) if models is None else list(models)
+    meta = {c: [str(x) for x in fp[c].sel(model=sel).values] for c in
+            ("host", "hardware", "size_class")}
+    keys = {"host": set(meta["host"]), "hardware": set(meta["hardware"]),
+            "size_class_hardware": {f"{s}/{h}" for s, h in
+                                    zip(meta["size_class"], meta["hardware"])}}
+    labels, cols = [], []
+    for name, da in inp.data_vars.items():
+        if name == "power_kw":
+            continue
+        dims = [d for d in da.dims if d != "draw"]
+        if len(dims) == 1 and dims[0] in keys:
+            for k in da[dims[0]].values:
+                if str(k) in keys[dims[0]]:
+                    labels.append(f"{name}[{k}]")
+                    cols.append(da.sel({dims[0]: k}).values)
+        elif set(dims) == {"model", "prompt"}:
+            want = [(str(m), str(p)) for m in da.model.values for p in da.prompt.values] \
+                if rows == "all" else list(rows)
+            for m, p in want:
+                v = da.sel(model=m, prompt=p).values
+                if np.isfinite(v).all():
+                    labels.append(f"{name}[{m}/{p}]")
+                    cols.append(v)
+    if not cols:
+        return [], np.empty((fp.sizes["draw"], 0))
+    x = np.column_stack(cols)
+    keep = np.ptp(x, axis=0) > 0
+    return [lab for lab, k in zip(labels, keep) if k], x[:, keep]
+
+
+def spearman_driver(y: np.ndarray, labels: list[str], x: np.ndarray) -> tuple[str | None, float]:
+    """The column of ``x`` (draw, k) with the largest |Spearman rho| with ``y``, and rho."""
+    if x.shape[1] == 0 or np.ptp(y) == 0:
+        return None, math.nan
+    ry = stats.rankdata(y)
+    rx = stats.rankdata(x, axis=0)
+    ry = (ry - ry.mean()) / ry.std()
+    rx = (rx - rx.mean(0)) / rx.std(0)
+    rho = ry @ rx / len(y)
+    i = int(np.argmax(np.abs(rho)))
+    return labels[i], float(rho[i])
+
+
+def evaluate_claims(tree: xr.DataTree, claims: list[Claim] | str | Path | None = None, *,
+                    rank_fn: Callable | None = None, ci_prob: float = 0.95) -> list[ClaimResult]:
+    """Probability that each claim holds over the draws of ``tree``.
+
+    ``claims``: validated :class:`Claim` objects, or what :func:`load_claims` accepts
+    (default: every shipped file). ``rank_fn``: the ranking function for rank claims
+    (default: :func:`mcfoot.rank.rank`, imported when needed; if it is not available the
+    rank claims come back with probability NaN and a note saying so). Returns one
+    :class:`ClaimResult` per claim, in order.
+    """
+    if not isinstance(claims, list) or not all(isinstance(c, Claim) for c in claims):
+        claims = load_claims(claims)
+    fp = tree["footprint"]
+    have = set(map(str, fp.model.values))
+    n = int(fp.sizes["draw"])
+    cache: dict = {}
+    a = (1 - ci_prob) / 2
+    out = []
+    for c in claims:
+        f = c.fields
+        need = {f.get("model")} | {f[s]["model"] for s in ("numerator", "denominator")
+                                   if s in f} | set(f.get("among") or ())
+        missing = sorted(m for m in need - {None} if m not in have)
+        if missing:
+            raise InputError(f"claim {c.id}: model(s) {', '.join(missing)} not in this result;"
+                             f" simulate them too (models=None)")
+        base = dict(id=c.id, kind=c.kind, text=c.text, source=c.source, op=c.op,
+                    value=c.value, unit=c.unit, draws=n)
+        fn = rank_fn
+        if c.kind == "rank" and fn is None:
+            fn = _rank_fn()
+            if fn is None:
+                out.append(ClaimResult(**base, probability=math.nan, mcse=math.nan,
+                                       note="not evaluated: mcfoot.rank.rank is not available"))
+                continue
+        try:
+            x, scope = _statistic(tree, c, fn, cache)
+        except _NotRanked as e:
+            out.append(ClaimResult(**base, probability=math.nan, mcse=math.nan,
+                                   note=f"not evaluated: {e}"))
+            continue
+        if not np.isfinite(x).all():
+            raise InputError(f"claim {c.id}: the statistic is not finite in "
+                             f"{int((~np.isfinite(x)).sum())} draws; check the catalogue rows")
+        hold = _holds(x, c.op, c.value)
+        p = float(hold.mean())
+        labels, cols = input_columns(tree, scope["models"], scope["rows"])
+        drv, rho = spearman_driver(x, labels, cols)
+        q = np.quantile(x, [0.5, a, 1 - a])
+        notes = [s for s in (c.note, scope.get("note", "")) if s]
+        if drv is None:
+            notes.append("statistic fixed under this scenario")
+        out.append(ClaimResult(
+            **base, probability=p, mcse=math.sqrt(p * (1 - p) / n), median=float(q[0]),
+            lower=float(q[1]), upper=float(q[2]), driver=drv, driver_rho=rho,
+            note="; ".join(notes), samples=x))
+    return out
+
+
+def results_table(results: list[ClaimResult]) -> list[dict]:
+    """Results as JSON-ready dicts (see :meth:`ClaimResult.to_dict`)."""
+    return [r.to_dict() for r in results]
