@@ -1,0 +1,94 @@
+"""``mcfoot scale``: a model's per-query footprint scaled to a year of a service."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .. import io
+from ..errors import InputError
+from ..scale import load_constants, scale, summary_rows
+from ..simulate import simulate
+from . import common
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "scale", help="annual electricity, water and carbon of a service, with equivalents",
+        description="Scale a model's per-query footprint to a query volume and prompt mix: "
+                    "totals (MWh, kL, t CO2e) and everyday equivalents, per draw summarised "
+                    "by mean, median and an interval. Totals average over queries, so their "
+                    "spread is that of the assumptions. Constants and their sources: "
+                    "mcfoot/data/scaling.toml.",
+        epilog="examples:\n  mcfoot scale --input out.nc --model gpt-4o-mar --queries-per-day "
+               "7e8 --mix short=0.8,medium=0.2\n  mcfoot scale --scenario paper "
+               "--queries-per-year 772e9 --utilization min --constants study --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--input", default=None, metavar="FILE",
+                   help="result file of `mcfoot run` (default: simulate --scenario)")
+    p.add_argument("--scenario", default="default", help="scenario when simulating (default)")
+    p.add_argument("--draws", type=int, default=10_000, help="draws when simulating (10000)")
+    p.add_argument("--seed", type=int, default=0, help="seed when simulating (0)")
+    p.add_argument("--model", default=None, help="model id (default: gpt-4o-mar)")
+    p.add_argument("--queries-per-day", type=float, default=None,
+                   help="queries per day (default: the study's 7e8)")
+    p.add_argument("--days", type=float, default=365, help="days of service (365)")
+    p.add_argument("--queries-per-year", type=float, default=None,
+                   help="total queries instead of per day x days (e.g. the study's 772e9)")
+    p.add_argument("--mix", default=None, metavar="P=W,...",
+                   help="prompt mix, e.g. short=0.8,medium=0.2 (the study's, default)")
+    p.add_argument("--utilization", default="combined", choices=("combined", "min", "max"),
+                   help="the study's utilization bound (band scenarios only)")
+    p.add_argument("--constants", default="primary", choices=("primary", "study"),
+                   help="equivalence constants: primary sources or the study's values")
+    p.add_argument("--ci", type=float, default=0.95, help="interval probability (0.95)")
+    common(p, json=True)
+    p.set_defaults(func=_run)
+
+
+def _mix(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    out = {}
+    for part in text.split(","):
+        k, sep, v = part.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise InputError(f"--mix: cannot read {part!r}; write prompt=share pairs, e.g. "
+                             f"short=0.8,medium=0.2")
+    return out
+
+
+def _run(args) -> int:
+    model = args.model or load_constants()["study_case"]["model"]
+    if args.input:
+        tree = io.read_tree(args.input)
+    else:
+        tree = simulate(args.scenario, draws=args.draws, seed=args.seed, models=[model],
+                        progress=False if args.quiet else None)
+    ds = scale(tree, model, queries_per_day=args.queries_per_day, prompt_mix=_mix(args.mix),
+               days=args.days, ci_prob=args.ci, queries_per_year=args.queries_per_year,
+               utilization=args.utilization, constants=args.constants)
+    rows = summary_rows(ds)
+    if getattr(args, "json", False):
+        json.dump({"attrs": {k: (v.item() if hasattr(v, "item") else v)
+                             for k, v in ds.attrs.items()}, "rows": rows}, sys.stdout, indent=1)
+        print()
+        return 0
+    a = ds.attrs
+    print(f"{a['model']}: {a['queries']:.4g} queries, mix {a['prompt_mix']}, utilization "
+          f"{a['utilization']}, scenario '{a['scenario']}', {a['draws']} draws; "
+          f"{100 * a['ci_prob']:g}% intervals; equivalents with {a['constants']} constants")
+    head = f"{'quantity':24s} {'units':10s} {'mean':>11s} {'median':>11s} {'interval':>25s}  per"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        per = "" if r["constant"] is None else f"{r['constant']:g} {r['constant_unit']}"
+        print(f"{r['name']:24s} {r['units']:10s} {r['mean']:11.4g} {r['median']:11.4g} "
+              f"{'[' + format(r['lower'], '.4g') + ', ' + format(r['upper'], '.4g') + ']':>25s}"
+              f"  {per}")
+    return 0
