@@ -121,27 +121,30 @@ def _resolve_inputs(inputs) -> tuple[str, ...]:
 
 
 def _gather(tree, inputs, outputs):
-    """X (draw, model, prompt, m) and Y (model, prompt, s) as float arrays, plus coords."""
+    """X (draw, model, prompt, m) and Y (model, prompt, s) as float arrays."""
     fp = tree["footprint"]
     dims = ("draw", "model", "prompt")
+    grid = xr.DataArray(np.zeros([fp.sizes[d] for d in dims]), dims=dims,
+                        coords={d: fp[d].values for d in dims})
     xs = []
     for name in inputs:
         a = _variable(tree, name, "input")
-        extra = set(a.dims) - set(dims)
-        if extra or "draw" not in a.dims or "model" not in a.dims:
+        if set(a.dims) - set(dims) or "draw" not in a.dims or "model" not in a.dims:
             raise InputError(f"input {name!r} has dims {a.dims}; an input must vary over "
                              "(draw, model[, prompt])")
-        xs.append(a.broadcast_like(fp["energy_wh"]).transpose(*dims).values)
+        xs.append(a.broadcast_like(grid).transpose(*dims).values.astype(np.float64))
     ys = []
     for name in outputs:
         a = _variable(tree, name, "output")
         if "draw" in a.dims or not set(a.dims) <= {"model", "prompt"} or "model" not in a.dims:
             raise InputError(f"output {name!r} has dims {a.dims}; an output must be a "
                              "catalogue variable over model (or model, prompt)")
-        a = a.sel(model=fp.model.values)
-        if "prompt" in a.dims:
-            a = a.sel(prompt=fp.prompt.values)
-        ys.append(a.broadcast_like(fp["energy_wh"].isel(draw=0, drop=True))
+        try:
+            a = a.sel({d: fp[d].values for d in a.dims})
+        except KeyError:
+            raise InputError(f"output {name!r} does not cover every model/prompt of the "
+                             "footprint group; use the catalogue of the same run") from None
+        ys.append(a.broadcast_like(grid.isel(draw=0, drop=True))
                   .transpose("model", "prompt").values.astype(np.float64))
     return np.stack(xs, axis=-1), np.stack(ys, axis=-1)
 
@@ -216,6 +219,7 @@ def rank(tree: xr.DataTree, inputs: Sequence[str] | str | None = None,
     * ``point_cross_efficiency``, ``point_rank`` — the same DEA on the mean inputs over
       draws (the study's point-estimate approach).
     * ``failed`` — draws whose DEA failed (only possible with ``on_error="nan"``).
+    * pooled only: ``is_dmu`` — which (model, prompt) rows took part as DMUs.
 
     attrs record the set-up, ``n_dmus``, ``excluded_models``, ``models_with_missing_prompts``,
     ``failed_draws``, ``draws_used``, ``tied_draws`` and the simulation's provenance.

@@ -130,6 +130,19 @@ def test_identical_models_tie_with_the_min_rank(rng):
     np.testing.assert_allclose(r["rank_probability"].sum("model"), [2.0, 0.0, 1.0])
 
 
+def test_ranks_do_not_depend_on_input_units(rng):
+    """DEA is invariant to rescaling an input column (e.g. Wh -> mWh, L/kWh -> mL/kWh)."""
+    d, m = 100, 6
+    energy = rng.lognormal(0.0, 0.6, size=(d, m, 3))
+    host = {n: rng.uniform(0.5, 2.0, size=(d, m)) for n in STUDY_INPUTS[1:]}
+    index = rng.uniform(10, 70, size=m)
+    r1 = mcfoot.rank(make_tree(energy, index, host))
+    host2 = dict(host, wue_site_l_per_kwh=1e3 * host["wue_site_l_per_kwh"])
+    r2 = mcfoot.rank(make_tree(1e3 * energy, index, host2))
+    xr.testing.assert_equal(r1["rank"], r2["rank"])
+    xr.testing.assert_allclose(r1["cross_efficiency"], r2["cross_efficiency"], rtol=1e-9)
+
+
 # ---- probability bookkeeping on the study's set-up -----------------------------------------
 
 
