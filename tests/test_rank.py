@@ -371,14 +371,17 @@ def test_cli_json(result_file):
             r["rank_interval"].sel(model=m).values.tolist()
 
 
-def test_cli_per_prompt_text_and_errors(result_file):
-    p = _cli(result_file, "--per-prompt", "--inputs", "energy_wh", "water_ml", "carbon_g",
-             "--quiet")
-    assert p.returncode == 0, p.stderr
-    assert p.stderr == ""
+def test_cli_per_prompt_text_and_errors(result_file, capsys):
+    # in-process (the subprocess path is covered above): same main() as `python -m mcfoot`
+    from mcfoot.cli import main
+
+    rc = main(["rank", str(result_file), "--per-prompt", "--inputs", "energy_wh", "water_ml",
+               "carbon_g", "--quiet"])
+    out, err = capsys.readouterr()
+    assert rc == 0 and err == ""
     for prompt in PROMPTS:
-        assert f"[{prompt}]" in p.stdout
-    assert "90% interval" in p.stdout and "claude-3-7-sonnet" in p.stdout
-    p = _cli(result_file, "--inputs", "nope")
-    assert p.returncode == 2 and "error: input 'nope'" in p.stderr
-    assert "Traceback" not in p.stderr
+        assert f"[{prompt}]" in out
+    assert "90% interval" in out and "claude-3-7-sonnet" in out
+    assert main(["rank", str(result_file), "--inputs", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "error: input 'nope'" in err and "Traceback" not in err
