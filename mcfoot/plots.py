@@ -388,11 +388,23 @@ def scale(data: xr.DataArray | xr.Dataset, variable: str | None = None, *,
           log: bool = False, horizontal: bool | None = None, title: str | None = None) -> Axes:
     """Bars (median) with ``ci_prob`` intervals of a fleet-scale total per category.
 
-    ``data`` is a DataArray over one category dimension and ``draw`` (intervals from
+    ``data`` is a mapping label -> :func:`mcfoot.scale.scale` result (one bar each, of
+    ``variable``), a DataArray over one category dimension and ``draw`` (intervals from
     ``stats(da, ci_prob)``, by default :func:`interval`), or a Dataset/DataArray already
     holding ``median``/``lower``/``upper`` (variables, or values of a ``stat`` dimension),
     over one category dimension. ``variable`` picks a variable of a Dataset with draws.
     """
+    if isinstance(data, Mapping) and not isinstance(data, xr.Dataset):
+        if variable is None:
+            raise InputError("name the variable to plot from each result (variable=...)")
+        for k, d in data.items():
+            if variable not in d.data_vars:
+                raise InputError(f"{k}: no variable '{variable}'; available: "
+                                 f"{', '.join(map(str, d.data_vars))}")
+        data = xr.concat([d[variable] for d in data.values()], dim="case",
+                         coords="minimal", compat="override", join="override") \
+            .assign_coords(case=[str(k) for k in data])
+        data["case"].attrs["long_name"] = "case"
     if isinstance(data, xr.Dataset) and {"median", "lower", "upper"} <= set(data.data_vars):
         st = data
         units_da = data["median"]
@@ -417,6 +429,9 @@ def scale(data: xr.DataArray | xr.Dataset, variable: str | None = None, *,
             raise InputError(f"scale data need a 'draw' or 'stat' dimension; got {da.dims}")
         units_da = da
     cats = [d for d in st["median"].dims]
+    if not cats:  # one total: one bar, labelled by the variable
+        st = st.expand_dims(variable=[str(variable or units_da.name)])
+        cats = ["variable"]
     if len(cats) != 1:
         raise InputError(f"scale bars need exactly one category dimension; got {cats} "
                          f"(select the others first)")

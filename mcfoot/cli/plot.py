@@ -21,7 +21,7 @@ examples:
   mcfoot plot distribution paper.nc default.nc --model o3 --kind density -o dens.pdf
   mcfoot plot rank out.nc -o rank.png            (runs the study's DEA ranking first)
   mcfoot plot tornado sensitivity.nc --measure ST -o tornado.png
-  mcfoot plot scale scale.nc --variable energy_kwh -o scale.png
+  mcfoot plot scale 1bn.nc 50bn.nc --variable electricity_mwh -o scale.png
 
 kinds:
   forest        per-model median and interval of one footprint, one prompt size (log axis)
@@ -29,7 +29,8 @@ kinds:
   rank          rank-probability heatmap (a rank result with `rank_probability`, or a run
                 result, ranked with the study's DEA set-up)
   tornado       sensitivity measures per input (a file with a Dataset over `input`)
-  scale         fleet-scale totals with intervals (a file with draws over one category)
+  scale         fleet-scale totals with intervals (one file with draws over one category,
+                or one bar per file of `mcfoot.scale.scale` results)
 """
 
 
@@ -127,13 +128,24 @@ def _draw(args):
         ds = _dataset_over(io.read_tree(f, require=None), "input", f)
         return plots.tornado(ds, args.measure, sel=_sel(args.sel), top=args.top,
                              title=args.title)
-    f = _one(args)  # scale
+    sel = _sel(args.sel)  # scale
+    if len(args.files) > 1:  # one bar per file (e.g. one scale result per volume)
+        if not args.variable:
+            raise CLIError("plot scale with several files needs --variable NAME")
+        if args.labels and len(args.labels) != len(args.files):
+            raise CLIError(f"--labels has {len(args.labels)} labels for {len(args.files)} files")
+        data = {}
+        for i, f in enumerate(args.files):
+            ds = io.find_dataset(io.read_tree(f, require=None), args.variable, f)
+            data[args.labels[i] if args.labels else Path(f).stem] = ds.sel(sel) if sel else ds
+        return plots.scale(data, args.variable, ci_prob=args.ci, log=not args.linear,
+                           title=args.title)
+    f = args.files[0]
     tree = io.read_tree(f, require=None)
     ds = io.find_dataset(tree, args.variable, f) if args.variable else \
         next((n.to_dataset() for n in tree.subtree if n.to_dataset().data_vars), None)
     if ds is None:
         raise InputError(f"{f}: holds no variables")
-    sel = _sel(args.sel)
     return plots.scale(ds.sel(sel) if sel else ds, args.variable, ci_prob=args.ci,
                        log=not args.linear, title=args.title)
 
