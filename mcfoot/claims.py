@@ -206,6 +206,8 @@ def _validate(i: int, c: dict, src: str, known, seen: set) -> tuple[list[str], C
         p.append(f"{where}: id must be a string of letters, digits, '-', '_', '.'")
     elif cid in seen:
         p.append(f"{where}: duplicate id {cid!r}; ids must be unique across the files loaded")
+    else:
+        seen.add(cid)
     for k in ("text", "source", "unit", "note"):
         if k in c and not isinstance(c[k], str):
             p.append(f"{where}: {k} must be a string")
@@ -317,7 +319,6 @@ def _validate(i: int, c: dict, src: str, known, seen: set) -> tuple[list[str], C
             p.append(f"{where}: constants must be 'primary' or 'study'")
     if p:
         return p, None
-    seen.add(cid)
     return [], Claim(id=cid, kind=kind, text=c["text"], source=c["source"], op=op,
                      value=value, unit=unit, fields=f, note=c.get("note", ""), file=src)
 
