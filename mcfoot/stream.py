@@ -54,7 +54,7 @@ class LogGrid:
     """Fixed log-spaced bins for streaming quantiles with a bounded relative error.
 
     Bins: 0 = exact zero, 1 = (0, lo), 2 .. nbins+1 = ``[lo r^k, lo r^(k+1))``,
-    nbins+2 = ``[hi, inf)``, with ``r = (1 + rel_error)^2``. Negative values are refused.
+    nbins+2 = ``[lo r^nbins, inf)`` (``lo r^nbins >= hi``), with ``r = (1 + rel_error)^2``.
     """
 
     lo: float = 1e-12
