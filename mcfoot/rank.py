@@ -47,7 +47,7 @@ STUDY_INPUTS = ("energy_wh", "pue", "wue_site_l_per_kwh", "wue_source_l_per_kwh"
 #: Our alternative (not the study's): the three per-query footprints.
 FOOTPRINT_INPUTS = ("energy_wh", "water_ml", "carbon_g")
 INPUT_PRESETS = {"study": STUDY_INPUTS, "footprint": FOOTPRINT_INPUTS}
-POOLED = "pooled"  # the label the CLI and attrs use for the pooled DEA
+POOLED = "pooled"  # how the CLI labels the pooled DEA (one group over all prompt sizes)
 
 
 # ---- array layer ---------------------------------------------------------------------------
