@@ -62,7 +62,7 @@ def _run(args) -> int:
         return 0
     print(f"scenario '{tree.attrs.get('scenario')}', {tree['footprint'].sizes['draw']} draws, "
           f"seed {tree.attrs.get('seed')}; statistic: median [95% interval]")
-    head = (f"{'id':34s} {'P(holds)':>8s} {'MCSE':>6s}  {'statistic':32s} "
+    head = (f"{'id':34s} {'P(holds)':>8s} {'MCSE':>6s}  {'statistic':40s} "
             f"{'main driver (Spearman rho)':44s} claim")
     print(head)
     print("-" * len(head))
@@ -72,7 +72,7 @@ def _run(args) -> int:
         se = "n/a" if math.isnan(r.mcse) else f"{r.mcse:.3f}"
         stat = f"{_fmt(r.median)} [{_fmt(r.lower)}, {_fmt(r.upper)}] {r.unit}"
         drv = "-" if r.driver is None else f"{r.driver} ({r.driver_rho:+.2f})"
-        print(f"{r.id[:34]:34s} {p:>8s} {se:>6s}  {stat[:32]:32s} {drv[:44]:44s} {r.text}")
+        print(f"{r.id[:34]:34s} {p:>8s} {se:>6s}  {stat[:40]:40s} {drv[:44]:44s} {r.text}")
         if r.note:
             notes.append(f"  {r.id}: {r.note}")
     if notes:
