@@ -229,7 +229,10 @@ def _load_tree(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, list[str]
     if not isinstance(base_name, str):
         raise PriorsError(f"[meta] extends = {base_name!r} must be a scenario name or a path",
                           str(path))
-    base_path = scenario_path(base_name)
+    try:
+        base_path = scenario_path(base_name)
+    except PriorsError as e:
+        raise PriorsError(f"[meta] extends = {base_name!r}: {e}", str(path)) from None
     if not base_path.is_absolute() and not base_path.exists() and \
             (path.parent / base_path).exists():
         base_path = path.parent / base_path

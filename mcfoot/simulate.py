@@ -26,7 +26,7 @@ from scipy import special
 from . import __version__, catalogue as cat, footprint as fp, rng
 from ._kernels import footprint as _kernel_footprint
 from .errors import InputError, PriorsError
-from .priors import MODE_QUANTITIES, QUANTITIES, Prior, Scenario, load_scenario
+from .priors import MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Prior, Scenario, load_scenario
 
 #: Output variables: name -> (units, long_name).
 OUTPUTS = {
@@ -82,6 +82,9 @@ def _select(ds: xr.Dataset, models, prompts) -> xr.Dataset:
         if wanted is None:
             continue
         wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+        dup = sorted({str(w) for w in wanted if wanted.count(w) > 1})
+        if dup:
+            raise InputError(f"{name}(s) {', '.join(dup)} selected more than once; list each once")
         unknown = [w for w in wanted if w not in set(have)]
         if unknown:
             hint = ", ".join(map(str, have[:8])) + (", ..." if len(have) > 8 else "")
@@ -110,7 +113,7 @@ def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Pat
     idx = {s: {k: i for i, k in enumerate(v)} for s, v in keys.items()}
     slot_combo = np.repeat([idx["combo"][c] for c in combo], n_p)
     slot_host = np.repeat([idx["host"][h] for h in host], n_p)
-    problems, priors = [], {}
+    problems, priors, lacking = [], {}, {}
     for q in MODE_QUANTITIES[sc.attribution]:
         scope = QUANTITIES[q].scope
         if scope == "row":
@@ -120,15 +123,21 @@ def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Pat
         for k in keys[scope]:
             key = k if isinstance(k, tuple) else (k,)
             if key not in table:
-                users = [m for m, c, hh, ho in zip(ds.model.values, combo, hw, host)
-                         if {"combo": c, "hardware": hh, "host": ho}[scope] == k]
-                problems.append(
-                    f"[{q}] has no entry for {' / '.join(key)} (used by {', '.join(users[:3])}"
-                    f"{', ...' if len(users) > 3 else ''}); add [{q}."
-                    f"{'.'.join(repr(x) if ' ' in x or '/' in x else x for x in key)}]")
+                lacking.setdefault((scope, key), []).append(q)
             else:
                 resolved.append(table[key])
         priors[q] = tuple(resolved)
+    for (scope, key), qs in lacking.items():
+        k = key if scope == "combo" else key[0]
+        users = [m for m, c, hh, ho in zip(ds.model.values, combo, hw, host)
+                 if {"combo": c, "hardware": hh, "host": ho}[scope] == k]
+        label = ".".join(repr(x) if " " in x or "/" in x else x for x in key)
+        problems.append(
+            f"{SCOPE_WORDS[scope]} {' / '.join(key)} (used by {', '.join(users[:3])}"
+            f"{', ...' if len(users) > 3 else ''} in catalogue "
+            f"{ds.attrs.get('source', '(given)')}) has no prior in {', '.join(f'[{q}]' for q in qs)}"
+            f"; add {', '.join(f'[{q}.{label}]' for q in qs)} to the scenario, or fix the "
+            f"catalogue's {'size_class/hardware' if scope == 'combo' else scope} column")
     if problems:
         raise PriorsError(problems, sc.files[0])
     return Plan(
