@@ -7,7 +7,7 @@ import time
 
 from .. import io
 from ..simulate import simulate
-from . import common
+from . import CLIError, common
 
 
 def register(sub) -> None:
@@ -23,6 +23,11 @@ def register(sub) -> None:
     p.add_argument("--models", nargs="+", default=None, help="model ids to keep")
     p.add_argument("--prompts", nargs="+", default=None, help="prompt sizes to keep")
     p.add_argument("--chunk-draws", type=int, default=None, help="draws per chunk")
+    p.add_argument("--workers", type=int, default=None,
+                   help="run on a local dask cluster of this many worker processes, writing "
+                        "the file chunk by chunk (bounded memory)")
+    p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
+                   help="run on the dask scheduler at ADDRESS (e.g. tcp://host:8786)")
     p.add_argument("-o", "--output", required=True, help="output file (.nc)")
     common(p)
     p.set_defaults(func=_run)
@@ -30,6 +35,18 @@ def register(sub) -> None:
 
 def _run(args) -> int:
     t0 = time.perf_counter()
+    if args.workers is not None or args.dask_scheduler is not None:
+        from ..distributed import run_to_netcdf
+
+        if args.workers is not None and args.dask_scheduler is not None:
+            raise CLIError("give --workers or --dask-scheduler, not both")
+        run_to_netcdf(args.output, args.scenario, args.draws, args.seed, args.models,
+                      args.prompts, catalogue=args.catalogue, chunk_draws=args.chunk_draws,
+                      workers=args.workers, address=args.dask_scheduler)
+        if not args.quiet:
+            print(f"mcfoot run: {args.draws} draws on dask written to {args.output} in "
+                  f"{time.perf_counter() - t0:.2f} s", file=sys.stderr)
+        return 0
     tree = simulate(args.scenario, draws=args.draws, seed=args.seed, models=args.models,
                     prompts=args.prompts, catalogue=args.catalogue,
                     chunk_draws=args.chunk_draws, progress=False if args.quiet else None)
