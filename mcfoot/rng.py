@@ -92,19 +92,22 @@ def standard_normals_many(
     stop: int,
     out: np.ndarray | None = None,
     threads: int = 1,
+    rows=None,
 ) -> np.ndarray:
     """Rows of :func:`standard_normals`, one per name, shape ``(len(names), stop - start)``.
 
-    NumPy releases the GIL while filling, so ``threads > 1`` fills rows concurrently; the
-    numbers do not depend on ``threads``.
+    ``rows``: optional row of ``out`` for each name (default ``0..len(names)-1``), to fill
+    some rows of a larger array in place. NumPy releases the GIL while filling, so
+    ``threads > 1`` fills rows concurrently; the numbers do not depend on ``threads``.
     """
     if out is None:
         out = np.empty((len(names), stop - start))
+    rows = range(len(names)) if rows is None else [int(r) for r in rows]
     if threads <= 1 or len(names) < 2:
-        for i, name in enumerate(names):
-            standard_normals(ss, name, start, stop, out=out[i])
+        for name, r in zip(names, rows):
+            standard_normals(ss, name, start, stop, out=out[r])
         return out
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(lambda i: standard_normals(ss, names[i], start, stop, out=out[i]),
-                      range(len(names))))
+        list(pool.map(lambda nr: standard_normals(ss, nr[0], start, stop, out=out[nr[1]]),
+                      zip(names, rows)))
     return out

@@ -184,9 +184,8 @@ def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
         if len(rows) == plan.n_slots:
             rng.standard_normals_many(ss, names, start, stop, out=arr, threads=threads)
         else:
-            sub = rng.standard_normals_many(ss, [names[i] for i in rows], start, stop,
-                                            threads=threads)
-            arr[rows] = sub
+            rng.standard_normals_many(ss, [names[i] for i in rows], start, stop, out=arr,
+                                      threads=threads, rows=rows)
             arr[~plan.present] = 0.0
         res[q] = arr
     return Normals(group, res["latency"], res["speed"])
