@@ -325,6 +325,8 @@ def tornado(ds: xr.Dataset | xr.DataArray, measure: str | Sequence[str] | None =
         ds = ds.sel(sel)
     if "input" not in ds.dims:
         raise InputError(f"a tornado needs a Dataset over 'input'; got dims {tuple(ds.dims)}")
+    ds = ds.squeeze([d for d in ds.dims if ds.sizes[d] == 1 and d != "input" and
+                     d not in BOUND_DIMS], drop=True)  # e.g. one model and prompt
     if measure is None:
         measure = [str(v) for v in ds.data_vars if not str(v).endswith("_conf") and
                    "input" in ds[v].dims and

@@ -166,6 +166,8 @@ def test_tornado_sorted_bars_with_error_bars(tmp_path):
     assert widths == [0.6, 0.3, 0.15, 0.05]
     assert ax.get_xlabel() == "total index (1)" and ax.get_title() == "Sobol indices"
     assert_real_image(ax, tmp_path / "tornado.png")
+    one = ds.expand_dims(model=["o3"], prompt=["medium"])  # size-1 dims are squeezed
+    assert ytick_labels(plots.tornado(one, "ST")) == ytick_labels(ax)
     ax = plots.tornado(ds, top=2)  # every measure (S1 and ST), top 2 inputs by S1
     assert ytick_labels(ax) == ["gpu_util/large", "latency/o3/short"] and len(ax.patches) == 4
 
