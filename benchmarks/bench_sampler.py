@@ -96,10 +96,11 @@ def sampler_rows(draws: int = 100_000, scenario: str = "paper") -> list[tuple]:
 
 
 def scaling_rows(sizes=(10**3, 10**4, 10**5, 10**6), scenario: str = "paper",
-                 in_memory_max: int = 10**5, chunk: int = 65_536) -> list[tuple]:
+                 in_memory_max: int = 10**5, chunk: int | None = None) -> list[tuple]:
     """(draws, mode, seconds, peak MB) for in-memory simulate() and streaming stream()."""
-    from mcfoot.stream import stream
+    from mcfoot.stream import STREAM_CHUNK, stream
 
+    chunk = chunk or STREAM_CHUNK
     rows = []
     for n in sizes:
         if n <= in_memory_max:

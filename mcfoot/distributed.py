@@ -28,8 +28,12 @@ from .simulate import DEFAULT_CHUNK, Plan, build_plan, simulate_range
 
 def _chunk_arrays(plan: Plan, ss, start: int, stop: int, backend: str,
                   names: tuple[tuple[str, str], ...]) -> dict:
+    from .stream import release
+
     tree = simulate_range(plan, ss, start, stop, backend=backend)
-    return {(g, v): np.ascontiguousarray(tree[g][v].values) for g, v in names}
+    out = {(g, v): np.ascontiguousarray(tree[g][v].values) for g, v in names}
+    release(tree)
+    return out
 
 
 def simulate_dask(scenario="default", draws: int = 10_000, seed=0, models=None, prompts=None,

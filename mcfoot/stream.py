@@ -32,6 +32,7 @@ What is accumulated per (variable, model, prompt):
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 import math
 from dataclasses import dataclass, field
 
@@ -40,13 +41,16 @@ import xarray as xr
 
 from . import __version__, rng
 from .errors import InputError
-from .simulate import DEFAULT_CHUNK, OUTPUTS, Plan, build_plan, simulate_range
+from .simulate import OUTPUTS, Plan, build_plan, simulate_range
 
 #: The study's DEA inputs (footprint-group variables) and output (catalogue variable).
 DEA_INPUTS = ("energy_wh", "pue", "wue_site_l_per_kwh", "wue_source_l_per_kwh",
               "cif_kg_per_kwh")
 DEA_OUTPUT = "intelligence_index"
 STATS = ("mean", "sd", "median", "lower", "upper")
+#: Default draws per chunk of a streaming run: with the whole catalogue (194 rows) one chunk's
+#: arrays take ~0.6 GB, so a run peaks near 1 GB whatever the number of draws.
+STREAM_CHUNK = 32_768
 
 
 @dataclass(frozen=True)
@@ -254,7 +258,27 @@ def chunk_partial(plan: Plan, seed, start: int, stop: int, spec: Spec,
                   backend: str = "numba", threads: int = 1) -> Partial:
     """Evaluate draws ``start..stop-1`` and reduce them (the unit of work of a stream)."""
     tree = simulate_range(plan, seed, start, stop, backend=backend, threads=threads)
-    return reduce_tree(tree, spec, start)
+    part = reduce_tree(tree, spec, start)
+    release(tree)
+    return part
+
+
+#: Chunk results larger than this (bytes) are freed with an explicit garbage collection:
+#: a DataTree holds reference cycles (parent <-> children), which CPython frees only at a
+#: cyclic collection, triggered by object counts, not bytes, so without it several chunks
+#: of arrays can stay alive at once.
+RELEASE_BYTES = 1 << 26
+
+
+def release(tree: xr.DataTree) -> None:
+    """Free a chunk's DataTree now (see :data:`RELEASE_BYTES`)."""
+    big = sum(tree[g][v].nbytes for g in ("footprint", "inputs") for v in tree[g].data_vars) \
+        >= RELEASE_BYTES
+    for node in list(tree.subtree)[::-1]:
+        node.orphan() if node is not tree else None
+    del tree
+    if big:
+        gc.collect()
 
 
 def make_spec(plan: Plan, variables=None, thresholds=None, ranks=False,
@@ -307,7 +331,7 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
         raise InputError(f"draws must be a positive integer, got {draws!r}")
     if not 0 < ci_prob < 1:
         raise InputError(f"ci_prob must be in (0, 1), got {ci_prob}")
-    chunk = DEFAULT_CHUNK if chunk_draws is None else int(chunk_draws)
+    chunk = STREAM_CHUNK if chunk_draws is None else int(chunk_draws)
     if chunk < 1:
         raise InputError(f"chunk_draws must be a positive integer, got {chunk_draws!r}")
     ss = rng.normalize_seed(seed)
@@ -334,7 +358,9 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
         m = Merger()
         for s, e in it:
             tree = simulate_range(plan, ss, s, e, backend=backend, threads=threads)
-            m.push(reduce_tree(tree, spec, s))
+            part = reduce_tree(tree, spec, s)
+            release(tree)
+            m.push(part)
         total = m.result()
     template = simulate_range(plan, ss, 0, 1, backend=backend)
     return _to_tree(template, plan, spec, total, ci_prob, int(draws), chunk, backend)
