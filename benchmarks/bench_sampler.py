@@ -23,8 +23,13 @@ from mcfoot import rng as mrng
 
 
 def timed(fn, repeat=1):
+    """Best of ``repeat`` wall times. The previous result is freed before each run: on this
+    VM the first touch of never-used memory costs ~1.7 s/GB (the hypervisor populating guest
+    pages; a second allocation of the same size then costs ~0.1 s/GB), so without freeing,
+    every repetition would time page population instead of the code."""
     best, out = np.inf, None
     for _ in range(repeat):
+        out = None
         gc.collect()
         t0 = time.perf_counter()
         out = fn()
@@ -60,7 +65,11 @@ def per_row_numpy(scenario: str, draws: int, seed: int = 0) -> dict:
     power = _power_kw(plan, values)
     chol = _row_chol(plan)
     host = {q: values[q] for q in HOST_FACTORS}
-    out = {k: np.full((plan.n_slots, draws), np.nan) for k in ("energy", "carbon", "water")}
+    # the same outputs as simulate(): sampled latency and speed, energy per utilization
+    # bound and combined, carbon, site, source and total water
+    keys = ("latency", "speed", "energy", "carbon", "water_site", "water_source", "water")
+    out = {k: np.full((plan.n_slots, draws), np.nan) for k in keys}
+    out["energy_variants"] = np.full((power.shape[1], plan.n_slots, draws), np.nan)
     for r in np.flatnonzero(plan.present):
         z = gen.standard_normal((2, draws))
         u1 = special.ndtr(chol[0, 0] * z[0])
@@ -70,12 +79,15 @@ def per_row_numpy(scenario: str, draws: int, seed: int = 0) -> dict:
         hours = fp.query_hours(lat, plan.out_tokens[r], spd)
         h, c = plan.slot_host[r], plan.slot_combo[r]
         pue = host["pue"][h]
-        energy = np.mean([fp.facility_energy_wh(fp.it_energy_wh(hours, power[c, v]), pue)
-                          for v in range(power.shape[1])], axis=0)
-        out["energy"][r] = energy
+        for v in range(power.shape[1]):
+            out["energy_variants"][v, r] = fp.facility_energy_wh(
+                fp.it_energy_wh(hours, power[c, v]), pue)
+        energy = out["energy_variants"][:, r].mean(axis=0)
+        out["latency"][r], out["speed"][r], out["energy"][r] = lat, spd, energy
         out["carbon"][r] = fp.carbon_g(energy, host["cif"][h])
-        out["water"][r] = fp.water_site_ml(energy / pue, host["wue_site"][h]) + \
-            fp.water_source_ml(energy, host["wue_source"][h])
+        out["water_site"][r] = fp.water_site_ml(energy / pue, host["wue_site"][h])
+        out["water_source"][r] = fp.water_source_ml(energy, host["wue_source"][h])
+        out["water"][r] = out["water_site"][r] + out["water_source"][r]
     return out
 
 
@@ -83,12 +95,12 @@ def sampler_rows(draws: int = 100_000, scenario: str = "paper") -> list[tuple]:
     """(label, seconds, peak MB, note) rows of the sampler comparison."""
     n_rows = int(build_plan(scenario).present.sum())
     mcfoot.simulate(scenario, 100, seed=0)  # compile / load the numba cache
-    t_mc, tree = timed(lambda: mcfoot.simulate(scenario, draws, seed=0), repeat=2)
+    t_mc, tree = timed(lambda: mcfoot.simulate(scenario, draws, seed=0), repeat=3)
     out_mb = tree_bytes(tree) / 1e6
     del tree
-    t_np, _ = timed(lambda: per_row_numpy(scenario, draws))
+    t_np, _ = timed(lambda: per_row_numpy(scenario, draws), repeat=3)
     n_normals = 2 * n_rows * draws
-    t_rng, _ = timed(lambda: np.random.default_rng(0).standard_normal(n_normals), repeat=2)
+    t_rng, _ = timed(lambda: np.random.default_rng(0).standard_normal(n_normals), repeat=3)
     peak, tree = peak_bytes(lambda: mcfoot.simulate(scenario, draws, seed=0))
     del tree
     return [("n_rows", n_rows), ("t_mcfoot", t_mc), ("t_numpy_rows", t_np), ("t_rng", t_rng),

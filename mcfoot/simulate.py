@@ -473,8 +473,8 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0) -> xr.Da
         "backend": backend,
         "method": "Jegham et al. 2025 (arXiv 2505.09598) footprint equations",
     }
-    catalogue = plan.catalogue.drop_attrs() if hasattr(plan.catalogue, "drop_attrs") \
-        else plan.catalogue.copy()
+    catalogue = plan.catalogue.copy()
+    catalogue.attrs = {}  # provenance lives in the root attrs; keep the variables' units
     tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), "footprint": fpt,
                                   "inputs": inp, "catalogue": catalogue})
     return tree
