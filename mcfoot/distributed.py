@@ -23,7 +23,7 @@ import xarray as xr
 
 from . import io, rng
 from .errors import InputError
-from .simulate import DEFAULT_CHUNK, Plan, build_plan, simulate_range
+from .simulate import Plan, build_plan, check_draws, simulate_range
 
 
 def _chunk_arrays(plan: Plan, ss, start: int, stop: int, backend: str,
@@ -48,12 +48,7 @@ def simulate_dask(scenario="default", draws: int = 10_000, seed=0, models=None, 
     import dask
     import dask.array as da
 
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
-        raise InputError(f"draws must be a positive integer, got {draws!r}")
-    draws = int(draws)
-    chunk = DEFAULT_CHUNK if chunk_draws is None else int(chunk_draws)
-    if chunk < 1:
-        raise InputError(f"chunk_draws must be a positive integer, got {chunk_draws!r}")
+    draws, chunk = check_draws(draws, chunk_draws)
     ss = rng.normalize_seed(seed)
     plan = build_plan(scenario, catalogue, models, prompts)
     template = simulate_range(plan, ss, 0, 1, backend=backend)  # layout, attrs, catalogue

@@ -26,7 +26,7 @@ from scipy import special
 from . import __version__, catalogue as cat, footprint as fp, rng
 from ._kernels import footprint as _kernel_footprint
 from .errors import InputError, PriorsError
-from .priors import MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Prior, Scenario, load_scenario
+from .priors import MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Scenario, load_scenario
 
 #: Output variables: name -> (units, long_name).
 OUTPUTS = {
@@ -306,6 +306,16 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     return res, values
 
 
+def check_draws(draws, chunk_draws) -> tuple[int, int]:
+    """Validate ``draws`` and ``chunk_draws`` (public boundary); return them as ints."""
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise InputError(f"draws must be a positive integer, got {draws!r}")
+    chunk = DEFAULT_CHUNK if chunk_draws is None else chunk_draws
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise InputError(f"chunk_draws must be a positive integer, got {chunk_draws!r}")
+    return int(draws), int(chunk)
+
+
 def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, seed=0,
              models=None, prompts=None, *, catalogue=None, backend: str = "numba",
              chunk_draws: int | None = None, threads: int | None = None,
@@ -333,12 +343,7 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
     ``inputs`` (every sampled input per draw) and ``catalogue`` (the rows used); attrs record
     the seed, scenario and catalogue hashes, mcfoot version and creation time.
     """
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
-        raise InputError(f"draws must be a positive integer, got {draws!r}")
-    draws = int(draws)
-    chunk = DEFAULT_CHUNK if chunk_draws is None else int(chunk_draws)
-    if chunk < 1:
-        raise InputError(f"chunk_draws must be a positive integer, got {chunk_draws!r}")
+    draws, chunk = check_draws(draws, chunk_draws)
     ss = rng.normalize_seed(seed)
     plan = build_plan(scenario, catalogue, models, prompts)
     threads = numba.get_num_threads() if threads is None else max(1, int(threads))
