@@ -126,10 +126,9 @@ def test_hand_example_cross_efficiency(secondary):
     np.testing.assert_allclose(obj_r, f(HAND_OBJ[secondary]), atol=1e-8)
 
 
-# Cooper, Seiford & Tone's 12-hospital data set (inputs: doctors, nurses; outputs:
-# outpatients, inpatients), as transcribed in public code. We could not confirm the book's
-# published scores, so this is a HiGHS-parity check on a classic data set, not a
-# published-value test.
+# A variant of Cooper, Seiford & Tone's 12-hospital data (I and K outpatients differ from
+# the book's: 290/262 here, 190/260 there): a HiGHS-parity check on a classic data shape.
+# The published-value test is test_textbook_hospital_ccr_scores below.
 HOSPITALS = np.array(
     [
         [20, 151, 100, 90], [19, 131, 150, 50], [25, 160, 160, 55], [27, 168, 180, 72],
@@ -150,6 +149,23 @@ def test_hospital_parity():
         ce_r, E_r = ref.cross_efficiency(X, Y, secondary, return_matrix=True)
         np.testing.assert_allclose(E, E_r, atol=TOL)
         np.testing.assert_allclose(ce, ce_r, atol=TOL)
+
+
+# Cooper, Seiford & Tone, "Data Envelopment Analysis" (2nd ed., Springer 2007): 12 hospitals,
+# inputs doctors and nurses, outputs outpatients and inpatients (data as in the book, also in
+# public GAMS transcriptions), with the book's CCR (input-oriented) scores to 3 decimals.
+TEXTBOOK_X = np.array([[20, 151], [19, 131], [25, 160], [27, 168], [22, 158], [55, 255],
+                       [33, 235], [31, 206], [30, 244], [50, 268], [53, 306], [38, 284]], float)
+TEXTBOOK_Y = np.array([[100, 90], [150, 50], [160, 55], [180, 72], [94, 66], [230, 90],
+                       [220, 88], [152, 80], [190, 100], [250, 100], [260, 147], [250, 120]],
+                      float)
+TEXTBOOK_CCR = [1.0, 1.0, 0.883, 1.0, 0.763, 0.835, 0.902, 0.796, 0.960, 0.871, 0.955, 0.958]
+
+
+def test_textbook_hospital_ccr_scores():
+    got = efficiency(TEXTBOOK_X, TEXTBOOK_Y)
+    np.testing.assert_allclose(got, TEXTBOOK_CCR, atol=5e-4)
+    np.testing.assert_allclose(got, ref.efficiency(TEXTBOOK_X, TEXTBOOK_Y), atol=TOL)
 
 
 # ---- parity with HiGHS on random instances --------------------------------------------------
