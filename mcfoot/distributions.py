@@ -212,6 +212,11 @@ class LogNormal(Distribution):
         return self.params["shift"] + np.exp(mu + z * np.where(z < 0, s_lo, s_hi))
 
 
+def _scaled_beta_ppf(lo, hi, a, b, u):
+    """Inverse CDF of a Beta(a, b) stretched onto [lo, hi]."""
+    return lo + (hi - lo) * special.betaincinv(a, b, np.asarray(u, dtype=float))
+
+
 class Pert(Distribution):
     kind = "pert"
     required = ("low", "mode", "high")
@@ -234,9 +239,7 @@ class Pert(Distribution):
         return 1 + sh * (mo - lo) / (hi - lo), 1 + sh * (hi - mo) / (hi - lo)
 
     def ppf(self, u):
-        lo, hi = self.params["low"], self.params["high"]
-        a, b = self.ab()
-        return lo + (hi - lo) * special.betaincinv(a, b, np.asarray(u, dtype=float))
+        return _scaled_beta_ppf(self.params["low"], self.params["high"], *self.ab(), u)
 
 
 class Beta(Distribution):
@@ -256,9 +259,8 @@ class Beta(Distribution):
         return (self.params["low"], self.params["high"])
 
     def ppf(self, u):
-        lo, hi = self.params["low"], self.params["high"]
-        a, b = self.params["alpha"], self.params["beta"]
-        return lo + (hi - lo) * special.betaincinv(a, b, np.asarray(u, dtype=float))
+        return _scaled_beta_ppf(self.params["low"], self.params["high"], self.params["alpha"],
+                                self.params["beta"], u)
 
 
 class Empirical(Distribution):
