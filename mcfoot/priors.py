@@ -129,10 +129,6 @@ class Copula:
     corr: np.ndarray
     source: str
 
-    @property
-    def cholesky(self) -> np.ndarray:
-        return np.linalg.cholesky(self.corr)
-
 
 @dataclass(frozen=True)
 class Scenario:
@@ -153,15 +149,6 @@ class Scenario:
         """Content hash of the scenario (of every file it is built from)."""
         return self.hashes[0] if len(self.hashes) == 1 else "sha256:" + hashlib.sha256(
             "".join(self.hashes).encode()).hexdigest()
-
-    def quantity_of(self, name: str) -> Quantity:
-        return QUANTITIES[name]
-
-    def copula_of(self, quantity: str) -> Copula | None:
-        for c in self.copulas:
-            if quantity in c.inputs:
-                return c
-        return None
 
 
 def shipped_scenarios() -> list[str]:
