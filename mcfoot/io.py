@@ -224,3 +224,43 @@ def save_figure(fig, path: str | Path, dpi: float = 150) -> Path:
         raise
     return path
 
+
+
+#: Root attrs written as the provenance header of CSV exports, in this order.
+PROVENANCE_KEYS = ("mcfoot_version", "created", "scenario", "scenario_hash", "catalogue",
+                   "catalogue_hash", "seed", "draws", "method", "log", "log_hash", "region",
+                   "skipped")
+
+
+def to_dataframe(obj: xr.Dataset | xr.DataArray, dim: str | None = None) -> "pd.DataFrame":
+    """A Dataset (or DataArray) as a DataFrame whose column names carry the units:
+    ``energy_wh [Wh]``. Variables without ``dim`` (when given) are left out; ``df.attrs``
+    keeps the object's attrs (provenance)."""
+    ds = obj.to_dataset(name=obj.name or "value") if isinstance(obj, xr.DataArray) else obj
+    names = [v for v in ds.data_vars if dim is None or dim in ds[v].dims]
+    df = ds[names].to_dataframe()
+    df = df[[c for c in df.columns if c in names]]
+    df.columns = [f"{c} [{ds[c].attrs['units']}]" if ds[c].attrs.get("units") else str(c)
+                  for c in df.columns]
+    df.attrs = dict(ds.attrs)
+    return df
+
+
+def write_csv(df, path: str | Path, provenance: dict | None = None) -> Path:
+    """Write ``df`` as CSV (atomically) with the provenance as ``# key: value`` header lines
+    (read it back with ``pandas.read_csv(path, comment="#")``)."""
+    path = Path(path)
+    if not path.parent.exists():
+        raise InputError(f"output folder {path.parent} does not exist; create it first")
+    prov = dict(provenance if provenance is not None else df.attrs)
+    head = "".join(f"# {k}: {prov[k]}\n" for k in PROVENANCE_KEYS if k in prov and prov[k] != "")
+    tmp = _tmp_beside(path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(head)
+            df.to_csv(f, index=True)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

@@ -37,6 +37,7 @@ every model on the same host / hardware / size class within a draw.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import tomllib
@@ -49,7 +50,7 @@ import numpy as np
 
 from . import distributions as dists
 from .errors import PriorsError
-from .regions import RegionError, expand_region_entry
+from .regions import RegionError, canonical, expand_region_entry, region_prior
 
 SCHEMA = 1
 SCOPES = {"hardware": 1, "host": 1, "combo": 2, "row": 0}
@@ -428,3 +429,35 @@ def _parse_copulas(blocks, problems) -> list[Copula]:
             continue
         out.append(Copula(cname, tuple(inputs), c, b["source"]))
     return out
+
+
+def with_region(sc: Scenario, region: str, rel_sd: float = 0.0) -> Scenario:
+    """``sc`` with every host's grid carbon intensity (``cif``) — and off-site water
+    intensity (``wue_source``) where the region table has a sourced one — taken from the
+    named grid region (``mcfoot/data/regions.csv``; ``rel_sd`` as in ``dist = "region"``).
+
+    The result's name is ``NAME@region`` and its hash covers the region's values, so results
+    record what was applied. Streams keep their names (``cif/HOST``).
+    """
+    name = canonical(region)
+    priors = {q: dict(t) for q, t in sc.priors.items()}
+    problems: list[str] = []
+    applied = []
+    for q in ("cif", "wue_source"):
+        try:
+            entry = region_prior(name, q, rel_sd)
+        except RegionError:
+            if q == "cif":
+                raise
+            continue  # no sourced water factor for this region: the hosts' own priors stay
+        applied.append(f"{q}={entry.get('value', entry.get('mean'))}")
+        for key in priors.get(q, {}):
+            prior = _parse_entry(q, key, entry, problems)
+            if prior is not None:
+                priors[q][key] = prior
+    if problems:
+        raise PriorsError(problems, f"region {name}")
+    tag = hashlib.sha256(f"{name}:{rel_sd!r}:{';'.join(applied)}".encode()).hexdigest()
+    return dataclasses.replace(sc, name=f"{sc.name}@{name}", priors=priors,
+                               hashes=(*sc.hashes, f"region:{name}:sha256:{tag}"),
+                               meta={**sc.meta, "region": name, "region_rel_sd": rel_sd})

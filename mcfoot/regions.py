@@ -55,7 +55,7 @@ def regions() -> list[str]:
     return list(load_regions().index)
 
 
-def _resolve(name: str) -> str:
+def canonical(name: str) -> str:
     df = load_regions()
     key = str(name).strip().lower()
     if key in df.index:
@@ -72,7 +72,7 @@ def region_value(name: str, quantity: str) -> tuple[float, str, str]:
     if quantity not in COLUMNS:
         raise RegionError(f"regions hold {' and '.join(COLUMNS)}, not '{quantity}'; give "
                           f"{quantity} as an ordinary distribution")
-    region = _resolve(name)
+    region = canonical(name)
     col, src_col, unit = COLUMNS[quantity]
     row = load_regions().loc[region]
     value = row[col]

@@ -32,6 +32,7 @@ from .errors import InputError
 
 #: Unit conversions (definitions, not assumptions).
 WH_PER_MWH = 1e6
+WH_PER_KWH = 1e3
 MWH_PER_GWH = 1e3
 KWH_PER_MWH = 1e3
 ML_PER_KL = 1e6  # millilitres per kilolitre
@@ -141,6 +142,28 @@ def expected_per_query(tree: xr.DataTree, variable: str = "energy_wh") -> xr.Dat
     x.attrs["long_name"] = (fp[variable].attrs.get("long_name", variable) +
                             ", mean over queries given the draw's assumptions")
     return x
+
+
+def everyday_equivalents(energy_wh, water_ml, carbon_g, constants: str = "primary") -> dict:
+    """Everyday equivalents (``scaling.toml``) of totals in Wh, mL and g CO2e (arrays):
+    name -> (values, attrs with units, constant, its unit and source)."""
+    c = load_constants()
+    base = {"electricity": np.asarray(energy_wh, float) / WH_PER_KWH,
+            "water": np.asarray(water_ml, float) / ML_PER_KL,
+            "carbon": np.asarray(carbon_g, float) / G_PER_T}
+    out = {}
+    for name, e in c["equivalents"].items():
+        value = e.value if constants == "primary" else e.study_value
+        out[name] = (base[e.quantity] / value,
+                     {"units": e.counts, "long_name": e.long_name, "constant": value,
+                      "constant_unit": e.unit, "constant_set": constants, "source": e.source,
+                      "note": e.note})
+    conv = c["conversion"]["km2_per_acre"]
+    out["forest_km2"] = (out["forest_acres"][0] * conv["value"],
+                         {"units": "km2", "long_name": "forest area offsetting the carbon",
+                          "constant": conv["value"], "constant_unit": conv["unit"],
+                          "source": conv["source"]})
+    return out
 
 
 def _mix(prompt_mix, prompts, model, present) -> dict[str, float]:
@@ -259,17 +282,10 @@ def scale(tree: xr.DataTree, model: str | None = None, queries_per_day: float | 
     for name, (units, long_name) in TOTALS.items():
         out[name] = ("draw", np.asarray(tot[name].values, float),
                      {"units": units, "long_name": long_name})
-    for name, e in c["equivalents"].items():
-        value = e.value if constants == "primary" else e.study_value
-        out[name] = ("draw", np.asarray(tot[BASES[e.quantity][0]].values, float) / value,
-                     {"units": e.counts, "long_name": e.long_name, "constant": value,
-                      "constant_unit": e.unit, "constant_set": constants,
-                      "source": e.source, "note": e.note})
-    conv = c["conversion"]["km2_per_acre"]
-    out["forest_km2"] = ("draw", out["forest_acres"].values * conv["value"],
-                         {"units": "km2", "long_name": "forest area offsetting the carbon",
-                          "constant": conv["value"], "constant_unit": conv["unit"],
-                          "source": conv["source"]})
+    for name, (values, attrs) in everyday_equivalents(
+            tot["electricity_kwh"].values * WH_PER_KWH, tot["water_kl"].values * ML_PER_KL,
+            tot["carbon_t"].values * G_PER_T, constants).items():
+        out[name] = ("draw", values, attrs)
     a = (1 - ci_prob) / 2
     for name in list(out.data_vars):
         x = out[name].values

@@ -1,0 +1,635 @@
+"""The footprint of a request log, with intervals that are right for the total.
+
+Given the shared inputs of a draw (power draw, utilization, PUE, WUE, grid intensity: every
+group-level prior of the scenario), every footprint of a request is its node time times a
+factor of those inputs (``footprint.py``): ``energy = 1000 * hours * power_kw * PUE`` and so
+on. Only the node time, ``hours = (latency + T_out / speed) / 3600``, varies from request to
+request (latency and speed are per-request draws from the catalogue's quantiles). So per
+draw ``d`` and (model, region) *slot* ``s``:
+
+    total_v[d] = sum_s F_v[s, d] * H_s[d],     H_s[d] = sum of the hours of the slot's requests
+
+where ``F_v[s, d]`` is the footprint of one node-hour of slot ``s`` under the draw's shared
+inputs, computed by the sampler itself (:func:`mcfoot.simulate.evaluate` on a slot whose
+latency is one hour and output is zero tokens). Two ways to get ``H_s[d]``:
+
+* ``method="mean"`` (large logs): ``H_s = sum_i count_i E[hours_i]``, the conditional mean
+  given the shared inputs. ``E[latency]`` and ``E[1/speed]`` of the catalogue's
+  piecewise-linear quantile function are exact integrals (:func:`hour_moments`), so there is
+  no Monte Carlo error in ``H_s``. What it leaves out is the per-request noise, whose
+  relative sd given the shared inputs is at most ``sqrt(sum_i count_i b_i^2) / H_s`` with
+  ``b_i = sd(latency_i) + T_out,i sd(1/speed_i)`` (Minkowski; no copula needed): reported as
+  ``noise_rel_sd_bound`` per group and tested against per-request sampling.
+* ``method="exact"`` (small logs): every request gets its own latency and speed in every
+  draw (its own named random streams ``workload/latency/ROW/K``), through the same sampler.
+
+``method="auto"`` is exact up to :data:`EXACT_MAX_REQUESTS` requests, else mean. Sums over
+rows are exact (:class:`ExactSum`: integer mantissas per binary exponent), so the result does
+not depend on how the log is chunked or partitioned, nor on the order partitions finish.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import __version__, rng
+from .catalogue import load_catalogue
+from .errors import InputError
+from .logs import CHUNK_ROWS, LogError, Skipped, read_log
+from .priors import Scenario, load_scenario, with_region
+from .simulate import OUTPUTS, Normals, Plan, build_plan, evaluate
+
+#: ``method="auto"`` samples every request when the log has at most this many requests
+#: (a numerical setting: above it the per-request noise is below ~3 % of the total's sd
+#: given the shared inputs for a coefficient of variation of one, see module docstring).
+EXACT_MAX_REQUESTS = 1_000
+#: Requests evaluated together in exact mode (bounds memory: batch x draws x outputs).
+EXACT_BATCH = 64
+METHODS = ("auto", "mean", "exact")
+#: Groupings ``by`` accepts: from the log (time, region) or from the catalogue (per model).
+BY_TIME = {"year": "Y", "month": "M", "day": "D"}
+BY_MODEL = ("model", "company", "host", "hardware", "size_class")
+BY = (*BY_MODEL, *BY_TIME, "region")
+SECONDS_PER_HOUR = 3600.0
+
+
+# ---- exact sums ------------------------------------------------------------------------------
+
+class ExactSum:
+    """Exact sums of non-negative float64 values per integer key, mergeable in any order.
+
+    Each value ``m 2^e`` (53-bit integer mantissa ``m``) is split into two 27-bit halves that
+    are summed per (key, e) in int64; :meth:`values` turns the integer sums into the
+    correctly rounded float of the exact total. Any chunking or merge order gives the same
+    bits.
+    """
+
+    def __init__(self):
+        self.acc: dict[tuple[int, int], list[int]] = {}
+
+    def add(self, keys: np.ndarray, x: np.ndarray) -> None:
+        x = np.asarray(x, float)
+        if x.size == 0:
+            return
+        if not np.all(np.isfinite(x)) or np.any(x < 0):
+            raise ValueError("ExactSum takes finite values >= 0")
+        m, e = np.frexp(x)
+        mant = np.ldexp(m, 53).astype(np.int64)  # exact: m has 53 significant bits
+        hi, lo = mant >> 26, mant & ((1 << 26) - 1)
+        comb = pd.MultiIndex.from_arrays([keys, e])
+        codes, uniq = pd.factorize(comb)
+        if len(x) >= 1 << 26:
+            raise ValueError("ExactSum.add takes fewer than 2^26 values at a time")
+        shi = np.bincount(codes, weights=hi, minlength=len(uniq))  # < 2^53: exact in float
+        slo = np.bincount(codes, weights=lo, minlength=len(uniq))
+        for (k, ee), a, b in zip(uniq, shi, slo):
+            cell = self.acc.setdefault((int(k), int(ee)), [0, 0])
+            cell[0] += int(a)
+            cell[1] += int(b)
+
+    def merge(self, other: "ExactSum") -> "ExactSum":
+        out = ExactSum()
+        for src in (self, other):
+            for k, (a, b) in src.acc.items():
+                cell = out.acc.setdefault(k, [0, 0])
+                cell[0] += a
+                cell[1] += b
+        return out
+
+    def values(self) -> dict[int, float]:
+        """key -> correctly rounded exact sum."""
+        tot: dict[int, Fraction] = {}
+        for (k, e), (a, b) in self.acc.items():
+            tot[k] = tot.get(k, Fraction(0)) + Fraction((a << 26) + b) * Fraction(2) ** (e - 53)
+        return {k: float(v) for k, v in tot.items()}
+
+
+# ---- per-request node time -------------------------------------------------------------------
+
+def hour_moments(probs, lat_q, spd_q, out_tokens) -> tuple[np.ndarray, np.ndarray]:
+    """``(E[hours], b)`` per request: the exact mean node time (h) and the bound ``b`` on its sd
+    (``sd(latency) + T_out sd(1/speed)``, h) under the sampler's inverse CDF (linear between
+    the quantiles ``probs``, constant outside; ``footprint.empirical_ppf``).
+
+    Shapes: ``probs`` (Q,), ``lat_q``, ``spd_q`` (n, Q), ``out_tokens`` (n,).
+    """
+    p = np.asarray(probs, float)
+    dp = np.diff(p)
+    lo, hi = p[0], 1.0 - p[-1]
+    a, b = lat_q[:, :-1], lat_q[:, 1:]
+    e_lat = lo * lat_q[:, 0] + (dp * (a + b) / 2).sum(1) + hi * lat_q[:, -1]
+    e_lat2 = lo * lat_q[:, 0] ** 2 + (dp * (a * a + a * b + b * b) / 3).sum(1) \
+        + hi * lat_q[:, -1] ** 2
+    s, t = spd_q[:, :-1], spd_q[:, 1:]
+    d = t - s
+    r = d / s
+    with np.errstate(divide="ignore", invalid="ignore"):
+        seg = np.where(np.abs(r) > 1e-6, np.log1p(r) / np.where(d == 0, 1, d),
+                       (1 - r / 2 + r * r / 3) / s)  # int_0^1 dt / (s + d t)
+    e_inv = lo / spd_q[:, 0] + (dp * seg).sum(1) + hi / spd_q[:, -1]
+    e_inv2 = lo / spd_q[:, 0] ** 2 + (dp / (s * t)).sum(1) + hi / spd_q[:, -1] ** 2
+    sd_lat = np.sqrt(np.maximum(e_lat2 - e_lat ** 2, 0))
+    sd_inv = np.sqrt(np.maximum(e_inv2 - e_inv ** 2, 0))
+    t_out = np.asarray(out_tokens, float)
+    return (e_lat + t_out * e_inv) / SECONDS_PER_HOUR, (sd_lat + t_out * sd_inv) / SECONDS_PER_HOUR
+
+
+def quantiles_at(catalogue: xr.Dataset, model: np.ndarray, input_tokens: np.ndarray):
+    """Latency and speed quantiles ``(n, Q)`` of requests of catalogue model index ``model``
+    with ``input_tokens``: linear in log input tokens between the model's measured prompt
+    sizes, the nearest measured size outside them. Returns ``(lat_q, spd_q, outside)``
+    (``outside``: bool per request beyond the measured range)."""
+    tin = catalogue["input_tokens"].values  # (M, P), NaN where absent
+    lat, spd = catalogue["latency_s"].values, catalogue["speed_tokens_per_s"].values
+    with np.errstate(divide="ignore"):
+        knots = np.where(np.isfinite(tin), np.log(np.where(np.isfinite(tin), tin, 1)), np.inf)
+    order = np.argsort(knots, axis=1)  # present sizes first, ascending
+    knots = np.take_along_axis(knots, order, 1)
+    lat = np.take_along_axis(lat, order[..., None], 1)
+    spd = np.take_along_axis(spd, order[..., None], 1)
+    n_present = np.isfinite(knots).sum(1)
+    x = np.log(np.maximum(np.asarray(input_tokens, float), 1.0))
+    kn = knots[model]  # (n, P)
+    npres = n_present[model]
+    k = np.clip((kn[:, :-1] <= x[:, None]).sum(1) - 1, 0, np.maximum(npres - 2, 0))
+    rows = np.arange(len(x))
+    x0 = kn[rows, k]
+    x1 = kn[rows, np.minimum(k + 1, kn.shape[1] - 1)]
+    single = npres < 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(single, 0.0, np.clip((x - x0) / (x1 - x0), 0.0, 1.0))
+    outside = (x < kn[:, 0]) | (x > kn[rows, npres - 1])
+    k1 = np.where(single, k, k + 1)
+    lq = (1 - w)[:, None] * lat[model, k] + w[:, None] * lat[model, k1]
+    sq = (1 - w)[:, None] * spd[model, k] + w[:, None] * spd[model, k1]
+    return np.ascontiguousarray(lq), np.ascontiguousarray(sq), outside
+
+
+# ---- aggregation of a log --------------------------------------------------------------------
+
+@dataclasses.dataclass
+class LogTotals:
+    """Exact, mergeable totals of (part of) a log per cell ``(model, region, time bucket)``."""
+
+    hours: ExactSum = dataclasses.field(default_factory=ExactSum)
+    bound2: ExactSum = dataclasses.field(default_factory=ExactSum)
+    ints: dict = dataclasses.field(default_factory=dict)  # cell -> [requests, in, out, rows]
+    outside: int = 0  # requests whose input tokens lie beyond the measured prompt sizes
+    rows: list | None = dataclasses.field(default_factory=list)  # kept rows (exact mode)
+    n_requests: int = 0
+    skipped: Skipped = dataclasses.field(default_factory=Skipped)
+
+    def merge(self, o: "LogTotals", keep: int) -> "LogTotals":
+        out = LogTotals(self.hours.merge(o.hours), self.bound2.merge(o.bound2))
+        for src in (self.ints, o.ints):
+            for k, v in src.items():
+                cell = out.ints.setdefault(k, [0, 0, 0, 0])
+                for i in range(4):
+                    cell[i] += v[i]
+        out.outside = self.outside + o.outside
+        out.n_requests = self.n_requests + o.n_requests
+        out.rows = None if self.rows is None or o.rows is None or out.n_requests > keep \
+            else self.rows + o.rows
+        for s in (self.skipped, o.skipped):
+            for attr in ("rows", "requests", "input_tokens", "output_tokens"):
+                d = getattr(out.skipped, attr)
+                for m, v in getattr(s, attr).items():
+                    d[m] = d.get(m, 0) + v
+        return out
+
+
+#: Cell key layout (int64): model (10 bits) | region (10 bits) | time bucket (offset, 32 bits).
+_T_BITS, _R_BITS = 32, 10
+_T_OFFSET = 1 << 31
+
+
+def _cell_keys(model, region_idx, bucket) -> np.ndarray:
+    return ((model.astype(np.int64) << (_R_BITS + _T_BITS)) |
+            (region_idx.astype(np.int64) << _T_BITS) | (bucket.astype(np.int64) + _T_OFFSET))
+
+
+def _split_key(key: int) -> tuple[int, int, int]:
+    return (key >> (_R_BITS + _T_BITS), (key >> _T_BITS) & ((1 << _R_BITS) - 1),
+            (key & ((1 << _T_BITS) - 1)) - _T_OFFSET)
+
+
+def _regions_index() -> dict[str, int]:
+    from .regions import regions
+
+    return {r: i + 1 for i, r in enumerate(regions())}  # 0 = the host's own grid
+
+
+def _bucket(ts: np.ndarray | None, unit: str | None, n: int) -> np.ndarray:
+    if unit is None or ts is None:
+        return np.zeros(n, np.int64)
+    return ts.astype(f"datetime64[{unit}]").astype(np.int64)
+
+
+def aggregate(log, catalogue: xr.Dataset, *, columns=None, skip_unknown=False,
+              time_unit: str | None = None, region: str | None = None,
+              chunk_rows: int = CHUNK_ROWS, keep: int = EXACT_MAX_REQUESTS,
+              progress=None) -> LogTotals:
+    """Read and validate a log and reduce it to :class:`LogTotals` (bounded memory)."""
+    from .regions import canonical
+
+    known = [str(m) for m in catalogue.model.values]
+    ridx = _regions_index()
+    default_region = ridx[canonical(region)] if region is not None else 0
+    tot = LogTotals()
+    probs = catalogue["quantile"].values
+    it = read_log(log, known, columns=columns, skip_unknown=skip_unknown,
+                  chunk_rows=chunk_rows, skipped=tot.skipped,
+                  need_timestamp=time_unit is not None)
+    for ch in it:
+        n = len(ch)
+        if n == 0:
+            continue
+        r = np.full(n, default_region, np.int64) if ch.region is None else \
+            np.array([ridx[x] for x in ch.region], np.int64)
+        keys = _cell_keys(ch.model, r, _bucket(ch.timestamp, time_unit, n))
+        lq, sq, outside = quantiles_at(catalogue, ch.model, ch.input_tokens)
+        eh, b = hour_moments(probs, lq, sq, ch.output_tokens)
+        c = ch.count.astype(float)
+        tot.hours.add(keys, c * eh)
+        tot.bound2.add(keys, c * b * b)
+        tot.outside += int(ch.count[outside].sum())
+        df = pd.DataFrame({"k": keys, "c": ch.count, "i": ch.count * ch.input_tokens,
+                           "o": ch.count * ch.output_tokens})
+        g = df.groupby("k", sort=False).agg(c=("c", "sum"), i=("i", "sum"), o=("o", "sum"),
+                                            n=("c", "size"))
+        for k, row in zip(g.index, g.itertuples(index=False)):
+            cell = tot.ints.setdefault(int(k), [0, 0, 0, 0])
+            cell[0] += int(row.c)
+            cell[1] += int(row.i)
+            cell[2] += int(row.o)
+            cell[3] += int(row.n)
+        tot.n_requests += int(ch.count.sum())
+        if tot.rows is not None:
+            if tot.n_requests > keep:
+                tot.rows = None
+            else:
+                tot.rows.append((ch.start + np.arange(n), keys, ch.model, ch.input_tokens,
+                                 ch.output_tokens, ch.count))
+        if progress is not None:
+            progress.update(n)
+    return tot
+
+
+# ---- draws -----------------------------------------------------------------------------------
+
+def _output_names(plan: Plan) -> list[tuple[str, str]]:
+    """(variable name, key of evaluate's outputs) of every per-query footprint."""
+    keys = ("energy", "carbon", "water_site", "water_source", "water")
+    out = []
+    for i, (name, spec) in enumerate(OUTPUTS.items()):
+        out.append((name, spec[2] if len(spec) > 2 else keys[i]))
+    return out
+
+
+def _slot_plan(plan: Plan, model_pos: np.ndarray, lat_q, spd_q, out_tokens) -> Plan:
+    """``plan`` with one slot per entry of ``model_pos`` (positions in ``plan.models``)."""
+    first = model_pos * len(plan.prompts)
+    return dataclasses.replace(
+        plan, present=np.ones(len(model_pos), bool),
+        slot_combo=np.ascontiguousarray(plan.slot_combo[first]),
+        slot_host=np.ascontiguousarray(plan.slot_host[first]),
+        out_tokens=np.ascontiguousarray(out_tokens, float),
+        lat_q=np.ascontiguousarray(lat_q, float), spd_q=np.ascontiguousarray(spd_q, float))
+
+
+def _evaluate_slots(plan: Plan, group: dict, z_lat, z_spd, backend: str) -> dict:
+    res, _ = evaluate(plan, Normals(group, z_lat, z_spd), backend)
+    out = {name: res[key] for name, key in _output_names(plan)}
+    if res["energy_variants"].shape[0] == 2:
+        out["energy_min_wh"], out["energy_max_wh"] = res["energy_variants"]
+    return out
+
+
+def _units(name: str) -> tuple[str, str]:
+    if name in OUTPUTS:
+        return OUTPUTS[name][0], OUTPUTS[name][1]
+    b = name.split("_")[1]
+    return "Wh", f"facility energy per query at u_gpu = {b}"
+
+
+def workload(log, *, scenario="default", draws: int = 10_000, seed=0, by=None,
+             catalogue=None, region: str | None = None, columns=None,
+             skip_unknown: bool = False, method: str = "auto", backend: str = "numba",
+             chunk_rows: int = CHUNK_ROWS, progress: bool | None = None,
+             client=None) -> xr.DataTree:
+    """Footprint of a request log: per-draw totals of every footprint variable, overall and
+    per group, with the right uncertainty for a total (see the module docstring).
+
+    Parameters
+    ----------
+    log : CSV or Parquet file, a folder of Parquet files, or a DataFrame (``mcfoot.logs``).
+    scenario, draws, seed, catalogue, backend : as for :func:`mcfoot.simulate`.
+    by : None, or one or a list of ``model``, ``company``, ``host``, ``hardware``,
+        ``size_class``, ``year``, ``month``, ``day``, ``region``.
+    region : grid region (``mcfoot priors regions``) for requests whose log row names none;
+        default: each model's host's own priors.
+    columns : ``{"model": "engine", ...}`` or ``"model=engine,..."``: the log's column names.
+    skip_unknown : drop rows of models the catalogue lacks (reported in the attrs).
+    method : ``"auto"``, ``"mean"`` or ``"exact"`` (module docstring).
+    client : a ``dask.distributed.Client``: each file of a partitioned log is reduced on the
+        cluster (same numbers as locally).
+
+    Returns
+    -------
+    DataTree: ``total`` (variables over ``draw``, everyday equivalents of the total),
+    ``groups`` (over ``draw`` and ``group``, when ``by`` is given) and ``log`` (requests,
+    tokens and ``noise_rel_sd_bound`` per group); the root attrs hold the provenance (seed,
+    scenario and its hash, catalogue hash, log hash, method, skipped rows).
+    """
+    from .simulate import check_draws
+
+    draws, _ = check_draws(draws, None)
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    by = _check_by(by)
+    ss = rng.normalize_seed(seed)
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    cat = catalogue if isinstance(catalogue, xr.Dataset) else load_catalogue(catalogue)
+    time_unit = next((BY_TIME[b] for b in ("day", "month", "year") if b in by), None)
+    keep = EXACT_MAX_REQUESTS if method == "auto" else (0 if method == "mean" else 1 << 62)
+    kw = dict(columns=columns, skip_unknown=skip_unknown, time_unit=time_unit, region=region,
+              chunk_rows=chunk_rows, keep=keep)
+    if client is not None:
+        from .distributed import workload_totals
+
+        tot = workload_totals(client, log, cat, kw, progress=progress is not False)
+    else:
+        bar = _progress(log, progress)
+        try:
+            tot = aggregate(log, cat, progress=bar, **kw)
+        finally:
+            if bar is not None:
+                bar.close()
+    if not tot.ints:
+        raise LogError(f"no requests left to estimate ({tot.skipped.text()})",
+                       _log_label(log))
+    exact = method == "exact" or (method == "auto" and tot.rows is not None)
+    return _draws(tot, sc, cat, ss, draws, by, time_unit, exact, backend, log, region)
+
+
+def _check_by(by) -> list[str]:
+    if by is None:
+        return []
+    items = [by] if isinstance(by, str) else list(by)
+    items = [s.strip() for x in items for s in str(x).split(",") if s.strip()]
+    bad = [b for b in items if b not in BY]
+    if bad:
+        raise InputError(f"by: unknown grouping(s) {', '.join(bad)}; use one or more of "
+                         f"{', '.join(BY)}")
+    if len(set(items)) != len(items):
+        raise InputError(f"by: {', '.join(items)} names a grouping twice; name each once")
+    if sum(b in BY_TIME for b in items) > 1:
+        raise InputError("by: give one of year, month, day")
+    return items
+
+
+def _progress(log, progress):
+    if progress is False or isinstance(log, pd.DataFrame):
+        return None
+    try:
+        size = sum(p.stat().st_size for p in ([Path(log)] if Path(log).is_file()
+                                               else Path(log).rglob("*.parquet")))
+    except OSError:
+        return None
+    if progress is None and size < 64 << 20:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(desc="mcfoot workload", unit="rows", unit_scale=True, leave=False)
+
+
+def _log_label(log) -> str:
+    return "the DataFrame" if isinstance(log, pd.DataFrame) else str(log)
+
+
+def _log_hash(log) -> str:
+    if isinstance(log, pd.DataFrame):
+        h = pd.util.hash_pandas_object(log, index=False).to_numpy()
+        return "sha256:" + hashlib.sha256(h.tobytes()).hexdigest() + " (DataFrame rows)"
+    p = Path(log)
+    files = sorted(p.rglob("*.parquet")) if p.is_dir() else [p]
+    h = hashlib.sha256()
+    for f in files:
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                h.update(block)
+    return "sha256:" + h.hexdigest()
+
+
+def _group_labels(keys: list[int], by: list[str], cat: xr.Dataset, time_unit) -> pd.DataFrame:
+    """Per cell key, the value of each ``by`` grouping (strings)."""
+    from .regions import regions
+
+    names = ["(host's own)", *regions()]
+    rows = []
+    for k in keys:
+        m, r, t = _split_key(k)
+        row = {}
+        for b in by:
+            if b == "model":
+                row[b] = str(cat.model.values[m])
+            elif b in BY_MODEL:
+                row[b] = str(cat[b].values[m])
+            elif b == "region":
+                row[b] = names[r]
+            else:
+                row[b] = str(np.datetime64(int(t), time_unit))
+        rows.append(row)
+    return pd.DataFrame(rows, index=keys)
+
+
+def _draws(tot: LogTotals, sc, cat, ss, draws, by, time_unit, exact, backend, log,
+           region) -> xr.DataTree:
+    from .regions import regions
+
+    region_names = [None, *regions()]
+    keys = sorted(tot.ints)
+    split = {k: _split_key(k) for k in keys}
+    used_models = sorted({m for m, _, _ in split.values()})
+    models = [str(cat.model.values[m]) for m in used_models]
+    pos = {m: i for i, m in enumerate(used_models)}
+    used_regions = sorted({r for _, r, _ in split.values()})
+    plans = {r: build_plan(sc if r == 0 else with_region(sc, region_names[r]), cat, models)
+             for r in used_regions}
+    streams = sorted({s for p in plans.values() for s in p.group_streams()})
+    group = {s: rng.standard_normals(ss, s, 0, draws) for s in streams}
+    labels = _group_labels(keys, by, cat, time_unit)
+    if by:
+        tuples = list(labels.itertuples(index=False, name=None))
+        guniq = sorted(set(tuples))
+        where = {t: i for i, t in enumerate(guniq)}
+        gcodes = np.array([where[t] for t in tuples], np.int64)
+    else:
+        gcodes, guniq = np.zeros(len(keys), np.int64), [None]
+    n_groups = len(guniq)
+    cell_group = dict(zip(keys, gcodes))
+    totals: dict[str, np.ndarray] = {}
+
+    def add(name, g_idx: np.ndarray, values: np.ndarray):  # values (cells, D)
+        acc = totals.setdefault(name, np.zeros((n_groups, draws)))
+        np.add.at(acc, g_idx, values)
+
+    if exact:
+        _exact(tot, plans, group, pos, cell_group, cat, draws, ss, backend, add)
+    else:
+        hours = tot.hours.values()
+        for r, plan in plans.items():
+            cells = [k for k in keys if split[k][1] == r]
+            slot_m = np.array([pos[split[k][0]] for k in cells])
+            one = np.full((len(cells), len(plan.probs)), SECONDS_PER_HOUR)
+            sp = _slot_plan(plan, slot_m, one, np.ones_like(one), np.zeros(len(cells)))
+            z = np.zeros((len(cells), draws))
+            per_hour = _evaluate_slots(sp, group, z, z.copy(), backend)
+            h = np.array([hours[k] for k in cells])[:, None]
+            g_idx = np.array([cell_group[k] for k in cells])
+            for name, v in per_hour.items():
+                add(name, g_idx, v * h)
+    return _tree(tot, totals, keys, labels, gcodes, guniq, by, sc, cat, ss, draws, exact,
+                 backend, log, region, models)
+
+
+def _exact(tot, plans, group, pos, cell_group, cat, draws, ss, backend, add):
+    """Per-request sampling: every request its own latency and speed in every draw."""
+    probs = cat["quantile"].values
+    rows = [np.concatenate(parts) for parts in zip(*tot.rows)]
+    row_id, keys, model, t_in, t_out, count = rows
+    rep = np.repeat(np.arange(len(row_id)), count)  # one entry per request
+    k_in_row = np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count)
+    lq, sq, _ = quantiles_at(cat, model[rep], t_in[rep])
+    region = np.array([_split_key(int(k))[1] for k in keys[rep]], np.int64)
+    for r, plan in plans.items():
+        sel = np.flatnonzero(region == r)
+        for s in range(0, len(sel), EXACT_BATCH):
+            b = sel[s:s + EXACT_BATCH]
+            names = [f"workload/latency/{row_id[rep[i]]}/{k_in_row[i]}" for i in b]
+            z_lat = rng.standard_normals_many(ss, names, 0, draws)
+            z_spd = rng.standard_normals_many(ss, [n.replace("/latency/", "/speed/", 1)
+                                                   for n in names], 0, draws)
+            mpos = np.array([pos[int(m)] for m in model[rep[b]]])
+            sp = _slot_plan(plan, mpos, lq[b], sq[b], t_out[rep[b]])
+            vals = _evaluate_slots(sp, group, z_lat, z_spd, backend)
+            g_idx = np.array([cell_group[int(k)] for k in keys[rep[b]]])
+            for name, v in vals.items():
+                add(name, g_idx, v)
+
+
+def _tree(tot, totals, keys, labels, gcodes, guniq, by, sc, cat, ss, draws, exact, backend,
+          log, region, models) -> xr.DataTree:
+    from .scale import everyday_equivalents
+
+    hours = tot.hours.values()
+    b2 = tot.bound2.values()
+    n_groups = len(guniq)
+    ints = np.zeros((n_groups, 4), np.int64)
+    h_g = np.zeros(n_groups)
+    noise = np.zeros(n_groups)
+    for k, g in zip(keys, gcodes):
+        ints[g] += tot.ints[k]
+        h_g[g] += hours[k]
+        noise[g] = max(noise[g], math.sqrt(b2[k]) / hours[k] if hours[k] > 0 else 0.0)
+    coords = {"draw": np.arange(draws)}
+    total = xr.Dataset(coords=coords)
+    for name, arr in totals.items():
+        units, long_name = _units(name)
+        total[name] = ("draw", arr.sum(0), {"units": units, "long_name":
+                                            long_name.replace(" per query", "") +
+                                            ", total over the log"})
+    for name, (values, attrs) in everyday_equivalents(
+            total["energy_wh"].values, total["water_ml"].values,
+            total["carbon_g"].values).items():
+        total[name] = ("draw", values, attrs)
+    info = {"requests": ("requests", "requests in the log"),
+            "input_tokens": ("tokens", "input tokens in the log"),
+            "output_tokens": ("tokens", "output tokens in the log (reasoning included)"),
+            "rows": ("rows", "log rows")}
+    for j, (name, (units, long_name)) in enumerate(info.items()):
+        total[name] = ((), int(ints[:, j].sum()), {"units": units, "long_name": long_name})
+    total["node_hours"] = ((), float(sum(hours.values())),
+                           {"units": "h", "long_name": "expected node time of the log's "
+                            "requests (conditional mean, exact integral)"})
+    total["noise_rel_sd_bound"] = ((), float(noise.max()) if not exact else 0.0,
+                                   {"units": "1", "long_name":
+                                    "bound on the relative sd of per-request noise left out of "
+                                    "the total given the shared inputs (0 in exact mode)"})
+    nodes = {"total": total}
+    if by:
+        gds = xr.Dataset(coords={"draw": coords["draw"], "group": np.arange(n_groups)})
+        for b in by:
+            gds = gds.assign_coords({b: ("group", [str(t[by.index(b)]) for t in guniq])})
+        for name, arr in totals.items():
+            units, long_name = _units(name)
+            gds[name] = (("draw", "group"), arr.T.copy(),
+                         {"units": units, "long_name": long_name.replace(" per query", "")
+                          + ", total over the group's requests"})
+        for j, (name, (units, long_name)) in enumerate(info.items()):
+            gds[name] = ("group", ints[:, j], {"units": units, "long_name": long_name})
+        gds["node_hours"] = ("group", h_g, {"units": "h", "long_name": "expected node time"})
+        gds["noise_rel_sd_bound"] = ("group", noise if not exact else np.zeros(n_groups),
+                                     {"units": "1", "long_name": total["noise_rel_sd_bound"]
+                                      .attrs["long_name"]})
+        nodes["groups"] = gds
+    attrs = {
+        "title": "mcfoot footprint of a request log",
+        "mcfoot_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "scenario": sc.name, "scenario_hash": sc.hash,
+        "catalogue": str(cat.attrs.get("source", "")),
+        "catalogue_hash": str(cat.attrs.get("catalogue_hash", "")),
+        "seed": rng.seed_record(ss), "seed_entropy": str(ss.entropy), "draws": draws,
+        "rng": f"PCG64 per named stream, blocks of {rng.BLOCK} draws", "backend": backend,
+        "log": _log_label(log), "log_hash": _log_hash(log),
+        "method": "exact (every request sampled)" if exact else
+                  "mean (conditional mean node time given the shared inputs)",
+        "by": ",".join(by), "region": region or "",
+        "models": ",".join(models),
+        "requests_outside_measured_input_tokens": tot.outside,
+        "input_token_interpolation": "latency/speed quantiles linear in log input tokens "
+                                     "between the measured prompt sizes; nearest outside",
+        "skipped": tot.skipped.text(),
+        "skipped_requests": tot.skipped.total_requests,
+    }
+    return xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), **nodes})
+
+
+def summary_table(tree: xr.DataTree, ci_prob: float = 0.90, variables=None) -> pd.DataFrame:
+    """Median and ``ci_prob`` equal-tailed interval of every total (and group): one row per
+    group (``total`` first), columns ``VAR median [units]``, ``VAR lower [units]``, ``VAR upper
+    [units]`` plus ``requests``; ``df.attrs`` holds the run's provenance."""
+    from .summary import summarize_draws
+
+    parts = [("total", tree["total"].to_dataset().expand_dims(group=["total"]))]
+    if "groups" in tree.children:
+        g = tree["groups"].to_dataset()
+        by = [b for b in tree.attrs["by"].split(",") if b]
+        labels = ["; ".join(f"{b}={g[b].values[i]}" for b in by) for i in range(g.sizes["group"])]
+        parts.append(("groups", g.drop_vars(by).assign_coords(group=labels)))
+    frames = []
+    for _, ds in parts:
+        names = [v for v in ds.data_vars if "draw" in ds[v].dims]
+        if variables is not None:
+            names = [v for v in names if v in variables]
+        cols = {"requests": ds["requests"].values.reshape(-1)}
+        for v in names:
+            s = summarize_draws(ds[v].transpose("group", "draw"), ci_prob)
+            u = ds[v].attrs.get("units", "")
+            for st in ("median", "lower", "upper"):
+                cols[f"{v} {st} [{u}]"] = s.sel(stat=st).values
+        frames.append(pd.DataFrame(cols, index=pd.Index([str(x) for x in ds.group.values],
+                                                        name="group")))
+    df = pd.concat(frames)
+    df.attrs = dict(tree.attrs) | {"ci_prob": ci_prob, "ci_kind": "eti"}
+    return df
