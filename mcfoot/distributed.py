@@ -81,13 +81,24 @@ def simulate_dask(scenario="default", draws: int = 10_000, seed=0, models=None, 
 
 @contextlib.contextmanager
 def client(workers: int | None = None, address: str | None = None, processes: bool = True,
-           threads_per_worker: int = 1):
+           threads_per_worker: int = 1, dashboard: bool = False):
     """A ``dask.distributed.Client``: on a new ``LocalCluster`` of ``workers`` workers, or
-    connected to the scheduler at ``address``. Closed (and the cluster stopped) on exit."""
+    connected to the scheduler at ``address``. Closed (and the cluster stopped) on exit.
+
+    ``dashboard=True`` serves the dask dashboard (it needs ``bokeh``; without it the
+    dashboard's pages do not exist, so this is an error); otherwise the cluster's HTTP
+    endpoints listen on a free port and no dashboard is advertised.
+    """
     from distributed import Client, LocalCluster
 
     if (workers is None) == (address is None):
         raise InputError("give either a number of workers or a scheduler address")
+    if dashboard:
+        try:
+            import bokeh  # noqa: F401
+        except ModuleNotFoundError:
+            raise InputError("the dask dashboard needs bokeh; install it (pip install "
+                             "'bokeh>=3.1') or leave out --dashboard") from None
     if address is not None:
         with Client(address) as c:
             yield c
@@ -95,7 +106,8 @@ def client(workers: int | None = None, address: str | None = None, processes: bo
     if int(workers) < 1:
         raise InputError(f"workers must be a positive integer, got {workers!r}")
     with LocalCluster(n_workers=int(workers), threads_per_worker=threads_per_worker,
-                      processes=processes, dashboard_address=None) as cluster, \
+                      processes=processes,
+                      dashboard_address=":8787" if dashboard else ":0") as cluster, \
             Client(cluster) as c:
         yield c
 
@@ -113,3 +125,46 @@ def run_to_netcdf(path: str | Path, scenario="default", draws: int = 10_000, see
                          backend=backend, chunk_draws=chunk_draws)
     with client(workers, address, processes):
         return io.write_tree(tree, path)
+
+
+def _file_totals(path: str, offset: int, catalogue, kw: dict):
+    from .workload import aggregate
+
+    return aggregate(path, catalogue, row_offset=offset, **kw)
+
+
+def workload_totals(client, log, catalogue, kw: dict, progress: bool = True):
+    """:func:`mcfoot.workload.aggregate` of a log on a dask cluster, one task per file of a
+    partitioned log (a folder of Parquet files). Sums are exact, so the merged totals equal
+    a local run's bit for bit; row numbers (and so exact mode's per-request streams) are
+    those of the files read in sorted order, as locally. A progress bar goes to stderr."""
+    import pandas as pd
+    from distributed import as_completed
+
+    from .logs import LogError, _files, _pyarrow
+
+    if isinstance(log, pd.DataFrame):
+        raise LogError("a DataFrame is reduced locally; give a file or a folder of Parquet "
+                       "files to use dask")
+    files = _files(log)
+    offsets, off = [], 0
+    for f in files:
+        offsets.append(off)
+        if len(files) > 1:
+            off += _pyarrow().read_metadata(f).num_rows
+    cat = client.scatter(catalogue, broadcast=True)
+    futures = [client.submit(_file_totals, str(f), o, cat, kw, pure=False)
+               for f, o in zip(files, offsets)]
+    if progress:
+        from tqdm.auto import tqdm
+
+        with tqdm(total=len(futures), desc="mcfoot workload (dask)", unit="file",
+                  leave=False) as bar:
+            for _ in as_completed(futures):
+                bar.update(1)
+    parts = client.gather(futures)
+    total = parts[0]
+    keep = kw.get("keep", 0)
+    for p in parts[1:]:
+        total = total.merge(p, keep)
+    return total

@@ -167,12 +167,13 @@ def _raw_chunks(source, wanted: dict[str, str], chunk_rows: int):
                 f = pq.ParquetFile(path)
             except Exception as e:  # pyarrow raises its own error types
                 raise LogError(f"not a readable Parquet file ({e})", str(path))
-            _check_header(f.schema_arrow.names, wanted, str(path))
-            if f.metadata.num_rows == 0:
-                yield str(path), 1, pd.DataFrame(columns=theirs)
-            cols = [c for c in theirs if c in f.schema_arrow.names]
-            for batch in f.iter_batches(batch_size=chunk_rows, columns=cols):
-                yield str(path), 1, batch.to_pandas()
+            with f:
+                _check_header(f.schema_arrow.names, wanted, str(path))
+                if f.metadata.num_rows == 0:
+                    yield str(path), 1, pd.DataFrame(columns=theirs)
+                cols = [c for c in theirs if c in f.schema_arrow.names]
+                for batch in f.iter_batches(batch_size=chunk_rows, columns=cols):
+                    yield str(path), 1, batch.to_pandas()
             continue
         try:
             head = pd.read_csv(path, nrows=0)
@@ -185,14 +186,14 @@ def _raw_chunks(source, wanted: dict[str, str], chunk_rows: int):
         cols = [c for c in theirs if c in head.columns]
         text = {wanted[k]: str for k in ("model", "region", "timestamp") if k in wanted}
         try:
-            reader = pd.read_csv(path, usecols=cols, dtype=text, chunksize=chunk_rows,
-                                 keep_default_na=False, na_values=[""])
-            first = True
-            for df in reader:
-                first = False
-                yield str(path), 2, df
-            if first:
-                yield str(path), 2, pd.DataFrame(columns=cols)
+            with pd.read_csv(path, usecols=cols, dtype=text, chunksize=chunk_rows,
+                             keep_default_na=False, na_values=[""]) as reader:
+                first = True
+                for df in reader:
+                    first = False
+                    yield str(path), 2, df
+                if first:
+                    yield str(path), 2, pd.DataFrame(columns=cols)
         except (pd.errors.ParserError, UnicodeDecodeError) as e:
             raise LogError(f"not a readable CSV ({e}); fix the line it names", str(path))
 
@@ -215,6 +216,10 @@ def _where(label: str, line0: int, start: int, i: int) -> str:
     return f"line {n}" if line0 == 2 else f"row {n}"
 
 
+def _show(v) -> str:
+    return repr(v.item() if isinstance(v, np.generic) else v)
+
+
 def _integers(df, col, theirs, label, line0, in_file, low, problems) -> np.ndarray:
     raw = df[theirs]
     if raw.dtype.kind in "iu":
@@ -229,7 +234,7 @@ def _integers(df, col, theirs, label, line0, in_file, low, problems) -> np.ndarr
         v = np.where(ok, num, 0).astype(np.int64)
         why = "is not an integer >= " + str(low)
     for i in bad[:MAX_QUOTED]:
-        problems.append(f"{_where(label, line0, in_file, i)}: {col} = {raw.iloc[i]!r} {why}; "
+        problems.append(f"{_where(label, line0, in_file, i)}: {col} = {_show(raw.iloc[i])} {why}; "
                         f"token counts and counts are whole numbers (fix or remove the row)")
     if len(bad) > MAX_QUOTED:
         problems.append(f"... and {len(bad) - MAX_QUOTED} more rows with a bad {col} in this "
@@ -289,7 +294,7 @@ def read_log(source, known_models, *, columns=None, skip_unknown: bool = False,
             ts = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
             for i in np.flatnonzero(ts.isna().to_numpy())[:MAX_QUOTED]:
                 problems.append(f"{_where(label, line0, in_file, i)}: timestamp = "
-                                f"{raw.iloc[i]!r} is not a date/time; write ISO 8601, e.g. "
+                                f"{_show(raw.iloc[i])} is not a date/time; write ISO 8601, e.g. "
                                 f"2025-06-30T12:00:00Z")
             ts = ts.dt.tz_localize(None).to_numpy("datetime64[ns]")
         region = None

@@ -237,7 +237,7 @@ def _bucket(ts: np.ndarray | None, unit: str | None, n: int) -> np.ndarray:
 def aggregate(log, catalogue: xr.Dataset, *, columns=None, skip_unknown=False,
               time_unit: str | None = None, region: str | None = None,
               chunk_rows: int = CHUNK_ROWS, keep: int = EXACT_MAX_REQUESTS,
-              progress=None) -> LogTotals:
+              progress=None, row_offset: int = 0) -> LogTotals:
     """Read and validate a log and reduce it to :class:`LogTotals` (bounded memory)."""
     from .regions import canonical
 
@@ -277,7 +277,7 @@ def aggregate(log, catalogue: xr.Dataset, *, columns=None, skip_unknown=False,
             if tot.n_requests > keep:
                 tot.rows = None
             else:
-                tot.rows.append((ch.start + np.arange(n), keys, ch.model, ch.input_tokens,
+                tot.rows.append((row_offset + ch.start + np.arange(n), keys, ch.model, ch.input_tokens,
                                  ch.output_tokens, ch.count))
         if progress is not None:
             progress.update(n)
