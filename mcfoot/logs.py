@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._validate import positive_int
 from .errors import InputError
 
 REQUIRED = ("model", "input_tokens", "output_tokens")
@@ -257,9 +258,7 @@ def read_log(source, known_models, *, columns=None, skip_unknown: bool = False,
     index = pd.Index(known)
     mapping = parse_columns(columns)
     wanted = {c: mapping.get(c, c) for c in COLUMNS}
-    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) \
-            or chunk_rows < 1:
-        raise LogError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    chunk_rows = positive_int("chunk_rows", chunk_rows)
     start = 0  # rows of the whole log before this chunk
     seen_rows = 0
     label = prev = _label(source)

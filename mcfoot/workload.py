@@ -41,12 +41,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import __version__, rng
+from . import provenance, rng, variables as V
+from ._validate import choice, positive_int
 from .catalogue import load_catalogue
 from .errors import InputError
 from .logs import CHUNK_ROWS, LogError, Skipped, read_log
 from .priors import Scenario, load_scenario, with_region
-from .simulate import OUTPUTS, Normals, Plan, build_plan, evaluate
+from .simulate import Normals, Plan, build_plan, check_draws, evaluate
 
 #: ``method="auto"`` samples every request when the log has at most this many requests
 #: (a numerical setting: above it the per-request noise is below ~3 % of the total's sd
@@ -286,15 +287,6 @@ def aggregate(log, catalogue: xr.Dataset, *, columns=None, skip_unknown=False,
 
 # ---- draws -----------------------------------------------------------------------------------
 
-def _output_names(plan: Plan) -> list[tuple[str, str]]:
-    """(variable name, key of evaluate's outputs) of every per-query footprint."""
-    keys = ("energy", "carbon", "water_site", "water_source", "water")
-    out = []
-    for i, (name, spec) in enumerate(OUTPUTS.items()):
-        out.append((name, spec[2] if len(spec) > 2 else keys[i]))
-    return out
-
-
 def _slot_plan(plan: Plan, model_pos: np.ndarray, lat_q, spd_q, out_tokens) -> Plan:
     """``plan`` with one slot per entry of ``model_pos`` (positions in ``plan.models``)."""
     first = model_pos * len(plan.prompts)
@@ -307,18 +299,13 @@ def _slot_plan(plan: Plan, model_pos: np.ndarray, lat_q, spd_q, out_tokens) -> P
 
 
 def _evaluate_slots(plan: Plan, group: dict, z_lat, z_spd, backend: str) -> dict:
+    """Every per-query footprint of the registry (``variables.per_query``) over (slot, draw)."""
     res, _ = evaluate(plan, Normals(group, z_lat, z_spd), backend)
-    out = {name: res[key] for name, key in _output_names(plan)}
+    out = {name: res[v.kernel_key] for name, v in V.FOOTPRINT.items()}
     if res["energy_variants"].shape[0] == 2:
-        out["energy_min_wh"], out["energy_max_wh"] = res["energy_variants"]
+        for i, (name, v) in enumerate(V.BAND.items()):
+            out[name] = res[v.kernel_key][i]
     return out
-
-
-def _units(name: str) -> tuple[str, str]:
-    if name in OUTPUTS:
-        return OUTPUTS[name][0], OUTPUTS[name][1]
-    b = name.split("_")[1]
-    return "Wh", f"facility energy per query at u_gpu = {b}"
 
 
 def workload(log, *, scenario="default", draws: int = 10_000, seed=0, by=None,
@@ -350,11 +337,9 @@ def workload(log, *, scenario="default", draws: int = 10_000, seed=0, by=None,
     tokens and ``noise_rel_sd_bound`` per group); the root attrs hold the provenance (seed,
     scenario and its hash, catalogue hash, log hash, method, skipped rows).
     """
-    from .simulate import check_draws
-
     draws, _ = check_draws(draws, None)
-    if method not in METHODS:
-        raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    choice("method", method, METHODS)
+    chunk_rows = positive_int("chunk_rows", chunk_rows)
     by = _check_by(by)
     ss = rng.normalize_seed(seed)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -498,8 +483,8 @@ def _draws(tot: LogTotals, sc, cat, ss, draws, by, time_unit, exact, backend, lo
             g_idx = np.array([cell_group[k] for k in cells])
             for name, v in per_hour.items():
                 add(name, g_idx, v * h)
-    return _tree(tot, totals, keys, labels, gcodes, guniq, by, sc, cat, ss, draws, exact,
-                 backend, log, region, models)
+    return _tree(tot, totals, keys, labels, gcodes, guniq, by, plans[min(plans)], ss, draws,
+                 exact, backend, log, region, models)
 
 
 def _exact(tot, plans, group, pos, cell_group, cat, draws, ss, backend, add):
@@ -527,7 +512,7 @@ def _exact(tot, plans, group, pos, cell_group, cat, draws, ss, backend, add):
                 add(name, g_idx, v)
 
 
-def _tree(tot, totals, keys, labels, gcodes, guniq, by, sc, cat, ss, draws, exact, backend,
+def _tree(tot, totals, keys, labels, gcodes, guniq, by, plan, ss, draws, exact, backend,
           log, region, models) -> xr.DataTree:
     from .scale import everyday_equivalents
 
@@ -544,7 +529,7 @@ def _tree(tot, totals, keys, labels, gcodes, guniq, by, sc, cat, ss, draws, exac
     coords = {"draw": np.arange(draws)}
     total = xr.Dataset(coords=coords)
     for name, arr in totals.items():
-        units, long_name = _units(name)
+        units, long_name = V.units(name), V.get(name).long_name
         total[name] = ("draw", arr.sum(0), {"units": units, "long_name":
                                             long_name.replace(" per query", "") +
                                             ", total over the log"})
@@ -571,7 +556,7 @@ def _tree(tot, totals, keys, labels, gcodes, guniq, by, sc, cat, ss, draws, exac
         for b in by:
             gds = gds.assign_coords({b: ("group", [str(t[by.index(b)]) for t in guniq])})
         for name, arr in totals.items():
-            units, long_name = _units(name)
+            units, long_name = V.units(name), V.get(name).long_name
             gds[name] = (("draw", "group"), arr.T.copy(),
                          {"units": units, "long_name": long_name.replace(" per query", "")
                           + ", total over the group's requests"})
@@ -582,26 +567,17 @@ def _tree(tot, totals, keys, labels, gcodes, guniq, by, sc, cat, ss, draws, exac
                                      {"units": "1", "long_name": total["noise_rel_sd_bound"]
                                       .attrs["long_name"]})
         nodes["groups"] = gds
-    attrs = {
-        "title": "mcfoot footprint of a request log",
-        "mcfoot_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "scenario": sc.name, "scenario_hash": sc.hash,
-        "catalogue": str(cat.attrs.get("source", "")),
-        "catalogue_hash": str(cat.attrs.get("catalogue_hash", "")),
-        "seed": rng.seed_record(ss), "seed_entropy": str(ss.entropy), "draws": draws,
-        "rng": f"PCG64 per named stream, blocks of {rng.BLOCK} draws", "backend": backend,
-        "log": _log_label(log), "log_hash": _log_hash(log),
-        "method": "exact (every request sampled)" if exact else
-                  "mean (conditional mean node time given the shared inputs)",
-        "by": ",".join(by), "region": region or "",
-        "models": ",".join(models),
-        "requests_outside_measured_input_tokens": tot.outside,
-        "input_token_interpolation": "latency/speed quantiles linear in log input tokens "
-                                     "between the measured prompt sizes; nearest outside",
-        "skipped": tot.skipped.text(),
-        "skipped_requests": tot.skipped.total_requests,
-    }
+    run = provenance.run_attrs(plan, ss, draws, backend)
+    attrs = provenance.stamp(
+        "workload", run, title="mcfoot footprint of a request log",
+        log=_log_label(log), log_hash=_log_hash(log),
+        method="exact (every request sampled)" if exact else
+               "mean (conditional mean node time given the shared inputs)",
+        by=",".join(by), region=region or "", models=",".join(models),
+        requests_outside_measured_input_tokens=tot.outside,
+        input_token_interpolation="latency/speed quantiles linear in log input tokens "
+                                  "between the measured prompt sizes; nearest outside",
+        skipped=tot.skipped.text(), skipped_requests=tot.skipped.total_requests)
     return xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), **nodes})
 
 

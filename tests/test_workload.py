@@ -248,7 +248,7 @@ def test_region_column_and_argument_set_the_grid():
                                rtol=1e-12)
     t2 = workload(MIX, draws=200, region="FRA")
     np.testing.assert_array_equal(t2["total"]["carbon_g"].values, t["carbon_g"].values)
-    assert "@france" not in t2.attrs["scenario"] and t2.attrs["region"] == "FRA"
+    assert t2.attrs["scenario"] == "default@france" and t2.attrs["region"] == "FRA"
 
 
 def test_csv_export_has_units_and_provenance(tmp_path):
