@@ -10,7 +10,7 @@ model           yes       catalogue model id (e.g. ``gpt-4o-mar``)
 input_tokens    yes       prompt tokens of the request (integer >= 0)
 output_tokens   yes       generated tokens, reasoning included (integer >= 0)
 count           no        identical requests this row stands for (integer >= 0; 1)
-timestamp       no        when (anything ``pandas.to_datetime`` reads; for ``by="month"``)
+timestamp       no        when (read and checked when grouping by time, ``by="month"``)
 region          no        grid region the request was served in (``mcfoot/data/regions.csv``)
 ==============  ========  ===================================================
 
@@ -217,6 +217,18 @@ def _where(label: str, line0: int, start: int, i: int) -> str:
     return f"line {n}" if line0 == 2 else f"row {n}"
 
 
+def _datetimes(raw: pd.Series) -> pd.Series:
+    """UTC timestamps of a column (datetime already, ISO 8601 fast, anything else as
+    ``pandas.to_datetime`` reads it); NaT where unreadable."""
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return raw.dt.tz_localize("UTC") if raw.dt.tz is None else raw.dt.tz_convert("UTC")
+    ts = pd.to_datetime(raw, errors="coerce", utc=True, format="ISO8601")
+    bad = ts.isna() & raw.notna()
+    if bad.any():
+        ts[bad] = pd.to_datetime(raw[bad], errors="coerce", utc=True, format="mixed")
+    return ts
+
+
 def _show(v) -> str:
     return repr(v.item() if isinstance(v, np.generic) else v)
 
@@ -274,13 +286,16 @@ def read_log(source, known_models, *, columns=None, skip_unknown: bool = False,
         if n == 0:
             continue
         problems: list[str] = []
-        models = df[wanted["model"]]
-        empty = models.isna().to_numpy() | (models.astype(str).str.strip() == "").to_numpy()
+        mcodes, muniq = pd.factorize(df[wanted["model"]], use_na_sentinel=True)
+        names = pd.Index([str(u).strip() for u in muniq], dtype=object)
+        empty_u = np.array([n == "" for n in names], bool)
+        empty = (mcodes < 0) | (empty_u[mcodes] if len(names) else False)
         for i in np.flatnonzero(empty)[:MAX_QUOTED]:
             problems.append(f"{_where(label, line0, in_file, i)}: model is empty; give a "
                             f"catalogue model id")
-        models = models.astype(str).str.strip()
-        codes = index.get_indexer(models)
+        ucodes = index.get_indexer(names)
+        codes = np.where(mcodes < 0, -1, ucodes[mcodes] if len(names) else -1)
+        model_names = names.to_numpy()
         t_in = _integers(df, "input_tokens", wanted["input_tokens"], label, line0, in_file, 0,
                          problems)
         t_out = _integers(df, "output_tokens", wanted["output_tokens"], label, line0, in_file,
@@ -288,9 +303,9 @@ def read_log(source, known_models, *, columns=None, skip_unknown: bool = False,
         count = _integers(df, "count", wanted["count"], label, line0, in_file, 0, problems) \
             if "count" in has else np.ones(n, np.int64)
         ts = None
-        if "timestamp" in has:
+        if "timestamp" in has and need_timestamp:
             raw = df[wanted["timestamp"]]
-            ts = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
+            ts = _datetimes(raw)
             for i in np.flatnonzero(ts.isna().to_numpy())[:MAX_QUOTED]:
                 problems.append(f"{_where(label, line0, in_file, i)}: timestamp = "
                                 f"{_show(raw.iloc[i])} is not a date/time; write ISO 8601, e.g. "
@@ -309,6 +324,8 @@ def read_log(source, known_models, *, columns=None, skip_unknown: bool = False,
                                     f"`mcfoot priors regions` lists the known ones")
             region = raw.map(names).to_numpy(object)
         unknown = (codes < 0) & ~empty
+        if unknown.any():
+            models = pd.Series(model_names[np.maximum(mcodes, 0)], dtype=object)
         if unknown.any() and not skip_unknown:
             names = pd.unique(models[unknown])
             hints = []

@@ -77,25 +77,32 @@ class ExactSum:
     def __init__(self):
         self.acc: dict[tuple[int, int], list[int]] = {}
 
-    def add(self, keys: np.ndarray, x: np.ndarray) -> None:
+    def add(self, keys: np.ndarray, x: np.ndarray, codes=None, uniq=None) -> None:
+        """Add values ``x`` under integer ``keys`` (or dense ``codes`` into ``uniq`` keys, as
+        ``pandas.factorize`` gives them)."""
         x = np.asarray(x, float)
         if x.size == 0:
             return
         if not np.all(np.isfinite(x)) or np.any(x < 0):
             raise ValueError("ExactSum takes finite values >= 0")
+        if len(x) >= 1 << 26:
+            raise ValueError("ExactSum.add takes fewer than 2^26 values at a time")
+        if codes is None:
+            codes, uniq = pd.factorize(np.asarray(keys, np.int64))
         m, e = np.frexp(x)
         mant = np.ldexp(m, 53).astype(np.int64)  # exact: m has 53 significant bits
         hi, lo = mant >> 26, mant & ((1 << 26) - 1)
-        comb = pd.MultiIndex.from_arrays([keys, e])
-        codes, uniq = pd.factorize(comb)
-        if len(x) >= 1 << 26:
-            raise ValueError("ExactSum.add takes fewer than 2^26 values at a time")
-        shi = np.bincount(codes, weights=hi, minlength=len(uniq))  # < 2^53: exact in float
-        slo = np.bincount(codes, weights=lo, minlength=len(uniq))
-        for (k, ee), a, b in zip(uniq, shi, slo):
-            cell = self.acc.setdefault((int(k), int(ee)), [0, 0])
-            cell[0] += int(a)
-            cell[1] += int(b)
+        e_min = int(e.min())
+        span = int(e.max()) - e_min + 1
+        comb = codes.astype(np.int64) * span + (e - e_min)
+        size = len(uniq) * span
+        shi = np.bincount(comb, weights=hi, minlength=size)  # each sum < 2^53: exact
+        slo = np.bincount(comb, weights=lo, minlength=size)
+        for c in np.flatnonzero((shi != 0) | (slo != 0)):
+            k, ee = int(uniq[c // span]), int(c % span) + e_min
+            cell = self.acc.setdefault((k, ee), [0, 0])
+            cell[0] += int(shi[c])
+            cell[1] += int(slo[c])
 
     def merge(self, other: "ExactSum") -> "ExactSum":
         out = ExactSum()
@@ -123,6 +130,14 @@ def hour_moments(probs, lat_q, spd_q, out_tokens) -> tuple[np.ndarray, np.ndarra
 
     Shapes: ``probs`` (Q,), ``lat_q``, ``spd_q`` (n, Q), ``out_tokens`` (n,).
     """
+    e_lat, sd_lat, e_inv, sd_inv = _moments(probs, lat_q, spd_q)
+    t_out = np.asarray(out_tokens, float)
+    return (e_lat + t_out * e_inv) / SECONDS_PER_HOUR, (sd_lat + t_out * sd_inv) / SECONDS_PER_HOUR
+
+
+def _moments(probs, lat_q, spd_q):
+    """Mean and sd of latency and of 1/speed: exact integrals of the piecewise-linear
+    inverse CDF (``E[X] = int_0^1 ppf(u) du`` and so on), per row."""
     p = np.asarray(probs, float)
     dp = np.diff(p)
     lo, hi = p[0], 1.0 - p[-1]
@@ -140,8 +155,7 @@ def hour_moments(probs, lat_q, spd_q, out_tokens) -> tuple[np.ndarray, np.ndarra
     e_inv2 = lo / spd_q[:, 0] ** 2 + (dp / (s * t)).sum(1) + hi / spd_q[:, -1] ** 2
     sd_lat = np.sqrt(np.maximum(e_lat2 - e_lat ** 2, 0))
     sd_inv = np.sqrt(np.maximum(e_inv2 - e_inv ** 2, 0))
-    t_out = np.asarray(out_tokens, float)
-    return (e_lat + t_out * e_inv) / SECONDS_PER_HOUR, (sd_lat + t_out * sd_inv) / SECONDS_PER_HOUR
+    return e_lat, sd_lat, e_inv, sd_inv
 
 
 def quantiles_at(catalogue: xr.Dataset, model: np.ndarray, input_tokens: np.ndarray):
@@ -235,6 +249,15 @@ def _bucket(ts: np.ndarray | None, unit: str | None, n: int) -> np.ndarray:
     return ts.astype(f"datetime64[{unit}]").astype(np.int64)
 
 
+def _int_bincount(codes, w: np.ndarray, k: int) -> np.ndarray:
+    """Integer sums of ``w`` (int64) per code, exact (float bincount while it is exact)."""
+    if int(w.sum()) < 1 << 53:
+        return np.bincount(codes, weights=w, minlength=k).astype(np.int64)
+    out = np.zeros(k, np.int64)
+    np.add.at(out, codes, w)
+    return out
+
+
 def aggregate(log, catalogue: xr.Dataset, *, columns=None, skip_unknown=False,
               time_unit: str | None = None, region: str | None = None,
               chunk_rows: int = CHUNK_ROWS, keep: int = EXACT_MAX_REQUESTS,
@@ -257,22 +280,29 @@ def aggregate(log, catalogue: xr.Dataset, *, columns=None, skip_unknown=False,
         r = np.full(n, default_region, np.int64) if ch.region is None else \
             np.array([ridx[x] for x in ch.region], np.int64)
         keys = _cell_keys(ch.model, r, _bucket(ch.timestamp, time_unit, n))
-        lq, sq, outside = quantiles_at(catalogue, ch.model, ch.input_tokens)
-        eh, b = hour_moments(probs, lq, sq, ch.output_tokens)
+        codes, uniq = pd.factorize(keys)
+        # node-time moments depend on (model, input tokens) only: compute them once per pair
+        pair = (ch.model.astype(np.int64) << 40) | np.minimum(ch.input_tokens, (1 << 40) - 1)
+        pcodes, pairs = pd.factorize(pair)
+        lq, sq, outside = quantiles_at(catalogue, pairs >> 40, pairs & ((1 << 40) - 1))
+        e_lat, sd_lat, e_inv, sd_inv = _moments(probs, lq, sq)
+        t_out = ch.output_tokens.astype(float)
+        eh = (e_lat[pcodes] + t_out * e_inv[pcodes]) / SECONDS_PER_HOUR
+        b = (sd_lat[pcodes] + t_out * sd_inv[pcodes]) / SECONDS_PER_HOUR
         c = ch.count.astype(float)
-        tot.hours.add(keys, c * eh)
-        tot.bound2.add(keys, c * b * b)
-        tot.outside += int(ch.count[outside].sum())
-        df = pd.DataFrame({"k": keys, "c": ch.count, "i": ch.count * ch.input_tokens,
-                           "o": ch.count * ch.output_tokens})
-        g = df.groupby("k", sort=False).agg(c=("c", "sum"), i=("i", "sum"), o=("o", "sum"),
-                                            n=("c", "size"))
-        for k, row in zip(g.index, g.itertuples(index=False)):
-            cell = tot.ints.setdefault(int(k), [0, 0, 0, 0])
-            cell[0] += int(row.c)
-            cell[1] += int(row.i)
-            cell[2] += int(row.o)
-            cell[3] += int(row.n)
+        tot.hours.add(None, c * eh, codes, uniq)
+        tot.bound2.add(None, c * b * b, codes, uniq)
+        tot.outside += int(ch.count[outside[pcodes]].sum())
+        k = len(uniq)
+        sums = [_int_bincount(codes, w, k) for w in
+                (ch.count, ch.count * ch.input_tokens, ch.count * ch.output_tokens)]
+        rows_per = np.bincount(codes, minlength=k)
+        for j, key in enumerate(uniq):
+            cell = tot.ints.setdefault(int(key), [0, 0, 0, 0])
+            cell[0] += int(sums[0][j])
+            cell[1] += int(sums[1][j])
+            cell[2] += int(sums[2][j])
+            cell[3] += int(rows_per[j])
         tot.n_requests += int(ch.count.sum())
         if tot.rows is not None:
             if tot.n_requests > keep:
