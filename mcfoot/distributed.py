@@ -120,14 +120,18 @@ def client(workers: int | None = None, address: str | None = None, processes: bo
 def run_to_netcdf(path: str | Path, scenario="default", draws: int = 10_000, seed=0,
                   models=None, prompts=None, *, catalogue=None, backend: str = "numba",
                   chunk_draws: int | None = None, workers: int | None = None,
-                  address: str | None = None, processes: bool = True) -> Path:
+                  address: str | None = None, processes: bool = True,
+                  dask_client=None) -> Path:
     """Sample on a dask cluster and write the NetCDF result chunk by chunk (atomically).
 
     The file equals ``write_tree(simulate(...), path)`` in every value and attribute except
-    ``created`` and ``chunk_draws``.
+    ``created`` and ``chunk_draws``. ``dask_client``: an open client to use instead of
+    making one from ``workers`` / ``address``.
     """
     tree = simulate_dask(scenario, draws, seed, models, prompts, catalogue=catalogue,
                          backend=backend, chunk_draws=chunk_draws)
+    if dask_client is not None:
+        return io.write_tree(tree, path)
     with client(workers, address, processes):
         return io.write_tree(tree, path)
 

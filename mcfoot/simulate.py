@@ -26,7 +26,8 @@ from . import catalogue as cat, footprint as fp, provenance, rng, variables as V
 from ._kernels import footprint as _kernel_footprint
 from ._validate import choice, positive_int
 from .errors import InputError, PriorsError
-from .priors import MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Scenario, load_scenario
+from .priors import (MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Scenario, load_scenario,
+                     with_region)
 
 #: Prior quantities of the per-model host factors, in the kernel's argument order.
 HOST_QUANTITIES = tuple(v.quantity for v in V.HOST.values())
@@ -89,9 +90,12 @@ def _select(ds: xr.Dataset, models, prompts) -> xr.Dataset:
 
 
 def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Path | xr.Dataset
-               | None = None, models=None, prompts=None) -> Plan:
-    """Resolve a scenario against (a selection of) a catalogue."""
+               | None = None, models=None, prompts=None, region: str | None = None) -> Plan:
+    """Resolve a scenario against (a selection of) a catalogue; ``region`` applies a named
+    grid region to every host (:func:`mcfoot.priors.with_region`)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if region is not None:
+        sc = with_region(sc, region)
     ds = catalogue if isinstance(catalogue, xr.Dataset) else cat.load_catalogue(catalogue)
     ds = _select(ds, models, prompts)
     n_m, n_p = ds.sizes["model"], ds.sizes["prompt"]
@@ -304,7 +308,7 @@ def check_draws(draws, chunk_draws, default_chunk: int = DEFAULT_CHUNK) -> tuple
 def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, seed=0,
              models=None, prompts=None, *, catalogue=None, backend: str = "numba",
              chunk_draws: int | None = None, threads: int | None = None,
-             progress: bool | None = None) -> xr.DataTree:
+             progress: bool | None = None, region: str | None = None) -> xr.DataTree:
     """Monte Carlo footprints of every (model, prompt) under a scenario.
 
     Parameters
@@ -319,6 +323,9 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
     chunk_draws : draws per chunk (results do not depend on it).
     threads : threads for random-number generation (results do not depend on it).
     progress : show a progress bar on stderr (default: when the run has several chunks).
+    region : a grid region (``mcfoot priors regions``) whose grid carbon intensity (and
+        off-site water intensity, where sourced) replaces every host's; the scenario is
+        then named ``NAME@region``.
 
     Returns
     -------
@@ -330,7 +337,7 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
     """
     draws, chunk = check_draws(draws, chunk_draws)
     ss = rng.normalize_seed(seed)
-    plan = build_plan(scenario, catalogue, models, prompts)
+    plan = build_plan(scenario, catalogue, models, prompts, region=region)
     threads = numba.get_num_threads() if threads is None else max(1, int(threads))
     bounds = [(s, min(s + chunk, draws)) for s in range(0, draws, chunk)]
     it = bounds

@@ -140,3 +140,21 @@ def ratio(tree: xr.DataTree | xr.Dataset, numerator=("o3", "long"),
     s.attrs = dict(r.attrs) | {"ci_prob": float(ci_prob), "ci_kind": kind,
                                "prob_gt_1": float((r > 1).mean())}
     return r, s
+
+
+def to_dataframe(summary: xr.Dataset) -> "pd.DataFrame":
+    """A :func:`summarize` result as a wide table: one row per present (model, prompt),
+    columns ``VAR STAT [units]`` (``energy_wh median [Wh]``, ...); ``df.attrs`` keeps the
+    summary's attrs (provenance, interval)."""
+    import pandas as pd
+
+    cols = {}
+    for v in summary.data_vars:
+        da = summary[v].transpose("model", "prompt", "stat")
+        u = da.attrs.get("units", "")
+        for st in da.stat.values:
+            cols[f"{v} {st} [{u}]"] = da.sel(stat=st).to_series()
+    df = pd.DataFrame(cols)
+    df = df[df.notna().any(axis=1)]
+    df.attrs = dict(summary.attrs)
+    return df

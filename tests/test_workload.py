@@ -351,3 +351,23 @@ def test_cli_workload_exit_codes_and_outputs(tmp_path):
     tree = mcfoot.read_tree(tmp_path / "w.nc", require="total")
     assert tree["total"]["energy_wh"].attrs["units"] == "Wh"
     assert (tmp_path / "w.csv").read_text().startswith("# mcfoot_version")
+
+
+def test_region_option_of_simulate_and_csv_of_summary(tmp_path):
+    t = mcfoot.simulate("default", draws=50, models=["gpt-4o-mar", "o3"], region="fra")
+    fpt = t["footprint"]
+    np.testing.assert_allclose(fpt["carbon_g"].values, fpt["energy_wh"].values * 0.044,
+                               rtol=1e-12)
+    assert t.attrs["scenario"] == "default@france"
+    base = mcfoot.simulate("default", draws=50, models=["gpt-4o-mar", "o3"])
+    np.testing.assert_array_equal(base["footprint"]["energy_wh"].values,
+                                  fpt["energy_wh"].values)  # only the grid changed
+    with pytest.raises(mcfoot.InputError, match="unknown region 'atlantis'"):
+        mcfoot.simulate("default", draws=5, models=["o3"], region="atlantis")
+    mcfoot.write_tree(t, tmp_path / "r.nc")
+    r = subprocess.run([sys.executable, "-m", "mcfoot", "summary", str(tmp_path / "r.nc"),
+                        "--csv", str(tmp_path / "s.csv")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(tmp_path / "s.csv", comment="#", index_col=[0, 1])
+    assert "energy_wh median [Wh]" in df.columns and len(df) == 6
+    assert "# scenario: default@france" in (tmp_path / "s.csv").read_text()

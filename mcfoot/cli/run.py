@@ -22,12 +22,16 @@ def register(sub) -> None:
     p.add_argument("--catalogue", default=None, help="catalogue CSV (default: shipped)")
     p.add_argument("--models", nargs="+", default=None, help="model ids to keep")
     p.add_argument("--prompts", nargs="+", default=None, help="prompt sizes to keep")
+    p.add_argument("--region", default=None,
+                   help="apply a named grid region to every host (`mcfoot priors regions`)")
     p.add_argument("--chunk-draws", type=int, default=None, help="draws per chunk")
     p.add_argument("--workers", type=int, default=None,
                    help="run on a local dask cluster of this many worker processes, writing "
                         "the file chunk by chunk (bounded memory)")
     p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
                    help="run on the dask scheduler at ADDRESS (e.g. tcp://host:8786)")
+    p.add_argument("--dashboard", action="store_true",
+                   help="serve the dask dashboard (needs bokeh) with --workers/--dask-scheduler")
     p.add_argument("-o", "--output", required=True, help="output file (.nc)")
     common(p)
     p.set_defaults(func=_run)
@@ -40,16 +44,25 @@ def _run(args) -> int:
 
         if args.workers is not None and args.dask_scheduler is not None:
             raise CLIError("give --workers or --dask-scheduler, not both")
-        run_to_netcdf(args.output, args.scenario, args.draws, args.seed, args.models,
-                      args.prompts, catalogue=args.catalogue, chunk_draws=args.chunk_draws,
-                      workers=args.workers, address=args.dask_scheduler)
+        from ..distributed import client
+        from ..priors import load_scenario, with_region
+
+        scenario = args.scenario if args.region is None else \
+            with_region(load_scenario(args.scenario), args.region)
+        with client(args.workers, args.dask_scheduler, dashboard=args.dashboard) as c:
+            if args.dashboard and not args.quiet:
+                print(f"mcfoot run: dask dashboard at {c.dashboard_link}", file=sys.stderr)
+            run_to_netcdf(args.output, scenario, args.draws, args.seed, args.models,
+                          args.prompts, catalogue=args.catalogue,
+                          chunk_draws=args.chunk_draws, dask_client=c)
         if not args.quiet:
             print(f"mcfoot run: {args.draws} draws on dask written to {args.output} in "
                   f"{time.perf_counter() - t0:.2f} s", file=sys.stderr)
         return 0
     tree = simulate(args.scenario, draws=args.draws, seed=args.seed, models=args.models,
                     prompts=args.prompts, catalogue=args.catalogue,
-                    chunk_draws=args.chunk_draws, progress=False if args.quiet else None)
+                    chunk_draws=args.chunk_draws, progress=False if args.quiet else None,
+                    region=args.region)
     t1 = time.perf_counter()
     io.write_tree(tree, args.output)
     if not args.quiet:

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from .. import io, variables
-from ..summary import summarize
+from ..summary import summarize, to_dataframe
 from . import common
 
 #: The headline footprints, in display order (the registry's).
@@ -23,6 +23,9 @@ def register(sub) -> None:
     p.add_argument("--ci", type=float, default=0.95, help="interval probability (0.95)")
     p.add_argument("--kind", choices=("eti", "hdi"), default="eti",
                    help="interval: equal-tailed (eti, default) or highest-density (hdi)")
+    p.add_argument("--csv", default=None, metavar="FILE",
+                   help="also write every variable's summary as CSV (units in column names, "
+                        "provenance in '#' header lines)")
     common(p, json=True)
     p.set_defaults(func=_run)
 
@@ -30,6 +33,8 @@ def register(sub) -> None:
 def _run(args) -> int:
     tree = io.read_tree(args.file)
     s = summarize(tree, ci_prob=args.ci, kind=args.kind)
+    if args.csv:
+        io.write_csv(to_dataframe(s), args.csv, provenance=dict(tree.attrs) | dict(s.attrs))
     present = ~np.isnan(s[COLUMNS[0]].sel(stat="mean").values)
     if getattr(args, "json", False):
         rows = []

@@ -49,6 +49,8 @@ def register(sub) -> None:
                    help="reduce the log's files on a local dask cluster of this many workers")
     p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
                    help="reduce on the dask scheduler at ADDRESS")
+    p.add_argument("--dashboard", action="store_true",
+                   help="serve the dask dashboard (needs bokeh) with --workers/--dask-scheduler")
     p.add_argument("-o", "--output", default=None, help="write the per-draw result (.nc)")
     p.add_argument("--csv", default=None, metavar="FILE",
                    help="write the summary table as CSV (units in column names, provenance "
@@ -74,7 +76,10 @@ def _run(args) -> int:
     if args.workers is not None or args.dask_scheduler is not None:
         from ..distributed import client
 
-        with client(args.workers, args.dask_scheduler) as c:
+        with client(args.workers, args.dask_scheduler, dashboard=args.dashboard) as c:
+            if args.dashboard and not args.quiet:
+                print(f"mcfoot workload: dask dashboard at {c.dashboard_link}",
+                      file=sys.stderr)
             tree = workload(args.log, client=c, **kw)
     else:
         tree = workload(args.log, **kw)
