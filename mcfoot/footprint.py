@@ -1,13 +1,21 @@
 """The footprint equations of the study, as small NumPy functions with units.
 
-One query with ``T_out`` output tokens (METHOD.md):
+One query with ``T_out`` output tokens (METHOD.md), energy split by boundary:
 
-    hours       = (latency_s + T_out / speed_tokens_per_s) / 3600
-    power_kw    = P_gpu_node * u_gpu + P_nongpu_node * u_nongpu
-    energy_wh   = 1000 * hours * power_kw * PUE
-    carbon_g    = energy_wh * CIF                     (kg/kWh == g/Wh)
-    water_site  = energy_wh / PUE * WUE_site          (L/kWh == mL/Wh, per IT energy)
-    water_source= energy_wh * WUE_source              (per facility energy)
+    hours            = (latency_s + T_out / speed_tokens_per_s) / 3600
+    accelerator_kw   = P_gpu_node * u_gpu              (attributed accelerator power)
+    host_kw          = P_nongpu_node * u_nongpu        (CPU, DRAM, network of the node)
+    idle_kw          = (accelerator_kw + host_kw) * idle_fraction
+                                                       (provisioned but idle capacity)
+    energy_X_wh      = 1000 * hours * X_kw             for X in accelerator, host, idle
+    energy_it_wh     = accelerator + host + idle       (IT energy, exactly, per draw)
+    energy_wh        = energy_it_wh * PUE              (facility energy, exactly, per draw)
+    carbon_g         = energy_wh * CIF                 (kg/kWh == g/Wh)
+    water_site       = energy_it_wh * WUE_site         (L/kWh == mL/Wh, per IT energy)
+    water_source     = energy_wh * WUE_source          (per facility energy)
+
+The study's ``power_kw`` is ``accelerator_kw + host_kw`` (its idle fraction is 0). With the
+study's min/max band of ``u_gpu`` the boundary energies are the band's 50/50 means.
 
 These functions are the readable statement of the method and the test oracle
 (:func:`footprint_reference`) of the numba kernel in ``_kernels.py``.
@@ -18,6 +26,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+#: Per-(row, draw) outputs of the kernel and of its twin besides latency, speed and the
+#: per-variant facility energies (``energy_variants``), in the kernel's argument order.
+OUTPUT_KEYS = ("energy_accelerator", "energy_host", "energy_idle", "energy_it", "energy",
+               "carbon", "water_site", "water_source", "water")
 
 #: Seconds per hour and Wh per kWh: unit conversions, not assumptions.
 SECONDS_PER_HOUR = 3600.0
@@ -32,6 +45,12 @@ def query_hours(latency_s, output_tokens, speed_tokens_per_s):
 def attributed_power_kw(gpu_node_kw, gpu_share, nongpu_node_kw, nongpu_share):
     """Node power attributed to one query (kW)."""
     return gpu_node_kw * gpu_share + nongpu_node_kw * nongpu_share
+
+
+def idle_power_kw(active_kw, idle_fraction):
+    """Power of provisioned but idle capacity attributed to one query (kW): a fraction of
+    the active (accelerator + host) power."""
+    return active_kw * idle_fraction
 
 
 def physical_shares(gpus, gpus_per_node, batch_size, gpu_power_fraction, host_load):
@@ -86,29 +105,35 @@ def empirical_ppf(u, probs, quantiles):
 
 
 def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo,
-                        row_host, power_kw, pue, wue_site, wue_source, cif):
+                        row_host, acc_kw, host_kw, idle_kw, pue, wue_site, wue_source, cif):
     """Plain NumPy twin of ``_kernels._footprint``: the test oracle.
 
     Shapes: ``z_lat``, ``z_spd`` (R, D) independent standard normals per catalogue row;
     ``chol`` (2, 2) Cholesky factor of the latency/speed copula; ``lat_q``, ``spd_q`` (R, Q);
-    ``power_kw`` (C, V, D) attributed power per combo and utilization variant (V = 1, or 2 for
-    the study's min/max band); host factors (H, D). Returns a dict of (R, D) arrays: latency,
-    speed, energy per variant (V, R, D), energy (variant mean), carbon, water_site,
-    water_source, water.
+    ``acc_kw``, ``host_kw``, ``idle_kw`` (C, V, D) attributed power by boundary per combo and
+    utilization variant (V = 1, or 2 for the study's min/max band); host factors (H, D).
+    Returns a dict of (R, D) arrays: latency, speed, ``energy_variants`` (V, R, D) and
+    :data:`OUTPUT_KEYS`.
     """
     y1 = chol[0, 0] * z_lat
     y2 = chol[1, 0] * z_lat + chol[1, 1] * z_spd
     u1, u2 = normal_cdf(y1), normal_cdf(y2)
     lat = np.stack([empirical_ppf(u1[r], probs, lat_q[r]) for r in range(len(lat_q))])
     spd = np.stack([empirical_ppf(u2[r], probs, spd_q[r]) for r in range(len(spd_q))])
-    hours = query_hours(lat, out_tokens[:, None], spd)
+    hours = query_hours(lat, out_tokens[:, None], spd)[None]
     pue_r = pue[row_host]
-    it_v = it_energy_wh(hours[None], np.moveaxis(power_kw[row_combo], 1, 0))  # (V, R, D)
-    energy_v = facility_energy_wh(it_v, pue_r[None])
-    energy = energy_v.mean(axis=0)
-    it = energy / pue_r
+
+    def per_variant(kw):  # (C, V, D) -> (V, R, D) IT energy
+        return it_energy_wh(hours, np.moveaxis(kw[row_combo], 1, 0))
+
+    acc_v, host_v, idle_v = per_variant(acc_kw), per_variant(host_kw), per_variant(idle_kw)
+    energy_v = facility_energy_wh(acc_v + host_v + idle_v, pue_r[None])
+    acc, host, idle = acc_v.mean(axis=0), host_v.mean(axis=0), idle_v.mean(axis=0)
+    it = acc + host + idle
+    energy = facility_energy_wh(it, pue_r)
     ws = water_site_ml(it, wue_site[row_host])
     wsrc = water_source_ml(energy, wue_source[row_host])
-    return {"latency": lat, "speed": spd, "energy_variants": energy_v, "energy": energy,
-            "carbon": carbon_g(energy, cif[row_host]), "water_site": ws,
-            "water_source": wsrc, "water": ws + wsrc}
+    return {"latency": lat, "speed": spd, "energy_variants": energy_v,
+            "energy_accelerator": acc, "energy_host": host, "energy_idle": idle,
+            "energy_it": it, "energy": energy, "carbon": carbon_g(energy, cif[row_host]),
+            "water_site": ws, "water_source": wsrc, "water": ws + wsrc}

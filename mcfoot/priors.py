@@ -18,6 +18,7 @@ batch_size             size class.hardware  requests     >= 1        (physical)
 gpus_per_node          hardware             GPUs         >= 1        (physical)
 gpu_power_fraction     hardware             1            [0, 1]      (physical)
 host_load              hardware             1            [0, 1]      (physical)
+idle_fraction          hardware             1            >= 0
 pue                    host                 1            >= 1
 wue_site               host                 L/kWh        >= 0
 wue_source             host                 L/kWh        >= 0
@@ -86,6 +87,7 @@ QUANTITIES: dict[str, Quantity] = {
     "gpus_per_node": Quantity("hardware", "GPUs", 1, INF, long_name="accelerators per node"),
     "gpu_power_fraction": Quantity("hardware", "1", 0, 1, long_name="accelerator power draw over rated power"),
     "host_load": Quantity("hardware", "1", 0, 1, long_name="non-accelerator power draw over rated power"),
+    "idle_fraction": Quantity("hardware", "1", 0, INF, long_name="idle provisioned power over active (accelerator + host) power"),
     "pue": Quantity("host", "1", 1, INF, long_name="power usage effectiveness"),
     "wue_site": Quantity("host", "L/kWh", 0, INF, long_name="on-site water use effectiveness (per IT kWh)"),
     "wue_source": Quantity("host", "L/kWh", 0, INF, long_name="off-site water intensity of electricity"),
@@ -94,7 +96,8 @@ QUANTITIES: dict[str, Quantity] = {
     "speed": Quantity("row", "tokens/s", 0, INF, low_open=True, long_name="output speed"),
 }
 HOST_QUANTITIES = ("pue", "wue_site", "wue_source", "cif")
-_COMMON = ("gpu_node_power", "nongpu_node_power", *HOST_QUANTITIES, "latency", "speed")
+_COMMON = ("gpu_node_power", "nongpu_node_power", "idle_fraction", *HOST_QUANTITIES, "latency",
+           "speed")
 MODE_QUANTITIES = {
     "band": (*_COMMON, "gpu_util_min", "gpu_util_max", "nongpu_util"),
     "share": (*_COMMON, "gpu_power_factor", "gpu_util", "nongpu_util"),

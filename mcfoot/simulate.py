@@ -28,13 +28,20 @@ from ._kernels import footprint as _kernel_footprint
 from .errors import InputError, PriorsError
 from .priors import MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Scenario, load_scenario
 
-#: Output variables: name -> (units, long_name).
+#: Output variables: name -> (units, long_name, key of the kernel's outputs).
 OUTPUTS = {
-    "energy_wh": ("Wh", "facility energy per query"),
-    "carbon_g": ("g CO2e", "operational carbon per query"),
-    "water_site_ml": ("mL", "on-site water per query"),
-    "water_source_ml": ("mL", "off-site (electricity) water per query"),
-    "water_ml": ("mL", "total water per query"),
+    "energy_wh": ("Wh", "facility energy per query (IT energy x PUE)", "energy"),
+    "carbon_g": ("g CO2e", "operational carbon per query (location-based)", "carbon"),
+    "water_site_ml": ("mL", "on-site water per query", "water_site"),
+    "water_source_ml": ("mL", "off-site (electricity) water per query", "water_source"),
+    "water_ml": ("mL", "total water per query", "water"),
+    "energy_accelerator_wh": ("Wh", "accelerator energy per query (no host, no PUE)",
+                              "energy_accelerator"),
+    "energy_host_wh": ("Wh", "host (CPU, DRAM, network) energy per query (no PUE)",
+                       "energy_host"),
+    "energy_idle_wh": ("Wh", "idle provisioned capacity's energy attributed to one query "
+                       "(no PUE)", "energy_idle"),
+    "energy_it_wh": ("Wh", "IT energy per query (accelerator + host + idle)", "energy_it"),
 }
 HOST_FACTORS = {  # quantity -> name in the footprint group (per draw and model)
     "pue": "pue", "wue_site": "wue_site_l_per_kwh", "wue_source": "wue_source_l_per_kwh",
@@ -249,22 +256,25 @@ def _group_values(plan: Plan, normals: Normals, n: int) -> dict[str, np.ndarray]
     return values
 
 
-def _power_kw(plan: Plan, v: dict[str, np.ndarray]) -> np.ndarray:
-    """Attributed node power per (combo, variant, draw), kW."""
+def _power_kw(plan: Plan, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Attributed power by boundary per (combo, variant, draw), kW: ``accelerator``,
+    ``host`` and ``idle`` (provisioned but idle capacity)."""
     hw = plan.combo_hw
     pg, pn = v["gpu_node_power"][hw], v["nongpu_node_power"][hw]
     mode = plan.scenario.attribution
     if mode == "band":
-        lo = fp.attributed_power_kw(pg, v["gpu_util_min"], pn, v["nongpu_util"])
-        hi = fp.attributed_power_kw(pg, v["gpu_util_max"], pn, v["nongpu_util"])
-        return np.stack([lo, hi], axis=1)
-    if mode == "share":
-        p = fp.attributed_power_kw(pg * v["gpu_power_factor"][hw], v["gpu_util"], pn,
-                                   v["nongpu_util"])
-        return p[:, None, :]
-    ug, un = fp.physical_shares(v["gpus"], v["gpus_per_node"][hw], v["batch_size"],
-                                v["gpu_power_fraction"][hw], v["host_load"][hw])
-    return fp.attributed_power_kw(pg, ug, pn, un)[:, None, :]
+        acc = np.stack([pg * v["gpu_util_min"], pg * v["gpu_util_max"]], axis=1)
+        host = np.stack([pn * v["nongpu_util"]] * 2, axis=1)
+    elif mode == "share":
+        acc = (pg * v["gpu_power_factor"][hw] * v["gpu_util"])[:, None, :]
+        host = (pn * v["nongpu_util"])[:, None, :]
+    else:
+        ug, un = fp.physical_shares(v["gpus"], v["gpus_per_node"][hw], v["batch_size"],
+                                    v["gpu_power_fraction"][hw], v["host_load"][hw])
+        acc, host = (pg * ug)[:, None, :], (pn * un)[:, None, :]
+    idle = fp.idle_power_kw(acc + host, v["idle_fraction"][hw][:, None, :])
+    return {"accelerator": np.ascontiguousarray(acc), "host": np.ascontiguousarray(host),
+            "idle": np.ascontiguousarray(idle)}
 
 
 def _row_chol(plan: Plan) -> np.ndarray:
@@ -284,25 +294,25 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     """
     n = normals.latency.shape[1]
     values = _group_values(plan, normals, n)
-    power = np.ascontiguousarray(_power_kw(plan, values))
+    power = _power_kw(plan, values)
     host = {q: np.ascontiguousarray(values[q]) for q in HOST_FACTORS}
     args = (normals.latency, normals.speed, _row_chol(plan), plan.probs, plan.lat_q,
-            plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host, power, host["pue"],
+            plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host,
+            power["accelerator"], power["host"], power["idle"], host["pue"],
             host["wue_site"], host["wue_source"], host["cif"])
     if backend == "numpy":
         res = fp.footprint_reference(*args)
     elif backend == "numba":
         s = plan.n_slots
         if out is None:
-            out = {k: np.empty((s, n)) for k in ("energy", "carbon", "water_site",
-                                                   "water_source", "water")}
-            out["energy_variants"] = np.empty((power.shape[1], s, n))
+            out = {k: np.empty((s, n)) for k in fp.OUTPUT_KEYS}
+            out["energy_variants"] = np.empty((power["accelerator"].shape[1], s, n))
         out.setdefault("latency", normals.latency)
         out.setdefault("speed", normals.speed)
         res = _kernel_footprint(*args, out=out)
     else:
         raise InputError(f"backend must be 'numba' or 'numpy', got {backend!r}")
-    values["power_kw"] = power
+    values["power_kw"] = power["accelerator"] + power["host"]
     return res, values
 
 
@@ -379,8 +389,7 @@ def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: i
     """Evaluate the chunks ``bounds`` (covering ``start..stop``) into whole-range arrays."""
     n, s_n = stop - start, plan.n_slots
     band = plan.scenario.attribution == "band"
-    full = {k: np.empty((s_n, n)) for k in ("energy", "carbon", "water_site",
-                                             "water_source", "water", "latency", "speed")}
+    full = {k: np.empty((s_n, n)) for k in (*fp.OUTPUT_KEYS, "latency", "speed")}
     variants = np.empty((2 if band else 1, s_n, n))
     group_chunks: list[dict] = []
     single = len(bounds) == 1
@@ -419,8 +428,7 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0) -> xr.Da
     coords = {"draw": np.arange(start, start + draws), "model": list(plan.models),
               "prompt": list(plan.prompts)}
     fpt = xr.Dataset(coords=coords)
-    for name, key in zip(OUTPUTS, ("energy", "carbon", "water_site", "water_source", "water")):
-        units, long_name = OUTPUTS[name]
+    for name, (units, long_name, key) in OUTPUTS.items():
         fpt[name] = (("draw", "model", "prompt"), _grid(plan, full[key]),
                      {"units": units, "long_name": long_name})
     if plan.scenario.attribution == "band":
@@ -456,7 +464,8 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0) -> xr.Da
     pw = values["power_kw"]
     names = ("min", "max") if pw.shape[1] == 2 else ("value",)
     inp["power_kw"] = (("draw", "size_class_hardware", "bound"), np.moveaxis(pw, -1, 0),
-                       {"units": "kW", "long_name": "node power attributed to one query"})
+                       {"units": "kW", "long_name": "active (accelerator + host) node power "
+                        "attributed to one query"})
     inp = inp.assign_coords(bound=list(names))
 
     sc = plan.scenario

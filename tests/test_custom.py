@@ -64,6 +64,12 @@ value = {PN_KW}
 unit = "kW"
 source = "vendor sheet"
 
+[idle_fraction."My Accel x8"]
+dist = "fixed"
+value = 0.0
+unit = "1"
+source = "as the study: no idle capacity counted"
+
 [gpu_util_min.medium."My Accel x8"]
 dist = "fixed"
 value = {U_MIN}
