@@ -34,16 +34,19 @@ def _interp(u, probs, q, r, nq):
 
 @parallel_kernel
 def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
-               acc_kw, host_kw, idle_kw, pue, wue_site, wue_source, cif,
-               lat_out, spd_out, energy_v_out, acc_out, host_out, idle_out, it_out, energy_out,
-               carbon_out, ws_out, wsrc_out, w_out):
+               acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site, wue_source, cif,
+               cif_market, lat_out, spd_out, energy_v_out, acc_out, host_out, idle_out, it_out,
+               energy_out, carbon_out, carbon_market_out, carbon_embodied_out, ws_out, wsrc_out,
+               w_out):
     """Fused footprint of every (row, draw); see ``footprint.footprint_reference``.
 
     Power comes split by boundary, each (combo, variant, draw): accelerators, host
     (CPU/DRAM/network) and idle provisioned capacity attributed to the query. Per variant
     the three IT energies are summed and times PUE give ``energy_v_out``; the boundary
     energies are variant means, ``it = acc + host + idle`` and ``energy = it * PUE`` (the
-    identities hold exactly, per draw).
+    identities hold exactly, per draw). Embodied carbon is node time times the hardware's
+    amortised manufacturing emissions per hour of the query's share (``embodied_g_per_h``,
+    per combo, variant and draw), averaged over variants like the energies.
 
     Rows are split across threads (``prange``); each iteration writes only its own row, so
     results do not depend on the thread count. ``lat_out``/``spd_out`` may alias
@@ -69,6 +72,7 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
             sa = 0.0
             sh = 0.0
             si = 0.0
+            se = 0.0
             for v in range(n_var):
                 ea = 1000.0 * hours * acc_kw[c, v, d]
                 eh = 1000.0 * hours * host_kw[c, v, d]
@@ -77,6 +81,7 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
                 sa += ea
                 sh += eh
                 si += ei
+                se += hours * embodied_g_per_h[c, v, d]
             ea = sa / n_var
             eh = sh / n_var
             ei = si / n_var
@@ -92,16 +97,19 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
             it_out[r, d] = it
             energy_out[r, d] = energy
             carbon_out[r, d] = energy * cif[h, d]
+            carbon_market_out[r, d] = energy * cif_market[h, d]
+            carbon_embodied_out[r, d] = se / n_var
             ws_out[r, d] = ws
             wsrc_out[r, d] = wsrc
             w_out[r, d] = ws + wsrc
 
 
 def footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
-              acc_kw, host_kw, idle_kw, pue, wue_site, wue_source, cif, out):
+              acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site, wue_source, cif,
+              cif_market, out):
     """Run the kernel, writing into the arrays of ``out`` (dict of preallocated arrays)."""
     _footprint(z_lat, z_spd, np.ascontiguousarray(chol), probs, lat_q, spd_q, out_tokens,
-               row_combo, row_host, acc_kw, host_kw, idle_kw, pue, wue_site, wue_source, cif,
-               out["latency"], out["speed"], out["energy_variants"],
+               row_combo, row_host, acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site,
+               wue_source, cif, cif_market, out["latency"], out["speed"], out["energy_variants"],
                *(out[k] for k in OUTPUT_KEYS))
     return out

@@ -10,11 +10,18 @@ One query with ``T_out`` output tokens (METHOD.md), energy split by boundary:
     energy_X_wh      = 1000 * hours * X_kw             for X in accelerator, host, idle
     energy_it_wh     = accelerator + host + idle       (IT energy, exactly, per draw)
     energy_wh        = energy_it_wh * PUE              (facility energy, exactly, per draw)
-    carbon_g         = energy_wh * CIF                 (kg/kWh == g/Wh)
+    carbon_g         = energy_wh * CIF                 (kg/kWh == g/Wh; location-based)
+    carbon_market_g  = energy_wh * CIF_market          (market-based: net of PPAs/RECs)
+    embodied_g_per_h = node_share * (n_acc * E_acc + E_node) * 1000
+                       / (lifetime_yr * 8766 * fleet_utilisation)
+    carbon_embodied_g= hours * embodied_g_per_h        (manufacturing, amortised)
     water_site       = energy_it_wh * WUE_site         (L/kWh == mL/Wh, per IT energy)
     water_source     = energy_wh * WUE_source          (per facility energy)
 
-The study's ``power_kw`` is ``accelerator_kw + host_kw`` (its idle fraction is 0). With the
+``node_share`` is the share of one node's time the query holds (allocated accelerators /
+accelerators per node / batch); embodied emissions are amortised over the hours the hardware
+serves in its lifetime (lifetime x fleet utilisation), the approach of EcoLogits
+(``ecologits/impacts/llm.py``) with a utilisation term added. The study's ``power_kw`` is ``accelerator_kw + host_kw`` (its idle fraction is 0). With the
 study's min/max band of ``u_gpu`` the boundary energies are the band's 50/50 means.
 
 These functions are the readable statement of the method and the test oracle
@@ -30,11 +37,15 @@ import numpy as np
 #: Per-(row, draw) outputs of the kernel and of its twin besides latency, speed and the
 #: per-variant facility energies (``energy_variants``), in the kernel's argument order.
 OUTPUT_KEYS = ("energy_accelerator", "energy_host", "energy_idle", "energy_it", "energy",
-               "carbon", "water_site", "water_source", "water")
+               "carbon", "carbon_market", "carbon_embodied", "water_site", "water_source",
+               "water")
 
 #: Seconds per hour and Wh per kWh: unit conversions, not assumptions.
 SECONDS_PER_HOUR = 3600.0
 WH_PER_KWH = 1000.0
+#: Grams per kilogram; hours per (Julian) year, 365.25 d x 24 h: unit conversions.
+G_PER_KG = 1000.0
+HOURS_PER_YEAR = 8766.0
 
 
 def query_hours(latency_s, output_tokens, speed_tokens_per_s):
@@ -74,6 +85,15 @@ def carbon_g(energy_wh, cif_kg_per_kwh):
     return energy_wh * cif_kg_per_kwh
 
 
+def embodied_g_per_h(node_share, accelerators_per_node, accelerator_kg, node_kg, lifetime_yr,
+                     fleet_utilisation):
+    """Manufacturing emissions (g CO2e) attributed per hour of one query's node time: the
+    query's share of the node's embodied kg CO2e (accelerators + the rest of the node),
+    amortised over the hours the node serves in its lifetime."""
+    node_g = (accelerators_per_node * accelerator_kg + node_kg) * G_PER_KG
+    return node_share * node_g / (lifetime_yr * HOURS_PER_YEAR * fleet_utilisation)
+
+
 def water_site_ml(it_wh, wue_site_l_per_kwh):
     """On-site (cooling) water (mL): IT energy times on-site WUE."""
     return it_wh * wue_site_l_per_kwh
@@ -105,13 +125,15 @@ def empirical_ppf(u, probs, quantiles):
 
 
 def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo,
-                        row_host, acc_kw, host_kw, idle_kw, pue, wue_site, wue_source, cif):
+                        row_host, acc_kw, host_kw, idle_kw, embodied_rate, pue, wue_site,
+                        wue_source, cif, cif_market):
     """Plain NumPy twin of ``_kernels._footprint``: the test oracle.
 
     Shapes: ``z_lat``, ``z_spd`` (R, D) independent standard normals per catalogue row;
     ``chol`` (2, 2) Cholesky factor of the latency/speed copula; ``lat_q``, ``spd_q`` (R, Q);
     ``acc_kw``, ``host_kw``, ``idle_kw`` (C, V, D) attributed power by boundary per combo and
-    utilization variant (V = 1, or 2 for the study's min/max band); host factors (H, D).
+    utilization variant (V = 1, or 2 for the study's min/max band), ``embodied_rate``
+    (C, V, D) g CO2e per hour of node time; host factors (H, D).
     Returns a dict of (R, D) arrays: latency, speed, ``energy_variants`` (V, R, D) and
     :data:`OUTPUT_KEYS`.
     """
@@ -129,6 +151,7 @@ def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row
     acc_v, host_v, idle_v = per_variant(acc_kw), per_variant(host_kw), per_variant(idle_kw)
     energy_v = facility_energy_wh(acc_v + host_v + idle_v, pue_r[None])
     acc, host, idle = acc_v.mean(axis=0), host_v.mean(axis=0), idle_v.mean(axis=0)
+    embodied = (hours * np.moveaxis(embodied_rate[row_combo], 1, 0)).mean(axis=0)
     it = acc + host + idle
     energy = facility_energy_wh(it, pue_r)
     ws = water_site_ml(it, wue_site[row_host])
@@ -136,4 +159,5 @@ def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row
     return {"latency": lat, "speed": spd, "energy_variants": energy_v,
             "energy_accelerator": acc, "energy_host": host, "energy_idle": idle,
             "energy_it": it, "energy": energy, "carbon": carbon_g(energy, cif[row_host]),
+            "carbon_market": carbon_g(energy, cif_market[row_host]), "carbon_embodied": embodied,
             "water_site": ws, "water_source": wsrc, "water": ws + wsrc}

@@ -42,10 +42,14 @@ OUTPUTS = {
     "energy_idle_wh": ("Wh", "idle provisioned capacity's energy attributed to one query "
                        "(no PUE)", "energy_idle"),
     "energy_it_wh": ("Wh", "IT energy per query (accelerator + host + idle)", "energy_it"),
+    "carbon_market_g": ("g CO2e", "operational carbon per query (market-based)",
+                        "carbon_market"),
+    "carbon_embodied_g": ("g CO2e", "hardware manufacturing carbon amortised to one query",
+                          "carbon_embodied"),
 }
 HOST_FACTORS = {  # quantity -> name in the footprint group (per draw and model)
     "pue": "pue", "wue_site": "wue_site_l_per_kwh", "wue_source": "wue_source_l_per_kwh",
-    "cif": "cif_kg_per_kwh",
+    "cif": "cif_kg_per_kwh", "cif_market": "cif_market_kg_per_kwh",
 }
 SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware"}
 DEFAULT_CHUNK = 131_072
@@ -256,9 +260,10 @@ def _group_values(plan: Plan, normals: Normals, n: int) -> dict[str, np.ndarray]
     return values
 
 
-def _power_kw(plan: Plan, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Attributed power by boundary per (combo, variant, draw), kW: ``accelerator``,
-    ``host`` and ``idle`` (provisioned but idle capacity)."""
+def _attributed(plan: Plan, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What one query is attributed per (combo, variant, draw): power by boundary in kW
+    (``accelerator``, ``host``, ``idle``: provisioned but idle capacity) and the hardware's
+    amortised manufacturing emissions per hour of node time (``embodied``, g CO2e/h)."""
     hw = plan.combo_hw
     pg, pn = v["gpu_node_power"][hw], v["nongpu_node_power"][hw]
     mode = plan.scenario.attribution
@@ -273,8 +278,14 @@ def _power_kw(plan: Plan, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
                                     v["gpu_power_fraction"][hw], v["host_load"][hw])
         acc, host = (pg * ug)[:, None, :], (pn * un)[:, None, :]
     idle = fp.idle_power_kw(acc + host, v["idle_fraction"][hw][:, None, :])
+    share = v["node_share"] if mode != "physical" else \
+        fp.physical_shares(v["gpus"], v["gpus_per_node"][hw], v["batch_size"], 1.0, 1.0)[0]
+    rate = fp.embodied_g_per_h(share, v["gpus_per_node"][hw], v["embodied_accelerator"][hw],
+                               v["embodied_node"][hw], v["hardware_lifetime"][hw],
+                               v["fleet_utilisation"][hw])
+    rate = np.broadcast_to(rate[:, None, :], acc.shape)
     return {"accelerator": np.ascontiguousarray(acc), "host": np.ascontiguousarray(host),
-            "idle": np.ascontiguousarray(idle)}
+            "idle": np.ascontiguousarray(idle), "embodied": np.ascontiguousarray(rate)}
 
 
 def _row_chol(plan: Plan) -> np.ndarray:
@@ -294,12 +305,13 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     """
     n = normals.latency.shape[1]
     values = _group_values(plan, normals, n)
-    power = _power_kw(plan, values)
+    power = _attributed(plan, values)
     host = {q: np.ascontiguousarray(values[q]) for q in HOST_FACTORS}
     args = (normals.latency, normals.speed, _row_chol(plan), plan.probs, plan.lat_q,
             plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host,
-            power["accelerator"], power["host"], power["idle"], host["pue"],
-            host["wue_site"], host["wue_source"], host["cif"])
+            power["accelerator"], power["host"], power["idle"], power["embodied"],
+            host["pue"], host["wue_site"], host["wue_source"], host["cif"],
+            host["cif_market"])
     if backend == "numpy":
         res = fp.footprint_reference(*args)
     elif backend == "numba":
