@@ -83,8 +83,15 @@ class Plan:
         return [p.stream for q in self.priors for p in self.priors[q] if not p.dist.is_fixed]
 
     def row_streams(self, quantity: str) -> list[str]:
-        """Stream names of a row-scoped quantity (``latency``/``speed``), one per slot."""
-        return [f"{quantity}/{m}/{p}" for m in self.models for p in self.prompts]
+        """Stream names of a row-scoped quantity (``latency``/``speed``), one per slot.
+
+        One stream per *model*, shared by its prompt sizes: within a draw a model's rows sit
+        at the same quantile of their latency (and speed) distributions (the API is slow or
+        fast at that moment for every prompt). This is what lets :func:`mcfoot.estimate`
+        reproduce a catalogue row exactly at the row's own token counts and vary
+        continuously, draw by draw, in between (common random numbers across token counts).
+        """
+        return [f"{quantity}/{m}" for m in self.models for _ in self.prompts]
 
 
 def _select(ds: xr.Dataset, models, prompts) -> xr.Dataset:
@@ -202,12 +209,21 @@ def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
     return Normals(group, res["latency"], res["speed"])
 
 
+def _row_columns(plan: Plan, quantity: str) -> tuple[list[str], np.ndarray]:
+    """Distinct row streams of the present slots, and each slot's index among them (-1 if
+    absent)."""
+    names = plan.row_streams(quantity)
+    cols = list(dict.fromkeys(names[i] for i in np.flatnonzero(plan.present)))
+    at = {c: i for i, c in enumerate(cols)}
+    return cols, np.array([at[n] if ok else -1 for n, ok in zip(names, plan.present)])
+
+
 def design_columns(plan: Plan) -> list[str]:
     """Names of the columns a unit-space design must have, in order (see
-    :func:`normals_from_design`): group streams, then latency and speed per present row."""
-    rows = np.flatnonzero(plan.present)
-    lat, spd = plan.row_streams("latency"), plan.row_streams("speed")
-    return plan.group_streams() + [lat[i] for i in rows] + [spd[i] for i in rows]
+    :func:`normals_from_design`): group streams, then the latency and the speed stream of
+    every model with a present row."""
+    return plan.group_streams() + _row_columns(plan, "latency")[0] + \
+        _row_columns(plan, "speed")[0]
 
 
 def normals_from_design(plan: Plan, design: np.ndarray) -> Normals:
@@ -226,10 +242,12 @@ def normals_from_design(plan: Plan, design: np.ndarray) -> Normals:
     n_g = len(plan.group_streams())
     group = {name: z[:, i].copy() for i, name in enumerate(cols[:n_g])}
     rows = np.flatnonzero(plan.present)
+    lat_cols, idx = _row_columns(plan, "latency")
+    n_r = len(lat_cols)
     lat = np.zeros((plan.n_slots, len(design)))
     spd = np.zeros_like(lat)
-    lat[rows] = z[:, n_g:n_g + len(rows)].T
-    spd[rows] = z[:, n_g + len(rows):].T
+    lat[rows] = z[:, n_g:n_g + n_r].T[idx[rows]]
+    spd[rows] = z[:, n_g + n_r:].T[idx[rows]]
     return Normals(group, lat, spd)
 
 
