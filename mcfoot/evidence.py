@@ -294,7 +294,7 @@ def _entry(i, e, src, models, seen) -> tuple[list[str], Evidence | None]:
     variables = tuple(var) if isinstance(var, list) else (var,)
     unknown = [v for v in variables if not isinstance(v, str) or v not in OUTPUTS]
     if not variables or unknown:
-        p.append(f"{where}: unknown variable or boundary {', '.join(map(repr, unknown)) or var!r}"
+        p.append(f"{where}: unknown variable or boundary {', '.join(map(repr, unknown)) or repr(var)}"
                  f"{_hint(unknown[0], OUTPUTS) if unknown else ''}; use one of "
                  f"{', '.join(OUTPUTS)} (or a list of them, summed)")
         return p, None
