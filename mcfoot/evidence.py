@@ -54,7 +54,7 @@ import xarray as xr
 
 from . import distributions as dists
 from .errors import InputError
-from .simulate import OUTPUTS
+from .variables import FOOTPRINT
 
 SCHEMA = 1
 KEYS = ("id", "variable", "value", "unit", "per", "statistic", "uncertainty", "date",
@@ -134,7 +134,7 @@ def shipped_evidence() -> list[str]:
 
 
 def _units(variables, per) -> list[str]:
-    u = OUTPUTS[variables[0]][0]
+    u = FOOTPRINT[variables[0]].units
     if per == "query":
         return [u]
     return [f"{u}/token"] + (["J/token"] if u == "Wh" else [])
@@ -292,13 +292,13 @@ def _entry(i, e, src, models, seen) -> tuple[list[str], Evidence | None]:
     seen.add(eid)
     var = e["variable"]
     variables = tuple(var) if isinstance(var, list) else (var,)
-    unknown = [v for v in variables if not isinstance(v, str) or v not in OUTPUTS]
+    unknown = [v for v in variables if not isinstance(v, str) or v not in FOOTPRINT]
     if not variables or unknown:
         p.append(f"{where}: unknown variable or boundary {', '.join(map(repr, unknown)) or repr(var)}"
-                 f"{_hint(unknown[0], OUTPUTS) if unknown else ''}; use one of "
-                 f"{', '.join(OUTPUTS)} (or a list of them, summed)")
+                 f"{_hint(unknown[0], FOOTPRINT) if unknown else ''}; use one of "
+                 f"{', '.join(FOOTPRINT)} (or a list of them, summed)")
         return p, None
-    if len({OUTPUTS[v][0] for v in variables}) != 1 or len(set(variables)) != len(variables):
+    if len({FOOTPRINT[v].units for v in variables}) != 1 or len(set(variables)) != len(variables):
         p.append(f"{where}: variables {list(variables)} must be distinct and share a unit to "
                  "be summed")
         return p, None

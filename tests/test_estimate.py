@@ -129,7 +129,8 @@ def test_outside_the_measured_range_is_held_and_warned():
 @pytest.mark.parametrize("kwargs, match", [
     ({"model": "gpt-9", "output_tokens": 10}, "unknown model"),
     ({"model": "gpt-4o-mar", "output_tokens": -1}, "non-negative integers"),
-    ({"model": "gpt-4o-mar", "output_tokens": 2.5}, "non-negative integers"),
+    ({"model": "gpt-4o-mar", "output_tokens": 2.5}, "non-negative integer"),
+    ({"model": "gpt-4o-mar", "output_tokens": 800.0}, "non-negative integer"),
     ({"model": "gpt-4o-mar", "output_tokens": True}, "non-negative integer"),
     ({"model": "gpt-4o-mar", "output_tokens": "800"}, "non-negative integer"),
     ({"model": "gpt-4o-mar", "output_tokens": 10, "input_tokens": [1, -2]},
