@@ -3,6 +3,7 @@
 from ._version import __version__
 from .catalogue import load_catalogue
 from .errors import CatalogueError, InputError, PriorsError
+from .estimate import estimate
 from .io import read_tree, write_tree
 from .priors import load_scenario, shipped_scenarios
 from .rank import rank
@@ -10,6 +11,6 @@ from .simulate import simulate
 from .summary import summarize
 
 __all__ = [
-    "CatalogueError", "InputError", "PriorsError", "__version__", "load_catalogue",
+    "CatalogueError", "InputError", "PriorsError", "__version__", "estimate", "load_catalogue",
     "load_scenario", "rank", "read_tree", "shipped_scenarios", "simulate", "summarize", "write_tree",
 ]

@@ -33,16 +33,26 @@ def _interp(u, probs, q, r, nq):
 
 @parallel_kernel
 def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
-               power_kw, pue, wue_site, wue_source, cif,
-               lat_out, spd_out, energy_v_out, energy_out, carbon_out, ws_out, wsrc_out, w_out):
+               acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site, wue_source, cif,
+               cif_market, lat_out, spd_out, energy_v_out, acc_out, host_out, idle_out, it_out,
+               energy_out, carbon_out, carbon_market_out, carbon_embodied_out, ws_out, wsrc_out,
+               w_out):
     """Fused footprint of every (row, draw); see ``footprint.footprint_reference``.
+
+    Power comes split by boundary, each (combo, variant, draw): accelerators, host
+    (CPU/DRAM/network) and idle provisioned capacity attributed to the query. Per variant
+    the three IT energies are summed and times PUE give ``energy_v_out``; the boundary
+    energies are variant means, ``it = acc + host + idle`` and ``energy = it * PUE`` (the
+    identities hold exactly, per draw). Embodied carbon is node time times the hardware's
+    amortised manufacturing emissions per hour of the query's share (``embodied_g_per_h``,
+    per combo, variant and draw), averaged over variants like the energies.
 
     Rows are split across threads (``prange``); each iteration writes only its own row, so
     results do not depend on the thread count. ``lat_out``/``spd_out`` may alias
     ``z_lat``/``z_spd`` (each element is read before it is written).
     """
     n_rows, n_draws = z_lat.shape
-    n_var = power_kw.shape[1]
+    n_var = acc_kw.shape[1]
     nq = probs.shape[0]
     c00, c10, c11 = chol[0, 0], chol[1, 0], chol[1, 1]
     for r in prange(n_rows):
@@ -58,29 +68,49 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
             spd = _interp(u2, probs, spd_q, r, nq)
             hours = (lat + t_out / spd) / 3600.0
             p = pue[h, d]
-            acc = 0.0
+            sa = 0.0
+            sh = 0.0
+            si = 0.0
+            se = 0.0
             for v in range(n_var):
-                e = 1000.0 * hours * power_kw[c, v, d] * p
-                energy_v_out[v, r, d] = e
-                acc += e
-            energy = acc / n_var
-            it = energy / p
+                ea = 1000.0 * hours * acc_kw[c, v, d]
+                eh = 1000.0 * hours * host_kw[c, v, d]
+                ei = 1000.0 * hours * idle_kw[c, v, d]
+                energy_v_out[v, r, d] = (ea + eh + ei) * p
+                sa += ea
+                sh += eh
+                si += ei
+                se += hours * embodied_g_per_h[c, v, d]
+            ea = sa / n_var
+            eh = sh / n_var
+            ei = si / n_var
+            it = ea + eh + ei
+            energy = it * p
             ws = it * wue_site[h, d]
             wsrc = energy * wue_source[h, d]
             lat_out[r, d] = lat
             spd_out[r, d] = spd
+            acc_out[r, d] = ea
+            host_out[r, d] = eh
+            idle_out[r, d] = ei
+            it_out[r, d] = it
             energy_out[r, d] = energy
             carbon_out[r, d] = energy * cif[h, d]
+            carbon_market_out[r, d] = energy * cif_market[h, d]
+            carbon_embodied_out[r, d] = se / n_var
             ws_out[r, d] = ws
             wsrc_out[r, d] = wsrc
             w_out[r, d] = ws + wsrc
 
 
 def footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
-              power_kw, pue, wue_site, wue_source, cif, out):
+              acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site, wue_source, cif,
+              cif_market, out):
     """Run the kernel, writing into the arrays of ``out`` (dict of preallocated arrays)."""
     _footprint(z_lat, z_spd, np.ascontiguousarray(chol), probs, lat_q, spd_q, out_tokens,
-               row_combo, row_host, power_kw, pue, wue_site, wue_source, cif,
-               out["latency"], out["speed"], out["energy_variants"], out["energy"],
-               out["carbon"], out["water_site"], out["water_source"], out["water"])
+               row_combo, row_host, acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site,
+               wue_source, cif, cif_market, out["latency"], out["speed"], out["energy_variants"],
+               out["energy_accelerator"], out["energy_host"], out["energy_idle"],
+               out["energy_it"], out["energy"], out["carbon"], out["carbon_market"],
+               out["carbon_embodied"], out["water_site"], out["water_source"], out["water"])
     return out

@@ -16,7 +16,7 @@ from .errors import InputError
 
 __all__ = ["FIGURE_FORMATS", "choice", "figure_path", "finite_number", "is_number",
            "output_path", "positive_int", "positive_number", "probability",
-           "prompt_mix", "prompt_mix_problems"]
+           "prompt_mix", "prompt_mix_problems", "token_counts"]
 
 #: Figure formats the package writes.
 FIGURE_FORMATS = (".png", ".pdf", ".svg")
@@ -53,6 +53,21 @@ def positive_int(name: str, x) -> int:
     if not isinstance(x, Integral) or isinstance(x, bool) or x < 1:
         raise InputError(f"{name} must be a positive integer, got {x!r}")
     return int(x)
+
+
+def token_counts(name: str, x):
+    """``x`` (an int or an array of ints, any shape) as an int64 array of token counts >= 0;
+    floats (even 2.0), bools and strings are refused, as by :func:`positive_int`."""
+    import numpy as np
+
+    arr = np.asarray(x)
+    if arr.size == 0 or arr.dtype.kind not in "iu":
+        raise InputError(f"{name} must be a non-negative integer or an array of them, got "
+                         f"{x!r}")
+    if np.any(arr < 0):
+        raise InputError(f"{name} must be non-negative integers (a token count), got "
+                         f"{arr.reshape(-1)[np.argmax(arr.reshape(-1) < 0)].item()}")
+    return arr.astype(np.int64)
 
 
 def choice(name: str, x, options: Iterable, what: str = ""):

@@ -45,7 +45,7 @@ __all__ = ["FOOTPRINT_INPUTS", "INPUT_PRESETS", "POOLED", "STUDY_INPUTS", "min_r
            "model_scores", "rank", "rank_probabilities"]
 
 #: The study's inputs: per-query energy (combined figure), PUE, WUE site, WUE source, CIF.
-STUDY_INPUTS = ("energy_wh", *variables.HOST)
+STUDY_INPUTS = variables.study_input_names()
 #: Our alternative (not the study's): the three headline per-query footprints.
 FOOTPRINT_INPUTS = variables.headline_names()
 INPUT_PRESETS = {"study": STUDY_INPUTS, "footprint": FOOTPRINT_INPUTS}

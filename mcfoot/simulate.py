@@ -63,8 +63,15 @@ class Plan:
         return [p.stream for q in self.priors for p in self.priors[q] if not p.dist.is_fixed]
 
     def row_streams(self, quantity: str) -> list[str]:
-        """Stream names of a row-scoped quantity (``latency``/``speed``), one per slot."""
-        return [f"{quantity}/{m}/{p}" for m in self.models for p in self.prompts]
+        """Stream names of a row-scoped quantity (``latency``/``speed``), one per slot.
+
+        One stream per *model*, shared by its prompt sizes: within a draw a model's rows sit
+        at the same quantile of their latency (and speed) distributions (the API is slow or
+        fast at that moment for every prompt). This is what lets :func:`mcfoot.estimate`
+        reproduce a catalogue row exactly at the row's own token counts and vary
+        continuously, draw by draw, in between (common random numbers across token counts).
+        """
+        return [f"{quantity}/{m}" for m in self.models for _ in self.prompts]
 
 
 def _select(ds: xr.Dataset, models, prompts) -> xr.Dataset:
@@ -185,12 +192,21 @@ def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
     return Normals(group, res["latency"], res["speed"])
 
 
+def _row_columns(plan: Plan, quantity: str) -> tuple[list[str], np.ndarray]:
+    """Distinct row streams of the present slots, and each slot's index among them (-1 if
+    absent)."""
+    names = plan.row_streams(quantity)
+    cols = list(dict.fromkeys(names[i] for i in np.flatnonzero(plan.present)))
+    at = {c: i for i, c in enumerate(cols)}
+    return cols, np.array([at[n] if ok else -1 for n, ok in zip(names, plan.present)])
+
+
 def design_columns(plan: Plan) -> list[str]:
     """Names of the columns a unit-space design must have, in order (see
-    :func:`normals_from_design`): group streams, then latency and speed per present row."""
-    rows = np.flatnonzero(plan.present)
-    lat, spd = plan.row_streams("latency"), plan.row_streams("speed")
-    return plan.group_streams() + [lat[i] for i in rows] + [spd[i] for i in rows]
+    :func:`normals_from_design`): group streams, then the latency and the speed stream of
+    every model with a present row."""
+    return plan.group_streams() + _row_columns(plan, "latency")[0] + \
+        _row_columns(plan, "speed")[0]
 
 
 def normals_from_design(plan: Plan, design: np.ndarray) -> Normals:
@@ -209,10 +225,12 @@ def normals_from_design(plan: Plan, design: np.ndarray) -> Normals:
     n_g = len(plan.group_streams())
     group = {name: z[:, i].copy() for i, name in enumerate(cols[:n_g])}
     rows = np.flatnonzero(plan.present)
+    lat_cols, idx = _row_columns(plan, "latency")
+    n_r = len(lat_cols)
     lat = np.zeros((plan.n_slots, len(design)))
     spd = np.zeros_like(lat)
-    lat[rows] = z[:, n_g:n_g + len(rows)].T
-    spd[rows] = z[:, n_g + len(rows):].T
+    lat[rows] = z[:, n_g:n_g + n_r].T[idx[rows]]
+    spd[rows] = z[:, n_g + n_r:].T[idx[rows]]
     return Normals(group, lat, spd)
 
 
@@ -243,22 +261,32 @@ def _group_values(plan: Plan, normals: Normals, n: int) -> dict[str, np.ndarray]
     return values
 
 
-def _power_kw(plan: Plan, v: dict[str, np.ndarray]) -> np.ndarray:
-    """Attributed node power per (combo, variant, draw), kW."""
+def _attributed(plan: Plan, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What one query is attributed per (combo, variant, draw): power by boundary in kW
+    (``accelerator``, ``host``, ``idle``: provisioned but idle capacity) and the hardware's
+    amortised manufacturing emissions per hour of node time (``embodied``, g CO2e/h)."""
     hw = plan.combo_hw
     pg, pn = v["gpu_node_power"][hw], v["nongpu_node_power"][hw]
     mode = plan.scenario.attribution
     if mode == "band":
-        lo = fp.attributed_power_kw(pg, v["gpu_util_min"], pn, v["nongpu_util"])
-        hi = fp.attributed_power_kw(pg, v["gpu_util_max"], pn, v["nongpu_util"])
-        return np.stack([lo, hi], axis=1)
-    if mode == "share":
-        p = fp.attributed_power_kw(pg * v["gpu_power_factor"][hw], v["gpu_util"], pn,
-                                   v["nongpu_util"])
-        return p[:, None, :]
-    ug, un = fp.physical_shares(v["gpus"], v["gpus_per_node"][hw], v["batch_size"],
-                                v["gpu_power_fraction"][hw], v["host_load"][hw])
-    return fp.attributed_power_kw(pg, ug, pn, un)[:, None, :]
+        acc = np.stack([pg * v["gpu_util_min"], pg * v["gpu_util_max"]], axis=1)
+        host = np.stack([pn * v["nongpu_util"]] * 2, axis=1)
+    elif mode == "share":
+        acc = (pg * v["gpu_power_factor"][hw] * v["gpu_util"])[:, None, :]
+        host = (pn * v["nongpu_util"])[:, None, :]
+    else:
+        ug, un = fp.physical_shares(v["gpus"], v["gpus_per_node"][hw], v["batch_size"],
+                                    v["gpu_power_fraction"][hw], v["host_load"][hw])
+        acc, host = (pg * ug)[:, None, :], (pn * un)[:, None, :]
+    idle = fp.idle_power_kw(acc + host, v["idle_fraction"][hw][:, None, :])
+    share = v["node_share"] if mode != "physical" else \
+        fp.physical_shares(v["gpus"], v["gpus_per_node"][hw], v["batch_size"], 1.0, 1.0)[0]
+    rate = fp.embodied_g_per_h(share, v["gpus_per_node"][hw], v["embodied_accelerator"][hw],
+                               v["embodied_node"][hw], v["hardware_lifetime"][hw],
+                               v["fleet_utilisation"][hw])
+    rate = np.broadcast_to(rate[:, None, :], acc.shape)
+    return {"accelerator": np.ascontiguousarray(acc), "host": np.ascontiguousarray(host),
+            "idle": np.ascontiguousarray(idle), "embodied": np.ascontiguousarray(rate)}
 
 
 def _row_chol(plan: Plan) -> np.ndarray:
@@ -278,24 +306,26 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     """
     n = normals.latency.shape[1]
     values = _group_values(plan, normals, n)
-    power = np.ascontiguousarray(_power_kw(plan, values))
+    power = _attributed(plan, values)
     host = {q: np.ascontiguousarray(values[q]) for q in HOST_QUANTITIES}
     args = (normals.latency, normals.speed, _row_chol(plan), plan.probs, plan.lat_q,
-            plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host, power, host["pue"],
-            host["wue_site"], host["wue_source"], host["cif"])
+            plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host,
+            power["accelerator"], power["host"], power["idle"], power["embodied"],
+            host["pue"], host["wue_site"], host["wue_source"], host["cif"],
+            host["cif_market"])
     if backend == "numpy":
         res = fp.footprint_reference(*args)
     elif backend == "numba":
         s = plan.n_slots
         if out is None:
             out = {k: np.empty((s, n)) for k in V.kernel_keys()}
-            out["energy_variants"] = np.empty((power.shape[1], s, n))
+            out["energy_variants"] = np.empty((power["accelerator"].shape[1], s, n))
         out.setdefault("latency", normals.latency)
         out.setdefault("speed", normals.speed)
         res = _kernel_footprint(*args, out=out)
     else:
         raise InputError(f"backend must be 'numba' or 'numpy', got {backend!r}")
-    values["power_kw"] = power
+    values["power_kw"] = power["accelerator"] + power["host"]
     return res, values
 
 

@@ -24,7 +24,7 @@ from .priors import QUANTITIES
 __all__ = [
     "BAND", "FOOTPRINT", "HOST", "PINT_DEFINITIONS", "ROW_INPUTS", "VARIABLES", "Variable",
     "attrs", "axis_label", "footprint_names", "headline_names", "kernel_keys", "per_query",
-    "row_kernel_keys", "unit_registry", "units",
+    "row_kernel_keys", "study_input_names", "unit_registry", "units",
 ]
 
 #: pint definitions for the units mcfoot writes that pint does not know (each defined once).
@@ -48,7 +48,8 @@ class Variable:
     over (slot, draw); ``quantity``: the prior quantity (``priors.QUANTITIES``) whose draws
     it is, for host factors and row inputs; ``band``: for the study's utilization band,
     which variant (``"min"``/``"max"``) of ``kernel_key`` it is; ``headline``: shown by
-    default in the CLI summary and used by the ``"footprint"`` rank preset.
+    default in the CLI summary and used by the ``"footprint"`` rank preset; ``study_input``:
+    one of the study's DEA inputs (the ``"study"`` rank preset).
     """
 
     name: str
@@ -60,6 +61,7 @@ class Variable:
     quantity: str | None = None
     band: str | None = None
     headline: bool = False
+    study_input: bool = False
 
     @property
     def attrs(self) -> dict[str, str]:
@@ -67,22 +69,36 @@ class Variable:
         return {"units": self.units, "long_name": self.long_name}
 
 
-def _host(name: str, quantity: str) -> Variable:
+def _host(name: str, quantity: str, study_input: bool = True) -> Variable:
     q = QUANTITIES[quantity]
     return Variable(name, q.unit, f"{q.long_name} of the model's host (per draw)",
-                    dims=("draw", "model"), quantity=quantity)
+                    dims=("draw", "model"), quantity=quantity, study_input=study_input)
 
 
 #: Per-query footprints over (draw, model, prompt), in the order results list them.
 FOOTPRINT: dict[str, Variable] = {v.name: v for v in (
-    Variable("energy_wh", "Wh", "facility energy per query", kernel_key="energy",
-             headline=True),
-    Variable("carbon_g", "g CO2e", "operational carbon per query", kernel_key="carbon",
-             headline=True),
+    Variable("energy_wh", "Wh", "facility energy per query",
+             kernel_key="energy", headline=True, study_input=True),
+    Variable("carbon_g", "g CO2e", "operational carbon per query (location-based)",
+             kernel_key="carbon", headline=True),
     Variable("water_site_ml", "mL", "on-site water per query", kernel_key="water_site"),
     Variable("water_source_ml", "mL", "off-site (electricity) water per query",
              kernel_key="water_source"),
     Variable("water_ml", "mL", "total water per query", kernel_key="water", headline=True),
+    # energy by boundary (accelerator + host + idle = IT, exactly; IT x PUE = energy_wh)
+    Variable("energy_accelerator_wh", "Wh", "accelerator energy per query (no host, no PUE)",
+             kernel_key="energy_accelerator"),
+    Variable("energy_host_wh", "Wh", "host (CPU, DRAM, network) energy per query (no PUE)",
+             kernel_key="energy_host"),
+    Variable("energy_idle_wh", "Wh", "idle provisioned capacity's energy attributed to one "
+             "query (no PUE)", kernel_key="energy_idle"),
+    Variable("energy_it_wh", "Wh", "IT energy per query (accelerator + host + idle)",
+             kernel_key="energy_it"),
+    # carbon by accounting method (carbon_g: location-based operational)
+    Variable("carbon_market_g", "g CO2e", "operational carbon per query (market-based)",
+             kernel_key="carbon_market"),
+    Variable("carbon_embodied_g", "g CO2e", "hardware manufacturing carbon amortised to one "
+             "query", kernel_key="carbon_embodied"),
 )}
 #: The study's two utilization bounds (band scenarios only): variants of ``energy``.
 BAND: dict[str, Variable] = {v.name: v for v in (
@@ -91,7 +107,8 @@ BAND: dict[str, Variable] = {v.name: v for v in (
 #: Per-draw host factors of each model (footprint group, over (draw, model)).
 HOST: dict[str, Variable] = {v.name: v for v in (
     _host("pue", "pue"), _host("wue_site_l_per_kwh", "wue_site"),
-    _host("wue_source_l_per_kwh", "wue_source"), _host("cif_kg_per_kwh", "cif"))}
+    _host("wue_source_l_per_kwh", "wue_source"), _host("cif_kg_per_kwh", "cif"),
+    _host("cif_market_kg_per_kwh", "cif_market", study_input=False))}
 #: Row-scoped sampled inputs (inputs group, over (draw, model, prompt)).
 ROW_INPUTS: dict[str, Variable] = {v.name: v for v in (
     Variable("latency_s", "s", "time to first chunk", group="inputs", kernel_key="latency",
@@ -101,7 +118,8 @@ ROW_INPUTS: dict[str, Variable] = {v.name: v for v in (
 )}
 #: Derived inputs (not sampled; left out of sensitivity and driver analyses).
 DERIVED: dict[str, Variable] = {v.name: v for v in (
-    Variable("power_kw", "kW", "node power attributed to one query", group="inputs",
+    Variable("power_kw", "kW", "active (accelerator + host) node power attributed to one "
+             "query", group="inputs",
              dims=("draw", "size_class_hardware", "bound")),
 )}
 #: Every declared variable by name.
@@ -116,6 +134,11 @@ def footprint_names(band: bool = False) -> tuple[str, ...]:
 def per_query() -> dict[str, Variable]:
     """Every per-query footprint a result may hold (footprints and band variants)."""
     return {**FOOTPRINT, **BAND}
+
+
+def study_input_names() -> tuple[str, ...]:
+    """The study's DEA inputs (energy and the four host factors), in registry order."""
+    return tuple(n for n, v in VARIABLES.items() if v.study_input)
 
 
 def headline_names() -> tuple[str, ...]:

@@ -63,12 +63,15 @@ def test_consumers_derive_from_the_registry():
     from mcfoot.rank import FOOTPRINT_INPUTS, STUDY_INPUTS
 
     assert claims.FOOTPRINT_UNITS == {n: v.units for n, v in variables.per_query().items()}
-    assert STUDY_INPUTS == ("energy_wh", *variables.HOST)
+    # the study's DEA inputs (DEA.md): energy and the four host factors, not market-based CIF
+    assert STUDY_INPUTS == variables.study_input_names() == (
+        "energy_wh", "pue", "wue_site_l_per_kwh", "wue_source_l_per_kwh", "cif_kg_per_kwh")
     assert cli_summary.COLUMNS == variables.headline_names() == FOOTPRINT_INPUTS
     for name, v in variables.VARIABLES.items():
         assert CF_ATTRS[name] == (v.units, v.long_name)
-    assert variables.kernel_keys() == ("energy", "carbon", "water_site", "water_source",
-                                       "water")
+    assert variables.kernel_keys() == (
+        "energy", "carbon", "water_site", "water_source", "water", "energy_accelerator",
+        "energy_host", "energy_idle", "energy_it", "carbon_market", "carbon_embodied")
 
 
 def test_registry_lookup_errors():

@@ -14,8 +14,8 @@ import sys
 from ..errors import InputError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("run", "summary", "rank", "sensitivity", "claims", "scale", "workload", "plot",
-            "priors")
+COMMANDS = ("run", "estimate", "compare", "workload", "summary", "rank", "sensitivity",
+            "claims", "scale", "plot", "priors")
 
 
 class CLIError(InputError):
