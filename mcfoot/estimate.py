@@ -81,17 +81,31 @@ def _measured(ds: xr.Dataset, model: str):
 
 def _interpolate(tin, q, x: float) -> tuple[np.ndarray, int, int]:
     """Quantiles at input size ``x`` and the indices (a, b) of the measured sizes used."""
-    k = np.flatnonzero(tin == x)
-    if k.size:
-        return q[k[0]].copy(), k[0], k[0]
-    if x < tin[0]:
-        return q[0].copy(), 0, 0
-    if x > tin[-1]:
-        return q[-1].copy(), len(tin) - 1, len(tin) - 1
-    b = int(np.searchsorted(tin, x))
-    a = b - 1
-    t = (np.log(x) - np.log(tin[a])) / (np.log(tin[b]) - np.log(tin[a]))
-    return q[a] + t * (q[b] - q[a]), a, b
+    out, a, b = interpolate_quantiles(tin, q, np.array([x], float))
+    return out[0], int(a[0]), int(b[0])
+
+
+def interpolate_quantiles(tin, q, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The interpolation of the module docstring for many input sizes at once.
+
+    ``tin`` (P,) measured input sizes, ascending; ``q`` (P, Q) their quantiles; ``x`` (n,)
+    input sizes. Returns the quantiles (n, Q) and the indices ``a``, ``b`` (n,) of the
+    measured sizes used (``a == b`` at a measured size and outside the range)."""
+    tin = np.asarray(tin, float)
+    x = np.asarray(x, float)
+    last = len(tin) - 1
+    b = np.searchsorted(tin, x)  # first measured size >= x
+    exact = (b <= last) & (tin[np.minimum(b, last)] == x)
+    below, above = x < tin[0], x > tin[-1]
+    inside = ~(exact | below | above)
+    a = np.where(exact, b, np.where(below, 0, np.where(above, last, b - 1)))
+    b = np.where(inside, b, a)
+    out = q[a].copy()
+    if inside.any():
+        ai, bi = a[inside], b[inside]
+        t = (np.log(x[inside]) - np.log(tin[ai])) / (np.log(tin[bi]) - np.log(tin[ai]))
+        out[inside] = q[ai] + t[:, None] * (q[bi] - q[ai])
+    return out, a, b
 
 
 def request_catalogue(ds: xr.Dataset, models, output_tokens, input_tokens) -> xr.Dataset:

@@ -34,6 +34,7 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import math
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -46,6 +47,7 @@ from ._validate import choice, positive_int
 from .catalogue import load_catalogue
 from .errors import InputError
 from .logs import CHUNK_ROWS, LogError, Skipped, read_log
+from .estimate import INTERPOLATION
 from .priors import Scenario, load_scenario, with_region
 from .simulate import Normals, Plan, build_plan, check_draws, evaluate
 
@@ -160,33 +162,29 @@ def _moments(probs, lat_q, spd_q):
 
 def quantiles_at(catalogue: xr.Dataset, model: np.ndarray, input_tokens: np.ndarray):
     """Latency and speed quantiles ``(n, Q)`` of requests of catalogue model index ``model``
-    with ``input_tokens``: linear in log input tokens between the model's measured prompt
-    sizes, the nearest measured size outside them. Returns ``(lat_q, spd_q, outside)``
-    (``outside``: bool per request beyond the measured range)."""
-    tin = catalogue["input_tokens"].values  # (M, P), NaN where absent
-    lat, spd = catalogue["latency_s"].values, catalogue["speed_tokens_per_s"].values
-    with np.errstate(divide="ignore"):
-        knots = np.where(np.isfinite(tin), np.log(np.where(np.isfinite(tin), tin, 1)), np.inf)
-    order = np.argsort(knots, axis=1)  # present sizes first, ascending
-    knots = np.take_along_axis(knots, order, 1)
-    lat = np.take_along_axis(lat, order[..., None], 1)
-    spd = np.take_along_axis(spd, order[..., None], 1)
-    n_present = np.isfinite(knots).sum(1)
-    x = np.log(np.maximum(np.asarray(input_tokens, float), 1.0))
-    kn = knots[model]  # (n, P)
-    npres = n_present[model]
-    k = np.clip((kn[:, :-1] <= x[:, None]).sum(1) - 1, 0, np.maximum(npres - 2, 0))
-    rows = np.arange(len(x))
-    x0 = kn[rows, k]
-    x1 = kn[rows, np.minimum(k + 1, kn.shape[1] - 1)]
-    single = npres < 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        w = np.where(single, 0.0, np.clip((x - x0) / (x1 - x0), 0.0, 1.0))
-    outside = (x < kn[:, 0]) | (x > kn[rows, npres - 1])
-    k1 = np.where(single, k, k + 1)
-    lq = (1 - w)[:, None] * lat[model, k] + w[:, None] * lat[model, k1]
-    sq = (1 - w)[:, None] * spd[model, k] + w[:, None] * spd[model, k1]
-    return np.ascontiguousarray(lq), np.ascontiguousarray(sq), outside
+    with ``input_tokens``, by :func:`mcfoot.estimate`'s interpolation (linear in log input
+    tokens between the measured prompt sizes, held at the nearest one outside). Returns
+    ``(lat_q, spd_q, outside, falling)``: bool per request beyond the measured range, and on a
+    segment where the measurements make the footprint fall with more input tokens."""
+    from .estimate import _measured, interpolate_quantiles
+
+    model = np.asarray(model)
+    x = np.asarray(input_tokens, float)
+    n, nq = len(model), catalogue.sizes["quantile"]
+    lq, sq = np.empty((n, nq)), np.empty((n, nq))
+    outside, falling = np.zeros(n, bool), np.zeros(n, bool)
+    order = np.argsort(model, kind="stable")
+    cuts = np.flatnonzero(np.diff(model[order])) + 1
+    for rows in np.split(order, cuts):
+        if not len(rows):
+            continue
+        tin, lat, spd, _, _ = _measured(catalogue, str(catalogue.model.values[model[rows[0]]]))
+        lq[rows], a, b = interpolate_quantiles(tin, lat, x[rows])
+        sq[rows], _, _ = interpolate_quantiles(tin, spd, x[rows])
+        outside[rows] = (x[rows] < tin[0]) | (x[rows] > tin[-1])
+        drop = (np.diff(lat, axis=0) < 0).any(1) | (np.diff(spd, axis=0) > 0).any(1)
+        falling[rows] = (a != b) & drop[np.minimum(a, len(drop) - 1)] if len(drop) else False
+    return np.ascontiguousarray(lq), np.ascontiguousarray(sq), outside, falling
 
 
 # ---- aggregation of a log --------------------------------------------------------------------
@@ -199,6 +197,7 @@ class LogTotals:
     bound2: ExactSum = dataclasses.field(default_factory=ExactSum)
     ints: dict = dataclasses.field(default_factory=dict)  # cell -> [requests, in, out, rows]
     outside: int = 0  # requests whose input tokens lie beyond the measured prompt sizes
+    falling: int = 0  # requests on a segment where measured latency falls / speed rises
     rows: list | None = dataclasses.field(default_factory=list)  # kept rows (exact mode)
     n_requests: int = 0
     skipped: Skipped = dataclasses.field(default_factory=Skipped)
@@ -211,6 +210,7 @@ class LogTotals:
                 for i in range(4):
                     cell[i] += v[i]
         out.outside = self.outside + o.outside
+        out.falling = self.falling + o.falling
         out.n_requests = self.n_requests + o.n_requests
         out.rows = None if self.rows is None or o.rows is None or out.n_requests > keep \
             else self.rows + o.rows
@@ -284,7 +284,8 @@ def aggregate(log, catalogue: xr.Dataset, *, columns=None, skip_unknown=False,
         # node-time moments depend on (model, input tokens) only: compute them once per pair
         pair = (ch.model.astype(np.int64) << 40) | np.minimum(ch.input_tokens, (1 << 40) - 1)
         pcodes, pairs = pd.factorize(pair)
-        lq, sq, outside = quantiles_at(catalogue, pairs >> 40, pairs & ((1 << 40) - 1))
+        lq, sq, outside, falling = quantiles_at(catalogue, pairs >> 40,
+                                                pairs & ((1 << 40) - 1))
         e_lat, sd_lat, e_inv, sd_inv = _moments(probs, lq, sq)
         t_out = ch.output_tokens.astype(float)
         eh = (e_lat[pcodes] + t_out * e_inv[pcodes]) / SECONDS_PER_HOUR
@@ -293,6 +294,7 @@ def aggregate(log, catalogue: xr.Dataset, *, columns=None, skip_unknown=False,
         tot.hours.add(None, c * eh, codes, uniq)
         tot.bound2.add(None, c * b * b, codes, uniq)
         tot.outside += int(ch.count[outside[pcodes]].sum())
+        tot.falling += int(ch.count[falling[pcodes]].sum())
         k = len(uniq)
         sums = [_int_bincount(codes, w, k) for w in
                 (ch.count, ch.count * ch.input_tokens, ch.count * ch.output_tokens)]
@@ -392,8 +394,27 @@ def workload(log, *, scenario="default", draws: int = 10_000, seed=0, by=None,
     if not tot.ints:
         raise LogError(f"no requests left to estimate ({tot.skipped.text()})",
                        _log_label(log))
+    _warn(tot)
     exact = method == "exact" or (method == "auto" and tot.rows is not None)
     return _draws(tot, sc, cat, ss, draws, by, time_unit, exact, backend, log, region)
+
+
+def _warn(tot: LogTotals) -> None:
+    """One :class:`~mcfoot.estimate.EstimateWarning` for the requests outside the measured
+    prompt sizes and on falling segments (``estimate`` warns per request)."""
+    from .estimate import EstimateWarning
+
+    parts = []
+    if tot.outside:
+        parts.append(f"{tot.outside} of {tot.n_requests} requests lie outside their model's "
+                     f"measured prompt sizes (latency and speed held at the nearest one: an "
+                     f"underestimate above the range)")
+    if tot.falling:
+        parts.append(f"{tot.falling} requests lie between prompt sizes where the measured "
+                     f"latency falls or speed rises with more input tokens")
+    if parts:
+        warnings.warn("workload: " + "; ".join(parts) + " (counts in the result's attrs)",
+                      EstimateWarning, stacklevel=3)
 
 
 def _check_by(by) -> list[str]:
@@ -524,7 +545,7 @@ def _exact(tot, plans, group, pos, cell_group, cat, draws, ss, backend, add):
     row_id, keys, model, t_in, t_out, count = rows
     rep = np.repeat(np.arange(len(row_id)), count)  # one entry per request
     k_in_row = np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count)
-    lq, sq, _ = quantiles_at(cat, model[rep], t_in[rep])
+    lq, sq, _, _ = quantiles_at(cat, model[rep], t_in[rep])
     region = np.array([_split_key(int(k))[1] for k in keys[rep]], np.int64)
     for r, plan in plans.items():
         sel = np.flatnonzero(region == r)
@@ -605,8 +626,8 @@ def _tree(tot, totals, keys, labels, gcodes, guniq, by, plan, ss, draws, exact, 
                "mean (conditional mean node time given the shared inputs)",
         by=",".join(by), region=region or "", models=",".join(models),
         requests_outside_measured_input_tokens=tot.outside,
-        input_token_interpolation="latency/speed quantiles linear in log input tokens "
-                                  "between the measured prompt sizes; nearest outside",
+        requests_on_falling_segments=tot.falling,
+        input_token_interpolation=INTERPOLATION,
         skipped=tot.skipped.text(), skipped_requests=tot.skipped.total_requests)
     return xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), **nodes})
 

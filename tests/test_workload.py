@@ -14,10 +14,14 @@ from scipy import stats
 
 import mcfoot
 from mcfoot import footprint as fp
+from mcfoot.estimate import EstimateWarning
 from mcfoot.logs import LogError
 from mcfoot.workload import (EXACT_MAX_REQUESTS, ExactSum, hour_moments, quantiles_at,
                              summary_table, workload)
 
+#: Synthetic logs reach beyond the measured prompt sizes on purpose: the warning that says
+#: so is tested once (test_requests_outside_the_measured_sizes_warn_once).
+pytestmark = pytest.mark.filterwarnings("ignore::mcfoot.estimate.EstimateWarning")
 CAT = mcfoot.load_catalogue()
 PROBS = CAT["quantile"].values
 MEASURED = {"short": 100, "medium": 1000, "long": 10000}
@@ -41,7 +45,8 @@ def brute_force(log: pd.DataFrame, draws: int, seed: int, scenario="default", rs
     rho = -0.3  # the shipped scenarios' latency/speed copula
     rs = np.random.default_rng(rs_seed)
     out = {k: np.zeros(draws) for k in ("energy_wh", "carbon_g", "water_site_ml",
-                                         "water_source_ml")}
+                                         "water_source_ml", "carbon_market_g",
+                                         "carbon_embodied_g")}
     for m, t_in, t_out in log[["model", "input_tokens", "output_tokens"]].itertuples(
             index=False):
         p = next(k for k, v in MEASURED.items() if v == t_in)
@@ -51,16 +56,27 @@ def brute_force(log: pd.DataFrame, draws: int, seed: int, scenario="default", rs
         lat = fp.empirical_ppf(u1, PROBS, cat.latency_s.sel(model=m, prompt=p).values)
         spd = fp.empirical_ppf(u2, PROBS, cat.speed_tokens_per_s.sel(model=m, prompt=p).values)
         hours = fp.query_hours(lat, t_out, spd)
-        combo = f"{cat.size_class.sel(model=m).item()}/{cat.hardware.sel(model=m).item()}"
+        hw = cat.hardware.sel(model=m).item()
+        combo = f"{cat.size_class.sel(model=m).item()}/{hw}"
         host = cat.host.sel(model=m).item()
-        power = inp.power_kw.sel(size_class_hardware=combo).mean("bound").values
-        pue = inp.pue.sel(host=host).values
-        it = fp.it_energy_wh(hours, power)
-        e = fp.facility_energy_wh(it, pue)
+        h = {q: inp[q].sel(host=host).values for q in ("pue", "wue_site", "wue_source", "cif",
+                                                         "cif_market")}
+        k = {q: inp[q].sel(hardware=hw).values for q in (
+            "idle_fraction", "gpus_per_node", "embodied_accelerator", "embodied_node",
+            "hardware_lifetime", "fleet_utilisation")}
+        active = inp.power_kw.sel(size_class_hardware=combo).mean("bound").values
+        it = fp.it_energy_wh(hours, active + fp.idle_power_kw(active, k["idle_fraction"]))
+        e = fp.facility_energy_wh(it, h["pue"])
         out["energy_wh"] += e
-        out["carbon_g"] += fp.carbon_g(e, inp.cif.sel(host=host).values)
-        out["water_site_ml"] += fp.water_site_ml(it, inp.wue_site.sel(host=host).values)
-        out["water_source_ml"] += fp.water_source_ml(e, inp.wue_source.sel(host=host).values)
+        out["carbon_g"] += fp.carbon_g(e, h["cif"])
+        out["carbon_market_g"] += fp.carbon_g(e, h["cif_market"])
+        out["water_site_ml"] += fp.water_site_ml(it, h["wue_site"])
+        out["water_source_ml"] += fp.water_source_ml(e, h["wue_source"])
+        rate = fp.embodied_g_per_h(inp.node_share.sel(size_class_hardware=combo).values,
+                                   k["gpus_per_node"], k["embodied_accelerator"],
+                                   k["embodied_node"], k["hardware_lifetime"],
+                                   k["fleet_utilisation"])
+        out["carbon_embodied_g"] += hours * rate
     return out
 
 
@@ -142,13 +158,35 @@ def test_hour_moments_of_a_constant_quantile_function(lat, spd, t_out):
 
 def test_quantiles_at_measured_sizes_are_the_catalogue_rows():
     m = np.array([list(CAT.model.values).index("gpt-4o-mar")] * 3)
-    lq, sq, outside = quantiles_at(CAT, m, np.array([100, 1000, 10000]))
+    lq, sq, outside, _ = quantiles_at(CAT, m, np.array([100, 1000, 10000]))
     np.testing.assert_array_equal(lq, CAT.latency_s.sel(model="gpt-4o-mar").values)
     np.testing.assert_array_equal(sq, CAT.speed_tokens_per_s.sel(model="gpt-4o-mar").values)
     assert not outside.any()
-    lq2, _, outside2 = quantiles_at(CAT, m[:2], np.array([10, 50_000]))
+    lq2, _, outside2, _ = quantiles_at(CAT, m[:2], np.array([10, 50_000]))
     np.testing.assert_array_equal(lq2, lq[[0, 2]])  # nearest measured size outside
     assert outside2.all()
+
+
+def test_quantiles_at_is_estimates_interpolation():
+    from mcfoot.estimate import request_catalogue
+
+    tokens = np.array([0, 50, 100, 333, 1000, 2345, 9999, 10000, 123456])
+    m = list(CAT.model.values).index("claude-4-sonnet")
+    lq, sq, outside, _ = quantiles_at(CAT, np.full(len(tokens), m), tokens)
+    with pytest.warns(EstimateWarning):
+        req = request_catalogue(CAT, ["claude-4-sonnet"], np.full(len(tokens), 300), tokens)
+    np.testing.assert_array_equal(lq, req.latency_s.values[0])
+    np.testing.assert_array_equal(sq, req.speed_tokens_per_s.values[0])
+    assert outside.tolist() == [True, True] + [False] * 6 + [True]
+
+
+@pytest.mark.filterwarnings("error::mcfoot.estimate.EstimateWarning")
+def test_requests_outside_the_measured_sizes_warn_once():
+    log = MIX.assign(input_tokens=[100, 1000, 1000, 10000, 100, 1000, 100, 20000])
+    with pytest.warns(EstimateWarning, match="1 of 8 requests lie outside"):
+        t = workload(log, draws=20)
+    assert t.attrs["requests_outside_measured_input_tokens"] == 1
+    workload(MIX, draws=20)  # at measured sizes: no warning
 
 
 # ---- exact sums, chunking, partitions --------------------------------------------------------
