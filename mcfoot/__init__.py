@@ -9,8 +9,11 @@ from .priors import load_scenario, shipped_scenarios
 from .rank import rank
 from .simulate import simulate
 from .summary import summarize
+from .usage import estimate_usage
+from .workload import workload
 
 __all__ = [
-    "CatalogueError", "InputError", "PriorsError", "__version__", "estimate", "load_catalogue",
-    "load_scenario", "rank", "read_tree", "shipped_scenarios", "simulate", "summarize", "write_tree",
+    "CatalogueError", "InputError", "PriorsError", "__version__", "estimate", "estimate_usage",
+    "load_catalogue", "load_scenario", "rank", "read_tree", "shipped_scenarios", "simulate",
+    "summarize", "workload", "write_tree",
 ]

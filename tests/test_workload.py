@@ -409,3 +409,39 @@ def test_region_option_of_simulate_and_csv_of_summary(tmp_path):
     df = pd.read_csv(tmp_path / "s.csv", comment="#", index_col=[0, 1])
     assert "energy_wh median [Wh]" in df.columns and len(df) == 6
     assert "# scenario: default@france" in (tmp_path / "s.csv").read_text()
+
+
+# ---- API usage blocks ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("usage, want", [
+    ({"prompt_tokens": 2345, "completion_tokens": 800, "total_tokens": 3145,
+      "completion_tokens_details": {"reasoning_tokens": 500}}, (2345, 800, "openai-chat")),
+    ({"input_tokens": 120, "output_tokens": 300, "input_tokens_details": {"cached_tokens": 0},
+      "output_tokens_details": {"reasoning_tokens": 100}}, (120, 300, "openai-responses")),
+    ({"input_tokens": 20, "cache_creation_input_tokens": 1000, "cache_read_input_tokens": 4000,
+      "output_tokens": 250}, (5020, 250, "anthropic")),
+    ({"input_tokens": 20, "output_tokens": 250}, (20, 250, "anthropic")),
+    ({"usageMetadata": {"promptTokenCount": 90, "candidatesTokenCount": 40,
+                        "thoughtsTokenCount": 200, "totalTokenCount": 330}}, (90, 240, "gemini")),
+])
+def test_usage_tokens_of_each_api_style(usage, want):
+    from mcfoot.usage import usage_tokens
+
+    assert usage_tokens(usage) == want
+
+
+def test_estimate_usage_equals_estimate_and_rejects_bad_blocks():
+    from mcfoot.usage import usage_tokens
+
+    u = {"prompt_tokens": 1000, "completion_tokens": 700,
+         "completion_tokens_details": {"reasoning_tokens": 300}}
+    got = mcfoot.estimate_usage(u, model="o3", draws=300)
+    ref = mcfoot.estimate("o3", 700, 1000, draws=300)
+    np.testing.assert_array_equal(got["energy_wh"].values, ref["energy_wh"].values)
+    assert got.attrs["usage_style"] == "openai-chat" and got.attrs["usage_output_tokens"] == 700
+    for bad, match in (({"tokens": 5}, "none of the known token fields"),
+                       ({"prompt_tokens": -1, "completion_tokens": 5}, r"usage\['prompt_tokens'\]"),
+                       ({"input_tokens": 1.5, "output_tokens": 5}, "whole number"),
+                       ("12 tokens", "must be a dict")):
+        with pytest.raises(mcfoot.InputError, match=match):
+            usage_tokens(bad)
