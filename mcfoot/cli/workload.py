@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 
 from .. import io
 from ..workload import BY, METHODS, summary_table, workload
@@ -73,16 +74,25 @@ def _run(args) -> int:
               catalogue=args.catalogue, region=args.region, columns=args.columns,
               skip_unknown=args.skip_unknown, method=args.method,
               progress=False if args.quiet else None)
-    if args.workers is not None or args.dask_scheduler is not None:
-        from ..distributed import client
+    from ..estimate import EstimateWarning
 
-        with client(args.workers, args.dask_scheduler, dashboard=args.dashboard) as c:
-            if args.dashboard and not args.quiet:
-                print(f"mcfoot workload: dask dashboard at {c.dashboard_link}",
-                      file=sys.stderr)
-            tree = workload(args.log, client=c, **kw)
-    else:
-        tree = workload(args.log, **kw)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EstimateWarning)
+        if args.workers is not None or args.dask_scheduler is not None:
+            from ..distributed import client
+
+            with client(args.workers, args.dask_scheduler, dashboard=args.dashboard) as c:
+                if args.dashboard and not args.quiet:
+                    print(f"mcfoot workload: dask dashboard at {c.dashboard_link}",
+                          file=sys.stderr)
+                tree = workload(args.log, client=c, **kw)
+        else:
+            tree = workload(args.log, **kw)
+    for w in caught:
+        if issubclass(w.category, EstimateWarning):
+            print(f"mcfoot {str(w.message)}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     table = summary_table(tree, args.ci)
     if args.output:
         io.write_tree(tree, args.output)
