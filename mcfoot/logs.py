@@ -59,7 +59,7 @@ class Chunk:
     output_tokens: np.ndarray  # (n,) int64
     count: np.ndarray  # (n,) int64
     timestamp: np.ndarray | None = None  # (n,) datetime64[ns] (UTC), if the log has one
-    region: np.ndarray | None = None  # (n,) object: canonical region names, if it has one
+    region: np.ndarray | None = None  # (n,) object: canonical region names (NaN: none given)
 
     def __len__(self) -> int:
         return len(self.model)
@@ -312,17 +312,20 @@ def read_log(source, known_models, *, columns=None, skip_unknown: bool = False,
                                 f"2025-06-30T12:00:00Z")
             ts = ts.dt.tz_localize(None).to_numpy("datetime64[ns]")
         region = None
-        if "region" in has:
-            raw = df[wanted["region"]].astype(str).str.strip()
+        if "region" in has:  # an empty cell: the model's host's own grid
+            raw = df[wanted["region"]]
+            text = raw.astype(str).str.strip().where(raw.notna(), "")
             names = {}
-            for r in pd.unique(raw):
+            for r in pd.unique(text):
+                if r == "":
+                    continue
                 try:
                     names[r] = canonical(r)
                 except RegionError:
-                    i = int(np.flatnonzero((raw == r).to_numpy())[0])
+                    i = int(np.flatnonzero((text == r).to_numpy())[0])
                     problems.append(f"{_where(label, line0, in_file, i)}: unknown region {r!r}; "
                                     f"`mcfoot priors regions` lists the known ones")
-            region = raw.map(names).to_numpy(object)
+            region = text.map(names).to_numpy(object)
         unknown = (codes < 0) & ~empty
         if unknown.any():
             models = pd.Series(model_names[np.maximum(mcodes, 0)], dtype=object)

@@ -278,7 +278,7 @@ def aggregate(log, catalogue: xr.Dataset, *, columns=None, skip_unknown=False,
         if n == 0:
             continue
         r = np.full(n, default_region, np.int64) if ch.region is None else \
-            np.array([ridx[x] for x in ch.region], np.int64)
+            pd.Series(ch.region).map(ridx).fillna(default_region).to_numpy(np.int64)
         keys = _cell_keys(ch.model, r, _bucket(ch.timestamp, time_unit, n))
         codes, uniq = pd.factorize(keys)
         # node-time moments depend on (model, input tokens) only: compute them once per pair
@@ -525,15 +525,21 @@ def _draws(tot: LogTotals, sc, cat, ss, draws, by, time_unit, exact, backend, lo
         hours = tot.hours.values()
         for r, plan in plans.items():
             cells = [k for k in keys if split[k][1] == r]
-            slot_m = np.array([pos[split[k][0]] for k in cells])
-            one = np.full((len(cells), len(plan.probs)), SECONDS_PER_HOUR)
-            sp = _slot_plan(plan, slot_m, one, np.ones_like(one), np.zeros(len(cells)))
-            z = np.zeros((len(cells), draws))
+            models_r = sorted({pos[split[k][0]] for k in cells})
+            slot = {m: i for i, m in enumerate(models_r)}
+            # footprint of one node-hour of each model under each draw's shared inputs
+            one = np.full((len(models_r), len(plan.probs)), SECONDS_PER_HOUR)
+            sp = _slot_plan(plan, np.array(models_r), one, np.ones_like(one),
+                            np.zeros(len(models_r)))
+            z = np.zeros((len(models_r), draws))
             per_hour = _evaluate_slots(sp, group, z, z.copy(), backend)
-            h = np.array([hours[k] for k in cells])[:, None]
-            g_idx = np.array([cell_group[k] for k in cells])
+            weights = np.zeros((n_groups, len(models_r)))  # node-hours per (group, model)
+            for k in cells:
+                weights[cell_group[k], slot[pos[split[k][0]]]] += hours[k]
             for name, v in per_hour.items():
-                add(name, g_idx, v * h)
+                acc = totals.setdefault(name, np.zeros((n_groups, draws)))
+                for j in range(len(models_r)):  # fixed order (no BLAS: thread-independent)
+                    acc += weights[:, j:j + 1] * v[j]
     return _tree(tot, totals, keys, labels, gcodes, guniq, by, plans[min(plans)], ss, draws,
                  exact, backend, log, region, models)
 

