@@ -60,7 +60,6 @@ per-draw statistic (the statistic decides the indicator and is better conditione
 
 from __future__ import annotations
 
-import difflib
 import math
 import operator
 import re
@@ -77,6 +76,7 @@ from scipy import stats
 
 from . import provenance, variables
 from . import scale as _scale
+from ._validate import did_you_mean as _hint
 from ._validate import is_number, probability, prompt_mix_problems
 from .rank import rank
 from .errors import InputError
@@ -182,11 +182,6 @@ def shipped_claims() -> list[str]:
     root = resources.files("mcfoot._priors.claims")
     names = [p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml")]
     return sorted(names, key=lambda n: (n != "study", n))
-
-
-def _hint(x, known) -> str:
-    close = difflib.get_close_matches(str(x), [str(k) for k in known], n=3)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
 def _known_rows(catalogue) -> tuple[list[str], list[str], dict]:
