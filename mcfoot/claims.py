@@ -58,7 +58,6 @@ import re
 import tomllib
 import warnings
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
@@ -69,9 +68,15 @@ from scipy import stats
 from . import provenance, variables
 from . import scale as _scale
 from ._validate import is_number, probability, prompt_mix_problems
+from .priors import priors_dir
 from .rank import rank
 from .sensitivity import sampled_inputs
 from .errors import InputError
+
+__all__ = ["BETWEEN_OPS", "Claim", "claim_problems", "ClaimResult", "COMMON", "evaluate_claims",
+           "FIELDS", "FOOTPRINT_UNITS", "input_columns", "KIND_CHECKS", "KINDS", "load_claims",
+           "OPS", "provenance_attrs", "RANK_OPTIONS", "REQUIRED", "results_table", "SCHEMA",
+           "shipped_claims", "spearman_driver"]
 
 SCHEMA = 1
 KINDS = ("threshold", "ratio", "rank", "fleet")
@@ -171,8 +176,7 @@ class ClaimResult:
 # --------------------------------------------------------------------------- loading
 def shipped_claims() -> list[str]:
     """Names of the shipped claims files (``priors/claims/*.toml``): the study's first."""
-    root = resources.files("mcfoot._priors.claims")
-    names = [p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml")]
+    names = [p.name[:-5] for p in priors_dir("claims").iterdir() if p.name.endswith(".toml")]
     return sorted(names, key=lambda n: (n != "study", n))
 
 
@@ -384,8 +388,8 @@ def load_claims(files: str | Path | list | None = None, catalogue=None) -> list[
     seen: set[str] = set()
     for f in files:
         if isinstance(f, str) and f in shipped_claims():
-            src = f"mcfoot/_priors/claims/{f}.toml"
-            text = resources.files("mcfoot._priors.claims").joinpath(f"{f}.toml").read_bytes()
+            src = f"priors/claims/{f}.toml"
+            text = priors_dir("claims").joinpath(f"{f}.toml").read_bytes()
         else:
             path = Path(f)
             src = str(path)

@@ -26,6 +26,9 @@ from . import variables
 from .errors import InputError
 from .summary import summarize
 
+__all__ = ["axis_label", "BOUND_DIMS", "distribution", "ecdf", "forest", "interval",
+           "interval_summary", "log_histogram", "rank", "RANK_DIMS", "scale", "tornado"]
+
 #: Dimensions a rank-probability array may use for the rank (``mcfoot.rank`` uses ``k``).
 RANK_DIMS = ("k", "rank")
 #: Dimensions holding the two ends of an interval / swing.

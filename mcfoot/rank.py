@@ -1,6 +1,6 @@
 """Eco-efficiency rank probabilities: DEA cross-efficiency in every Monte Carlo draw.
 
-The study (Jegham et al. 2025, section 4.5; ``/work/shared/paper/DEA.md``) ranks models by
+The study (Jegham et al. 2025, arXiv 2505.09598, section 4.5) ranks models by
 their mean Doyle-Green cross-efficiency, computed once from point estimates. :func:`rank`
 solves the same DEA in every draw of a :func:`mcfoot.simulate` result, so the inputs carry
 their uncertainty (and their correlations: a host's PUE draw is shared by all its models),

@@ -28,8 +28,10 @@ from ._validate import choice, positive_int
 from .errors import InputError, PriorsError
 from .priors import MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Scenario, load_scenario
 
-#: Prior quantities of the per-model host factors, in the kernel's argument order.
-HOST_QUANTITIES = tuple(v.quantity for v in V.HOST.values())
+__all__ = ["build_plan", "check_draws", "DEFAULT_CHUNK", "design_columns", "draw_normals",
+           "evaluate", "Normals", "normals_from_design", "Plan", "SCOPE_DIM",
+           "simulate", "simulate_range"]
+
 SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware"}
 DEFAULT_CHUNK = 131_072
 
@@ -275,7 +277,7 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     n = normals.latency.shape[1]
     values = _group_values(plan, normals, n)
     power = np.ascontiguousarray(_power_kw(plan, values))
-    host = {q: np.ascontiguousarray(values[q]) for q in HOST_QUANTITIES}
+    host = {v.quantity: np.ascontiguousarray(values[v.quantity]) for v in V.HOST.values()}
     args = (normals.latency, normals.speed, _row_chol(plan), plan.probs, plan.lat_q,
             plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host, power, host["pue"],
             host["wue_site"], host["wue_source"], host["cif"])
