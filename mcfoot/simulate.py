@@ -287,7 +287,7 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
         s = plan.n_slots
         if out is None:
             out = {k: np.empty((s, n)) for k in V.kernel_keys()}
-            out["energy_variants"] = np.empty((power.shape[1], s, n))
+            out[V.VARIANTS_KEY] = np.empty((power.shape[1], s, n))
         out.setdefault("latency", normals.latency)
         out.setdefault("speed", normals.speed)
         res = _kernel_footprint(*args, out=out)
@@ -376,14 +376,14 @@ def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: i
             # kernel overwrite them in place with latency/speed (no copies)
             normals = draw_normals(plan, ss, s, e, threads=threads,
                                    out=(full["latency"], full["speed"]))
-            out = {k: full[k] for k in full} | {"energy_variants": variants}
+            out = {k: full[k] for k in full} | {V.VARIANTS_KEY: variants}
             res, values = evaluate(plan, normals, backend, out=out)
         else:
             normals = draw_normals(plan, ss, s, e, threads=threads)
             res, values = evaluate(plan, normals, backend)
             for k in full:
                 full[k][:, s - start:e - start] = res[k]
-            variants[:, :, s - start:e - start] = res["energy_variants"]
+            variants[:, :, s - start:e - start] = res[V.VARIANTS_KEY]
         group_chunks.append(values)
     if single:
         return full, variants, group_chunks[0]

@@ -223,3 +223,36 @@ def test_prior_built_in_python_is_validated():
         Prior("pue", "Azure", dists.make("fixed", {"value": 1.2}), "1", "s")
     with pytest.raises(PriorsError, match="unknown quantity"):
         Prior("vibes", (), dists.make("fixed", {"value": 1.2}), "1", "s")
+
+
+def test_a_new_output_variable_needs_only_the_registry_and_the_equations(monkeypatch):
+    """Declare a variable and compute its kernel output (here in the NumPy twin): the tree,
+    summaries, streaming and Sobol' indices pick it up with no other change."""
+    from mcfoot import footprint, sensitivity, stream
+
+    new = variables.Variable("energy_it_wh", "Wh", "IT energy per query",
+                             kernel_key="energy_it")
+    monkeypatch.setitem(variables.FOOTPRINT, new.name, new)
+    monkeypatch.setitem(variables.VARIABLES, new.name, new)
+    twin = footprint.footprint_reference
+
+    def with_it(*args):
+        res = twin(*args)
+        res["energy_it"] = footprint.it_from_facility_wh(res["energy"], args[10][args[8]])
+        return res
+
+    monkeypatch.setattr(footprint, "footprint_reference", with_it)
+    t = mcfoot.simulate("default", draws=50, seed=2, models=MODELS[:2], backend="numpy",
+                        chunk_draws=20)
+    fp = t["footprint"]
+    assert fp["energy_it_wh"].attrs == new.attrs
+    np.testing.assert_allclose(fp["energy_it_wh"] * fp["pue"], fp["energy_wh"], rtol=1e-12)
+    assert "energy_it_wh" in mcfoot.summarize(t).data_vars
+    s = stream.stream("default", 50, seed=2, models=MODELS[:2], backend="numpy",
+                      variables="energy_it_wh", progress=False)
+    np.testing.assert_allclose(s["summary"]["energy_it_wh"].sel(stat="mean"),
+                               mcfoot.summarize(t)["energy_it_wh"].sel(stat="mean"),
+                               rtol=1e-12)
+    so = sensitivity.sobol("default", MODELS[:1], ["short"], "energy_it_wh", n=32,
+                           backend="numpy")
+    assert so.attrs["variable_units"] == "Wh"
