@@ -28,12 +28,14 @@ from ._validate import choice, positive_int
 from .errors import InputError, PriorsError
 from .priors import MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Scenario, load_scenario
 
-__all__ = ["build_plan", "check_draws", "DEFAULT_CHUNK", "design_columns", "draw_normals",
-           "evaluate", "Normals", "normals_from_design", "Plan", "SCOPE_DIM",
+__all__ = ["BACKENDS", "build_plan", "check_draws", "DEFAULT_CHUNK", "design_columns",
+           "draw_normals", "evaluate", "Normals", "normals_from_design", "Plan", "SCOPE_DIM",
            "simulate", "simulate_range"]
 
 SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware"}
 DEFAULT_CHUNK = 131_072
+#: Sampler backends: the numba kernel and its NumPy twin (the test oracle).
+BACKENDS = ("numba", "numpy")
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,7 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     With ``backend="numba"`` the row normals are overwritten by the sampled latency and
     speed (they become ``outputs["latency"]``/``["speed"]``), saving two large arrays.
     """
+    choice("backend", backend, BACKENDS, "the numba kernel or its NumPy twin")
     n = normals.latency.shape[1]
     values = _group_values(plan, normals, n)
     power = np.ascontiguousarray(_power_kw(plan, values))
@@ -283,7 +286,7 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
             host["wue_site"], host["wue_source"], host["cif"])
     if backend == "numpy":
         res = fp.footprint_reference(*args)
-    elif backend == "numba":
+    else:
         s = plan.n_slots
         if out is None:
             out = {k: np.empty((s, n)) for k in V.kernel_keys()}
@@ -291,8 +294,6 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
         out.setdefault("latency", normals.latency)
         out.setdefault("speed", normals.speed)
         res = _kernel_footprint(*args, out=out)
-    else:
-        raise InputError(f"backend must be 'numba' or 'numpy', got {backend!r}")
     values["power_kw"] = power
     return res, values
 
@@ -331,6 +332,7 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
     the seed, scenario and catalogue hashes, mcfoot version and creation time.
     """
     draws, chunk = check_draws(draws, chunk_draws)
+    choice("backend", backend, BACKENDS, "the numba kernel or its NumPy twin")
     ss = rng.normalize_seed(seed)
     plan = build_plan(scenario, catalogue, models, prompts)
     threads = numba.get_num_threads() if threads is None else max(1, int(threads))
