@@ -16,10 +16,18 @@ from .errors import InputError
 
 __all__ = ["FIGURE_FORMATS", "choice", "figure_path", "finite_number", "is_number",
            "output_path", "positive_int", "positive_number", "probability",
-           "prompt_mix", "prompt_mix_problems", "token_counts"]
+           "prompt_mix", "prompt_mix_problems", "token_counts", "did_you_mean"]
 
 #: Figure formats the package writes.
 FIGURE_FORMATS = (".png", ".pdf", ".svg")
+
+
+def did_you_mean(x, known: Iterable) -> str:
+    """`` (did you mean a, b?)`` for the close matches of ``x`` among ``known``, or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(x), [str(k) for k in known], n=3)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
 def is_number(x) -> bool:

@@ -43,6 +43,7 @@ import numpy as np
 import xarray as xr
 
 from . import catalogue as cat
+from . import provenance
 from ._validate import token_counts
 from .errors import InputError
 from .priors import Scenario
@@ -191,8 +192,8 @@ def estimate_tree(model, output_tokens, input_tokens=None, *, scenario: str | Pa
     req = request_catalogue(sel, list(models), out_t, in_t)
     tree = simulate(scenario, draws=draws, seed=seed, catalogue=req, backend=backend,
                     progress=False)
-    tree.attrs["estimate"] = INTERPOLATION
-    tree.attrs["request_shape"] = ",".join(map(str, out_t.shape)) or "scalar"
+    tree.attrs = provenance.stamp("estimate", tree.attrs, estimate=INTERPOLATION,
+                                  request_shape=",".join(map(str, out_t.shape)) or "scalar")
     return tree
 
 

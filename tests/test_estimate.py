@@ -58,6 +58,7 @@ def test_lists_arrays_units_and_provenance():
         assert e[v].attrs["units"], v
     for k in ("seed", "scenario_hash", "catalogue_hash", "estimate", "mcfoot_version"):
         assert k in e.attrs
+    assert e.attrs["result_kind"] == "estimate"
     # same seed, same numbers; the scalar call equals the array element
     one = estimate("o3", 800, 2345, draws=500)
     np.testing.assert_array_equal(one["energy_wh"], e["energy_wh"].sel(model="o3")[:, 1])

@@ -10,7 +10,7 @@ import warnings
 
 from .. import io
 from ..workload import BY, METHODS, summary_table, workload
-from . import CLIError, common
+from . import CLIError, ci_option, common, sampling
 
 #: Variables printed per group (all are in -o / --csv / --json).
 SHOWN = ("energy_wh", "carbon_g", "water_ml")
@@ -32,10 +32,7 @@ def register(sub) -> None:
     p.add_argument("log", help="CSV or Parquet file, or a folder of Parquet files")
     p.add_argument("--by", default=None, metavar="KEY[,KEY]",
                    help=f"group totals by any of {', '.join(BY)}")
-    p.add_argument("--scenario", default="default", help="scenario name or .toml (default)")
-    p.add_argument("--draws", type=int, default=10_000, help="Monte Carlo draws (10000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--catalogue", default=None, help="catalogue CSV (default: shipped)")
+    sampling(p, catalogue=True)
     p.add_argument("--region", default=None,
                    help="grid region for requests whose row names none (`mcfoot priors "
                         "regions`); default: each host's own priors")
@@ -45,7 +42,7 @@ def register(sub) -> None:
                    help="drop rows of models the catalogue lacks (and report them)")
     p.add_argument("--method", choices=METHODS, default="auto",
                    help="per-request sampling (exact), conditional mean (mean) or auto")
-    p.add_argument("--ci", type=float, default=0.90, help="interval probability (0.90)")
+    ci_option(p, 0.90)
     p.add_argument("--workers", type=int, default=None,
                    help="reduce the log's files on a local dask cluster of this many workers")
     p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
