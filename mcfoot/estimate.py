@@ -168,7 +168,7 @@ def request_catalogue(ds: xr.Dataset, models, output_tokens, input_tokens) -> xr
 
 def estimate_tree(model, output_tokens, input_tokens=None, *, scenario: str | Path | Scenario
                   = "default", draws: int = 10_000, seed=0, catalogue=None,
-                  backend: str = "numba") -> xr.DataTree:
+                  backend: str = "numba", region: str | None = None) -> xr.DataTree:
     """:func:`estimate` as a full result tree (``footprint``, ``inputs``, ``catalogue`` over
     ``prompt`` = request labels ``r0, r1, ...``), for the functions that take a
     :func:`mcfoot.simulate` result (e.g. :func:`mcfoot.scale.expected_per_query`)."""
@@ -191,14 +191,15 @@ def estimate_tree(model, output_tokens, input_tokens=None, *, scenario: str | Pa
                          f"{ds.attrs.get('source', '(given)')}")
     req = request_catalogue(sel, list(models), out_t, in_t)
     tree = simulate(scenario, draws=draws, seed=seed, catalogue=req, backend=backend,
-                    progress=False)
+                    progress=False, region=region)
     tree.attrs = provenance.stamp("estimate", tree.attrs, estimate=INTERPOLATION,
                                   request_shape=",".join(map(str, out_t.shape)) or "scalar")
     return tree
 
 
 def estimate(model, output_tokens, input_tokens=None, *, scenario: str | Path | Scenario
-             = "default", draws: int = 10_000, seed=0, catalogue=None) -> xr.Dataset:
+             = "default", draws: int = 10_000, seed=0, catalogue=None,
+             region: str | None = None) -> xr.Dataset:
     """Footprint distributions of any request: ``model`` answering ``output_tokens`` (after
     ``input_tokens`` of prompt) under ``scenario``.
 
@@ -208,7 +209,7 @@ def estimate(model, output_tokens, input_tokens=None, *, scenario: str | Path | 
     output_tokens, input_tokens : non-negative integers, or arrays of them (broadcast
         together; adds a ``request`` dimension with both counts as coordinates).
         ``input_tokens=None``: the model's smallest measured prompt size.
-    scenario, draws, seed, catalogue : as for :func:`mcfoot.simulate`.
+    scenario, draws, seed, catalogue, region : as for :func:`mcfoot.simulate`.
 
     Returns
     -------
@@ -223,7 +224,7 @@ def estimate(model, output_tokens, input_tokens=None, *, scenario: str | Path | 
     extrapolation (held, with an :class:`EstimateWarning`) and monotonicity.
     """
     tree = estimate_tree(model, output_tokens, input_tokens, scenario=scenario, draws=draws,
-                         seed=seed, catalogue=catalogue)
+                         seed=seed, catalogue=catalogue, region=region)
     fpt = tree["footprint"].to_dataset()
     inp = tree["inputs"].to_dataset()
     for v in ("latency_s", "speed_tokens_per_s"):

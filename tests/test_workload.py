@@ -461,3 +461,15 @@ def test_empty_region_cells_use_the_hosts_grid():
     i = list(g["region"].values).index("(host's own)")
     np.testing.assert_allclose(g["carbon_g"].values[:, i], own["total"]["carbon_g"].values,
                                rtol=1e-12)
+
+
+def test_estimate_region_and_csv(tmp_path, capsys):
+    from mcfoot.cli import main
+
+    e = mcfoot.estimate("gpt-4o-mar", 800, 1000, draws=200, region="ireland")
+    np.testing.assert_allclose(e["carbon_g"].values, e["energy_wh"].values * 0.280, rtol=1e-12)
+    assert main(["estimate", "--model", "gpt-4o-mar", "--output-tokens", "800",
+                 "--input-tokens", "1000", "--draws", "200", "--csv",
+                 str(tmp_path / "e.csv"), "-q"]) == 0
+    df = pd.read_csv(tmp_path / "e.csv", comment="#", index_col=0)
+    assert df.index.tolist() == ["gpt-4o-mar"] and "energy_wh median [Wh]" in df.columns

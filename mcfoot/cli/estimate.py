@@ -35,6 +35,11 @@ def register(sub) -> None:
                    help="shipped scenario (paper, default, physical) or a .toml path")
     p.add_argument("--draws", type=int, default=10_000, help="Monte Carlo draws (10000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--region", default=None,
+                   help="apply a named grid region to the host (`mcfoot priors regions`)")
+    p.add_argument("--csv", default=None, metavar="FILE",
+                   help="also write the table as CSV (units in column names, provenance in "
+                        "'#' header lines)")
     common(p, json=True)
     p.set_defaults(func=_run)
 
@@ -51,7 +56,8 @@ def _run(args) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EstimateWarning)
         ds = estimate(args.model, args.output_tokens, args.input_tokens,
-                      scenario=args.scenario, draws=args.draws, seed=args.seed)
+                      scenario=args.scenario, draws=args.draws, seed=args.seed,
+                      region=args.region)
     notes = [str(w.message) for w in caught if issubclass(w.category, EstimateWarning)]
     for w in caught:
         if not issubclass(w.category, EstimateWarning):
@@ -70,6 +76,16 @@ def _run(args) -> int:
             rows.append({"model": m, "variable": v, "units": ds[v].attrs.get("units", ""),
                          "median": med, "lower": lo, "upper": hi})
     tin = ds["input_tokens"].values.reshape(-1).tolist()
+    if args.csv:
+        import pandas as pd
+
+        from .. import io
+
+        wide = pd.DataFrame([{"model": r["model"], **{f"{r['variable']} {k} [{r['units']}]":
+                                                      r[k] for k in ("median", "lower",
+                                                                      "upper")}}
+                             for r in rows]).groupby("model", sort=False).first()
+        io.write_csv(wide, args.csv, provenance=dict(ds.attrs))
     if getattr(args, "json", False):
         json.dump({"scenario": ds.attrs.get("scenario"), "seed": ds.attrs.get("seed"),
                    "draws": int(ds.sizes["draw"]), "ci_prob": CI,
