@@ -139,7 +139,7 @@ def run_to_netcdf(path: str | Path, scenario="default", draws: int = 10_000, see
 
 
 def _file_totals(path: str, offset: int, catalogue, kw: dict):
-    from .workload import aggregate
+    from .aggregate import aggregate
 
     return aggregate(path, catalogue, row_offset=offset, **kw)
 

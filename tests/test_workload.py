@@ -14,8 +14,8 @@ import mcfoot
 from mcfoot import footprint as fp
 from mcfoot.estimate import EstimateWarning
 from mcfoot.logs import LogError
-from mcfoot.workload import (EXACT_MAX_REQUESTS, ExactSum, hour_moments, quantiles_at,
-                             summary_table, workload)
+from mcfoot.aggregate import ExactSum, hour_moments, quantiles_at
+from mcfoot.workload import summary_table, workload
 
 #: Synthetic logs reach beyond the measured prompt sizes on purpose: the warning that says
 #: so is tested once (test_requests_outside_the_measured_sizes_warn_once).
