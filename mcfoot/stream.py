@@ -255,9 +255,11 @@ def _rank_counts(tree: xr.DataTree) -> tuple[np.ndarray, int]:
 
 
 def chunk_partial(plan: Plan, seed, start: int, stop: int, spec: Spec,
-                  backend: str = "numba", threads: int = 1) -> Partial:
+                  backend: str = "numba", threads: int = 1,
+                  design: rng.Design | None = None) -> Partial:
     """Evaluate draws ``start..stop-1`` and reduce them (the unit of work of a stream)."""
-    tree = simulate_range(plan, seed, start, stop, backend=backend, threads=threads)
+    tree = simulate_range(plan, seed, start, stop, backend=backend, threads=threads,
+                          design=design)
     part = reduce_tree(tree, spec, start)
     release(tree)
     return part
@@ -307,7 +309,8 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
            catalogue=None, backend: str = "numba", chunk_draws: int | None = None,
            threads: int | None = None, variables=None, ci_prob: float = 0.95,
            thresholds: dict | None = None, ranks: bool = False, grid: LogGrid | None = None,
-           client=None, progress: bool | None = None) -> xr.DataTree:
+           client=None, progress: bool | None = None, sampling: str = "mc",
+           replicates: int | None = None) -> xr.DataTree:
     """Summaries, claim and rank probabilities of a run, never holding all draws in memory.
 
     Parameters are those of :func:`mcfoot.simulate` plus
@@ -318,6 +321,8 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
     ranks : also accumulate DEA rank probabilities (the study's set-up; slow: one DEA per draw).
     grid : :class:`LogGrid` for the quantiles (relative error bound, range).
     client : a ``dask.distributed.Client`` to run the chunks on (default: in this process).
+    sampling, replicates : plain Monte Carlo or scrambled Sobol' points, as for
+        :func:`mcfoot.simulate` (the same numbers, whatever the chunk size).
 
     Returns
     -------
@@ -334,6 +339,7 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
     chunk = STREAM_CHUNK if chunk_draws is None else int(chunk_draws)
     if chunk < 1:
         raise InputError(f"chunk_draws must be a positive integer, got {chunk_draws!r}")
+    design = rng.make_design(sampling, int(draws), replicates)
     ss = rng.normalize_seed(seed)
     plan = build_plan(scenario, catalogue, models, prompts)
     spec = make_spec(plan, variables, thresholds, ranks, grid)
@@ -342,8 +348,8 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
         import dask
 
         plan_d = dask.delayed(plan, pure=True)
-        parts = [dask.delayed(chunk_partial, pure=True)(plan_d, ss, s, e, spec, backend)
-                 for s, e in bounds]
+        parts = [dask.delayed(chunk_partial, pure=True)(plan_d, ss, s, e, spec, backend, 1,
+                                                        design) for s, e in bounds]
         total = client.compute(merge_tree(parts, dask.delayed(merge, pure=True))).result()
     else:
         import numba
@@ -357,12 +363,13 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
                       leave=False)
         m = Merger()
         for s, e in it:
-            tree = simulate_range(plan, ss, s, e, backend=backend, threads=threads)
+            tree = simulate_range(plan, ss, s, e, backend=backend, threads=threads,
+                                  design=design)
             part = reduce_tree(tree, spec, s)
             release(tree)
             m.push(part)
         total = m.result()
-    template = simulate_range(plan, ss, 0, 1, backend=backend)
+    template = simulate_range(plan, ss, 0, 1, backend=backend, design=design)
     return _to_tree(template, plan, spec, total, ci_prob, int(draws), chunk, backend)
 
 
