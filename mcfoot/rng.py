@@ -57,7 +57,10 @@ def stream_key(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
-def _block_generator(ss: np.random.SeedSequence, name: str, block: int) -> np.random.Generator:
+def block_generator(ss: np.random.SeedSequence, name: str, block: int = 0) -> np.random.Generator:
+    """The PCG64 generator of block ``block`` of the named stream ``name`` under ``ss``
+    (also the one generator of a named stream that is not drawn in blocks, e.g. a design's
+    scrambling)."""
     child = np.random.SeedSequence(
         ss.entropy, spawn_key=(*ss.spawn_key, stream_key(name), block)
     )
@@ -80,7 +83,7 @@ def standard_normals(
     for block in range(start // BLOCK, -(-stop // BLOCK)):
         b0 = block * BLOCK
         lo, hi = max(start, b0), min(stop, b0 + BLOCK)
-        gen = _block_generator(ss, name, block)
+        gen = block_generator(ss, name, block)
         if lo > b0:  # skip the head of the block deterministically
             gen.standard_normal(lo - b0)
         gen.standard_normal(out=out[pos : pos + hi - lo])
@@ -133,6 +136,9 @@ DEFAULT_REPLICATES = 16
 #: block x dimensions x 8 bytes; the values do not depend on it).
 SOBOL_BLOCK = 4096
 _SCRAMBLE_STREAM = "sampling/sobol/scramble"
+#: Result attrs that describe the sampling design (:meth:`Design.record`).
+DESIGN_KEYS = ("sampling", "sampling_replicates", "sampling_points", "sampling_dimensions",
+               "sampling_scramble", "sampling_scramble_seeds")
 
 
 @dataclass(frozen=True)
@@ -163,7 +169,9 @@ class Design:
     def record(self, ss: np.random.SeedSequence, dims: int) -> dict:
         """Result attrs describing the design (everything needed to rebuild the points)."""
         if self.kind == "mc":
-            return {"sampling": "mc", "sampling_replicates": 1}
+            return {"sampling": "mc", "sampling_replicates": 1, "sampling_points": self.draws,
+                    "sampling_dimensions": dims, "sampling_scramble": "none",
+                    "sampling_scramble_seeds": ""}
         return {"sampling": "sobol", "sampling_replicates": self.replicates,
                 "sampling_points": self.points, "sampling_dimensions": dims,
                 "sampling_scramble": "scipy.stats.qmc.Sobol(scramble=True): linear matrix "
