@@ -8,11 +8,17 @@ The run's design is read from its attrs (:meth:`mcfoot.rng.Design.record`):
   2002, "Recent advances in randomized quasi-Monte Carlo methods", section 4). Plain-MC
   formulas do not apply to QMC points and would overstate the error by orders of magnitude.
   For the mean (and a probability) the pooled estimate is exactly the mean of the replicate
-  estimates; for a quantile it is the pooled-sample quantile, whose error the replicates'
-  spread over ``sqrt(R)`` approximates (the pooled quantile is no less precise).
+  estimates. A quantile is the pooled-sample quantile ``Q(p)``; the spread of per-replicate
+  quantiles would not measure its error (each replicate's quantile of a stratified sample is
+  far more regular than the pooled one: up to sqrt(3)x too small in one dimension), so its
+  MCSE is the delta method: the replicate error of the CDF at ``Q(p)`` (a share) times the
+  slope ``dQ/dp``, from the pooled order statistics at ranks ``n p -+ sqrt(n p (1 - p))``,
+  and never less than the replicate quantiles' spread (the delta method degenerates to 0
+  when every replicate holds the same share below ``Q(p)``).
 * ``sampling="mc"`` (independent draws): the usual iid formulas — the mean ``sd / sqrt(n)``,
   a probability ``sqrt(p (1 - p) / n)``, the sd by the delta method
-  ``sqrt((m4 - s^4) / n) / (2 s)``, a quantile ``q`` from the order statistics at ranks
+  ``sqrt((m4 - s^4) / n) / (2 s)`` (for Sobol' runs the same, with the error of the mean of
+  the squared deviations taken from the replicates), a quantile ``q`` from the order statistics at ranks
   ``n q -+ sqrt(n q (1 - q))`` (half their distance: the binomial interval of a quantile,
   e.g. Gelman et al., BDA3, section 10.5); anything else by sectioning into
   :data:`mcfoot.rng.DEFAULT_REPLICATES` contiguous batches (batch means; Asmussen & Glynn
@@ -113,31 +119,72 @@ def proportion(hold: np.ndarray, lay: Layout) -> np.ndarray:
     h = np.asarray(hold, float)
     if lay.kind == "sobol":
         return grouped(lambda g: g.mean(axis=0), h, lay)
-    p = h.mean(axis=0)
-    return np.sqrt(p * (1 - p) / len(h))
+    return binomial(h.mean(axis=0), len(h))
+
+
+def binomial(p, n) -> np.ndarray:
+    """MCSE ``sqrt(p (1 - p) / n)`` of a share ``p`` of ``n`` independent draws (NaN where
+    ``n`` is 0)."""
+    p, n = np.asarray(p, float), np.asarray(n, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, np.sqrt(p * (1 - p) / n), np.nan)
+
+
+def mean_ignoring_nan(x: np.ndarray, lay: Layout) -> np.ndarray:
+    """MCSE of the mean over axis 0 of the non-NaN draws (e.g. ranks of failed draws)."""
+    x = np.asarray(x, float)
+    ok = ~np.isnan(x)
+
+    def m(g):
+        k = (~np.isnan(g)).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(np.isnan(g), 0.0, g).sum(axis=0) / k
+
+    if lay.kind == "sobol":
+        return grouped(m, x, lay)
+    n = ok.sum(axis=0)
+    dev = np.where(ok, x - m(x), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 1, np.sqrt((dev ** 2).sum(axis=0) / (n - 1) / n), np.nan)
 
 
 def sd(x: np.ndarray, lay: Layout) -> np.ndarray:
     """MCSE of the sample sd (ddof=1) over axis 0."""
     x = np.asarray(x, float)
-    if lay.kind == "sobol":
-        return grouped(lambda g: g.std(axis=0, ddof=1), x, lay)
     n = len(x)
     dev = x - x.mean(axis=0)
     m2, m4 = (dev ** 2).mean(axis=0), (dev ** 4).mean(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.sqrt(np.maximum(m4 - m2 ** 2, 0.0) / n) / (2 * np.sqrt(m2))
-    return np.where(m2 > 0, out, 0.0)
+        # delta method through the variance, the mean of the squared deviations: its error
+        # by mean() (replicates for Sobol', iid otherwise), then d sd = d var / (2 sd)
+        se_var = mean(dev ** 2, lay) if lay.kind == "sobol" else \
+            np.sqrt(np.maximum(m4 - m2 ** 2, 0.0) / n)
+        out = se_var / (2 * np.sqrt(m2))
+    return np.where(m2 == 0, 0.0, out)  # a constant: no error; NaN stays NaN
 
 
-def quantile(x: np.ndarray, q: float, lay: Layout) -> np.ndarray:
-    """MCSE of the ``q`` sample quantile over axis 0."""
+def quantile(x: np.ndarray, q, lay: Layout) -> np.ndarray:
+    """MCSE of the ``q`` sample quantile(s) over axis 0 (a sequence of ``q`` adds a last
+    axis, one per ``q``)."""
     x = np.asarray(x, float)
-    if lay.kind == "sobol":
-        return grouped(lambda g: np.quantile(g, q, axis=0), x, lay)
-    n = len(x)
-    half = math.sqrt(n * q * (1 - q))
-    lo = min(max(int(math.floor(n * q - half)) - 1, 0), n - 1)  # 1-based ranks -> index
-    hi = min(max(int(math.ceil(n * q + half)) - 1, 0), n - 1)
-    s = np.sort(x, axis=0)
-    return (s[hi] - s[lo]) / 2
+    qs = np.atleast_1d(np.asarray(q, float))
+    n, s = len(x), np.sort(x, axis=0)
+    cols = []
+    for qi in qs:
+        half = math.sqrt(n * qi * (1 - qi))
+        lo = min(max(int(math.floor(n * qi - half)) - 1, 0), n - 1)  # 1-based rank -> index
+        hi = min(max(int(math.ceil(n * qi + half)) - 1, 0), n - 1)
+        slope = (s[hi] - s[lo]) / 2  # ~ dQ/dp x sqrt(p (1 - p) / n)
+        if lay.kind == "sobol":
+            # delta method: the error of the CDF at the pooled quantile (a share, whose
+            # replicate spread is exact for the pooled sample) times dQ/dp
+            qhat = np.quantile(x, qi, axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                slope = proportion(x <= qhat, lay) * slope / math.sqrt(qi * (1 - qi) / n)
+            # when n_rep p is an integer in a well-stratified dimension every replicate has
+            # the same share below Q(p) and the delta method says 0: never report less
+            # than the spread of the replicates' own quantiles
+            slope = np.fmax(slope, grouped(lambda g: np.quantile(g, qi, axis=0), x, lay))
+        cols.append(slope)
+    out = np.stack(cols, axis=-1)
+    return out if np.ndim(q) else out[..., 0]

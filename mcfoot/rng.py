@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validate import choice
 from .errors import InputError
 
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
@@ -195,9 +196,7 @@ def make_design(sampling: str | Design = "mc", draws: int = 0,
         if sampling.draws != draws:
             raise InputError(f"the design is for {sampling.draws} draws, the run has {draws}")
         return sampling
-    if sampling not in SAMPLINGS:
-        raise InputError(f"sampling must be one of {', '.join(map(repr, SAMPLINGS))} (plain "
-                         f"Monte Carlo or scrambled Sobol' points), got {sampling!r}")
+    choice("sampling", sampling, SAMPLINGS, "plain Monte Carlo or scrambled Sobol' points")
     if sampling == "mc":
         if replicates not in (None, 1):
             raise InputError(f"replicates={replicates!r} applies to sampling='sobol' only; "
