@@ -90,6 +90,11 @@ def _groups(x: np.ndarray, lay: Layout) -> np.ndarray:
     return x[:n].reshape(lay.replicates, lay.points, *x.shape[1:])
 
 
+def replicate_error(values: np.ndarray) -> np.ndarray:
+    """MCSE of the mean of independent estimates ``values`` (axis 0): their sd / sqrt(k)."""
+    return _spread(np.asarray(values, float), len(values))
+
+
 def _spread(values: np.ndarray, k: int) -> np.ndarray:
     """sd over axis 0 of ``k`` independent estimates, over sqrt(k)."""
     with np.errstate(invalid="ignore"):

@@ -192,6 +192,25 @@ def test_sobol_streaming_matches_in_memory(base):
     assert a.attrs["sampling"] == "sobol"
 
 
+@pytest.mark.parametrize("sampling", ["mc", "sobol"])
+def test_streamed_mcse_equals_in_memory(sampling):
+    kw = dict(seed=5, models=MODELS, sampling=sampling)
+    ref = mcfoot.simulate("default", DRAWS, **kw)
+    st = stream.stream("default", DRAWS, chunk_draws=100, variables=["energy_wh"],
+                       thresholds={"energy_wh": [1.0]}, progress=False, **kw)
+    s = mcfoot.summarize(ref, variables="energy_wh")
+    np.testing.assert_allclose(st["summary"]["energy_wh_mcse"].sel(stat="mean").values,
+                               s["energy_wh_mcse"].sel(stat="mean").values, rtol=1e-9,
+                               equal_nan=True)
+    assert st["summary"]["energy_wh_mcse"].sel(stat="median").isnull().all()
+    x = ref["footprint"]["energy_wh"].transpose("draw", "model", "prompt").values
+    want = mcse.proportion(x > 1.0, mcse.layout(ref.attrs, DRAWS))
+    want[np.isnan(x).any(0)] = np.nan
+    np.testing.assert_allclose(st["claims"]["p_exceed_energy_wh_mcse"].values[..., 0], want,
+                               rtol=1e-9, atol=1e-15, equal_nan=True)
+    assert st.attrs["mcse_method"].endswith("claim and rank probabilities only")
+
+
 def test_cli_run_with_sobol_sampling(tmp_path):
     from mcfoot.cli import main
 
