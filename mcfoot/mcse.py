@@ -39,6 +39,9 @@ import numpy as np
 from . import rng
 from .errors import InputError
 
+__all__ = ["Layout", "binomial", "grouped", "layout", "mean", "mean_ignoring_nan",
+           "proportion", "quantile", "replicate_error", "sd"]
+
 
 @dataclass(frozen=True)
 class Layout:

@@ -19,6 +19,10 @@ import numpy as np
 from ._validate import choice
 from .errors import InputError
 
+__all__ = ["BLOCK", "DESIGN_KEYS", "Design", "SAMPLINGS", "block_generator", "normalize_seed", "seed_record", "standard_normals",
+           "standard_normals_many", "make_design",
+           "open_unit", "sobol_blocks", "stream_key"]
+
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
 #: Draws per block. A constant of the random-number layout: changing it changes every

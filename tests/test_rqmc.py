@@ -411,3 +411,14 @@ def test_claim_and_rank_mcse_follow_the_design():
         np.testing.assert_allclose(r["p_best_mcse"].values, want_p, rtol=1e-12, atol=1e-15)
         assert r.attrs["mcse_method"] and claims.provenance_attrs(tree)["mcse_method"]
         assert r["expected_rank_mcse"].notnull().all()
+
+
+@pytest.mark.parametrize("sampling", ["mc", "sobol"])
+def test_streamed_rank_mcse_equals_rank(sampling):
+    models = ["o3", "claude-3-7-sonnet", "gpt-4-1-nano", "gpt-4-1"]
+    kw = dict(seed=2, models=models, sampling=sampling)
+    r = mcfoot.rank(mcfoot.simulate("default", 256, **kw))
+    st = stream.stream("default", 256, chunk_draws=50, ranks=True, variables=["energy_wh"],
+                       progress=False, **kw)
+    np.testing.assert_allclose(st["rank"]["rank_probability_mcse"].values,
+                               r["rank_probability_mcse"].values, rtol=1e-9, atol=1e-15)
