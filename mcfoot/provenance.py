@@ -41,9 +41,12 @@ def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def run_attrs(plan, seed, draws: int | None = None, backend: str | None = None) -> dict:
+def run_attrs(plan, seed, draws: int | None = None, backend: str | None = None,
+              design: rng.Design | None = None) -> dict:
     """The run keys of a sampler run: scenario and catalogue of ``plan`` (a
-    :class:`mcfoot.simulate.Plan`), ``seed`` (normalized here), ``draws`` and ``backend``."""
+    :class:`mcfoot.simulate.Plan`), ``seed`` (normalized here), ``draws``, ``backend`` and
+    the sampling ``design`` (:func:`mcfoot.rng.make_design`; default plain Monte Carlo
+    over ``draws``)."""
     sc, ss = plan.scenario, rng.normalize_seed(seed)
     out = {
         "scenario": sc.name,
@@ -62,6 +65,11 @@ def run_attrs(plan, seed, draws: int | None = None, backend: str | None = None) 
         out["backend"] = backend
     if draws is not None:
         out["draws"] = int(draws)
+    if design is not None or draws is not None:
+        from .simulate import design_columns  # simulate imports this module
+
+        design = design or rng.Design("mc", int(draws))
+        out.update(design.record(ss, len(design_columns(plan))))
     return out
 
 

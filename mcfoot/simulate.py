@@ -487,8 +487,7 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0,
     inp = inp.assign_coords(bound=list(names))
 
     attrs = provenance.stamp(
-        "simulate", provenance.run_attrs(plan, ss, draws, backend)
-        | (design or rng.Design("mc", draws)).record(ss, len(design_columns(plan))),
+        "simulate", provenance.run_attrs(plan, ss, draws, backend, design),
         title="mcfoot per-query footprint distributions",
         method="Jegham et al. 2025 (arXiv 2505.09598) footprint equations")
     catalogue = plan.catalogue.copy()

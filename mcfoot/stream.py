@@ -346,7 +346,7 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
             m.push(part)
         total = m.result()
     template = simulate_range(plan, ss, 0, 1, backend=backend, design=design)
-    tree = _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss)
+    tree = _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss, design)
     _add_mcse(tree, spec, total, design, sums)
     return tree
 
@@ -436,7 +436,8 @@ def quantiles_from_hist(hist: np.ndarray, n: np.ndarray, probs, grid: LogGrid) -
     return out
 
 
-def _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss) -> xr.DataTree:
+def _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss,
+             design: rng.Design) -> xr.DataTree:
     fp = template["footprint"]
     cells_shape = (fp.sizes["model"], fp.sizes["prompt"])
     coords = {"model": fp.model.values, "prompt": fp.prompt.values}
@@ -485,7 +486,6 @@ def _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss) ->
                     "within tie_tol share the smallest rank (as mcfoot.rank)",
                     "tie_tol": TIE_TOL, "tied_draws": total.tied_draws, "draws": used}
         groups["rank"] = rk
-    design = {k: template.attrs[k] for k in rng.DESIGN_KEYS if k in template.attrs}
-    attrs = provenance.stamp("stream", provenance.run_attrs(plan, ss, draws, backend) | design,
+    attrs = provenance.stamp("stream", provenance.run_attrs(plan, ss, draws, backend, design),
                              title="mcfoot streaming summaries", chunk_draws=chunk)
     return xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), **groups})
