@@ -57,7 +57,8 @@ def simulate_dask(scenario="default", draws: int = 10_000, seed=0, models=None, 
     design = rng.make_design(sampling, draws, replicates)
     ss = rng.normalize_seed(seed)
     plan = build_plan(scenario, catalogue, models, prompts)
-    template = simulate_range(plan, ss, 0, 1, backend=backend, design=design)  # layout, attrs, catalogue
+    # layout, attrs, catalogue
+    template = simulate_range(plan, ss, 0, 1, backend=backend, design=design)
     names = tuple((g, v) for g in ("footprint", "inputs")
                   for v in template[g].data_vars if "draw" in template[g][v].dims)
     for g, v in names:

@@ -5,7 +5,7 @@ The run's design is read from its attrs (:meth:`mcfoot.rng.Design.record`):
 * ``sampling="sobol"`` (randomized quasi-Monte Carlo): the ``R`` replicates are independent
   scrambles, each an unbiased estimate of the same quantity. The MCSE of an estimate is the
   standard deviation of its ``R`` per-replicate values over ``sqrt(R)`` (L'Ecuyer & Lemieux
-  2002, "Recent advances in randomized quasi-Monte Carlo methods", section 4). Plain-MC
+  2002, "Recent advances in randomized quasi-Monte Carlo methods"). Plain-MC
   formulas do not apply to QMC points and would overstate the error by orders of magnitude.
   For the mean (and a probability) the pooled estimate is exactly the mean of the replicate
   estimates. A quantile is the pooled-sample quantile ``Q(p)``; the spread of per-replicate
@@ -17,12 +17,12 @@ The run's design is read from its attrs (:meth:`mcfoot.rng.Design.record`):
   when every replicate holds the same share below ``Q(p)``).
 * ``sampling="mc"`` (independent draws): the usual iid formulas — the mean ``sd / sqrt(n)``,
   a probability ``sqrt(p (1 - p) / n)``, the sd by the delta method
-  ``sqrt((m4 - s^4) / n) / (2 s)`` (for Sobol' runs the same, with the error of the mean of
-  the squared deviations taken from the replicates), a quantile ``q`` from the order statistics at ranks
-  ``n q -+ sqrt(n q (1 - q))`` (half their distance: the binomial interval of a quantile,
-  e.g. Gelman et al., BDA3, section 10.5); anything else by sectioning into
+  ``sqrt((m4 - s^4) / n) / (2 s)`` (for Sobol' runs the same, with the error of the mean
+  of the squared deviations taken from the replicates), a quantile ``q`` from the order
+  statistics at ranks ``n q -+ sqrt(n q (1 - q))`` (half their distance: the binomial,
+  distribution-free interval of a quantile; derived); anything else by sectioning into
   :data:`mcfoot.rng.DEFAULT_REPLICATES` contiguous batches (batch means; Asmussen & Glynn
-  2007, Stochastic Simulation, III.5), each batch an independent estimate.
+  2007, Stochastic Simulation, ch. III), each batch an independent estimate.
 
 Every function here works on NumPy arrays with draws on axis 0; xarray wrappers live with the
 estimates they accompany (:mod:`mcfoot.summary`, :mod:`mcfoot.claims`, :mod:`mcfoot.rank`).

@@ -13,15 +13,16 @@ from __future__ import annotations
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 
 from ._validate import choice
 from .errors import InputError
 
-__all__ = ["BLOCK", "DESIGN_KEYS", "Design", "SAMPLINGS", "block_generator", "normalize_seed", "seed_record", "standard_normals",
-           "standard_normals_many", "make_design",
-           "open_unit", "sobol_blocks", "stream_key"]
+__all__ = ["BLOCK", "DESIGN_KEYS", "Design", "SAMPLINGS", "block_generator", "make_design",
+           "normalize_seed", "open_unit", "seed_record", "sobol_blocks", "standard_normals",
+           "standard_normals_many", "stream_key"]
 
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
@@ -207,7 +208,7 @@ def make_design(sampling: str | Design = "mc", draws: int = 0,
                              "plain Monte Carlo draws are all independent")
         return Design("mc", int(draws), 1)
     r = DEFAULT_REPLICATES if replicates is None else replicates
-    if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 2:
+    if not isinstance(r, Integral) or isinstance(r, bool) or r < 2:
         raise InputError(f"replicates must be an integer >= 2 (independent scrambles, whose "
                          f"spread gives the Monte Carlo error), got {replicates!r}")
     r = int(r)
