@@ -2,6 +2,7 @@
 
 from ._version import __version__
 from .catalogue import load_catalogue
+from .compare import compare
 from .errors import CatalogueError, InputError, PriorsError
 from .estimate import estimate
 from .io import read_tree, write_tree
@@ -13,7 +14,7 @@ from .usage import estimate_usage
 from .workload import workload
 
 __all__ = [
-    "CatalogueError", "InputError", "PriorsError", "__version__", "estimate", "estimate_usage",
-    "load_catalogue", "load_scenario", "rank", "read_tree", "shipped_scenarios", "simulate",
-    "summarize", "workload", "write_tree",
+    "CatalogueError", "InputError", "PriorsError", "__version__", "compare", "estimate",
+    "estimate_usage", "load_catalogue", "load_scenario", "rank", "read_tree",
+    "shipped_scenarios", "simulate", "summarize", "workload", "write_tree",
 ]

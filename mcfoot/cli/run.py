@@ -22,6 +22,12 @@ def register(sub) -> None:
     p.add_argument("--region", default=None,
                    help="apply a named grid region to every host (`mcfoot priors regions`)")
     p.add_argument("--chunk-draws", type=int, default=None, help="draws per chunk")
+    p.add_argument("--sampling", choices=("mc", "sobol"), default="mc",
+                   help="mc: pseudo-random draws (default); sobol: randomized quasi-Monte "
+                        "Carlo, --replicates scrambles of a Sobol' sequence (draws must be "
+                        "replicates x a power of two)")
+    p.add_argument("--replicates", type=int, default=None,
+                   help="independent Sobol' scrambles (default 16; --sampling sobol only)")
     p.add_argument("--workers", type=int, default=None,
                    help="run on a local dask cluster of this many worker processes, writing "
                         "the file chunk by chunk (bounded memory)")
@@ -52,7 +58,8 @@ def _run(args) -> int:
                 print(f"mcfoot run: dask dashboard at {c.dashboard_link}", file=sys.stderr)
             run_to_netcdf(args.output, scenario, args.draws, args.seed, args.models,
                           args.prompts, catalogue=args.catalogue,
-                          chunk_draws=args.chunk_draws, dask_client=c)
+                          chunk_draws=args.chunk_draws, dask_client=c,
+                          sampling=args.sampling, replicates=args.replicates)
         if not args.quiet:
             print(f"mcfoot run: {args.draws} draws on dask written to {args.output} in "
                   f"{time.perf_counter() - t0:.2f} s", file=sys.stderr)
@@ -60,7 +67,7 @@ def _run(args) -> int:
     tree = simulate(args.scenario, draws=args.draws, seed=args.seed, models=args.models,
                     prompts=args.prompts, catalogue=args.catalogue,
                     chunk_draws=args.chunk_draws, progress=False if args.quiet else None,
-                    region=args.region)
+                    sampling=args.sampling, replicates=args.replicates, region=args.region)
     t1 = time.perf_counter()
     io.write_tree(tree, args.output)
     if not args.quiet:
