@@ -492,6 +492,10 @@ def _request_tree(tree: xr.DataTree, claim: Claim, scenario, cache: dict) -> xr.
     if not np.array_equal(draw, np.arange(len(draw))):
         raise InputError(f"claim {claim.id} has token counts: it needs a whole run (draws "
                          f"0..n-1), not a draw range")
+    if str(attrs.get("sampling", "mc")) != "mc":
+        raise InputError(f"claim {claim.id} has token counts: it is re-run draw by draw on "
+                         f"plain Monte Carlo (sampling='mc'); this result used "
+                         f"sampling={attrs.get('sampling')!r}")
     if scenario is None:
         name = attrs.get("scenario")
         sc = load_scenario(name) if name in shipped_scenarios() else None

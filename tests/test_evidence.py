@@ -175,6 +175,10 @@ def test_claims_with_tokens_line_up_with_the_run():
     with pytest.raises(InputError, match="needs the result's scenario"):
         evaluate_claims(bad, [claims[1]])
     assert evaluate_claims(bad, [claims[1]], scenario="default")[0].probability == b.probability
+    qmc = tree.copy()
+    qmc.attrs["sampling"] = "sobol"
+    with pytest.raises(InputError, match="plain Monte Carlo"):
+        evaluate_claims(qmc, [claims[1]])
 
 
 @pytest.mark.parametrize("field, match", [
