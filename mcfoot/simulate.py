@@ -47,7 +47,8 @@ HOST_FACTORS = {  # quantity -> name in the footprint group (per draw and model)
     "pue": "pue", "wue_site": "wue_site_l_per_kwh", "wue_source": "wue_source_l_per_kwh",
     "cif": "cif_kg_per_kwh",
 }
-SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware"}
+SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware",
+             "model": "model"}
 DEFAULT_CHUNK = 131_072
 
 
@@ -69,6 +70,8 @@ class Plan:
     keys: dict  # scope -> tuple of keys (hardware names, hosts, (size class, hardware))
     combo_hw: np.ndarray  # (C,) index into keys["hardware"]
     priors: dict  # quantity -> tuple of Prior, aligned with keys[scope]
+    slot_model: np.ndarray  # (S,) int, index into models
+    in_tokens: np.ndarray  # (S,) float, NaN where missing
 
     @property
     def n_slots(self) -> int:
@@ -109,21 +112,28 @@ def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Pat
                | None = None, models=None, prompts=None) -> Plan:
     """Resolve a scenario against (a selection of) a catalogue."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    ds = catalogue if isinstance(catalogue, xr.Dataset) else cat.load_catalogue(catalogue)
-    ds = _select(ds, models, prompts)
+    full = catalogue if isinstance(catalogue, xr.Dataset) else cat.load_catalogue(catalogue)
+    ds = _select(full, models, prompts)
     n_m, n_p = ds.sizes["model"], ds.sizes["prompt"]
     hw = [str(h) for h in ds.hardware.values]
     host = [str(h) for h in ds.host.values]
     combo = [(str(s), h) for s, h in zip(ds.size_class.values, hw)]
-    keys = {"hardware": tuple(dict.fromkeys(hw)), "host": tuple(dict.fromkeys(host)),
-            "combo": tuple(dict.fromkeys(combo))}
+    models = [str(m) for m in ds.model.values]
+    problems, priors, lacking = [], {}, {}
+    if sc.attribution == "serving":  # model-scoped priors, and the hardware they choose
+        from .serving import resolve_model_priors
+
+        priors, hw_keys = resolve_model_priors(sc, models, ds, problems, full)
+    else:
+        hw_keys = tuple(dict.fromkeys(hw))
+    keys = {"hardware": hw_keys, "host": tuple(dict.fromkeys(host)),
+            "combo": tuple(dict.fromkeys(combo)), "model": tuple(models)}
     idx = {s: {k: i for i, k in enumerate(v)} for s, v in keys.items()}
     slot_combo = np.repeat([idx["combo"][c] for c in combo], n_p)
     slot_host = np.repeat([idx["host"][h] for h in host], n_p)
-    problems, priors, lacking = [], {}, {}
     for q in MODE_QUANTITIES[sc.attribution]:
         scope = QUANTITIES[q].scope
-        if scope == "row":
+        if scope in ("row", "model"):
             continue
         table = sc.priors.get(q, {})
         resolved = []
@@ -137,7 +147,9 @@ def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Pat
     for (scope, key), qs in lacking.items():
         k = key if scope == "combo" else key[0]
         users = [m for m, c, hh, ho in zip(ds.model.values, combo, hw, host)
-                 if {"combo": c, "hardware": hh, "host": ho}[scope] == k]
+                 if {"combo": c, "hardware": hh, "host": ho}[scope] == k] or \
+            [m for m, ps in zip(models, priors.get("hardware_choice", ()))
+             if k in ps.labels]
         label = ".".join(repr(x) if " " in x or "/" in x else x for x in key)
         problems.append(
             f"{SCOPE_WORDS[scope]} {' / '.join(key)} (used by {', '.join(users[:3])}"
@@ -156,8 +168,9 @@ def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Pat
         lat_q=np.ascontiguousarray(ds.latency_s.values.reshape(n_m * n_p, -1), float),
         spd_q=np.ascontiguousarray(ds.speed_tokens_per_s.values.reshape(n_m * n_p, -1), float),
         probs=ds["quantile"].values.astype(float), keys=keys,
-        combo_hw=np.array([idx["hardware"][h] for _, h in keys["combo"]], np.int64),
-        priors=priors)
+        combo_hw=np.array([idx["hardware"].get(h, -1) for _, h in keys["combo"]], np.int64),
+        priors=priors, slot_model=np.repeat(np.arange(n_m, dtype=np.int64), n_p),
+        in_tokens=ds.input_tokens.values.reshape(-1).astype(float))
 
 
 @dataclass
@@ -294,14 +307,24 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     """
     n = normals.latency.shape[1]
     values = _group_values(plan, normals, n)
-    power = _power_kw(plan, values)
+    serving = None
+    if plan.scenario.attribution == "serving":
+        from .serving import serve_arrays
+
+        serve, extra = serve_arrays(plan, values)
+        values.update(extra)
+        serving = (plan.in_tokens, plan.slot_model, serve)
+        none = np.zeros((len(plan.keys["combo"]), 1, 1))  # no hours x power in this mode
+        power = {"accelerator": none, "host": none, "idle": none}
+    else:
+        power = _power_kw(plan, values)
     host = {q: np.ascontiguousarray(values[q]) for q in HOST_FACTORS}
     args = (normals.latency, normals.speed, _row_chol(plan), plan.probs, plan.lat_q,
             plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host,
             power["accelerator"], power["host"], power["idle"], host["pue"],
             host["wue_site"], host["wue_source"], host["cif"])
     if backend == "numpy":
-        res = fp.footprint_reference(*args)
+        res = fp.footprint_reference(*args, serving=serving)
     elif backend == "numba":
         s = plan.n_slots
         if out is None:
@@ -309,10 +332,13 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
             out["energy_variants"] = np.empty((power["accelerator"].shape[1], s, n))
         out.setdefault("latency", normals.latency)
         out.setdefault("speed", normals.speed)
-        res = _kernel_footprint(*args, out=out)
+        if serving is not None:
+            out.setdefault("batch", np.empty((s, n)))
+        res = _kernel_footprint(*args, out=out, serving=serving)
     else:
         raise InputError(f"backend must be 'numba' or 'numpy', got {backend!r}")
-    values["power_kw"] = power["accelerator"] + power["host"]
+    if serving is None:
+        values["power_kw"] = power["accelerator"] + power["host"]
     return res, values
 
 
@@ -389,7 +415,8 @@ def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: i
     """Evaluate the chunks ``bounds`` (covering ``start..stop``) into whole-range arrays."""
     n, s_n = stop - start, plan.n_slots
     band = plan.scenario.attribution == "band"
-    full = {k: np.empty((s_n, n)) for k in (*fp.OUTPUT_KEYS, "latency", "speed")}
+    extra = ("batch",) if plan.scenario.attribution == "serving" else ()
+    full = {k: np.empty((s_n, n)) for k in (*fp.OUTPUT_KEYS, "latency", "speed", *extra)}
     variants = np.empty((2 if band else 1, s_n, n))
     group_chunks: list[dict] = []
     single = len(bounds) == 1
@@ -453,20 +480,31 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0) -> xr.Da
                         {"units": "s", "long_name": "time to first chunk"})
     inp["speed_tokens_per_s"] = (("draw", "model", "prompt"), _grid(plan, full["speed"]),
                                  {"units": "tokens/s", "long_name": "output speed"})
+    if "batch" in full:  # serving attribution: the physics' derived inputs
+        inp["batch"] = (("draw", "model", "prompt"), _grid(plan, full["batch"]),
+                        {"units": "requests", "long_name": "concurrent requests on the "
+                         "instance implied by the sampled speed (serving physics)"})
+        inp["accelerators"] = (("draw", "model"), values["accelerators"].T,
+                               {"units": "accelerators", "long_name":
+                                "accelerators per model instance (from memory)"})
+        inp["hardware_index"] = (("draw", "model"), values["hardware_index"].T,
+                                 {"units": "1", "long_name": "index into the hardware "
+                                  "coordinate of the accelerator the model is served on"})
     for q, arr in values.items():
-        if q == "power_kw":
+        if q in ("power_kw", "accelerators", "hardware_index"):
             continue
         meta = QUANTITIES[q]
         priors = plan.priors[q]
         inp[q] = (("draw", SCOPE_DIM[meta.scope]), arr.T,
                   {"units": meta.unit, "long_name": meta.long_name,
                    "dist": ";".join(p.dist.kind for p in priors)})
-    pw = values["power_kw"]
-    names = ("min", "max") if pw.shape[1] == 2 else ("value",)
-    inp["power_kw"] = (("draw", "size_class_hardware", "bound"), np.moveaxis(pw, -1, 0),
-                       {"units": "kW", "long_name": "active (accelerator + host) node power "
-                        "attributed to one query"})
-    inp = inp.assign_coords(bound=list(names))
+    if "power_kw" in values:
+        pw = values["power_kw"]
+        names = ("min", "max") if pw.shape[1] == 2 else ("value",)
+        inp["power_kw"] = (("draw", "size_class_hardware", "bound"), np.moveaxis(pw, -1, 0),
+                           {"units": "kW", "long_name": "active (accelerator + host) node "
+                            "power attributed to one query"})
+        inp = inp.assign_coords(bound=list(names))
 
     sc = plan.scenario
     attrs = {
