@@ -160,7 +160,8 @@ def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row
 # FLOP/s), KV cache in kB (1e3 bytes) per context token, power in W, time in s.
 #
 #   weights           W_t = N_total * 1e9 * q                      (bytes; q bytes/param)
-#   accelerators      n = 2^ceil(log2(W_t / (M * u_mem * w_max)))  (tensor-parallel degree)
+#   accelerators      n = 2^ceil(log2(W_t / (M * u_mem * w_max))) * parallelism
+#                     (the memory minimum, times the tensor/expert parallelism used beyond it)
 #   instance rates    BW = n * bw * eta_m ;  F = n * F16 * (2 / q) * eta_c
 #   decode step       t(B) = W_t / BW * (1 - (1 - 1/R)^B) + B * b  (s per step, batch B)
 #                     b = sigma * 2 * N_active * 1e9 / F + kv * 1e3 * ctx / BW
@@ -213,22 +214,23 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
                        spec_tokens, tdp_w, memory_gb, bandwidth_tb_s, peak_tflops,
                        bandwidth_efficiency, compute_efficiency, power_low, power_high,
                        host_power_w, memory_utilization, weight_memory_share, max_batch,
-                       idle_fraction, accelerators=None):
+                       idle_fraction, parallelism=1.0, accelerators=None):
     """Per-instance serving parameters from model and hardware inputs (arrays broadcast).
 
     ``active_params`` in billions, ``moe_total_ratio`` total / active (>= 1),
     ``bytes_per_param`` (bytes), ``kv_cache_kb`` (kB per context token), ``spec_tokens``
     (tokens per decode step), ``tdp_w`` (W), ``memory_gb`` (GB), ``bandwidth_tb_s``
     (TB/s), ``peak_tflops`` (dense 16-bit TFLOP/s), efficiencies and power fractions (1),
-    ``host_power_w`` (W per accelerator), ``max_batch`` (requests). ``accelerators``
-    overrides the memory rule (a lab configuration). Returns a dict with :data:`SERVE_KEYS`
+    ``host_power_w`` (W per accelerator), ``max_batch`` (requests), ``parallelism``
+    (accelerators over the memory minimum, 1). ``accelerators`` overrides the memory rule
+    and ``parallelism`` (a lab configuration). Returns a dict with :data:`SERVE_KEYS`
     (s, s per context token, tokens, W, ...) and ``accelerators``.
     """
     ratio = np.asarray(moe_total_ratio, dtype=float)
     w_total = np.asarray(active_params) * ratio * GIGA * bytes_per_param
     n = accelerators_per_instance(w_total, memory_gb, memory_utilization,
-                                  weight_memory_share) if accelerators is None else \
-        np.broadcast_to(np.asarray(accelerators, dtype=float), w_total.shape)
+                                  weight_memory_share) * parallelism if accelerators is None \
+        else np.broadcast_to(np.asarray(accelerators, dtype=float), w_total.shape)
     bw = n * bandwidth_tb_s * TERA * bandwidth_efficiency  # bytes/s of the instance
     flops = n * peak_tflops * TERA * (PEAK_FLOPS_BYTES / bytes_per_param) * compute_efficiency
     flop_token = FLOP_PER_PARAM_TOKEN * np.asarray(active_params) * GIGA
@@ -248,7 +250,7 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
         "spec_tokens": spec_tokens, "max_batch": max_batch, "idle_fraction": idle_fraction,
     }
     shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
-    out = {k: np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=float), shape))
+    out = {k: np.broadcast_to(np.asarray(v, dtype=float), shape).copy()  # C-contiguous
            for k, v in out.items()}
     out["accelerators"] = np.broadcast_to(n, shape)
     return out
@@ -260,7 +262,7 @@ _EXP = np.frompyfunc(math.exp, 1, 1)
 def _exp(x):
     """libm ``exp`` elementwise (the kernel's ``math.exp``; NumPy's SIMD exp may differ in the
     last bit)."""
-    return _EXP(np.asarray(x, dtype=float)).astype(float)
+    return np.asarray(_EXP(np.asarray(x, dtype=float)), dtype=float)
 
 
 def decode_step_s(batch, weight_read_s, log_unused_share, per_seq_s):

@@ -28,7 +28,7 @@ from .priors import QUANTITIES, Prior, Scenario, load_scenario
 
 #: Model-scoped inputs of the serving physics (``hardware_choice`` is optional).
 MODEL_QUANTITIES = ("active_params", "moe_total_ratio", "bytes_per_param",
-                    "kv_cache_per_token", "spec_tokens_per_step")
+                    "kv_cache_per_token", "spec_tokens_per_step", "parallelism_factor")
 #: Hardware-scoped inputs, by the keyword of ``footprint.serving_parameters`` they feed.
 HARDWARE_INPUTS = {
     "accelerator_tdp": "tdp_w", "accelerator_memory": "memory_gb",
@@ -41,7 +41,7 @@ HARDWARE_INPUTS = {
 }
 MODEL_INPUTS = {"active_params": "active_params", "moe_total_ratio": "moe_total_ratio",
                 "bytes_per_param": "bytes_per_param", "kv_cache_per_token": "kv_cache_kb",
-                "spec_tokens_per_step": "spec_tokens"}
+                "spec_tokens_per_step": "spec_tokens", "parallelism_factor": "parallelism"}
 
 
 def resolve_model_priors(sc: Scenario, models: list[str], ds: xr.Dataset,
@@ -114,14 +114,17 @@ def serve_arrays(plan, values: dict) -> tuple[np.ndarray, dict]:
 
 def lab_prediction(hardware: str, active_params, accelerators, batch, *,
                    total_params=None, bytes_per_param=2.0, kv_cache_per_token,
-                   context_tokens, spec_tokens_per_step=1.0, scenario="serving",
-                   draws: int = 10_000, seed=0) -> xr.Dataset:
+                   context_tokens, spec_tokens_per_step=1.0, input_tokens=0.0,
+                   output_tokens=None, scenario="serving", draws: int = 10_000,
+                   seed=0) -> xr.Dataset:
     """Accelerator energy per output token at a lab configuration, over the scenario's draws of
     the hardware inputs (power fractions, efficiencies) of ``hardware``.
 
     ``active_params`` / ``total_params`` in billions, ``accelerators`` on the instance,
     ``batch`` concurrent requests, ``kv_cache_per_token`` (kB), ``context_tokens`` the mean
-    context during decode. Returns a Dataset over ``draw`` with
+    context during decode. With ``output_tokens`` the prefill of ``input_tokens`` per
+    request is spread over its output tokens (a bench that divides all GPU energy by output
+    tokens); by default the prediction is decode only. Returns a Dataset over ``draw`` with
     ``energy_accelerator_j_per_token`` (J per output token, accelerators only, no host, no
     PUE). The draws use the same named streams as ``simulate`` (``QUANTITY/hardware``), so a
     run and this prediction with the same seed share the hardware draws.
@@ -153,10 +156,15 @@ def lab_prediction(hardware: str, active_params, accelerators, batch, *,
                               spec_tokens=spec_tokens_per_step, accelerators=accelerators,
                               **vals)
     e = fp.decode_energy_per_token_j(float(batch), float(context_tokens), p)
+    if output_tokens is not None:
+        e = e + float(input_tokens) * p["prefill_s_per_token"] * p["power_high_w"] \
+            / float(output_tokens)
     return xr.Dataset(
         {"energy_accelerator_j_per_token": ("draw", e, {
             "units": "J/token", "long_name": "accelerator energy per output token (decode)"})},
         coords={"draw": np.arange(draws)},
         attrs={"scenario": sc.name, "hardware": hardware, "accelerators": float(accelerators),
+               "input_tokens": float(input_tokens),
+               "output_tokens": float("nan") if output_tokens is None else float(output_tokens),
                "batch": float(batch), "active_params_billion": float(active_params),
                "total_params_billion": float(total), "seed": rng.seed_record(ss)})
