@@ -23,6 +23,7 @@ import xarray as xr
 from . import distributions as dists
 from . import footprint as fp
 from . import rng
+from .catalogue import load_catalogue
 from .errors import InputError, PriorsError
 from .priors import QUANTITIES, Prior, Scenario, load_scenario
 
@@ -54,21 +55,24 @@ def resolve_model_priors(sc: Scenario, models: list[str], ds: xr.Dataset,
     re-keyed by the model so each model gets its own random stream. Without a
     ``hardware_choice`` the model runs on its catalogue hardware class. A key that names no
     model, size class or hardware class of the (whole, unselected) catalogue ``full`` is an
-    error: it would otherwise be ignored silently.
+    error: it would otherwise be ignored silently (keys naming the shipped catalogue's
+    models are always allowed, so a shipped scenario runs on a custom catalogue).
     """
     size = dict(zip(models, map(str, ds.size_class.values)))
     hw = dict(zip(models, map(str, ds.hardware.values)))
     full = ds if full is None else full
-    known = set(map(str, full.model.values)) | set(map(str, full.size_class.values)) | \
-        set(map(str, full.hardware.values))
+    known = set()
+    for c in (full, load_catalogue()):  # a shipped scenario also names the shipped models
+        known |= set(map(str, c.model.values)) | set(map(str, c.size_class.values)) | \
+            set(map(str, c.hardware.values))
     out: dict[str, tuple[Prior, ...]] = {}
     for q in (*MODEL_QUANTITIES, "hardware_choice"):
         table = sc.priors.get(q, {})
         for (k,) in table:
             if k not in known:
                 problems.append(f"[{q}.{k}] names no model id, size class or hardware class "
-                                f"of catalogue {full.attrs.get('source', '(given)')}; fix the "
-                                f"key (model ids look like 'llama-3-1-8b')")
+                                f"of catalogue {full.attrs.get('source', '(given)')} or the "
+                                f"shipped one; fix the key (model ids look like 'llama-3-1-8b')")
         resolved = []
         for m in models:
             for key in ((m,), (size[m],), (hw[m],)):
