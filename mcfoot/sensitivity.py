@@ -49,7 +49,7 @@ _EVAL_KEY = {"energy_wh": "energy", "carbon_g": "carbon", "water_site_ml": "wate
 #: names of the row-scoped inputs in ``tree["inputs"]`` -> factor name
 _ROW_INPUTS = {"latency_s": "latency", "speed_tokens_per_s": "speed"}
 #: derived (not sampled) variables of ``tree["inputs"]``
-_DERIVED = ("power_kw",)
+_DERIVED = ("power_kw", "batch", "accelerators", "hardware_index")
 #: scipy.stats.qmc.Sobol's default resolution: points are multiples of 2**-30 in [0, 1).
 _SOBOL_BITS = 30
 #: design points evaluated per chunk x slots, bounding memory (~8 bytes each, a few arrays)
@@ -273,6 +273,8 @@ def row_inputs(tree: xr.DataTree, model: str, prompt: str) -> tuple[list[str], n
     m = fp.sel(model=model)
     key = {"host": str(m["host"].values), "hardware": str(m["hardware"].values),
            "size_class_hardware": f"{m['size_class'].values}/{m['hardware'].values}"}
+    # serving attribution: hardware-scoped inputs are read at each draw's hardware choice
+    hw_idx = inp["hardware_index"].sel(model=model).values if "hardware_index" in inp else None
     names, cols, units = [], [], []
     for v in inp.data_vars:
         if v in _DERIVED:
@@ -284,7 +286,14 @@ def row_inputs(tree: xr.DataTree, model: str, prompt: str) -> tuple[list[str], n
             dim = next((d for d in da.dims if d in SCOPE_DIM.values()), None)
             if dim is None:
                 continue
-            x, name = da.sel({dim: key[dim]}).values, str(v)
+            if dim == "model":
+                x = da.sel(model=model).values
+            elif dim == "hardware" and hw_idx is not None:
+                x = np.take_along_axis(da.transpose("draw", "hardware").values,
+                                       hw_idx[:, None].astype(np.int64), axis=1)[:, 0]
+            else:
+                x = da.sel({dim: key[dim]}).values
+            name = str(v)
         x = np.asarray(x, float)
         if not np.all(np.isfinite(x)) or np.ptp(x) == 0:
             continue
