@@ -17,7 +17,7 @@ from scipy import special
 
 import mcfoot
 from mcfoot import footprint as fp
-from mcfoot.simulate import HOST_FACTORS, _group_values, _power_kw, _row_chol, build_plan, \
+from mcfoot.simulate import HOST_FACTORS, _attributed, _group_values, _row_chol, build_plan, \
     draw_normals
 from mcfoot import rng as mrng
 
@@ -62,7 +62,7 @@ def per_row_numpy(scenario: str, draws: int, seed: int = 0) -> dict:
     normals = draw_normals(plan, ss, 0, 1)  # group-level values: a few draws
     normals.group = {k: gen.standard_normal(draws) for k in normals.group}
     values = _group_values(plan, normals, draws)
-    power = _power_kw(plan, values)
+    power = _attributed(plan, values)
     chol = _row_chol(plan)
     host = {q: values[q] for q in HOST_FACTORS}
     # the same outputs as simulate(): sampled latency and speed, energy per utilization
@@ -92,6 +92,8 @@ def per_row_numpy(scenario: str, draws: int, seed: int = 0) -> dict:
         out["latency"][r], out["speed"][r], out["energy"][r] = lat, spd, energy
         out["energy_it"][r] = it
         out["carbon"][r] = fp.carbon_g(energy, host["cif"][h])
+        out["carbon_market"][r] = fp.carbon_g(energy, host["cif_market"][h])
+        out["carbon_embodied"][r] = (hours * power["embodied"][c]).mean(axis=0)
         out["water_site"][r] = fp.water_site_ml(it, host["wue_site"][h])
         out["water_source"][r] = fp.water_source_ml(energy, host["wue_source"][h])
         out["water"][r] = out["water_site"][r] + out["water_source"][r]

@@ -60,7 +60,7 @@ def _batch(spd, t_in, t_out, wt, lq, bc, bkv, kcap, sig, bmax):
 
 @kernel
 def _serve_query(spd, t_in, t_out, sv, m, d):
-    """(accelerator, host, idle) Wh and batch of one query; twin
+    """(accelerator, host, idle) Wh, batch and embodied g CO2e of one query; twin
     ``footprint.serving_query_energy``. ``sv`` is (len(SERVE_KEYS), models, draws)."""
     wt = sv[0, m, d]
     lq = sv[1, m, d]
@@ -75,21 +75,25 @@ def _serve_query(spd, t_in, t_out, sv, m, d):
     tau = steps * (w / batch + b) + t_in * pf
     acc_wh = acc / 3600.0
     host_wh = sv[8, m, d] * tau / 3600.0
-    return acc_wh, host_wh, (acc_wh + host_wh) * sv[11, m, d], batch
+    return acc_wh, host_wh, (acc_wh + host_wh) * sv[11, m, d], batch, \
+        tau / 3600.0 * sv[12, m, d]
 
 
 @parallel_kernel
 def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
-               acc_kw, host_kw, idle_kw, pue, wue_site, wue_source, cif, in_tokens, row_model,
-               serve, lat_out, spd_out, energy_v_out, acc_out, host_out, idle_out, it_out,
-               energy_out, carbon_out, ws_out, wsrc_out, w_out, batch_out):
+               acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site, wue_source, cif,
+               cif_market, in_tokens, row_model, serve, lat_out, spd_out, energy_v_out, acc_out,
+               host_out, idle_out, it_out, energy_out, carbon_out, carbon_market_out,
+               carbon_embodied_out, ws_out, wsrc_out, w_out, batch_out):
     """Fused footprint of every (row, draw); see ``footprint.footprint_reference``.
 
     Power comes split by boundary, each (combo, variant, draw): accelerators, host
     (CPU/DRAM/network) and idle provisioned capacity attributed to the query. Per variant
     the three IT energies are summed and times PUE give ``energy_v_out``; the boundary
     energies are variant means, ``it = acc + host + idle`` and ``energy = it * PUE`` (the
-    identities hold exactly, per draw).
+    identities hold exactly, per draw). Embodied carbon is node time times the hardware's
+    amortised manufacturing emissions per hour of the query's share (``embodied_g_per_h``,
+    per combo, variant and draw), averaged over variants like the energies.
 
     With serving parameters (``serve`` of shape (len(SERVE_KEYS), models, draws), else
     (0, 1, 1)) the boundary energies come from serving physics at the batch implied by the
@@ -117,7 +121,8 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
             spd = _interp(u2, probs, spd_q, r, nq)
             p = pue[h, d]
             if serving:
-                ea, eh, ei, bt = _serve_query(spd, in_tokens[r], t_out, serve, row_model[r], d)
+                ea, eh, ei, bt, se = _serve_query(spd, in_tokens[r], t_out, serve, row_model[r],
+                                                  d)
                 batch_out[r, d] = bt
                 energy_v_out[0, r, d] = (ea + eh + ei) * p
             else:
@@ -125,6 +130,7 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
                 sa = 0.0
                 sh = 0.0
                 si = 0.0
+                se = 0.0
                 for v in range(n_var):
                     ea = 1000.0 * hours * acc_kw[c, v, d]
                     eh = 1000.0 * hours * host_kw[c, v, d]
@@ -133,6 +139,7 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
                     sa += ea
                     sh += eh
                     si += ei
+                    se += hours * embodied_g_per_h[c, v, d]
                 ea = sa / n_var
                 eh = sh / n_var
                 ei = si / n_var
@@ -148,13 +155,16 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
             it_out[r, d] = it
             energy_out[r, d] = energy
             carbon_out[r, d] = energy * cif[h, d]
+            carbon_market_out[r, d] = energy * cif_market[h, d]
+            carbon_embodied_out[r, d] = se / n_var
             ws_out[r, d] = ws
             wsrc_out[r, d] = wsrc
             w_out[r, d] = ws + wsrc
 
 
 def footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
-              acc_kw, host_kw, idle_kw, pue, wue_site, wue_source, cif, out, serving=None):
+              acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site, wue_source, cif,
+              cif_market, out, serving=None):
     """Run the kernel, writing into the arrays of ``out`` (dict of preallocated arrays).
 
     ``serving``: optional ``(in_tokens (R,), row_model (R,), serve (K, M, D))`` of the
@@ -166,7 +176,7 @@ def footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, ro
     else:
         batch = out["batch"]
     _footprint(z_lat, z_spd, np.ascontiguousarray(chol), probs, lat_q, spd_q, out_tokens,
-               row_combo, row_host, acc_kw, host_kw, idle_kw, pue, wue_site, wue_source, cif,
-               *serving, out["latency"], out["speed"], out["energy_variants"],
-               *(out[k] for k in OUTPUT_KEYS), batch)
+               row_combo, row_host, acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site,
+               wue_source, cif, cif_market, *serving, out["latency"], out["speed"],
+               out["energy_variants"], *(out[k] for k in OUTPUT_KEYS), batch)
     return out

@@ -10,11 +10,18 @@ One query with ``T_out`` output tokens (METHOD.md), energy split by boundary:
     energy_X_wh      = 1000 * hours * X_kw             for X in accelerator, host, idle
     energy_it_wh     = accelerator + host + idle       (IT energy, exactly, per draw)
     energy_wh        = energy_it_wh * PUE              (facility energy, exactly, per draw)
-    carbon_g         = energy_wh * CIF                 (kg/kWh == g/Wh)
+    carbon_g         = energy_wh * CIF                 (kg/kWh == g/Wh; location-based)
+    carbon_market_g  = energy_wh * CIF_market          (market-based: net of PPAs/RECs)
+    embodied_g_per_h = node_share * (n_acc * E_acc + E_node) * 1000
+                       / (lifetime_yr * 8766 * fleet_utilisation)
+    carbon_embodied_g= hours * embodied_g_per_h        (manufacturing, amortised)
     water_site       = energy_it_wh * WUE_site         (L/kWh == mL/Wh, per IT energy)
     water_source     = energy_wh * WUE_source          (per facility energy)
 
-The study's ``power_kw`` is ``accelerator_kw + host_kw`` (its idle fraction is 0). With the
+``node_share`` is the share of one node's time the query holds (allocated accelerators /
+accelerators per node / batch); embodied emissions are amortised over the hours the hardware
+serves in its lifetime (lifetime x fleet utilisation), the approach of EcoLogits
+(``ecologits/impacts/llm.py``) with a utilisation term added. The study's ``power_kw`` is ``accelerator_kw + host_kw`` (its idle fraction is 0). With the
 study's min/max band of ``u_gpu`` the boundary energies are the band's 50/50 means.
 
 These functions are the readable statement of the method and the test oracle
@@ -35,11 +42,15 @@ import numpy as np
 #: Per-(row, draw) outputs of the kernel and of its twin besides latency, speed and the
 #: per-variant facility energies (``energy_variants``), in the kernel's argument order.
 OUTPUT_KEYS = ("energy_accelerator", "energy_host", "energy_idle", "energy_it", "energy",
-               "carbon", "water_site", "water_source", "water")
+               "carbon", "carbon_market", "carbon_embodied", "water_site", "water_source",
+               "water")
 
 #: Seconds per hour and Wh per kWh: unit conversions, not assumptions.
 SECONDS_PER_HOUR = 3600.0
 WH_PER_KWH = 1000.0
+#: Grams per kilogram; hours per (Julian) year, 365.25 d x 24 h: unit conversions.
+G_PER_KG = 1000.0
+HOURS_PER_YEAR = 8766.0
 
 
 def query_hours(latency_s, output_tokens, speed_tokens_per_s):
@@ -79,6 +90,15 @@ def carbon_g(energy_wh, cif_kg_per_kwh):
     return energy_wh * cif_kg_per_kwh
 
 
+def embodied_g_per_h(node_share, accelerators_per_node, accelerator_kg, node_kg, lifetime_yr,
+                     fleet_utilisation):
+    """Manufacturing emissions (g CO2e) attributed per hour of one query's node time: the
+    query's share of the node's embodied kg CO2e (accelerators + the rest of the node),
+    amortised over the hours the node serves in its lifetime."""
+    node_g = (accelerators_per_node * accelerator_kg + node_kg) * G_PER_KG
+    return node_share * node_g / (lifetime_yr * HOURS_PER_YEAR * fleet_utilisation)
+
+
 def water_site_ml(it_wh, wue_site_l_per_kwh):
     """On-site (cooling) water (mL): IT energy times on-site WUE."""
     return it_wh * wue_site_l_per_kwh
@@ -110,14 +130,15 @@ def empirical_ppf(u, probs, quantiles):
 
 
 def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo,
-                        row_host, acc_kw, host_kw, idle_kw, pue, wue_site, wue_source, cif,
-                        serving=None):
+                        row_host, acc_kw, host_kw, idle_kw, embodied_rate, pue, wue_site,
+                        wue_source, cif, cif_market, serving=None):
     """Plain NumPy twin of ``_kernels._footprint``: the test oracle.
 
     Shapes: ``z_lat``, ``z_spd`` (R, D) independent standard normals per catalogue row;
     ``chol`` (2, 2) Cholesky factor of the latency/speed copula; ``lat_q``, ``spd_q`` (R, Q);
     ``acc_kw``, ``host_kw``, ``idle_kw`` (C, V, D) attributed power by boundary per combo and
-    utilization variant (V = 1, or 2 for the study's min/max band); host factors (H, D).
+    utilization variant (V = 1, or 2 for the study's min/max band), ``embodied_rate``
+    (C, V, D) g CO2e per hour of node time; host factors (H, D).
     Returns a dict of (R, D) arrays: latency, speed, ``energy_variants`` (V, R, D) and
     :data:`OUTPUT_KEYS`. ``serving = (in_tokens (R,), row_model (R,), serve (K, M, D))``
     switches to the serving physics (:func:`serving_query_energy`) and adds ``batch``.
@@ -132,7 +153,7 @@ def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row
     if serving is not None:
         in_tokens, row_model, serve = serving
         p = {k: serve[i][row_model] for i, k in enumerate(SERVE_KEYS)}
-        acc, host, idle, extra["batch"] = serving_query_energy(
+        acc, host, idle, extra["batch"], embodied = serving_query_energy(
             spd, in_tokens[:, None], out_tokens[:, None], p)
         energy_v = facility_energy_wh(acc + host + idle, pue_r)[None]
     else:
@@ -144,6 +165,7 @@ def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row
         acc_v, host_v, idle_v = per_variant(acc_kw), per_variant(host_kw), per_variant(idle_kw)
         energy_v = facility_energy_wh(acc_v + host_v + idle_v, pue_r[None])
         acc, host, idle = acc_v.mean(axis=0), host_v.mean(axis=0), idle_v.mean(axis=0)
+        embodied = (hours * np.moveaxis(embodied_rate[row_combo], 1, 0)).mean(axis=0)
     it = acc + host + idle
     energy = facility_energy_wh(it, pue_r)
     ws = water_site_ml(it, wue_site[row_host])
@@ -151,6 +173,7 @@ def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row
     return {"latency": lat, "speed": spd, "energy_variants": energy_v,
             "energy_accelerator": acc, "energy_host": host, "energy_idle": idle,
             "energy_it": it, "energy": energy, "carbon": carbon_g(energy, cif[row_host]),
+            "carbon_market": carbon_g(energy, cif_market[row_host]), "carbon_embodied": embodied,
             "water_site": ws, "water_source": wsrc, "water": ws + wsrc, **extra}
 
 
@@ -172,6 +195,7 @@ def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row
 #                     + T_in * 2 * N_active * 1e9 / F * n * TDP * f_hi        (prefill)
 #   host J            n * P_host * (T_out / sigma * t(B) / B + T_in * 2 N_active 1e9 / F)
 #   idle              (accelerator + host) * idle_fraction
+#   embodied g        instance-time / 3600 * n * embodied g per accelerator-hour
 #
 # The weight stream (t_w) runs at the memory-bound power fraction f_lo, the per-sequence
 # work (compute and KV reads, b) at f_hi, so the instance's power rises with batch from
@@ -197,7 +221,8 @@ NEWTON_STEPS = 16
 #: Per-(model, draw) serving parameters handed to the kernel, in this order.
 SERVE_KEYS = ("weight_read_s", "log_unused_share", "seq_compute_s", "seq_kv_s_per_token",
               "prefill_s_per_token", "kv_capacity_tokens", "power_low_w", "power_high_w",
-              "host_power_w", "spec_tokens", "max_batch", "idle_fraction")
+              "host_power_w", "spec_tokens", "max_batch", "idle_fraction",
+              "embodied_g_per_instance_h")
 
 
 def accelerators_per_instance(weight_bytes, memory_gb, memory_utilization,
@@ -214,7 +239,8 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
                        spec_tokens, tdp_w, memory_gb, bandwidth_tb_s, peak_tflops,
                        bandwidth_efficiency, compute_efficiency, power_low, power_high,
                        host_power_w, memory_utilization, weight_memory_share, max_batch,
-                       idle_fraction, parallelism=1.0, accelerators=None):
+                       idle_fraction, parallelism=1.0, accelerators=None,
+                       embodied_g_per_accelerator_h=0.0):
     """Per-instance serving parameters from model and hardware inputs (arrays broadcast).
 
     ``active_params`` in billions, ``moe_total_ratio`` total / active (>= 1),
@@ -223,7 +249,8 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
     (TB/s), ``peak_tflops`` (dense 16-bit TFLOP/s), efficiencies and power fractions (1),
     ``host_power_w`` (W per accelerator), ``max_batch`` (requests), ``parallelism``
     (accelerators over the memory minimum, 1). ``accelerators`` overrides the memory rule
-    and ``parallelism`` (a lab configuration). Returns a dict with :data:`SERVE_KEYS`
+    and ``parallelism`` (a lab configuration). ``embodied_g_per_accelerator_h`` (g CO2e per
+    accelerator-hour of service, see :func:`embodied_g_per_h`) gives the instance's rate. Returns a dict with :data:`SERVE_KEYS`
     (s, s per context token, tokens, W, ...) and ``accelerators``.
     """
     ratio = np.asarray(moe_total_ratio, dtype=float)
@@ -248,6 +275,7 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
         "power_high_w": n * tdp_w * power_high,
         "host_power_w": n * host_power_w,
         "spec_tokens": spec_tokens, "max_batch": max_batch, "idle_fraction": idle_fraction,
+        "embodied_g_per_instance_h": n * embodied_g_per_accelerator_h,
     }
     shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
     out = {k: np.broadcast_to(np.asarray(v, dtype=float), shape).copy()  # C-contiguous
@@ -312,9 +340,10 @@ def implied_batch(speed, input_tokens, output_tokens, p):
 
 
 def serving_query_energy(speed, input_tokens, output_tokens, p):
-    """Energy of one query by boundary (Wh) and its batch: NumPy twin of
+    """Energy of one query by boundary (Wh), its batch and embodied carbon: NumPy twin of
     ``_kernels._serve_query``. ``p`` holds :data:`SERVE_KEYS` arrays broadcastable with
-    ``speed`` (tokens/s). Returns (accelerator, host, idle, batch)."""
+    ``speed`` (tokens/s). Returns (accelerator Wh, host Wh, idle Wh, batch, embodied g CO2e:
+    the instance's amortised manufacturing rate over the query's instance-time)."""
     batch, b = implied_batch(speed, input_tokens, output_tokens, p)
     t_in = np.broadcast_to(input_tokens, batch.shape)
     steps = np.broadcast_to(output_tokens, batch.shape) / p["spec_tokens"]
@@ -324,4 +353,5 @@ def serving_query_energy(speed, input_tokens, output_tokens, p):
     tau = steps * (w / batch + b) + t_in * p["prefill_s_per_token"]
     acc_wh = acc / SECONDS_PER_HOUR
     host_wh = p["host_power_w"] * tau / SECONDS_PER_HOUR
-    return acc_wh, host_wh, (acc_wh + host_wh) * p["idle_fraction"], batch
+    embodied = tau / SECONDS_PER_HOUR * p["embodied_g_per_instance_h"]
+    return acc_wh, host_wh, (acc_wh + host_wh) * p["idle_fraction"], batch, embodied

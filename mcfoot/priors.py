@@ -19,10 +19,16 @@ gpus_per_node          hardware             GPUs         >= 1        (physical)
 gpu_power_fraction     hardware             1            [0, 1]      (physical)
 host_load              hardware             1            [0, 1]      (physical)
 idle_fraction          hardware             1            >= 0
+node_share             size class.hardware  1            [0, 1]      (band, share)
+embodied_accelerator   hardware             kg CO2e      >= 0
+embodied_node          hardware             kg CO2e      >= 0
+hardware_lifetime      hardware             yr           > 0
+fleet_utilisation      hardware             1            (0, 1]
 pue                    host                 1            >= 1
 wue_site               host                 L/kWh        >= 0
 wue_source             host                 L/kWh        >= 0
-cif                    host                 kg CO2e/kWh  >= 0
+cif                    host                 kg CO2e/kWh  >= 0        (location-based)
+cif_market             host                 kg CO2e/kWh  >= 0        (market-based)
 latency                catalogue row        s            >= 0
 speed                  catalogue row        tokens/s     > 0
 =====================  ===================  ===========  ==========================
@@ -86,13 +92,19 @@ QUANTITIES: dict[str, Quantity] = {
     "gpus": Quantity("combo", "GPUs", 1, INF, long_name="accelerators allocated to one model instance"),
     "batch_size": Quantity("combo", "requests", 1, INF, long_name="concurrent requests sharing an instance"),
     "gpus_per_node": Quantity("hardware", "GPUs", 1, INF, long_name="accelerators per node"),
+    "node_share": Quantity("combo", "1", 0, 1, long_name="share of a node's time held by one query (allocated accelerators / node / batch)"),
+    "embodied_accelerator": Quantity("hardware", "kg CO2e", 0, INF, long_name="manufacturing emissions per accelerator"),
+    "embodied_node": Quantity("hardware", "kg CO2e", 0, INF, long_name="manufacturing emissions of a node without its accelerators"),
+    "hardware_lifetime": Quantity("hardware", "yr", 0, INF, low_open=True, long_name="service lifetime of the hardware"),
+    "fleet_utilisation": Quantity("hardware", "1", 0, 1, low_open=True, long_name="share of the lifetime the hardware serves queries"),
     "gpu_power_fraction": Quantity("hardware", "1", 0, 1, long_name="accelerator power draw over rated power"),
     "host_load": Quantity("hardware", "1", 0, 1, long_name="non-accelerator power draw over rated power"),
     "idle_fraction": Quantity("hardware", "1", 0, INF, long_name="idle provisioned power over active (accelerator + host) power"),
     "pue": Quantity("host", "1", 1, INF, long_name="power usage effectiveness"),
     "wue_site": Quantity("host", "L/kWh", 0, INF, long_name="on-site water use effectiveness (per IT kWh)"),
     "wue_source": Quantity("host", "L/kWh", 0, INF, long_name="off-site water intensity of electricity"),
-    "cif": Quantity("host", "kg CO2e/kWh", 0, INF, long_name="grid carbon intensity"),
+    "cif": Quantity("host", "kg CO2e/kWh", 0, INF, long_name="grid carbon intensity (location-based)"),
+    "cif_market": Quantity("host", "kg CO2e/kWh", 0, INF, long_name="market-based carbon intensity of the host's electricity (net of PPAs/RECs)"),
     # serving attribution (see priors/serving.toml and footprint.serving_parameters)
     "active_params": Quantity("model", "billion parameters", 0, INF, low_open=True, long_name="parameters active per token"),
     "moe_total_ratio": Quantity("model", "1", 1, INF, long_name="total over active parameters (1 = dense)"),
@@ -116,21 +128,22 @@ QUANTITIES: dict[str, Quantity] = {
     "latency": Quantity("row", "s", 0, INF, long_name="time to first chunk"),
     "speed": Quantity("row", "tokens/s", 0, INF, low_open=True, long_name="output speed"),
 }
-HOST_QUANTITIES = ("pue", "wue_site", "wue_source", "cif")
-_COMMON = ("gpu_node_power", "nongpu_node_power", "idle_fraction", *HOST_QUANTITIES, "latency",
-           "speed")
+HOST_QUANTITIES = ("pue", "wue_site", "wue_source", "cif", "cif_market")
+_COMMON = ("gpu_node_power", "nongpu_node_power", "idle_fraction", "gpus_per_node",
+           "embodied_accelerator", "embodied_node", "hardware_lifetime", "fleet_utilisation",
+           *HOST_QUANTITIES, "latency", "speed")
 MODE_QUANTITIES = {
-    "band": (*_COMMON, "gpu_util_min", "gpu_util_max", "nongpu_util"),
-    "share": (*_COMMON, "gpu_power_factor", "gpu_util", "nongpu_util"),
-    "physical": (*_COMMON, "gpus", "batch_size", "gpus_per_node", "gpu_power_fraction",
-                 "host_load"),
-    "serving": ("idle_fraction", *HOST_QUANTITIES, "latency", "speed", "active_params",
-                "moe_total_ratio", "bytes_per_param", "kv_cache_per_token",
-                "spec_tokens_per_step", "parallelism_factor", "accelerator_tdp", "accelerator_memory",
-                "memory_bandwidth", "peak_flops", "bandwidth_efficiency", "compute_efficiency",
-                "power_fraction_memory_bound", "power_fraction_compute_bound",
-                "host_power_per_accelerator", "memory_utilization", "weight_memory_share",
-                "max_batch"),
+    "band": (*_COMMON, "gpu_util_min", "gpu_util_max", "nongpu_util", "node_share"),
+    "share": (*_COMMON, "gpu_power_factor", "gpu_util", "nongpu_util", "node_share"),
+    "physical": (*_COMMON, "gpus", "batch_size", "gpu_power_fraction", "host_load"),
+    "serving": ("idle_fraction", *HOST_QUANTITIES, "latency", "speed", "gpus_per_node",
+                "embodied_accelerator", "embodied_node", "hardware_lifetime",
+                "fleet_utilisation", "active_params", "moe_total_ratio", "bytes_per_param",
+                "kv_cache_per_token", "spec_tokens_per_step", "parallelism_factor",
+                "accelerator_tdp", "accelerator_memory", "memory_bandwidth", "peak_flops",
+                "bandwidth_efficiency", "compute_efficiency", "power_fraction_memory_bound",
+                "power_fraction_compute_bound", "host_power_per_accelerator",
+                "memory_utilization", "weight_memory_share", "max_batch"),
 }
 #: Quantities a mode may use without requiring them (absent: the catalogue's value).
 OPTIONAL_QUANTITIES = {"serving": ("hardware_choice",)}

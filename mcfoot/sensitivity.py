@@ -6,9 +6,10 @@ Sobol' indices (:func:`sobol`) push a Saltelli design (SALib) through the *same*
 ``evaluate``. The design has one column per independent random stream of the plan
 (``design_columns``: one per non-fixed group prior — a host's PUE, a hardware class's power
 factor, a size class x hardware utilization — and one latency and one speed column per
-catalogue row). Columns are grouped by **quantity** (SALib ``groups``): all hosts' PUE
-columns form the factor ``pue``, all rows' latency columns the factor ``latency``, and so on.
-Every (model, prompt) output depends on exactly one column of each group (its own row, its
+model, shared by its prompt sizes as in ``simulate()``). Columns are grouped by **quantity**
+(SALib ``groups``): all hosts' PUE columns form the factor ``pue``, all models' latency
+columns the factor ``latency``, and so on.
+Every (model, prompt) output depends on exactly one column of each group (its model's, its
 host, its hardware class, its size class x hardware), so the group index of ``pue`` for
 GPT-4o is the Sobol' index of the Azure PUE column for that output, and one design serves
 every model at once. Host and hardware priors are shared across models, as in

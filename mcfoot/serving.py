@@ -40,6 +40,9 @@ HARDWARE_INPUTS = {
     "weight_memory_share": "weight_memory_share", "max_batch": "max_batch",
     "idle_fraction": "idle_fraction",
 }
+#: Hardware-scoped inputs of the embodied-carbon rate (``footprint.embodied_g_per_h``).
+EMBODIED_INPUTS = ("gpus_per_node", "embodied_accelerator", "embodied_node",
+                   "hardware_lifetime", "fleet_utilisation")
 MODEL_INPUTS = {"active_params": "active_params", "moe_total_ratio": "moe_total_ratio",
                 "bytes_per_param": "bytes_per_param", "kv_cache_per_token": "kv_cache_kb",
                 "spec_tokens_per_step": "spec_tokens", "parallelism_factor": "parallelism"}
@@ -108,9 +111,17 @@ def serve_arrays(plan, values: dict) -> tuple[np.ndarray, dict]:
     """(``serve`` of shape (len(SERVE_KEYS), models, draws), extra per-(model, draw) inputs:
     ``hardware_index`` and ``accelerators``) from one evaluation of every prior."""
     h = _choice_index(plan, values)
+
+    def at_choice(q):  # (hardware, draw) -> (model, draw) at each draw's hardware
+        v = values[q]
+        return np.take_along_axis(v, h, axis=0) if v.shape[0] > 1 else \
+            np.broadcast_to(v[0], h.shape)
+
     kw = {arg: values[q] for q, arg in MODEL_INPUTS.items()}
-    kw |= {arg: np.take_along_axis(values[q], h, axis=0) if values[q].shape[0] > 1 else
-           np.broadcast_to(values[q][0], h.shape) for q, arg in HARDWARE_INPUTS.items()}
+    kw |= {arg: at_choice(q) for q, arg in HARDWARE_INPUTS.items()}
+    per_node, acc_kg, node_kg, life, util = (at_choice(q) for q in EMBODIED_INPUTS)
+    kw["embodied_g_per_accelerator_h"] = fp.embodied_g_per_h(1.0 / per_node, per_node, acc_kg,
+                                                             node_kg, life, util)
     p = fp.serving_parameters(**kw)
     serve = np.stack([p[k] for k in fp.SERVE_KEYS])
     return serve, {"hardware_index": h, "accelerators": np.asarray(p["accelerators"])}

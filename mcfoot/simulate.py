@@ -42,10 +42,14 @@ OUTPUTS = {
     "energy_idle_wh": ("Wh", "idle provisioned capacity's energy attributed to one query "
                        "(no PUE)", "energy_idle"),
     "energy_it_wh": ("Wh", "IT energy per query (accelerator + host + idle)", "energy_it"),
+    "carbon_market_g": ("g CO2e", "operational carbon per query (market-based)",
+                        "carbon_market"),
+    "carbon_embodied_g": ("g CO2e", "hardware manufacturing carbon amortised to one query",
+                          "carbon_embodied"),
 }
 HOST_FACTORS = {  # quantity -> name in the footprint group (per draw and model)
     "pue": "pue", "wue_site": "wue_site_l_per_kwh", "wue_source": "wue_source_l_per_kwh",
-    "cif": "cif_kg_per_kwh",
+    "cif": "cif_kg_per_kwh", "cif_market": "cif_market_kg_per_kwh",
 }
 SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware",
              "model": "model"}
@@ -82,8 +86,15 @@ class Plan:
         return [p.stream for q in self.priors for p in self.priors[q] if not p.dist.is_fixed]
 
     def row_streams(self, quantity: str) -> list[str]:
-        """Stream names of a row-scoped quantity (``latency``/``speed``), one per slot."""
-        return [f"{quantity}/{m}/{p}" for m in self.models for p in self.prompts]
+        """Stream names of a row-scoped quantity (``latency``/``speed``), one per slot.
+
+        One stream per *model*, shared by its prompt sizes: within a draw a model's rows sit
+        at the same quantile of their latency (and speed) distributions (the API is slow or
+        fast at that moment for every prompt). This is what lets :func:`mcfoot.estimate`
+        reproduce a catalogue row exactly at the row's own token counts and vary
+        continuously, draw by draw, in between (common random numbers across token counts).
+        """
+        return [f"{quantity}/{m}" for m in self.models for _ in self.prompts]
 
 
 def _select(ds: xr.Dataset, models, prompts) -> xr.Dataset:
@@ -211,12 +222,21 @@ def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
     return Normals(group, res["latency"], res["speed"])
 
 
+def _row_columns(plan: Plan, quantity: str) -> tuple[list[str], np.ndarray]:
+    """Distinct row streams of the present slots, and each slot's index among them (-1 if
+    absent)."""
+    names = plan.row_streams(quantity)
+    cols = list(dict.fromkeys(names[i] for i in np.flatnonzero(plan.present)))
+    at = {c: i for i, c in enumerate(cols)}
+    return cols, np.array([at[n] if ok else -1 for n, ok in zip(names, plan.present)])
+
+
 def design_columns(plan: Plan) -> list[str]:
     """Names of the columns a unit-space design must have, in order (see
-    :func:`normals_from_design`): group streams, then latency and speed per present row."""
-    rows = np.flatnonzero(plan.present)
-    lat, spd = plan.row_streams("latency"), plan.row_streams("speed")
-    return plan.group_streams() + [lat[i] for i in rows] + [spd[i] for i in rows]
+    :func:`normals_from_design`): group streams, then the latency and the speed stream of
+    every model with a present row."""
+    return plan.group_streams() + _row_columns(plan, "latency")[0] + \
+        _row_columns(plan, "speed")[0]
 
 
 def normals_from_design(plan: Plan, design: np.ndarray) -> Normals:
@@ -235,10 +255,12 @@ def normals_from_design(plan: Plan, design: np.ndarray) -> Normals:
     n_g = len(plan.group_streams())
     group = {name: z[:, i].copy() for i, name in enumerate(cols[:n_g])}
     rows = np.flatnonzero(plan.present)
+    lat_cols, idx = _row_columns(plan, "latency")
+    n_r = len(lat_cols)
     lat = np.zeros((plan.n_slots, len(design)))
     spd = np.zeros_like(lat)
-    lat[rows] = z[:, n_g:n_g + len(rows)].T
-    spd[rows] = z[:, n_g + len(rows):].T
+    lat[rows] = z[:, n_g:n_g + n_r].T[idx[rows]]
+    spd[rows] = z[:, n_g + n_r:].T[idx[rows]]
     return Normals(group, lat, spd)
 
 
@@ -269,9 +291,10 @@ def _group_values(plan: Plan, normals: Normals, n: int) -> dict[str, np.ndarray]
     return values
 
 
-def _power_kw(plan: Plan, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Attributed power by boundary per (combo, variant, draw), kW: ``accelerator``,
-    ``host`` and ``idle`` (provisioned but idle capacity)."""
+def _attributed(plan: Plan, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What one query is attributed per (combo, variant, draw): power by boundary in kW
+    (``accelerator``, ``host``, ``idle``: provisioned but idle capacity) and the hardware's
+    amortised manufacturing emissions per hour of node time (``embodied``, g CO2e/h)."""
     hw = plan.combo_hw
     pg, pn = v["gpu_node_power"][hw], v["nongpu_node_power"][hw]
     mode = plan.scenario.attribution
@@ -286,8 +309,14 @@ def _power_kw(plan: Plan, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
                                     v["gpu_power_fraction"][hw], v["host_load"][hw])
         acc, host = (pg * ug)[:, None, :], (pn * un)[:, None, :]
     idle = fp.idle_power_kw(acc + host, v["idle_fraction"][hw][:, None, :])
+    share = v["node_share"] if mode != "physical" else \
+        fp.physical_shares(v["gpus"], v["gpus_per_node"][hw], v["batch_size"], 1.0, 1.0)[0]
+    rate = fp.embodied_g_per_h(share, v["gpus_per_node"][hw], v["embodied_accelerator"][hw],
+                               v["embodied_node"][hw], v["hardware_lifetime"][hw],
+                               v["fleet_utilisation"][hw])
+    rate = np.broadcast_to(rate[:, None, :], acc.shape)
     return {"accelerator": np.ascontiguousarray(acc), "host": np.ascontiguousarray(host),
-            "idle": np.ascontiguousarray(idle)}
+            "idle": np.ascontiguousarray(idle), "embodied": np.ascontiguousarray(rate)}
 
 
 def _row_chol(plan: Plan) -> np.ndarray:
@@ -315,14 +344,15 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
         values.update(extra)
         serving = (plan.in_tokens, plan.slot_model, serve)
         none = np.zeros((len(plan.keys["combo"]), 1, 1))  # no hours x power in this mode
-        power = {"accelerator": none, "host": none, "idle": none}
+        power = {"accelerator": none, "host": none, "idle": none, "embodied": none}
     else:
-        power = _power_kw(plan, values)
+        power = _attributed(plan, values)
     host = {q: np.ascontiguousarray(values[q]) for q in HOST_FACTORS}
     args = (normals.latency, normals.speed, _row_chol(plan), plan.probs, plan.lat_q,
             plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host,
-            power["accelerator"], power["host"], power["idle"], host["pue"],
-            host["wue_site"], host["wue_source"], host["cif"])
+            power["accelerator"], power["host"], power["idle"], power["embodied"],
+            host["pue"], host["wue_site"], host["wue_source"], host["cif"],
+            host["cif_market"])
     if backend == "numpy":
         res = fp.footprint_reference(*args, serving=serving)
     elif backend == "numba":
