@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ._numba import kernel, parallel_kernel, prange
-from .footprint import NEWTON_STEPS, OUTPUT_KEYS
+from .footprint import NEWTON_STEPS, NEWTON_TOL, OUTPUT_KEYS
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 
@@ -54,7 +54,10 @@ def _batch(spd, t_in, t_out, wt, lq, bc, bkv, kcap, sig, bmax):
     for _ in range(NEWTON_STEPS):
         e = math.exp(bb * lq)
         g = wt * (1.0 - e) + bb * b - target
-        bb = bb - g / (b - wt * lq * e)
+        step = g / (b - wt * lq * e)
+        bb = bb - step
+        if abs(step) <= NEWTON_TOL * bb:
+            break
     return bb, b
 
 

@@ -215,8 +215,10 @@ PEAK_FLOPS_BYTES = 2.0
 #: Decimal prefixes (unit conversions).
 GIGA, TERA, KILO = 1e9, 1e12, 1e3
 #: Newton iterations solving s(B) = measured speed for MoE models (g is concave, so Newton
-#: from B = 1 climbs monotonically to the root; a fixed count keeps numba and NumPy equal).
+#: from B = 1 climbs monotonically to the root), at most NEWTON_STEPS, stopping once a step
+#: is below NEWTON_TOL of the batch (the same rule in numba and NumPy keeps them equal).
 NEWTON_STEPS = 16
+NEWTON_TOL = 1e-12
 
 #: Per-(model, draw) serving parameters handed to the kernel, in this order.
 SERVE_KEYS = ("weight_read_s", "log_unused_share", "seq_compute_s", "seq_kv_s_per_token",
@@ -278,8 +280,7 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
         "embodied_g_per_instance_h": n * embodied_g_per_accelerator_h,
     }
     shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
-    out = {k: np.broadcast_to(np.asarray(v, dtype=float), shape).copy()  # C-contiguous
-           for k, v in out.items()}
+    out = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in out.items()}
     out["accelerators"] = np.broadcast_to(n, shape)
     return out
 
@@ -331,10 +332,16 @@ def implied_batch(speed, input_tokens, output_tokens, p):
     moe = rest & ~dense
     wm, lm, pm, tm = wt[moe], lq[moe], b[moe], target[moe]
     bm = np.ones(wm.shape)
+    act = np.ones(wm.shape, bool)  # still iterating (the kernel's per-element loop)
     for _ in range(NEWTON_STEPS):
-        e = _exp(bm * lm)
-        g = wm * (1.0 - e) + bm * pm - tm
-        bm = bm - g / (pm - wm * lm * e)
+        i = np.flatnonzero(act)
+        if i.size == 0:
+            break
+        e = _exp(bm[i] * lm[i])
+        g = wm[i] * (1.0 - e) + bm[i] * pm[i] - tm[i]
+        step = g / (pm[i] - wm[i] * lm[i] * e)
+        bm[i] = bm[i] - step
+        act[i[np.abs(step) <= NEWTON_TOL * bm[i]]] = False
     batch[moe] = bm
     return batch, b
 

@@ -172,7 +172,7 @@ def _unit(q: str) -> str:
 def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None,
           variable: str = "energy_wh", n: int = 1024, seed=0, *, catalogue=None,
           backend: str = "numba", conf_level: float = 0.95,
-          num_resamples: int = 100) -> xr.Dataset:
+          num_resamples: int = 100, log: bool = False) -> xr.Dataset:
     """First- and total-order Sobol' indices of a footprint, per (model, prompt).
 
     Parameters
@@ -183,6 +183,9 @@ def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None
         uncertain quantities.
     seed : design scrambling and bootstrap seed (``int | SeedSequence | Generator``).
     conf_level, num_resamples : bootstrap interval of the indices.
+    log : apportion the variance of ``log(variable)`` instead (for multiplicative, heavy-
+        tailed outputs, where a few extreme draws dominate the variance and the estimators
+        are unstable); needs a positive variable.
 
     Returns
     -------
@@ -214,6 +217,12 @@ def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None
         y[:, s:s + step] = res[key]
     shape = (len(labels), len(plan.models), len(plan.prompts))
     out = {k: np.full(shape, np.nan) for k in ("S1", "S1_conf", "ST", "ST_conf")}
+    if log:
+        ok = y[plan.present]
+        if not np.all(ok > 0):
+            raise InputError(f"log=True needs {variable} > 0 at every design point; "
+                             f"it reaches {float(ok.min()):g}")
+        y = np.log(y)
     for slot in np.flatnonzero(plan.present):
         m, p = divmod(int(slot), len(plan.prompts))
         r = sobol_from_outputs(y[slot], len(labels), conf_level=conf_level,
@@ -228,7 +237,8 @@ def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None
     ds.attrs = {
         "method": "Sobol' first- and total-order indices, Saltelli (2010) design and "
                   "estimators (SALib), factors grouped by quantity",
-        "variable": variable, "variable_units": OUTPUTS[variable][0],
+        "variable": f"log({variable})" if log else variable,
+        "variable_units": OUTPUTS[variable][0],
         "scenario": plan.scenario.name, "scenario_hash": plan.scenario.hash,
         "n_base": n, "model_runs": len(u), "design_columns": len(cols),
         "conf_level": conf_level, "num_resamples": num_resamples,

@@ -123,7 +123,9 @@ def serve_arrays(plan, values: dict) -> tuple[np.ndarray, dict]:
     kw["embodied_g_per_accelerator_h"] = fp.embodied_g_per_h(1.0 / per_node, per_node, acc_kg,
                                                              node_kg, life, util)
     p = fp.serving_parameters(**kw)
-    serve = np.stack([p[k] for k in fp.SERVE_KEYS])
+    serve = np.empty((len(fp.SERVE_KEYS), *h.shape))
+    for i, k in enumerate(fp.SERVE_KEYS):
+        serve[i] = p[k]
     return serve, {"hardware_index": h, "accelerators": np.asarray(p["accelerators"])}
 
 

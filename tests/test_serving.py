@@ -78,7 +78,11 @@ def _hand(inp, d, model, prompt, t_in, t_out):
              + prefill_s * n * tdp * h("power_fraction_compute_bound"))
     host_j = n * h("host_power_per_accelerator") * (t_out / sig * step(batch) / batch + prefill_s)
     acc, host = acc_j / 3600, host_j / 3600
-    return hw, batch, acc, host, (acc + host) * h("idle_fraction")
+    per_node = h("gpus_per_node")
+    node_g = (per_node * h("embodied_accelerator") + h("embodied_node")) * 1000
+    g_per_acc_h = node_g / per_node / (h("hardware_lifetime") * 8766 * h("fleet_utilisation"))
+    embodied = (t_out / sig * step(batch) / batch + prefill_s) / 3600 * n * g_per_acc_h
+    return hw, batch, acc, host, (acc + host) * h("idle_fraction"), embodied
 
 
 @pytest.mark.parametrize("model", PER_CLASS)
@@ -91,12 +95,12 @@ def test_decomposition_matches_hand_computation(run, model):
                 continue
             t_in = float(cat.input_tokens.sel(model=model, prompt=prompt))
             t_out = float(cat.output_tokens.sel(model=model, prompt=prompt))
-            hw, batch, acc, host, idle = _hand(inp, d, model, prompt, t_in, t_out)
+            hw, batch, acc, host, idle, embodied = _hand(inp, d, model, prompt, t_in, t_out)
             seen.add(hw)
             at = dict(draw=d, model=model, prompt=prompt)
             np.testing.assert_allclose(float(inp["batch"].sel(**at)), batch, rtol=1e-9)
             for var, want in (("energy_accelerator_wh", acc), ("energy_host_wh", host),
-                              ("energy_idle_wh", idle)):
+                              ("energy_idle_wh", idle), ("carbon_embodied_g", embodied)):
                 np.testing.assert_allclose(float(f[var].sel(**at)), want, rtol=1e-9,
                                            err_msg=f"{model} {prompt} draw {d} {var} on {hw}")
             it = acc + host + idle
@@ -255,3 +259,16 @@ def test_bad_serving_entries_are_one_clear_error(tmp_path, bad, match):
     with pytest.raises(PriorsError, match=match) as e:
         build_plan(path)
     assert "bad.toml" in str(e.value)
+
+
+def test_sobol_of_log_energy_apportions_the_serving_spread():
+    from mcfoot import sensitivity as sens
+
+    s = sens.sobol("serving", models=["claude-3-7-sonnet"], prompts=["short"], n=64,
+                   num_resamples=10, log=True)
+    assert s.attrs["variable"] == "log(energy_wh)"
+    st = s["ST"].sel(model="claude-3-7-sonnet", prompt="short").to_pandas()
+    assert st.idxmax() in ("active_params", "moe_total_ratio", "spec_tokens_per_step",
+                           "weight_memory_share", "parallelism_factor", "bytes_per_param")
+    assert float(st.drop(["pue", "wue_site", "wue_source", "cif"]).max()) > 0.1
+    assert float(st.loc[["wue_site", "wue_source", "cif"]].abs().max()) < 1e-12
