@@ -72,6 +72,10 @@ def _serve_query(spd, t_in, t_out, sv, m, d):
                       sv[10, m, d])
     steps = t_out / sig
     w = wt * (1.0 - math.exp(batch * lq))
+    gap = sig / spd - (w + batch * b)  # the measured step is slower than physics at the cap
+    if gap < 0.0:
+        gap = 0.0
+    w = w + gap
     pf = sv[4, m, d]
     phi = sv[7, m, d]
     acc = steps * (sv[6, m, d] * w / batch + phi * b) + t_in * pf * phi

@@ -193,7 +193,12 @@ def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row
 #                     K = (n * M * u_mem - W_t) / (kv * 1e3)         (KV-cache capacity)
 #   accelerator J     T_out / sigma * n * TDP * (f_lo * t_w(B) / B + f_hi * b)
 #                     + T_in * 2 * N_active * 1e9 / F * n * TDP * f_hi        (prefill)
-#   host J            n * P_host * (T_out / sigma * t(B) / B + T_in * 2 N_active 1e9 / F)
+#                     where t_w(B) gains the gap max(0, sigma / speed - t(B)): when the batch
+#                     is at its cap and the measured stream is still slower than t(B), the
+#                     instance is busy for the measured time (the extra at f_lo: stalls);
+#                     at batch 1 a stream faster than physics is charged physics' time
+#   host J            n * P_host * (T_out / sigma * t_eff / B + T_in * 2 N_active 1e9 / F),
+#                     t_eff = max(t(B), sigma / speed)
 #   idle              (accelerator + host) * idle_fraction
 #   embodied g        instance-time / 3600 * n * embodied g per accelerator-hour
 #
@@ -355,6 +360,8 @@ def serving_query_energy(speed, input_tokens, output_tokens, p):
     t_in = np.broadcast_to(input_tokens, batch.shape)
     steps = np.broadcast_to(output_tokens, batch.shape) / p["spec_tokens"]
     w = p["weight_read_s"] * (1.0 - _exp(batch * p["log_unused_share"]))
+    gap = p["spec_tokens"] / np.asarray(speed, dtype=float) - (w + batch * b)
+    w = w + np.where(gap < 0.0, 0.0, gap)  # measured step slower than physics at the cap
     acc = steps * (p["power_low_w"] * w / batch + p["power_high_w"] * b) \
         + t_in * p["prefill_s_per_token"] * p["power_high_w"]
     tau = steps * (w / batch + b) + t_in * p["prefill_s_per_token"]

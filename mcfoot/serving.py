@@ -168,20 +168,70 @@ def lab_prediction(hardware: str, active_params, accelerators, batch, *,
                                                                           draws)))
     total = active_params if total_params is None else total_params
     p = fp.serving_parameters(active_params=active_params,
-                              moe_total_ratio=float(total) / float(active_params),
+                              moe_total_ratio=np.asarray(total, float) / active_params,
                               bytes_per_param=bytes_per_param, kv_cache_kb=kv_cache_per_token,
                               spec_tokens=spec_tokens_per_step, accelerators=accelerators,
                               **vals)
-    e = fp.decode_energy_per_token_j(float(batch), float(context_tokens), p)
+    e = fp.decode_energy_per_token_j(float(batch), np.asarray(context_tokens, float), p)
     if output_tokens is not None:
-        e = e + float(input_tokens) * p["prefill_s_per_token"] * p["power_high_w"] \
-            / float(output_tokens)
+        e = e + np.asarray(input_tokens, float) * p["prefill_s_per_token"] * \
+            p["power_high_w"] / np.asarray(output_tokens, float)
     return xr.Dataset(
-        {"energy_accelerator_j_per_token": ("draw", e, {
+        {"energy_accelerator_j_per_token": ("draw", np.broadcast_to(e, (draws,)).copy(), {
             "units": "J/token", "long_name": "accelerator energy per output token (decode)"})},
         coords={"draw": np.arange(draws)},
         attrs={"scenario": sc.name, "hardware": hardware, "accelerators": float(accelerators),
-               "input_tokens": float(input_tokens),
-               "output_tokens": float("nan") if output_tokens is None else float(output_tokens),
                "batch": float(batch), "active_params_billion": float(active_params),
-               "total_params_billion": float(total), "seed": rng.seed_record(ss)})
+               "seed": rng.seed_record(ss)})
+
+
+#: Accelerator names as lab benches report them -> this attribution's hardware keys.
+LAB_ACCELERATORS = {"H100": "H100 SXM", "H100 SXM": "H100 SXM", "H200": "H200 SXM",
+                    "H200 SXM": "H200 SXM", "A100": "DGX A100", "H800": "DGX H800",
+                    "TPU v6e": "TPU V6e"}
+
+
+def _class_prior(sc: Scenario, q: str, params_b: float) -> Prior:
+    """The size-class prior of ``q`` whose class's median active parameters lie nearest
+    (in log) to ``params_b``: what the scenario assumes about a model of that size."""
+    classes = set(map(str, load_catalogue().size_class.values))
+    med = {k[0]: float(p.dist.ppf(0.5)) if not p.dist.is_fixed else p.dist.params["value"]
+           for k, p in sc.priors["active_params"].items() if k[0] in classes}
+    best = min(med, key=lambda c: abs(np.log(med[c] / params_b)))
+    return sc.priors[q][(best,)]
+
+
+def lab_evidence_prediction(e, scenario: Scenario, draws: int, seed) -> np.ndarray:
+    """Per-draw prediction of a lab-configuration evidence entry (``mcfoot.compare``), in
+    the entry's unit (J or Wh per output token): the decode energy per output token at the
+    bench's model size, accelerator count and type, and batch (steady-state decoding, no
+    speculative decoding). What the entry does not state is drawn from the scenario: the
+    architecture (KV cache per token, bytes per weight) from the size class nearest in
+    parameters (streams ``evidence/ID/QUANTITY``), the context from the entry's token priors
+    (inputs plus half the outputs; no inputs stated: none)."""
+    from .compare import _pick  # the entry's token draws, as compare() makes them
+
+    lab = e.applies_to["lab"]
+    hw = LAB_ACCELERATORS.get(lab["accelerator"], lab["accelerator"])
+    params = float(lab["model_parameters_b"])
+    ss = rng.normalize_seed(seed)
+    from scipy import special
+
+    drawn = {}
+    for q in ("kv_cache_per_token", "bytes_per_param"):
+        prior = _class_prior(scenario, q, params)
+        drawn[q] = np.full(draws, prior.dist.params["value"]) if prior.dist.is_fixed else \
+            prior.dist.ppf(special.ndtr(rng.standard_normals(ss, f"evidence/{e.id}/{q}", 0,
+                                                             draws)))
+    out = np.asarray(e.output_tokens.values, float)[_pick(ss, e, "output_tokens",
+                                                          e.output_tokens, draws)]
+    inp = np.zeros(draws) if e.input_tokens is None else \
+        np.asarray(e.input_tokens.values, float)[_pick(ss, e, "input_tokens", e.input_tokens,
+                                                       draws)]
+    ds = lab_prediction(hw, params, lab["accelerators"], lab["batch"],
+                        bytes_per_param=drawn["bytes_per_param"],
+                        kv_cache_per_token=drawn["kv_cache_per_token"],
+                        context_tokens=inp + 0.5 * out, scenario=scenario, draws=draws,
+                        seed=ss)
+    j = ds["energy_accelerator_j_per_token"].values
+    return j if e.unit == "J/token" else j / fp.SECONDS_PER_HOUR
