@@ -17,7 +17,7 @@ from scipy import special
 
 import mcfoot
 from mcfoot import footprint as fp
-from mcfoot.simulate import HOST_FACTORS, _group_values, _power_kw, _row_chol, build_plan, \
+from mcfoot.simulate import HOST_FACTORS, _attributed, _group_values, _row_chol, build_plan, \
     draw_normals
 from mcfoot import rng as mrng
 
@@ -62,14 +62,15 @@ def per_row_numpy(scenario: str, draws: int, seed: int = 0) -> dict:
     normals = draw_normals(plan, ss, 0, 1)  # group-level values: a few draws
     normals.group = {k: gen.standard_normal(draws) for k in normals.group}
     values = _group_values(plan, normals, draws)
-    power = _power_kw(plan, values)
+    power = _attributed(plan, values)
     chol = _row_chol(plan)
     host = {q: values[q] for q in HOST_FACTORS}
     # the same outputs as simulate(): sampled latency and speed, energy per utilization
-    # bound and combined, carbon, site, source and total water
-    keys = ("latency", "speed", "energy", "carbon", "water_site", "water_source", "water")
+    # bound, energy by boundary and combined, carbon, site, source and total water
+    keys = ("latency", "speed", *fp.OUTPUT_KEYS)
     out = {k: np.full((plan.n_slots, draws), np.nan) for k in keys}
-    out["energy_variants"] = np.full((power.shape[1], plan.n_slots, draws), np.nan)
+    n_var = power["accelerator"].shape[1]
+    out["energy_variants"] = np.full((n_var, plan.n_slots, draws), np.nan)
     for r in np.flatnonzero(plan.present):
         z = gen.standard_normal((2, draws))
         u1 = special.ndtr(chol[0, 0] * z[0])
@@ -79,13 +80,21 @@ def per_row_numpy(scenario: str, draws: int, seed: int = 0) -> dict:
         hours = fp.query_hours(lat, plan.out_tokens[r], spd)
         h, c = plan.slot_host[r], plan.slot_combo[r]
         pue = host["pue"][h]
-        for v in range(power.shape[1]):
+        parts = {b: np.stack([fp.it_energy_wh(hours, power[b][c, v]) for v in range(n_var)])
+                 for b in ("accelerator", "host", "idle")}
+        for v in range(n_var):
             out["energy_variants"][v, r] = fp.facility_energy_wh(
-                fp.it_energy_wh(hours, power[c, v]), pue)
-        energy = out["energy_variants"][:, r].mean(axis=0)
+                parts["accelerator"][v] + parts["host"][v] + parts["idle"][v], pue)
+        for b in parts:
+            out[f"energy_{b}"][r] = parts[b].mean(axis=0)
+        it = out["energy_accelerator"][r] + out["energy_host"][r] + out["energy_idle"][r]
+        energy = fp.facility_energy_wh(it, pue)
         out["latency"][r], out["speed"][r], out["energy"][r] = lat, spd, energy
+        out["energy_it"][r] = it
         out["carbon"][r] = fp.carbon_g(energy, host["cif"][h])
-        out["water_site"][r] = fp.water_site_ml(energy / pue, host["wue_site"][h])
+        out["carbon_market"][r] = fp.carbon_g(energy, host["cif_market"][h])
+        out["carbon_embodied"][r] = (hours * power["embodied"][c]).mean(axis=0)
+        out["water_site"][r] = fp.water_site_ml(it, host["wue_site"][h])
         out["water_source"][r] = fp.water_source_ml(energy, host["wue_source"][h])
         out["water"][r] = out["water_site"][r] + out["water_source"][r]
     return out

@@ -9,6 +9,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 from .catalogue import load_catalogue  # noqa: E402
 from .errors import CatalogueError, InputError, PriorsError  # noqa: E402
+from .estimate import estimate  # noqa: E402
 from .io import read_tree, write_tree  # noqa: E402
 from .priors import load_scenario, shipped_scenarios  # noqa: E402
 from .rank import rank  # noqa: E402
@@ -16,6 +17,6 @@ from .simulate import simulate  # noqa: E402
 from .summary import summarize  # noqa: E402
 
 __all__ = [
-    "CatalogueError", "InputError", "PriorsError", "__version__", "load_catalogue",
+    "CatalogueError", "InputError", "PriorsError", "__version__", "estimate", "load_catalogue",
     "load_scenario", "rank", "read_tree", "shipped_scenarios", "simulate", "summarize", "write_tree",
 ]

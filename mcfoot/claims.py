@@ -22,14 +22,23 @@ File format::
     value = 0.43
     unit = "Wh"                       # must equal the units of the variable
     # kind-specific fields:
-    variable = "energy_wh"            # threshold, ratio: a footprint variable; fleet: a
-    model = "gpt-4o-mar"              #   variable of mcfoot.scale.scale (e.g. us_households)
-    prompt = "short"
+    variable = "energy_wh"            # threshold, ratio: a footprint variable (any
+                                      #   boundary: energy_accelerator_wh, carbon_market_g,
+                                      #   ...) or, for threshold, a list of them summed
+                                      #   per draw; fleet: a variable of mcfoot.scale.scale
+    model = "gpt-4o-mar"
+    prompt = "short"                  # threshold: a catalogue prompt size, or instead
+    # output_tokens = 500             #   any request's token counts (mcfoot.estimate;
+    # input_tokens = 100              #   input_tokens optional)
     per = "mean"                      # threshold, ratio: "mean" (default) or "query"
 
 Kinds and their per-draw statistic:
 
-- ``threshold``: ``variable`` of (``model``, ``prompt``). ``per = "mean"`` is the mean over
+- ``threshold``: ``variable`` of (``model``, ``prompt``), or of ``model`` at
+  ``output_tokens`` / ``input_tokens`` (evaluated with :func:`mcfoot.estimate.estimate_tree`
+  on the result's scenario, seed and draws, so its draws line up with the result's: pass
+  ``scenario=`` to :func:`evaluate_claims` when the result's scenario is not a shipped one).
+  ``per = "mean"`` is the mean over
   queries given the draw's assumptions (:func:`mcfoot.scale.expected_per_query`), the right
   reading of a published per-model figure; ``per = "query"`` is one query (mixes the
   query-to-query spread of latency and speed into the probability).
@@ -68,6 +77,7 @@ from scipy import stats
 
 from . import scale as _scale
 from .errors import InputError
+from .simulate import OUTPUTS
 
 SCHEMA = 1
 KINDS = ("threshold", "ratio", "rank", "fleet")
@@ -75,20 +85,19 @@ OPS: dict[str, Callable] = {"<": operator.lt, "<=": operator.le, ">": operator.g
                             ">=": operator.ge, "==": operator.eq}
 COMMON = ("id", "kind", "text", "source", "note", "op", "value", "unit")
 FIELDS = {
-    "threshold": ("variable", "model", "prompt", "per"),
+    "threshold": ("variable", "model", "prompt", "per", "output_tokens", "input_tokens"),
     "ratio": ("variable", "numerator", "denominator", "per"),
     "rank": ("model", "prompt", "among", "inputs", "outputs", "pool_prompts", "secondary"),
     "fleet": ("variable", "model", "mix", "queries_per_year", "queries_per_day", "days",
               "utilization", "constants"),
 }
-REQUIRED = {"threshold": ("variable", "model", "prompt"),
+REQUIRED = {"threshold": ("variable", "model"),
             "ratio": ("variable", "numerator", "denominator"),
             "rank": ("model",), "fleet": ("variable", "model", "mix")}
 RANK_OPTIONS = ("inputs", "outputs", "pool_prompts", "secondary")
 #: Footprint variables a threshold / ratio claim may use, with their units.
-FOOTPRINT_UNITS = {"energy_wh": "Wh", "energy_min_wh": "Wh", "energy_max_wh": "Wh",
-                   "carbon_g": "g CO2e", "water_site_ml": "mL", "water_source_ml": "mL",
-                   "water_ml": "mL"}
+FOOTPRINT_UNITS = {**{k: v[0] for k, v in OUTPUTS.items()}, "energy_min_wh": "Wh",
+                   "energy_max_wh": "Wh"}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
@@ -237,15 +246,38 @@ def _validate(i: int, c: dict, src: str, known, seen: set) -> tuple[list[str], C
     if kind in ("threshold", "ratio"):
         f.setdefault("per", "mean")
         var = c.get("variable")
-        if "variable" in c and var not in FOOTPRINT_UNITS:
-            p.append(f"{where}: unknown variable {var!r}{_hint(var, FOOTPRINT_UNITS)}; use "
-                     f"one of {', '.join(FOOTPRINT_UNITS)}")
+        names = var if (kind == "threshold" and isinstance(var, list)) else [var]
+        bad = [v for v in names if not isinstance(v, str) or v not in FOOTPRINT_UNITS]
+        if "variable" not in c:
+            names = []
+        elif bad or not names:
+            p.append(f"{where}: unknown variable {bad[0] if bad else var!r}"
+                     f"{_hint(bad[0] if bad else var, FOOTPRINT_UNITS)}; use one of "
+                     f"{', '.join(FOOTPRINT_UNITS)}"
+                     + (" (or, for a threshold, a list of them summed)" if kind == "threshold"
+                        else ""))
+            names = []
+        elif len({FOOTPRINT_UNITS[v] for v in names}) > 1 or len(set(names)) < len(names):
+            p.append(f"{where}: variables {names} must be distinct and share a unit to be summed")
+            names = []
+        f["variable"] = tuple(names) if isinstance(var, list) else var
+        var = names[0] if names else None
         want = FOOTPRINT_UNITS.get(var) if kind == "threshold" else "1"
         if want and unit is not None and unit != want:
             p.append(f"{where}: unit {unit!r} does not match {var if kind == 'threshold' else 'a ratio'}"
                      f" (units {want!r}); write unit = {want!r} and the value in {want}")
-    if kind == "threshold" and "model" in c:
-        _check_row(where, c["model"], c.get("prompt"), models, prompts, present, p)
+    if kind == "threshold":
+        has_p, has_t = "prompt" in c, "output_tokens" in c
+        if has_p == has_t:
+            p.append(f"{where}: give exactly one of prompt (a catalogue row) or output_tokens "
+                     f"(any request, with optional input_tokens)")
+        if "input_tokens" in c and not has_t:
+            p.append(f"{where}: input_tokens goes with output_tokens")
+        for k in ("output_tokens", "input_tokens"):
+            if k in c and (isinstance(c[k], bool) or not isinstance(c[k], int) or c[k] < 0):
+                p.append(f"{where}: {k} must be an integer >= 0, got {c[k]!r}")
+        if "model" in c:
+            _check_row(where, c["model"], c.get("prompt"), models, prompts, present, p)
     if kind == "ratio":
         for side in ("numerator", "denominator"):
             s = c.get(side)
@@ -387,14 +419,56 @@ def _holds(x: np.ndarray, op: str, value) -> np.ndarray:
 
 def _footprint(tree, claim, model, prompt) -> xr.DataArray:
     var = claim.fields["variable"]
-    if var not in tree["footprint"].data_vars:
-        raise InputError(f"claim {claim.id}: the result has no {var!r} (only band scenarios "
-                         f"such as 'paper' have energy_min_wh/energy_max_wh)")
-    if claim.fields["per"] == "mean":
-        x = _scale.expected_per_query(tree, var)
-    else:
-        x = tree["footprint"][var]
-    return x.sel(model=model, prompt=prompt)
+    total = None
+    for v in (var if isinstance(var, tuple) else (var,)):
+        if v not in tree["footprint"].data_vars:
+            raise InputError(f"claim {claim.id}: the result has no {v!r} (only band scenarios "
+                             f"such as 'paper' have energy_min_wh/energy_max_wh)")
+        x = _scale.expected_per_query(tree, v) if claim.fields["per"] == "mean" else \
+            tree["footprint"][v]
+        x = x.sel(model=model, prompt=prompt)
+        total = x if total is None else total + x
+    return total
+
+
+def _request_tree(tree: xr.DataTree, claim: Claim, scenario, cache: dict) -> xr.DataTree:
+    """The result's run (same scenario, seed, draws, catalogue) at the claim's token counts."""
+    from .estimate import estimate_tree
+    from .priors import load_scenario, shipped_scenarios
+    from .rng import seed_from_record
+
+    f = claim.fields
+    key = ("request", f["model"], f["output_tokens"], f.get("input_tokens"))
+    if key in cache:
+        return cache[key]
+    attrs = tree.attrs
+    draw = tree["footprint"]["draw"].values
+    if not np.array_equal(draw, np.arange(len(draw))):
+        raise InputError(f"claim {claim.id} has token counts: it needs a whole run (draws "
+                         f"0..n-1), not a draw range")
+    if scenario is None:
+        name = attrs.get("scenario")
+        sc = load_scenario(name) if name in shipped_scenarios() else None
+        if sc is None or sc.hash != attrs.get("scenario_hash"):
+            raise InputError(f"claim {claim.id} has token counts: evaluate_claims needs the "
+                             f"result's scenario (scenario=...); {name!r} is not a shipped "
+                             "scenario with the result's hash")
+        scenario = sc
+    cat = tree["catalogue"].to_dataset()
+    cat.attrs = {"source": attrs.get("catalogue", ""),
+                 "catalogue_hash": attrs.get("catalogue_hash", "")}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sub = estimate_tree(f["model"], f["output_tokens"], f.get("input_tokens"),
+                            scenario=scenario, draws=len(draw),
+                            seed=seed_from_record(attrs["seed"]), catalogue=cat)
+    for w in caught:
+        if not issubclass(w.category, UserWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    sub.attrs["claim_note"] = "; ".join(str(w.message) for w in caught
+                                        if issubclass(w.category, UserWarning))
+    cache[key] = sub
+    return sub
 
 
 def _subset(tree: xr.DataTree, models: list[str]) -> xr.DataTree:
@@ -421,6 +495,10 @@ def _rank_fn():
 def _statistic(tree, claim: Claim, rank_fn, cache: dict) -> tuple[np.ndarray, dict]:
     """Per-draw statistic of a claim and the scope of inputs that may drive it."""
     f = claim.fields
+    if claim.kind == "threshold" and "output_tokens" in f:
+        sub = _request_tree(tree, claim, cache.get("scenario"), cache)
+        x = _footprint(sub, claim, f["model"], "r0").values
+        return x, {"models": [f["model"]], "rows": [], "note": sub.attrs["claim_note"]}
     if claim.kind == "threshold":
         x = _footprint(tree, claim, f["model"], f["prompt"]).values
         rows = [(f["model"], f["prompt"])] if f["per"] == "query" else []
@@ -522,21 +600,24 @@ def spearman_driver(y: np.ndarray, labels: list[str], x: np.ndarray) -> tuple[st
 
 
 def evaluate_claims(tree: xr.DataTree, claims: list[Claim] | str | Path | None = None, *,
-                    rank_fn: Callable | None = None, ci_prob: float = 0.95) -> list[ClaimResult]:
+                    rank_fn: Callable | None = None, ci_prob: float = 0.95,
+                    scenario=None) -> list[ClaimResult]:
     """Probability that each claim holds over the draws of ``tree``.
 
     ``claims``: validated :class:`Claim` objects, or what :func:`load_claims` accepts
     (default: every shipped file). ``rank_fn``: the ranking function for rank claims
     (default: :func:`mcfoot.rank.rank`, imported when needed; if it is not available the
-    rank claims come back with probability NaN and a note saying so). Returns one
-    :class:`ClaimResult` per claim, in order.
+    rank claims come back with probability NaN and a note saying so). ``scenario``: the
+    result's scenario (name, path or :class:`~mcfoot.priors.Scenario`), needed by claims with
+    token counts when it is not a shipped scenario. Returns one :class:`ClaimResult` per
+    claim, in order.
     """
     if not isinstance(claims, list) or not all(isinstance(c, Claim) for c in claims):
         claims = load_claims(claims)
     fp = tree["footprint"]
     have = set(map(str, fp.model.values))
     n = int(fp.sizes["draw"])
-    cache: dict = {}
+    cache: dict = {"scenario": scenario}
     a = (1 - ci_prob) / 2
     out = []
     for c in claims:

@@ -207,14 +207,20 @@ def find_dataset(tree: xr.DataTree | xr.Dataset, variable: str, source: str = ""
                      f"{', ...' if len(have) > 12 else ''}); give a file that has it")
 
 
-def save_figure(fig, path: str | Path, dpi: float = 150) -> Path:
-    """Save a matplotlib figure atomically (``.png``, ``.pdf`` or ``.svg``)."""
+def check_figure_path(path: str | Path) -> Path:
+    """A figure path with a supported format in an existing folder (else InputError)."""
     path = Path(path)
     if path.suffix.lower() not in FIGURE_FORMATS:
         raise InputError(f"{path}: figure format '{path.suffix}' not supported; use one of "
                          f"{', '.join(FIGURE_FORMATS)}")
     if not path.parent.exists():
         raise InputError(f"output folder {path.parent} does not exist; create it first")
+    return path
+
+
+def save_figure(fig, path: str | Path, dpi: float = 150) -> Path:
+    """Save a matplotlib figure atomically (``.png``, ``.pdf`` or ``.svg``)."""
+    path = check_figure_path(path)
     tmp = _tmp_beside(path)
     try:
         fig.savefig(tmp, format=path.suffix.lower()[1:], dpi=dpi, bbox_inches="tight")

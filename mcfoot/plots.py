@@ -10,6 +10,7 @@ global state: figures are ``matplotlib.figure.Figure`` objects (save with
 :func:`rank`            rank-probability heatmap from a :func:`mcfoot.rank.rank` Dataset
 :func:`tornado`         sensitivity measures per input (a Dataset over ``input``)
 :func:`scale`           fleet-scale totals with intervals (bars per category)
+:func:`compare`         published figures against mcfoot's intervals (``mcfoot.compare``)
 ======================  ==================================================================
 """
 
@@ -465,4 +466,54 @@ def scale(data: xr.DataArray | xr.Dataset, variable: str | None = None, *,
         ax.grid(axis="y", which="both", lw=0.4, alpha=0.5)
     pct = f"{100 * float(st.attrs.get('ci_prob', ci_prob)):g}%"
     ax.set_title(title if title is not None else f"median and {pct} interval", fontsize=9)
+    return ax
+
+
+def compare(ds: xr.Dataset, *, ax: Axes | None = None) -> Axes:
+    """Each published figure against mcfoot's 90 % interval at its boundary and tokens.
+
+    ``ds`` is a :func:`mcfoot.compare.compare` result. Every row is drawn relative to its
+    published figure (mcfoot / published, log axis), so entries in different units share
+    one axis: the published figure is the line at 1, the bar mcfoot's interval, the dot its
+    median. Entries mcfoot cannot predict under the scenario are labelled, not drawn.
+    """
+    need = {"value", "median", "lower", "upper"}
+    if not need <= set(ds.data_vars) or "evidence" not in ds.dims:
+        raise InputError("give a mcfoot.compare.compare() result (a Dataset over 'evidence' "
+                         "with value, median, lower, upper)")
+    n = ds.sizes["evidence"]
+    ax = _new_ax(ax, height=BASE_IN + 0.42 * n, width=WIDTH_IN + 1.5)
+    ids = [str(i) for i in ds.evidence.values]
+    y = np.arange(n)[::-1]
+    ok = np.array([str(s) == "ok" for s in ds["status"].values])
+    val = ds["value"].values
+    rel = {k: ds[k].values / val for k in ("median", "lower", "upper")}
+    lo = np.nanmin(np.r_[rel["lower"][ok], 1.0]) if ok.any() else 0.1
+    hi = np.nanmax(np.r_[rel["upper"][ok], 1.0]) if ok.any() else 10.0
+    for i in range(n):
+        label = f"{ids[i]}\n{val[i]:g} {ds['unit'].values[i]} ({ds['statistic'].values[i]})"
+        if ok[i]:
+            inside = rel["lower"][i] <= 1 <= rel["upper"][i]
+            color = "tab:blue" if inside else "tab:red"
+            ax.plot([rel["lower"][i], rel["upper"][i]], [y[i], y[i]], color=color, lw=3,
+                    solid_capstyle="butt")
+            ax.plot(rel["median"][i], y[i], "o", color="white", mec=color, ms=6)
+            pct = float(ds["percentile"].values[i])
+            ax.annotate(f"P{pct:.0f}", (rel["upper"][i], y[i]), xytext=(4, 0),
+                        textcoords="offset points", va="center", fontsize=7)
+        else:
+            ax.annotate("not predictable under this scenario", (1, y[i]), xytext=(6, 0),
+                        textcoords="offset points", va="center", fontsize=7, color="0.4")
+        ax.text(-0.02, y[i], label, transform=ax.get_yaxis_transform(), ha="right",
+                va="center", fontsize=7)
+    ax.axvline(1.0, color="k", lw=1, ls="--")
+    ax.set_xscale("log")
+    ax.set_xlim(lo / 2, hi * 3)
+    ax.set_yticks([])
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.set_xlabel("mcfoot / published figure (log)\nbar: mcfoot's 90 % interval (red: "
+                  "the published figure is outside it), dot: median, P: percentile of the "
+                  "published figure")
+    ax.set_title(f"published figures vs mcfoot, scenario '{ds.attrs.get('scenario', '')}'",
+                 fontsize=9)
     return ax

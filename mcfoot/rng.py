@@ -49,6 +49,16 @@ def seed_record(ss: np.random.SeedSequence) -> str:
     return f"{ss.entropy}" if not key else f"{ss.entropy}/spawn_key=({key})"
 
 
+def seed_from_record(record: str) -> np.random.SeedSequence:
+    """The SeedSequence a :func:`seed_record` string was made from (its inverse)."""
+    try:
+        entropy, _, key = str(record).partition("/spawn_key=")
+        spawn = tuple(int(k) for k in key.strip("()").split(",") if k.strip()) if key else ()
+        return np.random.SeedSequence(int(entropy), spawn_key=spawn)
+    except ValueError:
+        raise ValueError(f"not a seed record: {record!r}") from None
+
+
 def stream_key(name: str) -> int:
     """Stable 32-bit key of a stream name."""
     return zlib.crc32(name.encode("utf-8"))

@@ -123,23 +123,29 @@ def query_hours(tree: xr.DataTree) -> xr.DataArray:
     return h.drop_vars([c for c in h.coords if c not in ("draw", "model", "prompt")])
 
 
-def expected_per_query(tree: xr.DataTree, variable: str = "energy_wh") -> xr.DataArray:
-    """Per draw, the mean of a per-query footprint over queries given the draw's assumptions.
+def expected_per_query(tree: xr.DataTree, variable: str = "energy_wh",
+                       statistic: str = "mean") -> xr.DataArray:
+    """Per draw, the ``statistic`` (``"mean"`` or ``"median"``) of a per-query footprint over
+    queries given the draw's assumptions.
 
     ``variable`` is any footprint variable over (draw, model, prompt) (``energy_wh``,
     ``carbon_g``, ``water_ml``, ..., ``energy_min_wh``). Uses the proportionality of every
-    footprint to the query time (see the module docstring). Units are kept.
+    footprint to the query time (see the module docstring): the draw's own query time is
+    replaced by the mean (or median) query time of its row. Units are kept.
     """
+    if statistic not in ("mean", "median"):
+        raise InputError(f"statistic must be 'mean' or 'median', got {statistic!r}")
     fp = tree["footprint"].to_dataset()
     if variable not in fp.data_vars or set(fp[variable].dims) != {"draw", "model", "prompt"}:
         have = [v for v in fp.data_vars if set(fp[v].dims) == {"draw", "model", "prompt"}]
         raise InputError(f"the result has no footprint variable {variable!r}; "
                          f"use one of {', '.join(have)}")
     h = query_hours(tree)
-    x = fp[variable] * (h.mean("draw") / h)
+    typical = h.mean("draw") if statistic == "mean" else h.median("draw")
+    x = fp[variable] * (typical / h)
     x.attrs = dict(fp[variable].attrs)
     x.attrs["long_name"] = (fp[variable].attrs.get("long_name", variable) +
-                            ", mean over queries given the draw's assumptions")
+                            f", {statistic} over queries given the draw's assumptions")
     return x
 
 

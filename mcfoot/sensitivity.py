@@ -6,9 +6,10 @@ Sobol' indices (:func:`sobol`) push a Saltelli design (SALib) through the *same*
 ``evaluate``. The design has one column per independent random stream of the plan
 (``design_columns``: one per non-fixed group prior — a host's PUE, a hardware class's power
 factor, a size class x hardware utilization — and one latency and one speed column per
-catalogue row). Columns are grouped by **quantity** (SALib ``groups``): all hosts' PUE
-columns form the factor ``pue``, all rows' latency columns the factor ``latency``, and so on.
-Every (model, prompt) output depends on exactly one column of each group (its own row, its
+model, shared by its prompt sizes as in ``simulate()``). Columns are grouped by **quantity**
+(SALib ``groups``): all hosts' PUE columns form the factor ``pue``, all models' latency
+columns the factor ``latency``, and so on.
+Every (model, prompt) output depends on exactly one column of each group (its model's, its
 host, its hardware class, its size class x hardware), so the group index of ``pue`` for
 GPT-4o is the Sobol' index of the Azure PUE column for that output, and one design serves
 every model at once. Host and hardware priors are shared across models, as in
@@ -49,7 +50,7 @@ _EVAL_KEY = {"energy_wh": "energy", "carbon_g": "carbon", "water_site_ml": "wate
 #: names of the row-scoped inputs in ``tree["inputs"]`` -> factor name
 _ROW_INPUTS = {"latency_s": "latency", "speed_tokens_per_s": "speed"}
 #: derived (not sampled) variables of ``tree["inputs"]``
-_DERIVED = ("power_kw",)
+_DERIVED = ("power_kw", "batch", "accelerators", "hardware_index")
 #: scipy.stats.qmc.Sobol's default resolution: points are multiples of 2**-30 in [0, 1).
 _SOBOL_BITS = 30
 #: design points evaluated per chunk x slots, bounding memory (~8 bytes each, a few arrays)
@@ -171,7 +172,7 @@ def _unit(q: str) -> str:
 def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None,
           variable: str = "energy_wh", n: int = 1024, seed=0, *, catalogue=None,
           backend: str = "numba", conf_level: float = 0.95,
-          num_resamples: int = 100) -> xr.Dataset:
+          num_resamples: int = 100, log: bool = False) -> xr.Dataset:
     """First- and total-order Sobol' indices of a footprint, per (model, prompt).
 
     Parameters
@@ -182,6 +183,9 @@ def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None
         uncertain quantities.
     seed : design scrambling and bootstrap seed (``int | SeedSequence | Generator``).
     conf_level, num_resamples : bootstrap interval of the indices.
+    log : apportion the variance of ``log(variable)`` instead (for multiplicative, heavy-
+        tailed outputs, where a few extreme draws dominate the variance and the estimators
+        are unstable); needs a positive variable.
 
     Returns
     -------
@@ -213,6 +217,12 @@ def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None
         y[:, s:s + step] = res[key]
     shape = (len(labels), len(plan.models), len(plan.prompts))
     out = {k: np.full(shape, np.nan) for k in ("S1", "S1_conf", "ST", "ST_conf")}
+    if log:
+        ok = y[plan.present]
+        if not np.all(ok > 0):
+            raise InputError(f"log=True needs {variable} > 0 at every design point; "
+                             f"it reaches {float(ok.min()):g}")
+        y = np.log(y)
     for slot in np.flatnonzero(plan.present):
         m, p = divmod(int(slot), len(plan.prompts))
         r = sobol_from_outputs(y[slot], len(labels), conf_level=conf_level,
@@ -227,7 +237,8 @@ def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None
     ds.attrs = {
         "method": "Sobol' first- and total-order indices, Saltelli (2010) design and "
                   "estimators (SALib), factors grouped by quantity",
-        "variable": variable, "variable_units": OUTPUTS[variable][0],
+        "variable": f"log({variable})" if log else variable,
+        "variable_units": OUTPUTS[variable][0],
         "scenario": plan.scenario.name, "scenario_hash": plan.scenario.hash,
         "n_base": n, "model_runs": len(u), "design_columns": len(cols),
         "conf_level": conf_level, "num_resamples": num_resamples,
@@ -273,6 +284,8 @@ def row_inputs(tree: xr.DataTree, model: str, prompt: str) -> tuple[list[str], n
     m = fp.sel(model=model)
     key = {"host": str(m["host"].values), "hardware": str(m["hardware"].values),
            "size_class_hardware": f"{m['size_class'].values}/{m['hardware'].values}"}
+    # serving attribution: hardware-scoped inputs are read at each draw's hardware choice
+    hw_idx = inp["hardware_index"].sel(model=model).values if "hardware_index" in inp else None
     names, cols, units = [], [], []
     for v in inp.data_vars:
         if v in _DERIVED:
@@ -284,7 +297,14 @@ def row_inputs(tree: xr.DataTree, model: str, prompt: str) -> tuple[list[str], n
             dim = next((d for d in da.dims if d in SCOPE_DIM.values()), None)
             if dim is None:
                 continue
-            x, name = da.sel({dim: key[dim]}).values, str(v)
+            if dim == "model":
+                x = da.sel(model=model).values
+            elif dim == "hardware" and hw_idx is not None:
+                x = np.take_along_axis(da.transpose("draw", "hardware").values,
+                                       hw_idx[:, None].astype(np.int64), axis=1)[:, 0]
+            else:
+                x = da.sel({dim: key[dim]}).values
+            name = str(v)
         x = np.asarray(x, float)
         if not np.all(np.isfinite(x)) or np.ptp(x) == 0:
             continue

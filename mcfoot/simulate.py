@@ -28,19 +28,31 @@ from ._kernels import footprint as _kernel_footprint
 from .errors import InputError, PriorsError
 from .priors import MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Scenario, load_scenario
 
-#: Output variables: name -> (units, long_name).
+#: Output variables: name -> (units, long_name, key of the kernel's outputs).
 OUTPUTS = {
-    "energy_wh": ("Wh", "facility energy per query"),
-    "carbon_g": ("g CO2e", "operational carbon per query"),
-    "water_site_ml": ("mL", "on-site water per query"),
-    "water_source_ml": ("mL", "off-site (electricity) water per query"),
-    "water_ml": ("mL", "total water per query"),
+    "energy_wh": ("Wh", "facility energy per query (IT energy x PUE)", "energy"),
+    "carbon_g": ("g CO2e", "operational carbon per query (location-based)", "carbon"),
+    "water_site_ml": ("mL", "on-site water per query", "water_site"),
+    "water_source_ml": ("mL", "off-site (electricity) water per query", "water_source"),
+    "water_ml": ("mL", "total water per query", "water"),
+    "energy_accelerator_wh": ("Wh", "accelerator energy per query (no host, no PUE)",
+                              "energy_accelerator"),
+    "energy_host_wh": ("Wh", "host (CPU, DRAM, network) energy per query (no PUE)",
+                       "energy_host"),
+    "energy_idle_wh": ("Wh", "idle provisioned capacity's energy attributed to one query "
+                       "(no PUE)", "energy_idle"),
+    "energy_it_wh": ("Wh", "IT energy per query (accelerator + host + idle)", "energy_it"),
+    "carbon_market_g": ("g CO2e", "operational carbon per query (market-based)",
+                        "carbon_market"),
+    "carbon_embodied_g": ("g CO2e", "hardware manufacturing carbon amortised to one query",
+                          "carbon_embodied"),
 }
 HOST_FACTORS = {  # quantity -> name in the footprint group (per draw and model)
     "pue": "pue", "wue_site": "wue_site_l_per_kwh", "wue_source": "wue_source_l_per_kwh",
-    "cif": "cif_kg_per_kwh",
+    "cif": "cif_kg_per_kwh", "cif_market": "cif_market_kg_per_kwh",
 }
-SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware"}
+SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware",
+             "model": "model"}
 DEFAULT_CHUNK = 131_072
 
 
@@ -62,6 +74,8 @@ class Plan:
     keys: dict  # scope -> tuple of keys (hardware names, hosts, (size class, hardware))
     combo_hw: np.ndarray  # (C,) index into keys["hardware"]
     priors: dict  # quantity -> tuple of Prior, aligned with keys[scope]
+    slot_model: np.ndarray  # (S,) int, index into models
+    in_tokens: np.ndarray  # (S,) float, NaN where missing
 
     @property
     def n_slots(self) -> int:
@@ -72,8 +86,15 @@ class Plan:
         return [p.stream for q in self.priors for p in self.priors[q] if not p.dist.is_fixed]
 
     def row_streams(self, quantity: str) -> list[str]:
-        """Stream names of a row-scoped quantity (``latency``/``speed``), one per slot."""
-        return [f"{quantity}/{m}/{p}" for m in self.models for p in self.prompts]
+        """Stream names of a row-scoped quantity (``latency``/``speed``), one per slot.
+
+        One stream per *model*, shared by its prompt sizes: within a draw a model's rows sit
+        at the same quantile of their latency (and speed) distributions (the API is slow or
+        fast at that moment for every prompt). This is what lets :func:`mcfoot.estimate`
+        reproduce a catalogue row exactly at the row's own token counts and vary
+        continuously, draw by draw, in between (common random numbers across token counts).
+        """
+        return [f"{quantity}/{m}" for m in self.models for _ in self.prompts]
 
 
 def _select(ds: xr.Dataset, models, prompts) -> xr.Dataset:
@@ -102,21 +123,28 @@ def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Pat
                | None = None, models=None, prompts=None) -> Plan:
     """Resolve a scenario against (a selection of) a catalogue."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    ds = catalogue if isinstance(catalogue, xr.Dataset) else cat.load_catalogue(catalogue)
-    ds = _select(ds, models, prompts)
+    full = catalogue if isinstance(catalogue, xr.Dataset) else cat.load_catalogue(catalogue)
+    ds = _select(full, models, prompts)
     n_m, n_p = ds.sizes["model"], ds.sizes["prompt"]
     hw = [str(h) for h in ds.hardware.values]
     host = [str(h) for h in ds.host.values]
     combo = [(str(s), h) for s, h in zip(ds.size_class.values, hw)]
-    keys = {"hardware": tuple(dict.fromkeys(hw)), "host": tuple(dict.fromkeys(host)),
-            "combo": tuple(dict.fromkeys(combo))}
+    models = [str(m) for m in ds.model.values]
+    problems, priors, lacking = [], {}, {}
+    if sc.attribution == "serving":  # model-scoped priors, and the hardware they choose
+        from .serving import resolve_model_priors
+
+        priors, hw_keys = resolve_model_priors(sc, models, ds, problems, full)
+    else:
+        hw_keys = tuple(dict.fromkeys(hw))
+    keys = {"hardware": hw_keys, "host": tuple(dict.fromkeys(host)),
+            "combo": tuple(dict.fromkeys(combo)), "model": tuple(models)}
     idx = {s: {k: i for i, k in enumerate(v)} for s, v in keys.items()}
     slot_combo = np.repeat([idx["combo"][c] for c in combo], n_p)
     slot_host = np.repeat([idx["host"][h] for h in host], n_p)
-    problems, priors, lacking = [], {}, {}
     for q in MODE_QUANTITIES[sc.attribution]:
         scope = QUANTITIES[q].scope
-        if scope == "row":
+        if scope in ("row", "model"):
             continue
         table = sc.priors.get(q, {})
         resolved = []
@@ -130,7 +158,9 @@ def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Pat
     for (scope, key), qs in lacking.items():
         k = key if scope == "combo" else key[0]
         users = [m for m, c, hh, ho in zip(ds.model.values, combo, hw, host)
-                 if {"combo": c, "hardware": hh, "host": ho}[scope] == k]
+                 if {"combo": c, "hardware": hh, "host": ho}[scope] == k] or \
+            [m for m, ps in zip(models, priors.get("hardware_choice", ()))
+             if k in ps.labels]
         label = ".".join(repr(x) if " " in x or "/" in x else x for x in key)
         problems.append(
             f"{SCOPE_WORDS[scope]} {' / '.join(key)} (used by {', '.join(users[:3])}"
@@ -149,8 +179,9 @@ def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Pat
         lat_q=np.ascontiguousarray(ds.latency_s.values.reshape(n_m * n_p, -1), float),
         spd_q=np.ascontiguousarray(ds.speed_tokens_per_s.values.reshape(n_m * n_p, -1), float),
         probs=ds["quantile"].values.astype(float), keys=keys,
-        combo_hw=np.array([idx["hardware"][h] for _, h in keys["combo"]], np.int64),
-        priors=priors)
+        combo_hw=np.array([idx["hardware"].get(h, -1) for _, h in keys["combo"]], np.int64),
+        priors=priors, slot_model=np.repeat(np.arange(n_m, dtype=np.int64), n_p),
+        in_tokens=ds.input_tokens.values.reshape(-1).astype(float))
 
 
 @dataclass
@@ -191,12 +222,21 @@ def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
     return Normals(group, res["latency"], res["speed"])
 
 
+def _row_columns(plan: Plan, quantity: str) -> tuple[list[str], np.ndarray]:
+    """Distinct row streams of the present slots, and each slot's index among them (-1 if
+    absent)."""
+    names = plan.row_streams(quantity)
+    cols = list(dict.fromkeys(names[i] for i in np.flatnonzero(plan.present)))
+    at = {c: i for i, c in enumerate(cols)}
+    return cols, np.array([at[n] if ok else -1 for n, ok in zip(names, plan.present)])
+
+
 def design_columns(plan: Plan) -> list[str]:
     """Names of the columns a unit-space design must have, in order (see
-    :func:`normals_from_design`): group streams, then latency and speed per present row."""
-    rows = np.flatnonzero(plan.present)
-    lat, spd = plan.row_streams("latency"), plan.row_streams("speed")
-    return plan.group_streams() + [lat[i] for i in rows] + [spd[i] for i in rows]
+    :func:`normals_from_design`): group streams, then the latency and the speed stream of
+    every model with a present row."""
+    return plan.group_streams() + _row_columns(plan, "latency")[0] + \
+        _row_columns(plan, "speed")[0]
 
 
 def normals_from_design(plan: Plan, design: np.ndarray) -> Normals:
@@ -215,10 +255,12 @@ def normals_from_design(plan: Plan, design: np.ndarray) -> Normals:
     n_g = len(plan.group_streams())
     group = {name: z[:, i].copy() for i, name in enumerate(cols[:n_g])}
     rows = np.flatnonzero(plan.present)
+    lat_cols, idx = _row_columns(plan, "latency")
+    n_r = len(lat_cols)
     lat = np.zeros((plan.n_slots, len(design)))
     spd = np.zeros_like(lat)
-    lat[rows] = z[:, n_g:n_g + len(rows)].T
-    spd[rows] = z[:, n_g + len(rows):].T
+    lat[rows] = z[:, n_g:n_g + n_r].T[idx[rows]]
+    spd[rows] = z[:, n_g + n_r:].T[idx[rows]]
     return Normals(group, lat, spd)
 
 
@@ -249,22 +291,32 @@ def _group_values(plan: Plan, normals: Normals, n: int) -> dict[str, np.ndarray]
     return values
 
 
-def _power_kw(plan: Plan, v: dict[str, np.ndarray]) -> np.ndarray:
-    """Attributed node power per (combo, variant, draw), kW."""
+def _attributed(plan: Plan, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What one query is attributed per (combo, variant, draw): power by boundary in kW
+    (``accelerator``, ``host``, ``idle``: provisioned but idle capacity) and the hardware's
+    amortised manufacturing emissions per hour of node time (``embodied``, g CO2e/h)."""
     hw = plan.combo_hw
     pg, pn = v["gpu_node_power"][hw], v["nongpu_node_power"][hw]
     mode = plan.scenario.attribution
     if mode == "band":
-        lo = fp.attributed_power_kw(pg, v["gpu_util_min"], pn, v["nongpu_util"])
-        hi = fp.attributed_power_kw(pg, v["gpu_util_max"], pn, v["nongpu_util"])
-        return np.stack([lo, hi], axis=1)
-    if mode == "share":
-        p = fp.attributed_power_kw(pg * v["gpu_power_factor"][hw], v["gpu_util"], pn,
-                                   v["nongpu_util"])
-        return p[:, None, :]
-    ug, un = fp.physical_shares(v["gpus"], v["gpus_per_node"][hw], v["batch_size"],
-                                v["gpu_power_fraction"][hw], v["host_load"][hw])
-    return fp.attributed_power_kw(pg, ug, pn, un)[:, None, :]
+        acc = np.stack([pg * v["gpu_util_min"], pg * v["gpu_util_max"]], axis=1)
+        host = np.stack([pn * v["nongpu_util"]] * 2, axis=1)
+    elif mode == "share":
+        acc = (pg * v["gpu_power_factor"][hw] * v["gpu_util"])[:, None, :]
+        host = (pn * v["nongpu_util"])[:, None, :]
+    else:
+        ug, un = fp.physical_shares(v["gpus"], v["gpus_per_node"][hw], v["batch_size"],
+                                    v["gpu_power_fraction"][hw], v["host_load"][hw])
+        acc, host = (pg * ug)[:, None, :], (pn * un)[:, None, :]
+    idle = fp.idle_power_kw(acc + host, v["idle_fraction"][hw][:, None, :])
+    share = v["node_share"] if mode != "physical" else \
+        fp.physical_shares(v["gpus"], v["gpus_per_node"][hw], v["batch_size"], 1.0, 1.0)[0]
+    rate = fp.embodied_g_per_h(share, v["gpus_per_node"][hw], v["embodied_accelerator"][hw],
+                               v["embodied_node"][hw], v["hardware_lifetime"][hw],
+                               v["fleet_utilisation"][hw])
+    rate = np.broadcast_to(rate[:, None, :], acc.shape)
+    return {"accelerator": np.ascontiguousarray(acc), "host": np.ascontiguousarray(host),
+            "idle": np.ascontiguousarray(idle), "embodied": np.ascontiguousarray(rate)}
 
 
 def _row_chol(plan: Plan) -> np.ndarray:
@@ -284,25 +336,39 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     """
     n = normals.latency.shape[1]
     values = _group_values(plan, normals, n)
-    power = np.ascontiguousarray(_power_kw(plan, values))
+    serving = None
+    if plan.scenario.attribution == "serving":
+        from .serving import serve_arrays
+
+        serve, extra = serve_arrays(plan, values)
+        values.update(extra)
+        serving = (plan.in_tokens, plan.slot_model, serve)
+        none = np.zeros((len(plan.keys["combo"]), 1, 1))  # no hours x power in this mode
+        power = {"accelerator": none, "host": none, "idle": none, "embodied": none}
+    else:
+        power = _attributed(plan, values)
     host = {q: np.ascontiguousarray(values[q]) for q in HOST_FACTORS}
     args = (normals.latency, normals.speed, _row_chol(plan), plan.probs, plan.lat_q,
-            plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host, power, host["pue"],
-            host["wue_site"], host["wue_source"], host["cif"])
+            plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host,
+            power["accelerator"], power["host"], power["idle"], power["embodied"],
+            host["pue"], host["wue_site"], host["wue_source"], host["cif"],
+            host["cif_market"])
     if backend == "numpy":
-        res = fp.footprint_reference(*args)
+        res = fp.footprint_reference(*args, serving=serving)
     elif backend == "numba":
         s = plan.n_slots
         if out is None:
-            out = {k: np.empty((s, n)) for k in ("energy", "carbon", "water_site",
-                                                   "water_source", "water")}
-            out["energy_variants"] = np.empty((power.shape[1], s, n))
+            out = {k: np.empty((s, n)) for k in fp.OUTPUT_KEYS}
+            out["energy_variants"] = np.empty((power["accelerator"].shape[1], s, n))
         out.setdefault("latency", normals.latency)
         out.setdefault("speed", normals.speed)
-        res = _kernel_footprint(*args, out=out)
+        if serving is not None:
+            out.setdefault("batch", np.empty((s, n)))
+        res = _kernel_footprint(*args, out=out, serving=serving)
     else:
         raise InputError(f"backend must be 'numba' or 'numpy', got {backend!r}")
-    values["power_kw"] = power
+    if serving is None:
+        values["power_kw"] = power["accelerator"] + power["host"]
     return res, values
 
 
@@ -379,8 +445,8 @@ def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: i
     """Evaluate the chunks ``bounds`` (covering ``start..stop``) into whole-range arrays."""
     n, s_n = stop - start, plan.n_slots
     band = plan.scenario.attribution == "band"
-    full = {k: np.empty((s_n, n)) for k in ("energy", "carbon", "water_site",
-                                             "water_source", "water", "latency", "speed")}
+    extra = ("batch",) if plan.scenario.attribution == "serving" else ()
+    full = {k: np.empty((s_n, n)) for k in (*fp.OUTPUT_KEYS, "latency", "speed", *extra)}
     variants = np.empty((2 if band else 1, s_n, n))
     group_chunks: list[dict] = []
     single = len(bounds) == 1
@@ -419,8 +485,7 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0) -> xr.Da
     coords = {"draw": np.arange(start, start + draws), "model": list(plan.models),
               "prompt": list(plan.prompts)}
     fpt = xr.Dataset(coords=coords)
-    for name, key in zip(OUTPUTS, ("energy", "carbon", "water_site", "water_source", "water")):
-        units, long_name = OUTPUTS[name]
+    for name, (units, long_name, key) in OUTPUTS.items():
         fpt[name] = (("draw", "model", "prompt"), _grid(plan, full[key]),
                      {"units": units, "long_name": long_name})
     if plan.scenario.attribution == "band":
@@ -445,19 +510,31 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0) -> xr.Da
                         {"units": "s", "long_name": "time to first chunk"})
     inp["speed_tokens_per_s"] = (("draw", "model", "prompt"), _grid(plan, full["speed"]),
                                  {"units": "tokens/s", "long_name": "output speed"})
+    if "batch" in full:  # serving attribution: the physics' derived inputs
+        inp["batch"] = (("draw", "model", "prompt"), _grid(plan, full["batch"]),
+                        {"units": "requests", "long_name": "concurrent requests on the "
+                         "instance implied by the sampled speed (serving physics)"})
+        inp["accelerators"] = (("draw", "model"), values["accelerators"].T,
+                               {"units": "accelerators", "long_name":
+                                "accelerators per model instance (from memory)"})
+        inp["hardware_index"] = (("draw", "model"), values["hardware_index"].T,
+                                 {"units": "1", "long_name": "index into the hardware "
+                                  "coordinate of the accelerator the model is served on"})
     for q, arr in values.items():
-        if q == "power_kw":
+        if q in ("power_kw", "accelerators", "hardware_index"):
             continue
         meta = QUANTITIES[q]
         priors = plan.priors[q]
         inp[q] = (("draw", SCOPE_DIM[meta.scope]), arr.T,
                   {"units": meta.unit, "long_name": meta.long_name,
                    "dist": ";".join(p.dist.kind for p in priors)})
-    pw = values["power_kw"]
-    names = ("min", "max") if pw.shape[1] == 2 else ("value",)
-    inp["power_kw"] = (("draw", "size_class_hardware", "bound"), np.moveaxis(pw, -1, 0),
-                       {"units": "kW", "long_name": "node power attributed to one query"})
-    inp = inp.assign_coords(bound=list(names))
+    if "power_kw" in values:
+        pw = values["power_kw"]
+        names = ("min", "max") if pw.shape[1] == 2 else ("value",)
+        inp["power_kw"] = (("draw", "size_class_hardware", "bound"), np.moveaxis(pw, -1, 0),
+                           {"units": "kW", "long_name": "active (accelerator + host) node "
+                            "power attributed to one query"})
+        inp = inp.assign_coords(bound=list(names))
 
     sc = plan.scenario
     attrs = {

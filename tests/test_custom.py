@@ -20,6 +20,10 @@ LAT_S, SPEED = 0.5, 50.0  # every quantile equal: latency and speed are then exa
 PG_KW, PN_KW = 4.0, 2.0  # node power, accelerators / rest
 U_MIN, U_MAX, U_N = 0.02, 0.04, 0.01
 PUE, WUE_SITE, WUE_SOURCE, CIF = 1.3, 0.5, 2.0, 0.25
+CIF_MARKET = 0.05
+# embodied: 4 accelerators of 100 kg + 2,000 kg of node, 4 years at 50 % utilisation; a
+# query holds 1/16 of the node
+E_ACC, E_NODE, LIFE_YR, UTIL, SHARE = 100.0, 2000.0, 4.0, 0.5, 0.0625
 
 SCENARIO = f"""
 [meta]
@@ -63,6 +67,54 @@ dist = "fixed"
 value = {PN_KW}
 unit = "kW"
 source = "vendor sheet"
+
+[idle_fraction."My Accel x8"]
+dist = "fixed"
+value = 0.0
+unit = "1"
+source = "as the study: no idle capacity counted"
+
+[cif_market."my-dc"]
+dist = "fixed"
+value = {CIF_MARKET}
+unit = "kg CO2e/kWh"
+source = "my utility's green tariff"
+
+[gpus_per_node."My Accel x8"]
+dist = "fixed"
+value = 4
+unit = "GPUs"
+source = "vendor sheet"
+
+[embodied_accelerator."My Accel x8"]
+dist = "fixed"
+value = {E_ACC}
+unit = "kg CO2e"
+source = "vendor PCF"
+
+[embodied_node."My Accel x8"]
+dist = "fixed"
+value = {E_NODE}
+unit = "kg CO2e"
+source = "vendor PCF"
+
+[hardware_lifetime."My Accel x8"]
+dist = "fixed"
+value = {LIFE_YR}
+unit = "yr"
+source = "my depreciation schedule"
+
+[fleet_utilisation."My Accel x8"]
+dist = "fixed"
+value = {UTIL}
+unit = "1"
+source = "my telemetry"
+
+[node_share.medium."My Accel x8"]
+dist = "fixed"
+value = {SHARE}
+unit = "1"
+source = "1 of 4 accelerators, batch 4"
 
 [gpu_util_min.medium."My Accel x8"]
 dist = "fixed"
@@ -125,6 +177,11 @@ def test_custom_model_on_custom_host_matches_hand_computation(custom):
         np.testing.assert_allclose(fp["carbon_g"].sel(sel), e * CIF, rtol=1e-12)
         np.testing.assert_allclose(fp["water_site_ml"].sel(sel), e / PUE * WUE_SITE, rtol=1e-12)
         np.testing.assert_allclose(fp["water_source_ml"].sel(sel), e * WUE_SOURCE, rtol=1e-12)
+        np.testing.assert_allclose(fp["carbon_market_g"].sel(sel), e * CIF_MARKET, rtol=1e-12)
+        hours = (LAT_S + t_out / SPEED) / 3600.0
+        g_per_h = SHARE * (4 * E_ACC + E_NODE) * 1000 / (LIFE_YR * 365.25 * 24 * UTIL)
+        np.testing.assert_allclose(fp["carbon_embodied_g"].sel(sel), hours * g_per_h,
+                                   rtol=1e-12)
     # the short prompt by hand: (0.5 + 300/50) s = 6.5 s; 4*0.03 + 2*0.01 = 0.14 kW; x 1.3
     np.testing.assert_allclose(fp["energy_wh"].sel(model="my-model", prompt="short"),
                                1000 * 6.5 / 3600 * 0.14 * 1.3, rtol=1e-12)

@@ -48,3 +48,16 @@ def test_combined_is_the_mean_of_min_and_max(paper):
 def test_headline_gpt4o_short_is_about_0_42_wh(paper):
     e = paper["energy_wh"].sel(model="gpt-4o-mar", prompt="short")
     assert float(e.mean()) == pytest.approx(0.42, abs=0.015)
+
+
+def test_beside_never_inside(paper):
+    """Idle, market-based and embodied carbon are reported next to the study's figures and
+    change none of them: idle is 0, carbon_g is location-based operational only."""
+    assert float(abs(paper["energy_idle_wh"]).max()) == 0.0
+    ok = ~np.isnan(paper["energy_wh"])
+    it = paper["energy_accelerator_wh"] + paper["energy_host_wh"]
+    assert bool((paper["energy_it_wh"] == it).where(ok, True).all())
+    cif = paper["cif_kg_per_kwh"]
+    np.testing.assert_allclose(paper["carbon_g"], paper["energy_wh"] * cif, rtol=1e-15)
+    for v in ("carbon_market_g", "carbon_embodied_g"):
+        assert float(paper[v].where(ok).min()) > 0, v

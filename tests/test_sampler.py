@@ -24,13 +24,32 @@ def test_kernel_matches_numpy_twin(scenario):
     normals = draw_normals(plan, rng.normalize_seed(3), 0, 3000)
     ref, ref_vals = evaluate(plan, copy.deepcopy(normals), backend="numpy")
     got, got_vals = evaluate(plan, copy.deepcopy(normals), backend="numba")
-    for k in ("latency", "speed", "energy_variants", "energy", "carbon", "water_site",
-              "water_source", "water"):
-        a, b = got[k], ref[k]
-        assert np.array_equal(np.isnan(a), np.isnan(b)), k
-        ok = ~np.isnan(b)
-        np.testing.assert_allclose(a[ok], b[ok], rtol=1e-12, atol=0, err_msg=k)
+    assert set(got) == set(ref) == {"latency", "speed", "energy_variants", *fp.OUTPUT_KEYS}
+    for k in ref:
+        # bit for bit: same operations in the same order (NaN where a row is missing)
+        np.testing.assert_array_equal(got[k], ref[k], err_msg=k)
     assert np.isnan(got["energy"]).any()  # gpt-4 has no long row: it stays missing
+
+
+@pytest.mark.parametrize("scenario", ["paper", "default", "physical"])
+def test_energy_boundaries_add_up_exactly_per_draw(scenario):
+    f = simulate(scenario, draws=2000, seed=11, models=SOME)["footprint"]
+    parts = f["energy_accelerator_wh"] + f["energy_host_wh"] + f["energy_idle_wh"]
+    ok = ~np.isnan(f["energy_wh"])
+    assert int(ok.sum()) > 0
+    # exact, not approximately: IT is the sum of the three, facility is IT x PUE
+    assert bool((f["energy_it_wh"] == parts).where(ok, True).all())
+    assert bool((f["energy_wh"] == f["energy_it_wh"] * f["pue"]).where(ok, True).all())
+    assert bool((f["water_site_ml"] == f["energy_it_wh"] * f["wue_site_l_per_kwh"])
+                .where(ok, True).all())
+    for v in ("energy_accelerator_wh", "energy_host_wh", "energy_idle_wh"):
+        assert f[v].attrs["units"] == "Wh"
+        assert bool((f[v] >= 0).where(ok, True).all())
+    idle = f["energy_idle_wh"].where(ok)
+    if scenario == "paper":  # the study counts no idle capacity
+        assert float(abs(idle).max()) == 0.0
+    else:
+        assert float(idle.min()) > 0
 
 
 def test_same_seed_same_numbers_and_seed_kinds():
@@ -140,6 +159,12 @@ def test_simulate_by_hand_on_a_degenerate_catalogue(tmp_path):
     np.testing.assert_allclose(cell["water_site_ml"], e / 1.12 * 0.3, rtol=1e-13)
     np.testing.assert_allclose(cell["water_source_ml"], e * 4.35, rtol=1e-13)
     np.testing.assert_allclose(cell["water_ml"], e / 1.12 * 0.3 + e * 4.35, rtol=1e-13)
+    acc = 1000 * hours * 5.6 * (0.055 + 0.075) / 2
+    host = 1000 * hours * 4.6 * 0.0625
+    np.testing.assert_allclose(cell["energy_accelerator_wh"], acc, rtol=1e-13)
+    np.testing.assert_allclose(cell["energy_host_wh"], host, rtol=1e-13)
+    np.testing.assert_allclose(cell["energy_it_wh"], acc + host, rtol=1e-13)
+    assert float(cell["energy_idle_wh"].max()) == 0.0
 
 
 positive = st.floats(0.01, 1e3, allow_nan=False)

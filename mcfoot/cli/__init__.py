@@ -14,7 +14,8 @@ import sys
 from ..errors import InputError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("run", "summary", "rank", "sensitivity", "claims", "scale", "plot", "priors")
+COMMANDS = ("run", "estimate", "compare", "summary", "rank", "sensitivity", "claims", "scale",
+            "plot", "priors")
 
 
 class CLIError(InputError):

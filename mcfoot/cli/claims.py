@@ -50,7 +50,7 @@ def _run(args) -> int:
     else:
         tree = simulate(args.scenario, draws=args.draws, seed=args.seed,
                         progress=False if args.quiet else None)
-    results = evaluate_claims(tree, claims)
+    results = evaluate_claims(tree, claims, scenario=None if args.input else args.scenario)
     if not args.quiet:
         print(f"mcfoot claims: {len(results)} claims over {tree['footprint'].sizes['draw']} "
               f"draws in {time.perf_counter() - t0:.1f} s", file=sys.stderr)

@@ -1,0 +1,209 @@
+"""Published figures against mcfoot, like with like: each evidence entry at its own boundary,
+token counts and statistic, under a chosen scenario.
+
+For every entry of the evidence files (:mod:`mcfoot.evidence`) :func:`compare` predicts the
+distribution of the published quantity and reports its median, 90 % interval and the
+percentile at which the published figure falls:
+
+1. **Boundary**: the entry's variable(s) (summed per draw when a source counts several, e.g.
+   market-based + embodied carbon).
+2. **Requests**: the entry's model, or every model of its weighted mix, at every token count
+   of its token priors, through :func:`mcfoot.estimate.estimate_tree` (same scenario, seed
+   and draws for every entry).
+3. **Statistic**: each draw is rescaled to the entry's statistic (mean or median) of the
+   query-to-query spread given that draw's assumptions
+   (:func:`mcfoot.scale.expected_per_query`).
+4. **Token priors**: each draw picks its token counts from the entry's priors (streams
+   ``evidence/ID/output_tokens`` and ``evidence/ID/input_tokens``): the prior's uncertainty
+   joins the others.
+5. **Mix**: per draw, the weighted mean of the models' values (exact for a mean; for a
+   median statistic it is the weighted mean of the models' medians, an approximation).
+6. ``per = "output_token"``: divided by the draw's output tokens (and Wh -> J when the unit
+   is J/token).
+
+**Lab configurations** (a test bench: model size, accelerators, batch) are not API rows. A
+scenario predicts them only if its attribution models a serving configuration; the shipped
+``paper``, ``default`` and ``physical`` scenarios do not (their accelerator share is per
+catalogue row and size class, with no batch or throughput of the bench), so these entries
+are reported as **not predictable under this scenario**, with the reason, never with a
+made-up number. :data:`LAB_PREDICTORS` is where a scenario attribution that models serving
+registers its prediction.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import xarray as xr
+from scipy import special
+
+from . import rng, serving
+from .errors import InputError
+from .estimate import EstimateWarning, estimate_tree
+from .evidence import Evidence, load_evidence
+from .priors import Scenario, load_scenario
+from .scale import expected_per_query
+from .simulate import check_draws
+
+CI = 0.9
+#: attribution -> function(entry, scenario, draws, seed) -> per-draw prediction (in the
+#: entry's unit); attributions missing here cannot predict lab-configuration entries.
+LAB_PREDICTORS: dict[str, Callable] = {"serving": serving.lab_evidence_prediction}
+
+
+def _pick(ss, e: Evidence, which: str, tokens, draws: int) -> np.ndarray:
+    """Per-draw index into ``tokens.values`` (fixed: all 0)."""
+    if tokens.fixed:
+        return np.zeros(draws, np.int64)
+    u = special.ndtr(rng.standard_normals(ss, f"evidence/{e.id}/{which}", 0, draws))
+    v = tokens.ppf(u)
+    return np.searchsorted(np.asarray(tokens.values), v)
+
+
+def predict(e: Evidence, scenario: Scenario, draws: int, seed,
+            catalogue=None) -> tuple[np.ndarray, list[str]]:
+    """Per-draw prediction of evidence entry ``e`` in its unit, and the estimate's warnings.
+    Raises :class:`NotPredictable` for a lab configuration the scenario cannot model."""
+    if e.kind == "lab":
+        fn = LAB_PREDICTORS.get(scenario.attribution)
+        if fn is None:
+            raise NotPredictable(
+                f"not predictable under scenario '{scenario.name}': its '{scenario.attribution}'"
+                " attribution has no model of a lab configuration (accelerators, batch, "
+                "throughput at that batch); it attributes node power per catalogue row and "
+                "size class")
+        return fn(e, scenario, draws, seed), []
+    ss = rng.normalize_seed(seed)
+    weights = next(iter(e.applies_to.values()))
+    models = list(weights)
+    outs = list(e.output_tokens.values)
+    ins = None if e.input_tokens is None else list(e.input_tokens.values)
+    grid_o = np.repeat(outs, 1 if ins is None else len(ins))
+    grid_i = None if ins is None else np.tile(ins, len(outs))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EstimateWarning)
+        tree = estimate_tree(models, grid_o, grid_i, scenario=scenario, draws=draws, seed=ss,
+                             catalogue=catalogue)
+    notes = [str(w.message) for w in caught if issubclass(w.category, EstimateWarning)]
+    for w in caught:
+        if not issubclass(w.category, EstimateWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    total = sum(expected_per_query(tree, v, e.statistic) for v in e.variables)
+    x = np.asarray(total.transpose("draw", "model", "prompt").values)  # (D, M, R)
+    io = _pick(ss, e, "output_tokens", e.output_tokens, draws)
+    ii = np.zeros(draws, np.int64) if ins is None else \
+        _pick(ss, e, "input_tokens", e.input_tokens, draws)
+    req = io * (1 if ins is None else len(ins)) + ii
+    d = np.arange(draws)
+    w = np.array([weights[m] for m in models])
+    y = sum(w[k] * x[d, k, req] for k in range(len(models)))
+    if e.per == "output_token":
+        y = y / np.asarray(outs)[io]
+    return y * e.scale, notes
+
+
+class NotPredictable(Exception):
+    """The scenario has no model for this kind of evidence (the reason is the message)."""
+
+
+def compare(scenario: str | Path | Scenario = "default", evidence=None, *, draws: int = 10_000,
+            seed=0, catalogue=None) -> xr.Dataset:
+    """mcfoot against every published figure of ``evidence`` (shipped files by default).
+
+    Returns a Dataset over ``evidence`` (entry ids) with ``value`` (the published figure),
+    ``median``, ``lower``, ``upper`` (90 % equal-tailed interval of mcfoot's prediction at
+    the entry's boundary, tokens and statistic), ``percentile`` (100 x the share of draws
+    below the published figure; NaN when not predictable) and ``prediction`` over
+    (draw, evidence); coordinates ``variable``, ``unit``, ``statistic``, ``kind``,
+    ``status`` (``ok`` / ``not predictable``), ``reason`` (why not, or the estimate's
+    warnings), ``source`` and ``boundary``. Attrs record scenario, its hash, seed and draws.
+    """
+    draws, _ = check_draws(draws, None)
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    entries = evidence if isinstance(evidence, list) and all(
+        isinstance(x, Evidence) for x in evidence) else load_evidence(evidence, catalogue)
+    if not entries:
+        raise InputError("no evidence entries to compare")
+    ss = rng.normalize_seed(seed)
+    n = len(entries)
+    pred = np.full((draws, n), np.nan)
+    status, reason = [], []
+    for j, e in enumerate(entries):
+        try:
+            y, notes = predict(e, sc, draws, ss, catalogue)
+            pred[:, j] = y
+            status.append("ok")
+            reason.append("; ".join(notes))
+        except NotPredictable as err:
+            status.append("not predictable")
+            reason.append(str(err))
+    value = np.array([e.value for e in entries])
+    ok = np.array([s == "ok" for s in status])
+    a = (1 - CI) / 2
+    q = np.full((3, n), np.nan)
+    pct = np.full(n, np.nan)
+    if ok.any():
+        q[:, ok] = np.quantile(pred[:, ok], [0.5, a, 1 - a], axis=0)
+        below = (pred[:, ok] < value[ok]).mean(0) + 0.5 * (pred[:, ok] == value[ok]).mean(0)
+        pct[ok] = 100 * below
+    ids = [e.id for e in entries]
+    units = [e.unit for e in entries]
+    out = xr.Dataset(coords={
+        "evidence": ids, "draw": np.arange(draws),
+        "variable": ("evidence", [e.variable for e in entries]),
+        "unit": ("evidence", units),
+        "statistic": ("evidence", [e.statistic for e in entries]),
+        "kind": ("evidence", [e.kind for e in entries]),
+        "status": ("evidence", status), "reason": ("evidence", reason),
+        "source": ("evidence", [e.source for e in entries]),
+        "boundary": ("evidence", [e.boundary for e in entries]),
+        "date": ("evidence", [e.date for e in entries])})
+    long = {"value": "published figure", "median": "mcfoot median",
+            "lower": f"mcfoot {100 * a:g} % quantile", "upper": f"mcfoot {100 * (1 - a):g} % quantile"}
+    for name, arr in (("value", value), ("median", q[0]), ("lower", q[1]), ("upper", q[2])):
+        out[name] = ("evidence", arr, {"long_name": long[name],
+                                       "units": "see the unit coordinate"})
+    out["percentile"] = ("evidence", pct, {"units": "%", "long_name": "percentile of the "
+                                           "published figure in mcfoot's distribution"})
+    out["prediction"] = (("draw", "evidence"), pred, {"long_name": "mcfoot's prediction of "
+                                                      "the published quantity, per draw",
+                                                      "units": "see the unit coordinate"})
+    out.attrs = {"scenario": sc.name, "scenario_hash": sc.hash, "seed": rng.seed_record(ss),
+                 "draws": draws, "ci_prob": CI,
+                 "evidence_files": ";".join(dict.fromkeys(e.file for e in entries)),
+                 "method": "mcfoot.compare: boundary variables, token priors, statistic "
+                           "rescaling (see mcfoot/compare.py)"}
+    return out
+
+
+def verdict(row) -> str:
+    """Where the published figure falls relative to mcfoot's 90 % interval:
+    'published below', 'inside', 'published above', or 'n/a'."""
+    if row["status"] != "ok" or math.isnan(row["median"]):
+        return "n/a"
+    if row["value"] < row["lower"]:
+        return "published below"
+    if row["value"] > row["upper"]:
+        return "published above"
+    return "inside"
+
+
+def table(ds: xr.Dataset) -> list[dict]:
+    """One JSON-ready dict per evidence entry."""
+    rows = []
+    for j, eid in enumerate(ds.evidence.values):
+        r = {"id": str(eid)}
+        for c in ("variable", "unit", "statistic", "kind", "status", "reason", "source",
+                  "boundary", "date"):
+            r[c] = str(ds[c].values[j])
+        for v in ("value", "median", "lower", "upper", "percentile"):
+            x = float(ds[v].values[j])
+            r[v] = None if math.isnan(x) else x
+        r["verdict"] = verdict({k: (math.nan if r[k] is None else r[k]) if k in (
+            "value", "median", "lower", "upper") else r[k] for k in r})
+        rows.append(r)
+    return rows

@@ -1,0 +1,244 @@
+"""Any request: the footprint of ``model`` for any output and input token counts.
+
+:func:`estimate` lays each request out as one row of a catalogue built for the occasion and
+runs the same sampler as :func:`mcfoot.simulate` on it, so every footprint variable comes
+with the same priors, streams and provenance.
+
+How a request's latency and speed are obtained (documented choice):
+
+- **Output tokens** enter through the method's equations: node time is
+  ``latency_s + output_tokens / speed_tokens_per_s``.
+- **Input tokens** move the latency and speed distributions. Artificial Analysis measured
+  them at a few prompt sizes (the study: 100, 1,000 and 10,000 input tokens). Between two
+  measured sizes each quantile (P5..P95) of latency and of speed is interpolated **linearly
+  in log input tokens**; at a measured size the measured quantiles are used as they are.
+  Below the smallest or above the largest measured size the nearest measured quantiles are
+  **held** (no extrapolation) and an :class:`EstimateWarning` says so: above the range this
+  is likely an underestimate, since prefill time grows with the prompt.
+- ``input_tokens=None`` means the model's smallest measured prompt size.
+- **Streams**: a request's latency and speed come from its model's streams
+  (``latency/MODEL``, ``speed/MODEL``; see :meth:`mcfoot.simulate.Plan.row_streams`), the
+  same for every token count. Hence at a catalogue row's own token counts the draws *are*
+  that row's draws of :func:`mcfoot.simulate` with the same seed, bit for bit, and between
+  token counts the draws vary continuously (common random numbers).
+
+**Monotonicity.** With common random numbers, a draw's energy is non-decreasing in output
+tokens always, and non-decreasing in input tokens wherever the measured latency quantiles
+do not decrease and the speed quantiles do not increase from one prompt size to the next.
+The measurements are not always like that (about one transition in eight of the shipped
+catalogue has a shorter median query time at the larger prompt, e.g. a faster deployment
+for long prompts, or measurement noise). mcfoot resolves the tension in favour of the
+measurements: at measured sizes the estimate *is* the catalogue row, and between sizes it
+follows the data; a request that falls on such a segment gets an :class:`EstimateWarning`
+naming the model and the two prompt sizes, because its energy may then *decrease* with more
+input tokens. Nothing is clipped or silently reordered.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from . import catalogue as cat
+from .errors import InputError
+from .priors import Scenario
+from .simulate import _select, simulate
+
+#: dimension of the requests when token arguments are arrays
+REQUEST_DIM = "request"
+INTERPOLATION = ("latency and speed quantiles linear in log(input tokens) between measured "
+                 "prompt sizes, measured quantiles at measured sizes, held at the nearest "
+                 "measured size outside the range; output tokens through the method's "
+                 "equations; streams per model (a catalogue row's token counts reproduce "
+                 "its draws)")
+
+
+class EstimateWarning(UserWarning):
+    """A request outside the measured prompt sizes, or on a segment where the measured
+    latency/speed make the footprint decrease with more input tokens."""
+
+
+def check_tokens(value, name: str) -> np.ndarray:
+    """Token counts as an int64 array (any shape); non-negative integers only."""
+    arr = np.asarray(value)
+    if arr.dtype == bool or arr.dtype.kind not in "iuf" or arr.size == 0:
+        raise InputError(f"{name} must be a non-negative integer or an array of them, got "
+                         f"{value!r}")
+    bad = ~np.isfinite(arr) | (arr < 0) | (arr != np.round(arr)) if arr.dtype.kind == "f" \
+        else arr < 0
+    if np.any(bad):
+        first = arr.reshape(-1)[np.flatnonzero(np.asarray(bad).reshape(-1))[0]].item()
+        raise InputError(f"{name} must be non-negative integers (a token count), got {first!r}")
+    return arr.astype(np.int64)
+
+
+def _measured(ds: xr.Dataset, model: str):
+    """(input tokens ascending, latency quantiles, speed quantiles, output tokens) of the
+    model's measured prompt sizes."""
+    row = ds.sel(model=model)
+    ok = row.present.values
+    tin = row.input_tokens.values[ok]
+    order = np.argsort(tin, kind="stable")
+    tin = tin[order]
+    if len(np.unique(tin)) != len(tin):
+        raise InputError(f"model {model!r} has two prompt sizes with the same input_tokens "
+                         f"({', '.join(str(int(t)) for t in tin)}) in catalogue "
+                         f"{ds.attrs.get('source', '(given)')}; estimate needs one measured "
+                         "row per input size")
+    return (tin, row.latency_s.values[ok][order], row.speed_tokens_per_s.values[ok][order],
+            row.output_tokens.values[ok][order], np.asarray(row.prompt.values)[ok][order])
+
+
+def _interpolate(tin, q, x: float) -> tuple[np.ndarray, int, int]:
+    """Quantiles at input size ``x`` and the indices (a, b) of the measured sizes used."""
+    k = np.flatnonzero(tin == x)
+    if k.size:
+        return q[k[0]].copy(), k[0], k[0]
+    if x < tin[0]:
+        return q[0].copy(), 0, 0
+    if x > tin[-1]:
+        return q[-1].copy(), len(tin) - 1, len(tin) - 1
+    b = int(np.searchsorted(tin, x))
+    a = b - 1
+    t = (np.log(x) - np.log(tin[a])) / (np.log(tin[b]) - np.log(tin[a]))
+    return q[a] + t * (q[b] - q[a]), a, b
+
+
+def request_catalogue(ds: xr.Dataset, models, output_tokens, input_tokens) -> xr.Dataset:
+    """A catalogue Dataset with one row (``prompt`` = request label) per request of every
+    model: latency/speed quantiles interpolated at the request's input tokens (module
+    docstring). Emits :class:`EstimateWarning` outside the measured range and on segments
+    where the measurements decrease."""
+    out_t, in_t = output_tokens.reshape(-1), None if input_tokens is None else \
+        input_tokens.reshape(-1)
+    n = len(out_t)
+    labels = [f"r{j}" for j in range(n)]
+    shape = (len(models), n, ds.sizes["quantile"])
+    lat, spd = np.empty(shape), np.empty(shape)
+    tin_used = np.empty((len(models), n))
+    outside, falling = [], []
+    for i, m in enumerate(models):
+        tin, lq, sq, _, prompts = _measured(ds, m)
+        for j in range(n):
+            x = float(tin[0]) if in_t is None else float(in_t[j])
+            tin_used[i, j] = x
+            lat[i, j], a, b = _interpolate(tin, lq, x)
+            spd[i, j], _, _ = _interpolate(tin, sq, x)
+            if x < tin[0] or x > tin[-1]:
+                outside.append(f"{m} at {int(x)} input tokens (measured "
+                               f"{int(tin[0])}-{int(tin[-1])}; held at {int(tin[a])})")
+            elif a != b and (np.any(lq[b] < lq[a]) or np.any(sq[b] > sq[a])):
+                falling.append(f"{m} between {prompts[a]} ({int(tin[a])}) and {prompts[b]} "
+                               f"({int(tin[b])} input tokens)")
+    if outside:
+        warnings.warn("estimate: outside the measured prompt sizes, latency and speed are held "
+                      "at the nearest measured size (no extrapolation; an underestimate above "
+                      "the range): " + "; ".join(dict.fromkeys(outside)), EstimateWarning,
+                      stacklevel=3)
+    if falling:
+        warnings.warn("estimate: the measured latency falls or speed rises with more input "
+                      "tokens on this segment, so the footprint may decrease with input tokens "
+                      "there (the estimate follows the measurements): "
+                      + "; ".join(dict.fromkeys(falling)), EstimateWarning, stacklevel=3)
+    sub = ds.sel(model=list(models))
+    out = xr.Dataset(coords={"model": list(models), "prompt": labels,
+                             "quantile": ds["quantile"].values})
+    out["quantile"].attrs = dict(ds["quantile"].attrs)
+    for v in sub.data_vars:
+        if sub[v].dims == ("model",):
+            out[v] = sub[v]
+    out["present"] = (("model", "prompt"), np.ones((len(models), n), bool),
+                      {"long_name": "row in catalogue"})
+    out["input_tokens"] = (("model", "prompt"), tin_used,
+                           {"units": "tokens", "long_name": "input tokens"})
+    out["output_tokens"] = (("model", "prompt"), np.broadcast_to(
+        out_t.astype(float), (len(models), n)).copy(), {"units": "tokens",
+                                                        "long_name": "output tokens"})
+    out["latency_s"] = (("model", "prompt", "quantile"), lat, dict(ds.latency_s.attrs))
+    out["speed_tokens_per_s"] = (("model", "prompt", "quantile"), spd,
+                                 dict(ds.speed_tokens_per_s.attrs))
+    out.attrs = dict(ds.attrs)
+    return out
+
+
+def estimate_tree(model, output_tokens, input_tokens=None, *, scenario: str | Path | Scenario
+                  = "default", draws: int = 10_000, seed=0, catalogue=None,
+                  backend: str = "numba") -> xr.DataTree:
+    """:func:`estimate` as a full result tree (``footprint``, ``inputs``, ``catalogue`` over
+    ``prompt`` = request labels ``r0, r1, ...``), for the functions that take a
+    :func:`mcfoot.simulate` result (e.g. :func:`mcfoot.scale.expected_per_query`)."""
+    out_t = check_tokens(output_tokens, "output_tokens")
+    in_t = None if input_tokens is None else check_tokens(input_tokens, "input_tokens")
+    if in_t is not None:
+        try:
+            out_t, in_t = np.broadcast_arrays(out_t, in_t)
+        except ValueError:
+            raise InputError(f"output_tokens (shape {out_t.shape}) and input_tokens (shape "
+                             f"{in_t.shape}) do not broadcast; give equal shapes or a scalar")
+    ds = catalogue if isinstance(catalogue, xr.Dataset) else cat.load_catalogue(catalogue)
+    models = [model] if isinstance(model, str) else model
+    if not isinstance(models, (list, tuple)) or not all(isinstance(m, str) for m in models):
+        raise InputError(f"model must be a catalogue model id or a list of them, got {model!r}")
+    sel = _select(ds, list(models), None)
+    gone = [m for m in models if m not in set(sel.model.values)]
+    if gone:
+        raise InputError(f"model(s) {', '.join(gone)} have no measured row in catalogue "
+                         f"{ds.attrs.get('source', '(given)')}")
+    req = request_catalogue(sel, list(models), out_t, in_t)
+    tree = simulate(scenario, draws=draws, seed=seed, catalogue=req, backend=backend,
+                    progress=False)
+    tree.attrs["estimate"] = INTERPOLATION
+    tree.attrs["request_shape"] = ",".join(map(str, out_t.shape)) or "scalar"
+    return tree
+
+
+def estimate(model, output_tokens, input_tokens=None, *, scenario: str | Path | Scenario
+             = "default", draws: int = 10_000, seed=0, catalogue=None) -> xr.Dataset:
+    """Footprint distributions of any request: ``model`` answering ``output_tokens`` (after
+    ``input_tokens`` of prompt) under ``scenario``.
+
+    Parameters
+    ----------
+    model : a catalogue model id, or a list of them (adds a ``model`` dimension).
+    output_tokens, input_tokens : non-negative integers, or arrays of them (broadcast
+        together; adds a ``request`` dimension with both counts as coordinates).
+        ``input_tokens=None``: the model's smallest measured prompt size.
+    scenario, draws, seed, catalogue : as for :func:`mcfoot.simulate`.
+
+    Returns
+    -------
+    Dataset over ``draw`` (and ``model``, ``request``) with every footprint variable of
+    :func:`mcfoot.simulate` (``energy_wh`` and its boundaries ``energy_accelerator_wh``,
+    ``energy_host_wh``, ``energy_idle_wh``, ``energy_it_wh``; ``carbon_g``,
+    ``carbon_market_g``, ``carbon_embodied_g``; ``water_site_ml``, ``water_source_ml``,
+    ``water_ml``; the host factors), the sampled ``latency_s`` and ``speed_tokens_per_s``,
+    units, and the provenance attrs of ``simulate`` plus ``estimate`` (the interpolation).
+    At a catalogue row's own token counts the draws equal that row's draws of
+    ``simulate(scenario, draws, seed)``. See the module docstring for interpolation,
+    extrapolation (held, with an :class:`EstimateWarning`) and monotonicity.
+    """
+    tree = estimate_tree(model, output_tokens, input_tokens, scenario=scenario, draws=draws,
+                         seed=seed, catalogue=catalogue)
+    fpt = tree["footprint"].to_dataset()
+    inp = tree["inputs"].to_dataset()
+    for v in ("latency_s", "speed_tokens_per_s"):
+        fpt[v] = inp[v]
+    reqcat = tree["catalogue"].to_dataset()
+    fpt = fpt.rename({"prompt": REQUEST_DIM})
+    fpt = fpt.assign_coords({
+        "output_tokens": (REQUEST_DIM, reqcat["output_tokens"].values[0].astype(np.int64),
+                          {"units": "tokens"}),
+        "input_tokens": ((("model", REQUEST_DIM)), reqcat["input_tokens"].values.astype(
+            np.int64), {"units": "tokens"})})
+    fpt = fpt.drop_vars(REQUEST_DIM)
+    shape = np.shape(output_tokens) if input_tokens is None else \
+        np.broadcast_shapes(np.shape(output_tokens), np.shape(input_tokens))
+    if shape == ():
+        fpt = fpt.isel({REQUEST_DIM: 0})
+    if isinstance(model, str):
+        fpt = fpt.isel(model=0)
+    fpt.attrs = dict(tree.attrs)
+    return fpt

@@ -1,0 +1,399 @@
+"""Published per-query figures as data: the evidence file format (``priors/evidence/*.toml``).
+
+Evidence is what mcfoot is compared with (``mcfoot compare``) and, later, calibrated on; it
+never sets a prior. A file is validated whole on load: every problem is reported together,
+each naming the file, the entry and the fix.
+
+File format::
+
+    [meta]
+    schema = 1
+    name = "published"
+    description = "..."
+
+    [[evidence]]
+    id = "google-gemini-apps-energy"    # unique; letters, digits, '-', '_', '.'
+    variable = "energy_wh"              # a footprint variable, or a list summed per draw
+                                        #   (e.g. ["carbon_market_g", "carbon_embodied_g"])
+    value = 0.24
+    unit = "Wh"                         # the variable's unit; per output token: "Wh/token"
+                                        #   or, for Wh variables, "J/token"
+    per = "query"                       # "query" (default) or "output_token"
+    statistic = "median"                # "mean" or "median" over the source's queries
+    uncertainty = "none"                # or {kind = "interval", low, high, prob}
+                                        #    or {kind = "relative_sd", value}
+    date = "2025-05"                    # YYYY, YYYY-MM or YYYY-MM-DD (of the measurement)
+    source = "Elsworth et al. 2025, arXiv 2508.15734"
+    boundary = "what the figure counts (a note)"
+    note = "optional"
+    applies_to = { model = "gemini-2-5-flash-vertex" }
+        # or { mix = { "model-a" = 0.7, "model-b" = 0.3 } }   (weights sum to 1)
+        # or { lab = { model_parameters_b = 8, accelerator = "H100", accelerators = 1,
+        #              batch = 64 } }                          (a test bench)
+    [evidence.tokens]
+    output = 400                        # a count, or a prior when the source does not say:
+    input = { dist = "discrete", values = [100, 1000], weights = [0.5, 0.5], source = "..." }
+
+``statistic`` says what the published number summarises over the source's queries; the
+comparison rescales each draw to that statistic of the query-to-query spread given the
+draw's assumptions (see :func:`mcfoot.scale.expected_per_query`). ``boundary`` is a note:
+the boundary itself is encoded by ``variable`` (e.g. ``energy_accelerator_wh`` = active
+accelerators only, ``energy_wh`` = facility; ``carbon_market_g`` = market-based).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import xarray as xr
+
+from . import distributions as dists
+from .errors import InputError
+from .simulate import OUTPUTS
+
+SCHEMA = 1
+KEYS = ("id", "variable", "value", "unit", "per", "statistic", "uncertainty", "date",
+        "source", "boundary", "note", "applies_to", "tokens")
+REQUIRED = ("id", "variable", "value", "unit", "statistic", "date", "source", "boundary",
+            "applies_to", "tokens")
+STATISTICS = ("mean", "median")
+PERS = ("query", "output_token")
+LAB_KEYS = {"model_parameters_b": float, "accelerator": str, "accelerators": int,
+            "batch": int, "software": str}
+LAB_REQUIRED = ("model_parameters_b", "accelerator", "accelerators", "batch")
+#: Joules per watt-hour (a unit conversion)
+J_PER_WH = 3600.0
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A token count: fixed, or a discrete prior over counts (``distributions.Discrete``)."""
+
+    dist: dists.Distribution
+    source: str = ""
+
+    @property
+    def values(self) -> tuple[int, ...]:
+        p = self.dist.params
+        return (int(p["value"]),) if self.dist.is_fixed else tuple(int(v) for v in p["values"])
+
+    @property
+    def fixed(self) -> bool:
+        return len(self.values) == 1
+
+    def ppf(self, u):
+        """The count at cumulative probability ``u``."""
+        import numpy as np
+
+        return np.broadcast_to(np.asarray(self.dist.ppf(u)), np.shape(u)).astype(int)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One validated published figure."""
+
+    id: str
+    variables: tuple[str, ...]
+    value: float
+    unit: str
+    per: str
+    statistic: str
+    uncertainty: dict
+    date: str
+    source: str
+    boundary: str
+    applies_to: dict  # {"model": {id: 1.0}} | {"mix": {id: w}} | {"lab": {...}}
+    output_tokens: Tokens
+    input_tokens: Tokens | None
+    note: str = ""
+    file: str = ""
+    kind: str = field(default="model")  # model | mix | lab
+
+    @property
+    def variable(self) -> str:
+        """The variable(s) as written (sums joined with ' + ')."""
+        return " + ".join(self.variables)
+
+    @property
+    def scale(self) -> float:
+        """Factor from mcfoot's per-query variable units to ``unit``."""
+        return J_PER_WH if self.unit == "J/token" else 1.0
+
+
+def shipped_evidence() -> list[str]:
+    """Names of the shipped evidence files (``priors/evidence/*.toml``)."""
+    root = resources.files("mcfoot._priors.evidence")
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+
+
+def _units(variables, per) -> list[str]:
+    u = OUTPUTS[variables[0]][0]
+    if per == "query":
+        return [u]
+    return [f"{u}/token"] + (["J/token"] if u == "Wh" else [])
+
+
+def _tokens(where, name, raw, problems, per) -> Tokens | None:
+    lo = 1 if (per == "output_token" and name == "output") else 0
+    if isinstance(raw, bool) or raw is None:
+        problems.append(f"{where}: tokens.{name} must be a count or a prior "
+                        f"{{dist = \"discrete\", values, weights, source}}, got {raw!r}")
+        return None
+    if isinstance(raw, int):
+        if raw < lo:
+            problems.append(f"{where}: tokens.{name} = {raw} must be an integer >= {lo}")
+            return None
+        return Tokens(dists.make("fixed", {"value": raw}))
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: tokens.{name} must be an integer count or a prior table, "
+                        f"got {raw!r}")
+        return None
+    extra = set(raw) - {"dist", "values", "weights", "source"}
+    if extra or raw.get("dist") != "discrete":
+        problems.append(f"{where}: tokens.{name} prior must be {{dist = \"discrete\", values = "
+                        f"[...], weights = [...], source = \"...\"}}"
+                        + (f"; unknown key(s) {', '.join(sorted(extra))}" if extra else ""))
+        return None
+    vals = raw.get("values")
+    if not isinstance(vals, list) or not vals or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= lo for v in vals):
+        problems.append(f"{where}: tokens.{name}.values must be integers >= {lo}, got {vals!r}")
+        return None
+    try:
+        d = dists.make("discrete", {"values": vals, "weights": raw.get("weights")})
+    except dists.ParameterError as e:
+        problems.append(f"{where}: tokens.{name}: {e}")
+        return None
+    if not isinstance(raw.get("source"), str) or not raw["source"].strip():
+        problems.append(f"{where}: tokens.{name} prior has no source; say where the counts "
+                        "come from (or that they are an assumption)")
+        return None
+    return Tokens(d, raw["source"])
+
+
+def _applies(where, raw, models, problems) -> tuple[str, dict] | None:
+    if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in (
+            "model", "mix", "lab"):
+        problems.append(f"{where}: applies_to must be exactly one of {{model = \"id\"}}, "
+                        f"{{mix = {{id = weight, ...}}}} or {{lab = {{...}}}}, got {raw!r}")
+        return None
+    kind, v = next(iter(raw.items()))
+    if kind == "model":
+        if not isinstance(v, str) or v not in models:
+            problems.append(f"{where}: applies_to.model {v!r} is not a catalogue model"
+                            + _hint(v, models))
+            return None
+        return "model", {"model": {v: 1.0}}
+    if kind == "mix":
+        if not isinstance(v, dict) or not v:
+            problems.append(f"{where}: applies_to.mix must map catalogue model ids to weights")
+            return None
+        bad = False
+        for m, w in v.items():
+            if m not in models:
+                problems.append(f"{where}: applies_to.mix: {m!r} is not a catalogue model"
+                                + _hint(m, models))
+                bad = True
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 < w <= 1:
+                problems.append(f"{where}: applies_to.mix weight of {m!r} must be in (0, 1], "
+                                f"got {w!r}")
+                bad = True
+        if not bad and not math.isclose(sum(v.values()), 1.0, abs_tol=1e-9):
+            problems.append(f"{where}: applies_to.mix weights sum to {sum(v.values()):g}; they "
+                            "must sum to 1")
+            bad = True
+        return None if bad else ("mix", {"mix": {m: float(w) for m, w in v.items()}})
+    if not isinstance(v, dict):
+        problems.append(f"{where}: applies_to.lab must be a table {{{', '.join(LAB_KEYS)}}}")
+        return None
+    bad = False
+    for k in v:
+        if k not in LAB_KEYS:
+            problems.append(f"{where}: applies_to.lab unknown key {k!r}; allowed: "
+                            f"{', '.join(LAB_KEYS)}")
+            bad = True
+    for k in LAB_REQUIRED:
+        if k not in v:
+            problems.append(f"{where}: applies_to.lab needs {k}")
+            bad = True
+    for k, t in LAB_KEYS.items():
+        if k not in v:
+            continue
+        x = v[k]
+        ok = isinstance(x, str) and x.strip() if t is str else (
+            not isinstance(x, bool) and isinstance(x, (int, float) if t is float else int)
+            and x > 0)
+        if not ok:
+            problems.append(f"{where}: applies_to.lab.{k} = {x!r} must be "
+                            f"{'a name' if t is str else 'a positive ' + t.__name__}")
+            bad = True
+    return None if bad else ("lab", {"lab": dict(v)})
+
+
+def _hint(x, known) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(x), [str(k) for k in known], n=3)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+def _uncertainty(where, raw, problems) -> dict | None:
+    if raw is None or raw == "none":
+        return {"kind": "none"}
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: uncertainty must be \"none\", {{kind = \"interval\", low, high, "
+                        f"prob}} or {{kind = \"relative_sd\", value}}, got {raw!r}")
+        return None
+    kind = raw.get("kind")
+    want = {"interval": {"kind", "low", "high", "prob"}, "relative_sd": {"kind", "value"}}
+    if kind not in want or set(raw) != want[kind]:
+        problems.append(f"{where}: uncertainty {raw!r}: use {{kind = \"interval\", low, high, "
+                        f"prob}} or {{kind = \"relative_sd\", value}}")
+        return None
+    nums = {k: v for k, v in raw.items() if k != "kind"}
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+               for v in nums.values()):
+        problems.append(f"{where}: uncertainty values must be finite numbers")
+        return None
+    if kind == "interval" and not (nums["low"] <= nums["high"] and 0 < nums["prob"] < 1):
+        problems.append(f"{where}: uncertainty interval needs low <= high and 0 < prob < 1")
+        return None
+    if kind == "relative_sd" and not nums["value"] > 0:
+        problems.append(f"{where}: uncertainty relative_sd must be > 0")
+        return None
+    return dict(raw)
+
+
+def _entry(i, e, src, models, seen) -> tuple[list[str], Evidence | None]:
+    eid = e.get("id") if isinstance(e, dict) else None
+    where = f"[[evidence]] #{i + 1}" + (f" ({eid})" if isinstance(eid, str) else "")
+    if not isinstance(e, dict):
+        return [f"{where}: must be a table"], None
+    p: list[str] = []
+    for k in e:
+        if k not in KEYS:
+            p.append(f"{where}: unknown key {k!r}{_hint(k, KEYS)}; allowed: {', '.join(KEYS)}")
+    for k in REQUIRED:
+        if k not in e:
+            p.append(f"{where}: missing {k!r}")
+    if p:
+        return p, None
+    if not isinstance(eid, str) or not _ID.match(eid):
+        p.append(f"{where}: id must be letters, digits, '-', '_', '.', got {eid!r}")
+    elif eid in seen:
+        p.append(f"{where}: duplicate id {eid!r}; ids must be unique")
+    seen.add(eid)
+    var = e["variable"]
+    variables = tuple(var) if isinstance(var, list) else (var,)
+    unknown = [v for v in variables if not isinstance(v, str) or v not in OUTPUTS]
+    if not variables or unknown:
+        p.append(f"{where}: unknown variable or boundary {', '.join(map(repr, unknown)) or repr(var)}"
+                 f"{_hint(unknown[0], OUTPUTS) if unknown else ''}; use one of "
+                 f"{', '.join(OUTPUTS)} (or a list of them, summed)")
+        return p, None
+    if len({OUTPUTS[v][0] for v in variables}) != 1 or len(set(variables)) != len(variables):
+        p.append(f"{where}: variables {list(variables)} must be distinct and share a unit to "
+                 "be summed")
+        return p, None
+    per = e.get("per", "query")
+    if per not in PERS:
+        p.append(f"{where}: per must be one of {', '.join(PERS)}, got {per!r}")
+        return p, None
+    units = _units(variables, per)
+    if e["unit"] not in units:
+        p.append(f"{where}: unit {e['unit']!r} does not match {' + '.join(variables)} per {per}; "
+                 f"write unit = {' or '.join(repr(u) for u in units)}")
+    v = e["value"]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+        p.append(f"{where}: value must be a finite number >= 0, got {v!r}")
+    if e["statistic"] not in STATISTICS:
+        p.append(f"{where}: statistic must be one of {', '.join(STATISTICS)}, got "
+                 f"{e['statistic']!r}")
+    if not isinstance(e["date"], str) or not _DATE.match(e["date"]):
+        p.append(f"{where}: date must be \"YYYY\", \"YYYY-MM\" or \"YYYY-MM-DD\", got "
+                 f"{e['date']!r}")
+    for k in ("source", "boundary"):
+        if not isinstance(e[k], str) or not e[k].strip():
+            p.append(f"{where}: {k} must be a non-empty text")
+    unc = _uncertainty(where, e.get("uncertainty"), p)
+    app = _applies(where, e["applies_to"], models, p)
+    tok = e["tokens"]
+    out_t = in_t = None
+    if not isinstance(tok, dict) or "output" not in tok or set(tok) - {"output", "input"}:
+        p.append(f"{where}: tokens must be a table with output (and optionally input): a count "
+                 "or a discrete prior each")
+    else:
+        out_t = _tokens(where, "output", tok["output"], p, per)
+        in_t = _tokens(where, "input", tok["input"], p, per) if "input" in tok else None
+    if p:
+        return p, None
+    kind, applies = app
+    return [], Evidence(
+        id=eid, variables=variables, value=float(v), unit=e["unit"], per=per,
+        statistic=e["statistic"], uncertainty=unc, date=e["date"], source=e["source"],
+        boundary=e["boundary"], applies_to=applies, output_tokens=out_t, input_tokens=in_t,
+        note=str(e.get("note", "")), file=src, kind=kind)
+
+
+def load_evidence(files: str | Path | list | None = None, catalogue=None) -> list[Evidence]:
+    """Load and validate evidence files.
+
+    ``files``: a shipped name, a path, a list of those, or ``None`` for every shipped file.
+    Model ids are checked against ``catalogue`` (path or Dataset; default: shipped). Every
+    problem of a file is reported together as one :class:`~mcfoot.errors.InputError` naming
+    the file, the entry and the fix.
+    """
+    from .catalogue import load_catalogue
+
+    if files is None:
+        files = shipped_evidence()
+    if isinstance(files, (str, Path)):
+        files = [files]
+    ds = catalogue if isinstance(catalogue, xr.Dataset) else load_catalogue(catalogue)
+    models = [str(m) for m in ds.model.values]
+    out: list[Evidence] = []
+    seen: set[str] = set()
+    for f in files:
+        if isinstance(f, str) and f in shipped_evidence():
+            src = f"mcfoot/_priors/evidence/{f}.toml"
+            raw_bytes = resources.files("mcfoot._priors.evidence").joinpath(
+                f"{f}.toml").read_bytes()
+        else:
+            path = Path(f)
+            src = str(path)
+            if not path.is_file():
+                raise InputError(f"no such evidence file; give a .toml path or one of "
+                                 f"{', '.join(shipped_evidence())}", src)
+            raw_bytes = path.read_bytes()
+        try:
+            raw = tomllib.loads(raw_bytes.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise InputError(f"not valid TOML ({e}); fix the syntax", src)
+        problems = [f"unknown top-level key {k!r}; an evidence file has [meta] and "
+                    f"[[evidence]] entries" for k in raw if k not in ("meta", "evidence")]
+        meta = raw.get("meta", {})
+        if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
+            problems.append(f"[meta] schema must be {SCHEMA}, got "
+                            f"{meta.get('schema') if isinstance(meta, dict) else meta!r}")
+        elif set(meta) - {"schema", "name", "description"}:
+            problems.append(f"[meta] unknown key(s) {', '.join(sorted(set(meta) - {'schema', 'name', 'description'}))}; "
+                            "allowed: schema, name, description")
+        entries = raw.get("evidence", [])
+        if not isinstance(entries, list) or not entries:
+            problems.append("no entries; add [[evidence]] tables")
+            entries = []
+        for i, e in enumerate(entries):
+            ps, ev = _entry(i, e, src, models, seen)
+            problems += ps
+            if ev is not None:
+                out.append(ev)
+        if problems:
+            raise InputError(problems, src)
+    return out

@@ -1,0 +1,1 @@
+"""Shipped evidence files (published per-query figures, TOML); read with importlib.resources."""
