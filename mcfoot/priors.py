@@ -190,6 +190,9 @@ class Scenario:
     files: tuple[str, ...]
     hashes: tuple[str, ...]
     meta: dict = field(default_factory=dict)
+    #: a :class:`mcfoot.posterior.Posterior` when the scenario was calibrated on evidence
+    #: (its shared inputs are then drawn from the posterior; see ``posterior.py``)
+    posterior: Any = None
 
     @property
     def hash(self) -> str:
@@ -291,6 +294,10 @@ def _load_tree(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, list[str]
 def load_scenario(scenario: str | Path = "default") -> Scenario:
     """Load and validate a scenario (shipped name or TOML path). Raises PriorsError listing
     every problem, each naming the entry and what to change."""
+    from .posterior import is_posterior_path, load_calibrated
+
+    if is_posterior_path(scenario):  # a calibrated scenario (`mcfoot calibrate -o FILE`)
+        return load_calibrated(scenario)
     path = scenario_path(scenario)
     doc, files, hashes = _load_tree(path)
     return _parse(doc, str(path), files, hashes)

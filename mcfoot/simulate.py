@@ -202,8 +202,11 @@ def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
     """
     n = stop - start
     group = {}
+    post = plan.scenario.posterior  # a calibrated scenario: shared inputs from its posterior
+    idx = None if post is None else post.indices(ss, start, stop)
     for name in plan.group_streams():
-        group[name] = rng.standard_normals(ss, name, start, stop)
+        group[name] = post.normals(name, idx) if post is not None and name in post else \
+            rng.standard_normals(ss, name, start, stop)
     res = {}
     for i, q in enumerate(("latency", "speed")):
         if out is None:

@@ -17,8 +17,9 @@ normals ``z`` (shape ``(P, D)``: P inputs, D draws) and a posterior is
    (systematic) and rejuvenated by preconditioned Crank-Nicolson moves
    ``z' = sqrt(1 - h^2) z + h xi`` (Cotter et al. 2013), which leave N(0, I) invariant, so
    the Metropolis ratio is the tempered likelihood ratio alone. The step ``h`` adapts to the
-   acceptance rate; moves continue until 99 % of particles have moved (at least
-   ``min_moves``, at most ``max_moves``).
+   acceptance rate; moves continue until 99 % of particles have moved and the particles
+   have decorrelated from their resampled positions (mean correlation below
+   ``CORRELATION``), at least ``MIN_MOVES``, at most ``MAX_MOVES`` (else refused).
 
 ``method="auto"`` tries importance sampling and switches to tempering when its weights are
 degenerate. Every random number (resampling uniforms, proposals, acceptance uniforms) comes
@@ -53,6 +54,10 @@ STEP0, STEP_MAX = 0.5, 0.9
 ACCEPT_TARGET = 0.3
 MIN_MOVES, MAX_MOVES = 5, 100
 MOVED_FRACTION, MOVED_REFUSE = 0.99, 0.95
+#: the moves of a step continue until the particles have decorrelated from where the
+#: resampling put them: mean over inputs of corr(z_start, z_now) below this (PyMC's SMC
+#: stops its moves on the same kind of criterion)
+CORRELATION = 0.2
 MAX_STAGES = 60
 
 LogLik = Callable[[np.ndarray], np.ndarray]
@@ -67,7 +72,8 @@ class Fit:
     importance sampling, equal for tempering); ``khat``/``ess`` diagnostics of the returned
     weights (tempering: k̂ and ESS of the last step's incremental weights); ``prior_khat``,
     ``prior_ess``: importance sampling from the prior (what ``auto`` judged); ``stages``:
-    one dict per tempering step (beta, ess, khat, moves, acceptance, step, moved).
+    one dict per tempering step (beta, ess, khat, moves, acceptance, step, moved,
+    correlation).
     """
 
     z: np.ndarray
@@ -140,6 +146,18 @@ def systematic(log_weights: np.ndarray, u0: float) -> np.ndarray:
     return np.minimum(np.searchsorted(c, (u0 + np.arange(d)) / d, side="right"), d - 1)
 
 
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean over inputs (rows) of the correlation across particles of ``a`` and ``b``;
+    inputs that do not vary count as decorrelated."""
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    ok = den > 0
+    if not ok.any():
+        return 0.0
+    return float(np.mean(np.where(ok, (a * b).sum(axis=1) / np.where(ok, den, 1), 0.0)))
+
+
 def _next_beta(total: np.ndarray, beta: float, target: float) -> float:
     """Largest beta' in (beta, 1] whose incremental weights keep ESS >= target."""
     if ess((1.0 - beta) * total) >= target:
@@ -210,6 +228,7 @@ def _temper(loglik, z, ll, ss, min_ess, chunk, stream, max_stages, k0, ess0, kma
         z, ll, total = z[:, idx], ll[:, idx], total[idx]
         moved = np.zeros(d, bool)
         acc_all = []
+        z_start = z.copy()
         for m in range(MAX_MOVES):
             xi = rng.standard_normals(ss, f"{stream}/tempering/{s}/move/{m}", 0,
                                       d * z.shape[0]).reshape(d, z.shape[0]).T
@@ -227,10 +246,20 @@ def _temper(loglik, z, ll, ss, min_ess, chunk, stream, max_stages, k0, ess0, kma
             acc_all.append(a)
             h = min(STEP_MAX, max(1e-3, h * math.exp(2.0 * (a - ACCEPT_TARGET))))
             if m + 1 >= MIN_MOVES and moved.mean() >= MOVED_FRACTION:
-                break
+                rho = _correlation(z_start, z)
+                if rho < CORRELATION:
+                    break
+        rho = _correlation(z_start, z)
         st |= {"moves": len(acc_all), "acceptance": float(np.mean(acc_all)), "step": h,
-               "moved": float(moved.mean())}
+               "moved": float(moved.mean()), "correlation": rho}
         stages.append(st)
+        if rho >= CORRELATION:
+            raise CalibrationError(
+                f"tempering step {s} (beta = {new:.3g}): after {len(acc_all)} moves the "
+                f"particles are still correlated with their starting points (mean "
+                f"correlation {rho:.2f}, acceptance {np.mean(acc_all):.2f}): the moves cannot "
+                f"follow the posterior, which is too far from the prior or too narrow. Check "
+                f"the evidence (units, boundary) or ask for more draws")
         if moved.mean() < MOVED_REFUSE:
             raise CalibrationError(
                 f"tempering step {s} (beta = {new:.3g}): only {moved.mean():.0%} of the "
