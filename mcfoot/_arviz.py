@@ -92,7 +92,7 @@ def psis(log_weights) -> tuple:
     ``arviz_stats.base.array_stats.psislw(ary)`` takes their negation (it is written for
     PSIS-LOO, whose weights are 1 / likelihood, and negates its input): the shim passes each
     what it expects, so both return the same weights (to ~1e-4; the two differ in tail fitting
-    details).
+    details). A k̂ that cannot be estimated (ArviZ 1.x: NaN) is returned as ``inf``.
     """
     import numpy as np
 
@@ -109,7 +109,10 @@ def psis(log_weights) -> tuple:
             out, k = _module().psislw(lw)
     out = np.asarray(out, dtype=float)
     out = out - _logsumexp(out)  # exact normalization (both return it to ~1e-16)
-    return out, float(k)
+    k = float(k)
+    # ArviZ 1.x returns NaN when too few weights are non-negligible to fit a tail (the most
+    # degenerate case), 0.x a large k̂: both mean "unreliable"
+    return out, (float("inf") if k != k else k)
 
 
 def _logsumexp(a):
