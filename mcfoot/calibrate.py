@@ -55,15 +55,14 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
-from . import _arviz, catalogue as cat, distributions as dists, provenance, rng, tempering
+from . import __version__, _arviz, catalogue as cat, distributions as dists, rng, tempering
 from .errors import CalibrationError, InputError
 from .posterior import GROUP, Posterior, attach
 from .priors import QUANTITIES, Scenario, load_scenario
-from .simulate import SCOPE_DIM, Normals, _group_values, build_plan, evaluate, simulate
+from .simulate import OUTPUTS, SCOPE_DIM, Normals, _group_values, build_plan, evaluate, simulate
 
 #: kernel output of each footprint variable an entry may name
-VARIABLE_KEYS = {"energy_wh": "energy", "carbon_g": "carbon", "water_site_ml": "water_site",
-                 "water_source_ml": "water_source", "water_ml": "water"}
+VARIABLE_KEYS = {name: key for name, (_, _, key) in OUTPUTS.items()}
 STATISTICS = ("mean", "median")
 
 
@@ -75,6 +74,9 @@ def _settings() -> dict:
 SETTINGS = _settings()
 FLOOR = float(SETTINGS["error"]["floor_log_sd"])
 CONFLICT_TAIL = float(SETTINGS["conflict"]["tail_probability"])
+#: Largest |z| the normal -> uniform -> inverse-CDF map resolves: Phi(8.3) rounds to 1 in
+#: double precision (numerical fact, not an assumption).
+Z_EDGE = 8.0
 
 
 def query_points(n: int | None = None, g: int | None = None) -> np.ndarray:
@@ -111,6 +113,9 @@ class Observation:
     factor: float = 1.0
     log_sd: float = 0.0
     source: str = ""
+    #: a lab-configuration entry (``mcfoot.evidence.Evidence``), predicted by the scenario's
+    #: serving physics at the bench's configuration instead of catalogue rows
+    lab: object = None
 
     def __post_init__(self):
         where = f"evidence entry {self.id!r}"
@@ -125,7 +130,7 @@ class Observation:
         if self.per not in ("query", "output_token"):
             raise InputError(f"{where}: per {self.per!r}; use query or output_token")
         w = [x for _, x in self.models]
-        if not self.models or min(w) <= 0 or abs(sum(w) - 1) > 1e-9:
+        if self.lab is None and (not self.models or min(w) <= 0 or abs(sum(w) - 1) > 1e-9):
             raise InputError(f"{where}: model weights must be positive and sum to 1")
         if not (self.log_sd >= 0 and math.isfinite(self.log_sd)):
             raise InputError(f"{where}: log_sd must be >= 0, got {self.log_sd!r}")
@@ -171,31 +176,63 @@ class Likelihood:
         if dup:
             raise InputError(f"evidence id(s) {', '.join(dup)} given twice")
         self.backend = backend
+        self.scenario = scenario
         full = catalogue if isinstance(catalogue, xr.Dataset) else cat.load_catalogue(catalogue)
-        req, self.layout = _request_catalogue(full, self.obs)
-        self.plan = build_plan(scenario, req)
-        self.group = self.plan.group_streams()
-        self.streams = self.group + [n for nu in self.layout.nuisance for n, _, _ in nu]
+        self.rows = [o for o in self.obs if o.lab is None]
+        self.labs = [o for o in self.obs if o.lab is not None]
+        if self.labs:
+            from .serving import lab_streams
+
+            if scenario.attribution != "serving":
+                raise InputError(
+                    f"evidence {', '.join(o.id for o in self.labs)} measured a lab "
+                    f"configuration, which scenario '{scenario.name}' (attribution "
+                    f"'{scenario.attribution}') cannot predict; calibrate the 'serving' "
+                    f"scenario, or exclude them")
+        self.group, nuis = [], []
+        if self.rows:
+            req, self.layout = _request_catalogue(full, self.rows)
+            self.plan = build_plan(scenario, req)
+            self.group = self.plan.group_streams()
+            nuis = [n for nu in self.layout.nuisance for n, _, _ in nu]
+        else:
+            self.plan, self.layout = build_plan(scenario, full), None
+        lab_names = [n for o in self.labs for n in lab_streams(o.lab, scenario)]
+        self.streams = list(dict.fromkeys(self.group + nuis + lab_names))
+        self.col = {n: i for i, n in enumerate(self.streams)}
         self.q = query_points()
         self.y = np.array([o.value for o in self.obs])
         self.sigma = np.array([o.sigma for o in self.obs])
 
     def predict(self, z: np.ndarray) -> np.ndarray:
         """Predicted statistic of every entry in its unit: (entries, n)."""
+        n = z.shape[1]
+        out = np.empty((len(self.obs), n))
+        pos = {o.id: i for i, o in enumerate(self.obs)}
+        if self.rows:
+            for o, row in zip(self.rows, self._predict_rows(z)):
+                out[pos[o.id]] = row
+        if self.labs:
+            from .serving import lab_evidence_prediction, lab_streams
+
+            for o in self.labs:
+                normals = {s: z[self.col[s]] for s in lab_streams(o.lab, self.scenario)}
+                out[pos[o.id]] = lab_evidence_prediction(o.lab, self.scenario, n, 0,
+                                                         normals=normals)
+        return out
+
+    def _predict_rows(self, z: np.ndarray) -> np.ndarray:
         n, k = z.shape[1], self.q.shape[1]
-        g = len(self.group)
-        normals = Normals({s: np.repeat(z[i], k) for i, s in enumerate(self.group)},
+        normals = Normals({s: np.repeat(z[self.col[s]], k) for s in self.group},
                           np.tile(self.q[0], (self.plan.n_slots, n)),
                           np.tile(self.q[1], (self.plan.n_slots, n)))
         res, _ = evaluate(self.plan, normals, self.backend)
-        out = np.empty((len(self.obs), n))
-        col = g
-        for e, o in enumerate(self.obs):
+        out = np.empty((len(self.rows), n))
+        for e, o in enumerate(self.rows):
             slots = self.layout.slots[e]  # (M, n_out, n_in)
             choice = [np.zeros(n, np.int64), np.zeros(n, np.int64)]
             for name, d, axis in self.layout.nuisance[e]:
-                choice[axis] = _discrete_index(d, z[col])
-                col += 1
+                choice[axis] = _discrete_index(d, z[self.col[name]])
             rows = slots[:, choice[0], choice[1]]  # (M, n)
             tot = sum(res[VARIABLE_KEYS[v]] for v in o.variables)  # (S, n*k)
             tot = tot.reshape(self.plan.n_slots, n, k)
@@ -211,11 +248,9 @@ class Likelihood:
         return out
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
-        mu = self.predict(z)
-        with np.errstate(divide="ignore"):
-            r = (np.log(self.y)[:, None] - np.log(mu)) / self.sigma[:, None]
-        ll = -0.5 * r * r - np.log(self.sigma * self.y * math.sqrt(2 * math.pi))[:, None]
-        return np.where(mu > 0, ll, -np.inf)
+        with np.errstate(invalid="ignore", over="ignore"):
+            mu = self.predict(z)
+        return _loglik_from(self, mu)
 
 
 def _discrete_index(d: dists.Distribution, z: np.ndarray) -> np.ndarray:
@@ -318,8 +353,30 @@ def shipped_observations(evidence=None, exclude=()) -> list:
     return [o for o in from_file if o.id not in set(exclude)]
 
 
-def observation_from_evidence(e) -> Observation:  # pragma: no cover - replaced on merge
-    raise InputError("evidence files need the evidence module of issue 12")
+def observation_from_evidence(e) -> Observation:
+    """An evidence entry (``mcfoot.evidence.Evidence``) as an Observation: stated
+    uncertainty as a log-sd (``relative_sd`` r: ``sqrt(log(1 + r^2))``; an ``interval``
+    (low, high) at probability p: ``log(high / low) / (2 z_(1+p)/2)``; ``none``: 0, the floor
+    applies)."""
+    u = e.uncertainty or {"kind": "none"}
+    if u["kind"] == "relative_sd":
+        log_sd = math.sqrt(math.log1p(float(u["value"]) ** 2))
+    elif u["kind"] == "interval":
+        lo, hi, p = float(u["low"]), float(u["high"]), float(u["prob"])
+        if not 0 < lo < hi:
+            raise InputError(f"evidence entry {e.id!r}: an interval uncertainty needs "
+                             f"0 < low < high for a lognormal error, got {lo}, {hi}")
+        log_sd = math.log(hi / lo) / (2 * special.ndtri(0.5 + p / 2))
+    else:
+        log_sd = 0.0
+    lab = e if e.kind == "lab" else None
+    models = () if lab is not None else tuple(
+        (str(m), float(w)) for m, w in next(iter(e.applies_to.values())).items())
+    return Observation(id=e.id, value=float(e.value), unit=e.unit, variables=tuple(e.variables),
+                       models=models, output_tokens=e.output_tokens.dist,
+                       input_tokens=None if e.input_tokens is None else e.input_tokens.dist,
+                       statistic=e.statistic, per=e.per, factor=float(e.scale), log_sd=log_sd,
+                       source=e.source, lab=lab)
 
 
 # ---- the public function -------------------------------------------------------------------
@@ -382,6 +439,12 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
             f"{'; '.join(bad)}: fix the prior or the entry's boundary, or leave it out "
             f"(exclude=...); allow_conflict=True goes on anyway")
     fit = tempering.fit(lik, z0, ss, min_ess=min_ess, method=method, chunk=chunk)
+    far = np.abs(fit.z[:, fit.log_weights > -np.inf]).max(axis=1) > Z_EDGE
+    if far.any():
+        raise CalibrationError(
+            f"the posterior reaches beyond {Z_EDGE:g} prior standard deviations in "
+            f"{', '.join(np.asarray(lik.streams)[far][:4])}: the prior's inverse CDF cannot "
+            f"represent it (the evidence contradicts the prior); fix the prior or the evidence")
     return _tree(sc, lik, fit, z0, mu0, pit0, ss, draws, footprint, catalogue, backend,
                  method)
 
@@ -390,9 +453,9 @@ def pit(lik: Likelihood, mu: np.ndarray, log_weights: np.ndarray) -> np.ndarray:
     """Probability integral transform of each published figure under the predictive
     ``y_rep = mu * exp(sigma * eps)`` over weighted draws: (entries,)."""
     w = np.exp(log_weights - special.logsumexp(log_weights))
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         r = (np.log(lik.y)[:, None] - np.log(mu)) / lik.sigma[:, None]
-    return special.ndtr(r) @ w
+    return special.ndtr(np.nan_to_num(r, nan=-np.inf)) @ w
 
 
 def _observations(evidence, exclude) -> list:
@@ -411,11 +474,19 @@ def _values(lik: Likelihood, z: np.ndarray) -> xr.Dataset:
     """The calibrated inputs' values at normals ``z`` (streams, n), one variable per
     quantity over its scope's keys, plus each entry's unknown token counts."""
     n = z.shape[1]
-    g = len(lik.group)
-    normals = Normals({s: z[i] for i, s in enumerate(lik.group)}, np.zeros((0, n)),
-                      np.zeros((0, n)))
-    vals = _group_values(lik.plan, normals, n)
     ds = xr.Dataset(coords={"draw": np.arange(n)})
+    vals = {}
+    if lik.rows:
+        normals = Normals({s: z[lik.col[s]] for s in lik.group}, np.zeros((0, n)),
+                          np.zeros((0, n)))
+        vals = _group_values(lik.plan, normals, n)
+    for s in lik.streams:  # the lab entries' own inputs (bench hardware), by stream
+        q, *key = s.split("/")
+        prior = lik.scenario.priors.get(q, {}).get(tuple(key)) if q != "evidence" else None
+        if s not in lik.group and prior is not None:
+            ds[s.replace("/", "__")] = ("draw", prior.dist.ppf(special.ndtr(z[lik.col[s]])),
+                                        {"units": prior.unit, "long_name":
+                                         f"{QUANTITIES[q].long_name} ({'/'.join(key)})"})
     for q, arr in vals.items():
         pri = [p for p in lik.plan.priors[q] if not p.dist.is_fixed]
         if not pri:
@@ -428,14 +499,12 @@ def _values(lik: Likelihood, z: np.ndarray) -> xr.Dataset:
         ds[q] = xr.DataArray(arr[keep].T, dims=("draw", f"{dim}_{q}"),
                              coords={f"{dim}_{q}": labels},
                              attrs={"units": meta.unit, "long_name": meta.long_name})
-    col = g
-    for e, o in enumerate(lik.obs):
+    for e, o in enumerate(lik.rows):
         for name, d, axis in lik.layout.nuisance[e]:
-            vals_ = np.asarray(d.params["values"], float)[_discrete_index(d, z[col])]
+            vals_ = np.asarray(d.params["values"], float)[_discrete_index(d, z[lik.col[name]])]
             ds[name.replace("/", "__")] = ("draw", vals_, {
                 "units": "tokens", "long_name": f"{name.split('/')[-1].replace('_', ' ')} "
                 f"of evidence entry {o.id}"})
-            col += 1
     return ds
 
 
@@ -457,7 +526,7 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
                                   "unit": ("entry", units)})
 
     post = Posterior(tuple(lik.streams), fit.z.T, fit.log_weights)
-    run = provenance.run_attrs(lik.plan, ss, draws=draws, backend=backend)
+    run = _run_attrs(lik.plan, ss, draws, backend)
     diag = {"method": fit.method, "method_asked": method, "khat": fit.khat, "ess": fit.ess,
             "khat_threshold": fit.khat_max, "prior_khat": fit.prior_khat,
             "prior_ess": fit.prior_ess, "tempering_steps": len(fit.stages),
@@ -490,7 +559,8 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
                                   "moved", "correlation")} if fit.stages else {},
                        coords={"stage": np.arange(len(fit.stages))})
     groups = {
-        "/": xr.Dataset(attrs=provenance.stamp("calibration", run, **diag)),
+        "/": xr.Dataset(attrs={"title": "mcfoot calibration on published figures", **run,
+                               **diag}),
         "prior": _values(lik, z0),
         "posterior": _values(lik, zpost),
         "prior_predictive": per_entry(mu_prior, "predicted", "predicted statistic"),
@@ -513,6 +583,22 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
     return xr.DataTree.from_dict(groups)
 
 
+def _run_attrs(plan, ss, draws, backend) -> dict:
+    """Provenance of a calibration (the run keys ``simulate`` records)."""
+    import datetime as _dt
+
+    sc = plan.scenario
+    return {"mcfoot_version": __version__,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "scenario": sc.name, "scenario_attribution": sc.attribution,
+            "scenario_hash": sc.hash,
+            "scenario_files": ";".join(Path(f).name for f in sc.files),
+            "scenario_file_hashes": ";".join(sc.hashes),
+            "catalogue": str(plan.catalogue.attrs.get("source", "")),
+            "seed": rng.seed_record(ss), "seed_entropy": str(ss.entropy), "draws": draws,
+            "rng": f"PCG64 per named stream, blocks of {rng.BLOCK} draws", "backend": backend}
+
+
 def _is_shipped(sc) -> bool:
     from .priors import shipped_scenarios
 
@@ -525,10 +611,13 @@ def _chain(ds: xr.Dataset) -> xr.Dataset:
 
 
 def _loglik_from(lik: Likelihood, mu: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        r = (np.log(lik.y)[:, None] - np.log(mu)) / lik.sigma[:, None]
+    """Lognormal log density of the figures given predictions ``mu`` (entries, n); a
+    prediction that is not a positive finite number has likelihood 0."""
+    ok = np.isfinite(mu) & (mu > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = (np.log(lik.y)[:, None] - np.log(np.where(ok, mu, 1.0))) / lik.sigma[:, None]
     ll = -0.5 * r * r - np.log(lik.sigma * lik.y * math.sqrt(2 * math.pi))[:, None]
-    return np.where(mu > 0, ll, -np.inf)
+    return np.where(ok, ll, -np.inf)
 
 
 def calibrated_scenario(result: xr.DataTree | str | Path) -> Scenario:

@@ -133,7 +133,7 @@ def lab_prediction(hardware: str, active_params, accelerators, batch, *,
                    total_params=None, bytes_per_param=2.0, kv_cache_per_token,
                    context_tokens, spec_tokens_per_step=1.0, input_tokens=0.0,
                    output_tokens=None, scenario="serving", draws: int = 10_000,
-                   seed=0) -> xr.Dataset:
+                   seed=0, normals: dict | None = None) -> xr.Dataset:
     """Accelerator energy per output token at a lab configuration, over the scenario's draws of
     the hardware inputs (power fractions, efficiencies) of ``hardware``.
 
@@ -144,7 +144,9 @@ def lab_prediction(hardware: str, active_params, accelerators, batch, *,
     tokens); by default the prediction is decode only. Returns a Dataset over ``draw`` with
     ``energy_accelerator_j_per_token`` (J per output token, accelerators only, no host, no
     PUE). The draws use the same named streams as ``simulate`` (``QUANTITY/hardware``), so a
-    run and this prediction with the same seed share the hardware draws.
+    run and this prediction with the same seed share the hardware draws. ``normals``: the
+    standard normals of those streams (name -> (draws,)), given instead of drawn from
+    ``seed`` (calibration evaluates the prediction at its particles).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if sc.attribution != "serving":
@@ -164,8 +166,9 @@ def lab_prediction(hardware: str, active_params, accelerators, batch, *,
         else:
             from scipy import special
 
-            vals[arg] = prior.dist.ppf(special.ndtr(rng.standard_normals(ss, prior.stream, 0,
-                                                                          draws)))
+            z = normals[prior.stream] if normals is not None else \
+                rng.standard_normals(ss, prior.stream, 0, draws)
+            vals[arg] = prior.dist.ppf(special.ndtr(z))
     total = active_params if total_params is None else total_params
     p = fp.serving_parameters(active_params=active_params,
                               moe_total_ratio=np.asarray(total, float) / active_params,
@@ -201,15 +204,43 @@ def _class_prior(sc: Scenario, q: str, params_b: float) -> Prior:
     return sc.priors[q][(best,)]
 
 
-def lab_evidence_prediction(e, scenario: Scenario, draws: int, seed) -> np.ndarray:
+def lab_streams(e, scenario: Scenario) -> list[str]:
+    """Names of the random streams :func:`lab_evidence_prediction` uses for entry ``e``:
+    the bench accelerator's hardware inputs, the architecture drawn for its size, and its
+    token priors."""
+    hw = LAB_ACCELERATORS.get(e.applies_to["lab"]["accelerator"], e.applies_to["lab"]["accelerator"])
+    out = [p.stream for q in HARDWARE_INPUTS
+           for p in [scenario.priors.get(q, {}).get((hw,))] if p is not None and not p.dist.is_fixed]
+    params = float(e.applies_to["lab"]["model_parameters_b"])
+    out += [f"evidence/{e.id}/{q}" for q in ("kv_cache_per_token", "bytes_per_param")
+            if not _class_prior(scenario, q, params).dist.is_fixed]
+    out += [f"evidence/{e.id}/{w}_tokens" for w, t in (("output", e.output_tokens),
+                                                       ("input", e.input_tokens))
+            if t is not None and not t.fixed]
+    return out
+
+
+def lab_evidence_prediction(e, scenario: Scenario, draws: int, seed,
+                            normals: dict | None = None) -> np.ndarray:
     """Per-draw prediction of a lab-configuration evidence entry (``mcfoot.compare``), in
     the entry's unit (J or Wh per output token): the decode energy per output token at the
     bench's model size, accelerator count and type, and batch (steady-state decoding, no
     speculative decoding). What the entry does not state is drawn from the scenario: the
     architecture (KV cache per token, bytes per weight) from the size class nearest in
     parameters (streams ``evidence/ID/QUANTITY``), the context from the entry's token priors
-    (inputs plus half the outputs; no inputs stated: none)."""
+    (inputs plus half the outputs; no inputs stated: none). ``normals``: the standard normals
+    of :func:`lab_streams` given instead of drawn from ``seed`` (calibration)."""
     from .compare import _pick  # the entry's token draws, as compare() makes them
+
+    if normals is not None:
+        def z_of(name):
+            return normals[name]
+
+        def _pick(ss, e, which, tokens, draws):  # noqa: F811 - the same pick, given normals
+            if tokens.fixed:
+                return np.zeros(draws, np.int64)
+            return np.searchsorted(np.asarray(tokens.values),
+                                   tokens.ppf(special.ndtr(z_of(f"evidence/{e.id}/{which}"))))
 
     lab = e.applies_to["lab"]
     hw = LAB_ACCELERATORS.get(lab["accelerator"], lab["accelerator"])
@@ -221,8 +252,9 @@ def lab_evidence_prediction(e, scenario: Scenario, draws: int, seed) -> np.ndarr
     for q in ("kv_cache_per_token", "bytes_per_param"):
         prior = _class_prior(scenario, q, params)
         drawn[q] = np.full(draws, prior.dist.params["value"]) if prior.dist.is_fixed else \
-            prior.dist.ppf(special.ndtr(rng.standard_normals(ss, f"evidence/{e.id}/{q}", 0,
-                                                             draws)))
+            prior.dist.ppf(special.ndtr(normals[f"evidence/{e.id}/{q}"] if normals is not None
+                                        else rng.standard_normals(ss, f"evidence/{e.id}/{q}",
+                                                                  0, draws)))
     out = np.asarray(e.output_tokens.values, float)[_pick(ss, e, "output_tokens",
                                                           e.output_tokens, draws)]
     inp = np.zeros(draws) if e.input_tokens is None else \
@@ -232,6 +264,6 @@ def lab_evidence_prediction(e, scenario: Scenario, draws: int, seed) -> np.ndarr
                         bytes_per_param=drawn["bytes_per_param"],
                         kv_cache_per_token=drawn["kv_cache_per_token"],
                         context_tokens=inp + 0.5 * out, scenario=scenario, draws=draws,
-                        seed=ss)
+                        seed=ss, normals=normals)
     j = ds["energy_accelerator_j_per_token"].values
     return j if e.unit == "J/token" else j / fp.SECONDS_PER_HOUR
