@@ -77,6 +77,8 @@ CONFLICT_TAIL = float(SETTINGS["conflict"]["tail_probability"])
 #: Largest |z| the normal -> uniform -> inverse-CDF map resolves: Phi(8.3) rounds to 1 in
 #: double precision (numerical fact, not an assumption).
 Z_EDGE = 8.0
+#: shipped entries left out by default (measurement.toml [evidence], with reasons)
+NOT_CALIBRATED = tuple(SETTINGS["evidence"]["not_calibrated"])
 
 
 def query_points(n: int | None = None, g: int | None = None) -> np.ndarray:
@@ -197,7 +199,8 @@ class Likelihood:
             nuis = [n for nu in self.layout.nuisance for n, _, _ in nu]
         else:
             self.plan, self.layout = build_plan(scenario, full), None
-        lab_names = [n for o in self.labs for n in lab_streams(o.lab, scenario)]
+        self.lab_streams = {o.id: lab_streams(o.lab, scenario) for o in self.labs}
+        lab_names = [n for o in self.labs for n in self.lab_streams[o.id]]
         self.streams = list(dict.fromkeys(self.group + nuis + lab_names))
         self.col = {n: i for i, n in enumerate(self.streams)}
         self.q = query_points()
@@ -213,20 +216,23 @@ class Likelihood:
             for o, row in zip(self.rows, self._predict_rows(z)):
                 out[pos[o.id]] = row
         if self.labs:
-            from .serving import lab_evidence_prediction, lab_streams
+            from .serving import lab_evidence_prediction
 
             for o in self.labs:
-                normals = {s: z[self.col[s]] for s in lab_streams(o.lab, self.scenario)}
+                normals = {s: z[self.col[s]] for s in self.lab_streams[o.id]}
                 out[pos[o.id]] = lab_evidence_prediction(o.lab, self.scenario, n, 0,
                                                          normals=normals)
         return out
 
     def _predict_rows(self, z: np.ndarray) -> np.ndarray:
         n, k = z.shape[1], self.q.shape[1]
-        normals = Normals({s: np.repeat(z[self.col[s]], k) for s in self.group},
+        group = {s: z[self.col[s]] for s in self.group}
+        vals = _group_values(self.plan, Normals(group, np.zeros((0, n)), np.zeros((0, n))), n)
+        vals = {q: np.repeat(v, k, axis=-1) for q, v in vals.items()}  # k points per draw
+        normals = Normals({s: np.repeat(v, k) for s, v in group.items()},
                           np.tile(self.q[0], (self.plan.n_slots, n)),
                           np.tile(self.q[1], (self.plan.n_slots, n)))
-        res, _ = evaluate(self.plan, normals, self.backend)
+        res, _ = evaluate(self.plan, normals, self.backend, values=vals)
         out = np.empty((len(self.rows), n))
         for e, o in enumerate(self.rows):
             slots = self.layout.slots[e]  # (M, n_out, n_in)
@@ -288,6 +294,7 @@ def _request_catalogue(full: xr.Dataset, obs: list) -> tuple[xr.Dataset, _Layout
         raise InputError(f"evidence names model(s) {', '.join(unknown)} not in catalogue "
                          f"{full.attrs.get('source', '(given)')}")
     rows_per_model: dict[str, list] = {m: [] for m in models_all}
+    seen: dict[tuple, int] = {}  # entries at the same (model, tokens) share a row
     for o in obs:
         t_out, t_in = o.token_values("output"), o.token_values("input")
         nu = []
@@ -299,8 +306,11 @@ def _request_catalogue(full: xr.Dataset, obs: list) -> tuple[xr.Dataset, _Layout
         for mi, (m, _) in enumerate(o.models):
             for a, to in enumerate(t_out):
                 for b, ti in enumerate(t_in):
-                    idx[mi, a, b] = len(rows_per_model[m])
-                    rows_per_model[m].append((to, ti))
+                    key = (m, float(to), float(ti))
+                    if key not in seen:
+                        seen[key] = len(rows_per_model[m])
+                        rows_per_model[m].append((to, ti))
+                    idx[mi, a, b] = seen[key]
         slots.append(idx)
     width = max(len(v) for v in rows_per_model.values())
     # one request catalogue: model x prompt (r0..r{width-1}); pad with each model's first
@@ -315,7 +325,8 @@ def _request_catalogue(full: xr.Dataset, obs: list) -> tuple[xr.Dataset, _Layout
         in_t = None if np.isnan(tin).all() else np.where(np.isnan(tin), 0, tin).astype(np.int64)
         parts.append(request_catalogue(full.sel(model=[m]), [m], out_t, in_t))
     req = xr.concat(parts, dim="model", data_vars="different", coords="different",
-                    join="exact", combine_attrs="override") if len(parts) > 1 else parts[0]
+                    compat="equals", join="exact", combine_attrs="override") \
+        if len(parts) > 1 else parts[0]
     n_p = width
     mpos = {m: i for i, m in enumerate(models_all)}
     for e, o in enumerate(obs):
@@ -350,7 +361,8 @@ def shipped_observations(evidence=None, exclude=()) -> list:
     if bad:
         raise InputError(f"exclude names unknown evidence id(s) {', '.join(bad)}; known: "
                          f"{', '.join(sorted(ids))}")
-    return [o for o in from_file if o.id not in set(exclude)]
+    skip = set(exclude) | (set(NOT_CALIBRATED) if evidence is None else set())
+    return [o for o in from_file if o.id not in skip]
 
 
 def observation_from_evidence(e) -> Observation:
@@ -515,7 +527,10 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
     idx = np.arange(draws) if fit.method == "tempering" else \
         tempering.systematic(fit.log_weights, u0)
     zpost = fit.z[:, idx]
-    mu_post = tempering.evaluate(lik.predict, zpost, 8192)
+    with np.errstate(invalid="ignore", over="ignore"):
+        mu_fit = mu_prior if fit.method == "importance" else \
+            tempering.evaluate(lik.predict, fit.z, 8192)
+    mu_post = mu_fit[:, idx]
     ll_post = fit.log_lik[:, idx]
     ecoord = {"entry": entries}
     units = [o.unit for o in lik.obs]
@@ -539,8 +554,8 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
                                                   "normalized log weight of the draw"}),
          "log_likelihood": (("draw", "entry"), fit.log_lik.T, {"long_name":
                                                                "log-likelihood per entry"}),
-         "prior_log_likelihood": (("draw", "entry"), _loglik_from(lik, mu_prior).T,
-                                  {"long_name": "log-likelihood of the prior draws"})},
+         "predicted": (("draw", "entry"), mu_fit.T,
+                       {"long_name": "predicted statistic of each entry (entry's unit)"})},
         coords={"draw": np.arange(draws), "stream": list(lik.streams), **ecoord,
                 "unit": ("entry", units)},
         attrs={"base_scenario": sc.files[0] if sc.meta.get("name") is None else
@@ -659,3 +674,131 @@ def to_inference_data(tree: xr.DataTree, group: str | None = None):
     ds = xr.merge([fp_, inp[[v for v in inp.data_vars if v not in fp_]]],
                   combine_attrs="drop_conflicts", compat="override")
     return _arviz.to_inference_data({group or "prior": ds})
+
+
+# ---- out of sample ---------------------------------------------------------------------------
+
+def _groups(entries: list[str], by: str) -> dict[str, list[str]]:
+    """Held-out groups: each entry, or each source (the id's first word: one disclosure's
+    figures share its method, so leaving one out while keeping its siblings is optimistic)."""
+    if by == "entry":
+        return {e: [e] for e in entries}
+    if by == "source":
+        out: dict[str, list[str]] = {}
+        for e in entries:
+            out.setdefault(e.split("-")[0], []).append(e)
+        return out
+    raise InputError(f"by must be 'entry' or 'source', got {by!r}")
+
+
+def _loo_log_weights(cal_ds: xr.Dataset, held: list[str]) -> tuple[np.ndarray, float]:
+    """PSIS log weights of the calibration's draws without the entries ``held``, and k̂.
+
+    Importance sampling: the draws are prior draws, weighted by the likelihood of the other
+    entries. Tempering: the draws are posterior draws, weighted by 1 / likelihood of the
+    held-out entries (PSIS-LOO, Vehtari, Gelman & Gabry 2017)."""
+    ll = cal_ds["log_likelihood"].sel(entry=held).values.sum(axis=1)  # (D,)
+    if cal_ds.attrs["method"] == "importance":
+        raw = cal_ds["log_likelihood"].values.sum(axis=1) - ll
+    else:
+        raw = -ll
+    lw, k, _ = tempering.importance(raw)
+    return lw, k
+
+
+def weighted_quantile(x: np.ndarray, log_weights: np.ndarray, q) -> np.ndarray:
+    """Inverted-CDF quantiles ``q`` of ``x`` (..., D) under normalized weights (D,)."""
+    w = np.exp(log_weights - special.logsumexp(log_weights))
+    order = np.argsort(x, axis=-1, kind="stable")
+    xs = np.take_along_axis(x, order, axis=-1)
+    cw = np.cumsum(w[order], axis=-1)
+    q = np.atleast_1d(q)
+    idx = np.stack([np.argmax(cw >= qq - 1e-12, axis=-1) for qq in q], axis=-1)
+    return np.take_along_axis(xs, idx, axis=-1)
+
+
+def headline_energy(result: xr.DataTree, models=None, prompts=None,
+                    variable: str = "energy_wh", catalogue=None
+                    ) -> tuple[xr.DataArray, np.ndarray]:
+    """``variable`` of the headline models (``measurement.toml [headline]``) in every draw
+    of the calibration group (its shared inputs; query-level randomness and streams the
+    evidence did not involve from the prior, as ``simulate`` draws them), and the draws'
+    log weights."""
+    cal_ds = result[GROUP].to_dataset()
+    models = list(SETTINGS["headline"]["models"] if models is None else models)
+    prompts = list(SETTINGS["headline"]["prompts"] if prompts is None else prompts)
+    base = load_scenario(cal_ds.attrs["base_scenario"])
+    plan = build_plan(base, catalogue, models, prompts)
+    ss = np.random.SeedSequence(int(result.attrs["seed_entropy"]))
+    d = cal_ds.sizes["draw"]
+    from .simulate import draw_normals
+
+    normals = draw_normals(plan, ss, 0, d)
+    streams = [str(s) for s in cal_ds["stream"].values]
+    z = cal_ds["z"].values
+    for j, s in enumerate(streams):
+        if s in normals.group:
+            normals.group[s] = z[:, j].copy()
+    res, _ = evaluate(plan, normals)
+    x = res[VARIABLE_KEYS[variable]].reshape(len(plan.models), len(plan.prompts), d)
+    da = xr.DataArray(x, dims=("model", "prompt", "draw"),
+                      coords={"model": list(plan.models), "prompt": list(plan.prompts)},
+                      attrs={"units": OUTPUTS[variable][0]})
+    return da, cal_ds["log_weight"].values
+
+
+def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=None,
+        prompts=None, catalogue=None) -> xr.Dataset:
+    """Leave-one-out check of a :func:`calibrate` result, by reweighting its draws.
+
+    For each held-out group (an entry, or with ``by="source"`` all entries of one source):
+    PSIS weights without it (k̂ reported: above ``khat_threshold`` the reweighting is not
+    reliable and the row says so), the PIT of each held-out figure in its leave-one-out
+    posterior predictive ``mu * exp(sigma * eps)``, whether it falls in the central 50 % and
+    90 % intervals, and how much the group narrows the headline models' ``prob`` intervals
+    of energy per query: ``1 - log width(all evidence) / log width(without the group)``
+    (widths as ratios upper / lower; ``models``/``prompts`` default to the headline ones).
+    Coverage over all held-out figures is in the attrs (``coverage_50``, ``coverage_90``).
+    """
+    cal_ds = result[GROUP].to_dataset()
+    obs = result["observed_data"].to_dataset()
+    entries = [str(e) for e in obs["entry"].values]
+    groups = _groups(entries, by)
+    mu = cal_ds["predicted"].values  # (D, E)
+    y, sig = obs["published"].values, obs["log_sd"].values
+    energy, lw_all = headline_energy(result, models, prompts, catalogue=catalogue)
+    a = (1 - prob) / 2
+    full = weighted_quantile(energy.values, lw_all, [a, 1 - a])
+    width_full = full[..., 1] / full[..., 0]
+    rows = []
+    for g, held in groups.items():
+        lw, k = _loo_log_weights(cal_ds, held)
+        w = np.exp(lw)
+        q = weighted_quantile(energy.values, lw, [a, 1 - a])
+        narrowing = 1 - np.log(width_full) / np.log(q[..., 1] / q[..., 0])
+        for e in held:
+            j = entries.index(e)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = (np.log(y[j]) - np.log(mu[:, j])) / sig[j]
+            p = float(special.ndtr(np.nan_to_num(r, nan=-np.inf)) @ w)
+            med = float(weighted_quantile(mu[:, j], lw, [0.5])[0])
+            rows.append({"entry": e, "group": g, "pit": p, "khat": k,
+                         "reliable": bool(k <= _arviz.khat_threshold(len(w))),
+                         "in_50": bool(0.25 <= p <= 0.75), "in_90": bool(0.05 <= p <= 0.95),
+                         "loo_median": med, "published": float(y[j]),
+                         "narrowing": narrowing})
+    ds = xr.Dataset(coords={"entry": [r["entry"] for r in rows], "model": energy.model.values,
+                            "prompt": energy.prompt.values})
+    for key in ("group", "pit", "khat", "reliable", "in_50", "in_90", "loo_median",
+                "published"):
+        ds[key] = ("entry", np.array([r[key] for r in rows]))
+    ds["narrowing"] = (("entry", "model", "prompt"), np.stack([r["narrowing"] for r in rows]),
+                       {"units": "1", "long_name": f"1 - log width of the {prob:.0%} energy "
+                        "interval with all evidence / without the held-out group"})
+    ds["pit"].attrs = {"units": "1", "long_name": "PIT of the held-out figure"}
+    ds["loo_median"].attrs = {"long_name": "leave-one-out posterior predictive median",
+                              "units_per_entry": ";".join(map(str, obs["unit"].values))}
+    ds.attrs = {"by": by, "coverage_50": float(ds["in_50"].mean()),
+                "coverage_90": float(ds["in_90"].mean()), "ci_prob": prob,
+                "scenario": result.attrs.get("scenario", "")}
+    return ds

@@ -15,6 +15,7 @@ The equations are in :mod:`mcfoot.footprint` (``serving_parameters``,
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 import numpy as np
@@ -194,10 +195,16 @@ LAB_ACCELERATORS = {"H100": "H100 SXM", "H100 SXM": "H100 SXM", "H200": "H200 SX
                     "TPU v6e": "TPU V6e"}
 
 
+@functools.cache
+def _shipped_size_classes() -> frozenset:
+    """Size classes of the shipped catalogue (read once: calibration asks per evaluation)."""
+    return frozenset(map(str, load_catalogue().size_class.values))
+
+
 def _class_prior(sc: Scenario, q: str, params_b: float) -> Prior:
     """The size-class prior of ``q`` whose class's median active parameters lie nearest
     (in log) to ``params_b``: what the scenario assumes about a model of that size."""
-    classes = set(map(str, load_catalogue().size_class.values))
+    classes = _shipped_size_classes()
     med = {k[0]: float(p.dist.ppf(0.5)) if not p.dist.is_fixed else p.dist.params["value"]
            for k, p in sc.priors["active_params"].items() if k[0] in classes}
     best = min(med, key=lambda c: abs(np.log(med[c] / params_b)))

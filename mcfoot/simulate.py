@@ -331,14 +331,17 @@ def _row_chol(plan: Plan) -> np.ndarray:
 
 
 def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
-             out: dict | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+             out: dict | None = None, values: dict | None = None
+             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Footprints for the given normals. Returns (outputs over (slot, draw), group inputs).
 
     With ``backend="numba"`` the row normals are overwritten by the sampled latency and
     speed (they become ``outputs["latency"]``/``["speed"]``), saving two large arrays.
+    ``values``: the group inputs already evaluated (:func:`_group_values` of the same
+    normals; calibration evaluates several query points per draw of the group inputs).
     """
     n = normals.latency.shape[1]
-    values = _group_values(plan, normals, n)
+    values = _group_values(plan, normals, n) if values is None else dict(values)
     serving = None
     if plan.scenario.attribution == "serving":
         from .serving import serve_arrays

@@ -16,7 +16,9 @@ normals ``z`` (shape ``(P, D)``: P inputs, D draws) and a posterior is
    ``max(ess_fraction * D, min_ess)``; after each step the particles are resampled
    (systematic) and rejuvenated by preconditioned Crank-Nicolson moves
    ``z' = sqrt(1 - h^2) z + h xi`` (Cotter et al. 2013), which leave N(0, I) invariant, so
-   the Metropolis ratio is the tempered likelihood ratio alone. The step ``h`` adapts to the
+   the Metropolis ratio is the tempered likelihood ratio alone, alternating with
+   independence moves from a normal fitted to the particles (IMH, the default kernel of
+   PyMC's SMC), which decorrelate many inputs at once. The pCN step ``h`` adapts to the
    acceptance rate; moves continue until 99 % of particles have moved and the particles
    have decorrelated from their resampled positions (mean correlation below
    ``CORRELATION``), at least ``MIN_MOVES``, at most ``MAX_MOVES`` (else refused).
@@ -52,13 +54,15 @@ METHODS = ("auto", "importance", "tempering")
 ESS_FRACTION = 0.5
 STEP0, STEP_MAX = 0.5, 0.9
 ACCEPT_TARGET = 0.3
-MIN_MOVES, MAX_MOVES = 5, 100
+MIN_MOVES, MAX_MOVES = 5, 40
 MOVED_FRACTION, MOVED_REFUSE = 0.99, 0.95
 #: the moves of a step continue until the particles have decorrelated from where the
 #: resampling put them: mean over inputs of corr(z_start, z_now) below this (PyMC's SMC
 #: stops its moves on the same kind of criterion)
 CORRELATION = 0.2
 MAX_STAGES = 60
+#: independence-proposal covariance: particles' covariance x inflation + ridge (z units)
+IMH_INFLATION, IMH_RIDGE = 1.5, 1e-6
 
 LogLik = Callable[[np.ndarray], np.ndarray]
 
@@ -146,6 +150,28 @@ def systematic(log_weights: np.ndarray, u0: float) -> np.ndarray:
     return np.minimum(np.searchsorted(c, (u0 + np.arange(d)) / d, side="right"), d - 1)
 
 
+class _Proposal:
+    """Independence proposal N(m, S): mean and covariance of the particles (S inflated by
+    ``IMH_INFLATION`` and ridged so that it covers the tails), as PyMC's SMC default kernel
+    (IMH) fits it."""
+
+    def __init__(self, z: np.ndarray):
+        p = z.shape[0]
+        self.m = z.mean(axis=1, keepdims=True)
+        cov = np.atleast_2d(np.cov(z)) * IMH_INFLATION + IMH_RIDGE * np.eye(p)
+        self.chol = np.linalg.cholesky(cov)
+        self.logdet = 2.0 * np.log(np.diag(self.chol)).sum()
+
+    def draw(self, xi: np.ndarray) -> np.ndarray:
+        return self.m + self.chol @ xi
+
+    def logpdf(self, z: np.ndarray) -> np.ndarray:
+        from scipy.linalg import solve_triangular
+
+        r = solve_triangular(self.chol, z - self.m, lower=True)
+        return -0.5 * (r * r).sum(axis=0) - 0.5 * self.logdet
+
+
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Mean over inputs (rows) of the correlation across particles of ``a`` and ``b``;
     inputs that do not vary count as decorrelated."""
@@ -229,22 +255,31 @@ def _temper(loglik, z, ll, ss, min_ess, chunk, stream, max_stages, k0, ess0, kma
         moved = np.zeros(d, bool)
         acc_all = []
         z_start = z.copy()
+        prop = _Proposal(z)
         for m in range(MAX_MOVES):
             xi = rng.standard_normals(ss, f"{stream}/tempering/{s}/move/{m}", 0,
                                       d * z.shape[0]).reshape(d, z.shape[0]).T
-            zp = math.sqrt(1.0 - h * h) * z + h * xi
+            imh = m % 2 == 0  # alternate independence (IMH) and pCN moves
+            if imh:
+                zp = prop.draw(xi)
+                log_q = prop.logpdf(z) - prop.logpdf(zp)
+                log_prior = -0.5 * ((zp * zp).sum(axis=0) - (z * z).sum(axis=0))
+            else:
+                zp = math.sqrt(1.0 - h * h) * z + h * xi
+                log_q = log_prior = 0.0  # pCN leaves N(0, I) invariant
             llp = evaluate(loglik, zp, chunk)
             tp = llp.sum(axis=0)
             logu = np.log(_uniforms(ss, f"{stream}/tempering/{s}/accept/{m}", d))
             with np.errstate(invalid="ignore"):
-                acc = np.isfinite(tp) & (logu < new * (tp - total))
+                acc = np.isfinite(tp) & (logu < new * (tp - total) + log_prior + log_q)
             z = np.where(acc, zp, z)
             ll = np.where(acc, llp, ll)
             total = np.where(acc, tp, total)
             moved |= acc
             a = float(acc.mean())
             acc_all.append(a)
-            h = min(STEP_MAX, max(1e-3, h * math.exp(2.0 * (a - ACCEPT_TARGET))))
+            if not imh:
+                h = min(STEP_MAX, max(1e-3, h * math.exp(2.0 * (a - ACCEPT_TARGET))))
             if m + 1 >= MIN_MOVES and moved.mean() >= MOVED_FRACTION:
                 rho = _correlation(z_start, z)
                 if rho < CORRELATION:

@@ -311,3 +311,24 @@ def test_bad_observations():
     with pytest.raises(InputError, match="positive"):
         cal.Observation(id="x", value=-1.0, unit="Wh", variables=("energy_wh",),
                         models=(("m", 1.0),), output_tokens=dists.make("fixed", {"value": 3}))
+
+
+def test_leave_one_out_by_reweighting(setup):
+    toml, catp = setup
+    k = energy_per_kw()
+    obs2 = [obs(6.0 * k, 0.35, "a-1"), obs(5.0 * k, 0.35, "a-2"), obs(40.0 * k, 0.35, "b-1")]
+    t = cal.calibrate(toml, obs2, draws=6000, min_ess=500, seed=3, catalogue=catp,
+                      footprint=False, allow_conflict=True)
+    res = cal.loo(t, models=["my-model"], prompts=["short", "long"], catalogue=catp)
+    assert list(res.entry.values) == ["a-1", "a-2", "b-1"]
+    assert np.all((res.pit >= 0) & (res.pit <= 1))
+    # the outlier b-1 is far above what the other two predict: PIT near 1, outside 90 %
+    assert float(res.pit.sel(entry="b-1")) > 0.95 and not bool(res.in_90.sel(entry="b-1"))
+    assert 0 <= res.attrs["coverage_90"] <= 1
+    # each entry narrows the interval of the model it informs (it is the only input)
+    assert float(res.narrowing.sel(entry="a-1").min()) > 0
+    by_source = cal.loo(t, by="source", models=["my-model"], prompts=["short"],
+                        catalogue=catp)
+    assert set(by_source.group.values) == {"a", "b"}
+    # holding out a source weighs without both its entries: a-1 alone vs with a-2
+    assert float(by_source.pit.sel(entry="a-1")) != float(res.pit.sel(entry="a-1"))

@@ -14,7 +14,7 @@ import sys
 from ..errors import InputError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("run", "estimate", "compare", "summary", "rank", "sensitivity", "claims", "scale",
+COMMANDS = ("run", "estimate", "compare", "calibrate", "summary", "rank", "sensitivity", "claims", "scale",
             "plot", "priors")
 
 
