@@ -7,6 +7,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
+from .calibrate import calibrate, loo, to_inference_data  # noqa: E402
 from .catalogue import load_catalogue  # noqa: E402
 from .errors import CatalogueError, InputError, PriorsError  # noqa: E402
 from .estimate import estimate  # noqa: E402
@@ -17,6 +18,7 @@ from .simulate import simulate  # noqa: E402
 from .summary import summarize  # noqa: E402
 
 __all__ = [
-    "CatalogueError", "InputError", "PriorsError", "__version__", "estimate", "load_catalogue",
-    "load_scenario", "rank", "read_tree", "shipped_scenarios", "simulate", "summarize", "write_tree",
+    "CatalogueError", "InputError", "PriorsError", "__version__", "calibrate", "estimate",
+    "load_catalogue", "load_scenario", "loo", "rank", "read_tree", "shipped_scenarios", "simulate", "summarize", "to_inference_data",
+    "write_tree",
 ]

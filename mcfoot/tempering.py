@@ -14,12 +14,12 @@ normals ``z`` (shape ``(P, D)``: P inputs, D draws) and a posterior is
    al. 2011): targets ``N(0, I)(z) exp(beta * loglik(z))`` for ``0 = beta_0 < ... < beta_T =
    1``, each ``beta`` chosen by bisection so that the incremental weights keep an ESS of
    ``max(ess_fraction * D, min_ess)``; after each step the particles are resampled
-   (systematic) and rejuvenated by preconditioned Crank-Nicolson moves
-   ``z' = sqrt(1 - h^2) z + h xi`` (Cotter et al. 2013), which leave N(0, I) invariant, so
-   the Metropolis ratio is the tempered likelihood ratio alone, alternating with
-   independence moves from a normal fitted to the particles (IMH, the default kernel of
-   PyMC's SMC), which decorrelate many inputs at once. The pCN step ``h`` adapts to the
-   acceptance rate; moves continue until 99 % of particles have moved and the particles
+   (systematic) and rejuvenated by random-walk Metropolis moves ``z' = z + c sd * xi``
+   scaled per input by the particles' spread ``sd`` (the "MH" kernel of PyMC's SMC uses the
+   particles' covariance the same way), accepted with the tempered likelihood ratio times
+   the N(0, I) prior ratio. (Preconditioned Crank-Nicolson moves, which keep the prior
+   invariant, were tried first: they contract towards the prior mean and mix poorly when
+   the posterior is many prior sds away.) ``c`` adapts to the acceptance rate; moves continue until 99 % of particles have moved and the particles
    have decorrelated from their resampled positions (mean correlation below
    ``CORRELATION``), at least ``MIN_MOVES``, at most ``MAX_MOVES`` (else refused).
 
@@ -47,22 +47,20 @@ from .errors import CalibrationError, InputError
 
 METHODS = ("auto", "importance", "tempering")
 #: Tuning of the tempering sampler (algorithm constants, not physical assumptions):
-#: target ESS fraction per step (Jasra et al. 2011 use 0.5); initial and largest pCN step
-#: (h = 1 would propose from the prior and leave the best particles stuck); the acceptance
-#: rate the step adapts to; moves per step; the fraction of particles that must have moved
-#: (and below which a step is refused).
+#: target ESS fraction per step (Jasra et al. 2011 use 0.5); initial (capped at
+#: 2.38 / sqrt(inputs), Roberts, Gelman & Gilks 1997) and largest random-walk scale in units
+#: of the particles' spread; the acceptance rate it adapts to; moves per step; the fraction
+#: of particles that must have moved (and below which a step is refused).
 ESS_FRACTION = 0.5
-STEP0, STEP_MAX = 0.5, 0.9
+STEP0, STEP_MAX = 2.4, 3.0
 ACCEPT_TARGET = 0.3
 MIN_MOVES, MAX_MOVES = 5, 40
 MOVED_FRACTION, MOVED_REFUSE = 0.99, 0.95
 #: the moves of a step continue until the particles have decorrelated from where the
 #: resampling put them: mean over inputs of corr(z_start, z_now) below this (PyMC's SMC
 #: stops its moves on the same kind of criterion)
-CORRELATION = 0.2
+CORRELATION = 0.5
 MAX_STAGES = 60
-#: independence-proposal covariance: particles' covariance x inflation + ridge (z units)
-IMH_INFLATION, IMH_RIDGE = 1.5, 1e-6
 
 LogLik = Callable[[np.ndarray], np.ndarray]
 
@@ -150,28 +148,6 @@ def systematic(log_weights: np.ndarray, u0: float) -> np.ndarray:
     return np.minimum(np.searchsorted(c, (u0 + np.arange(d)) / d, side="right"), d - 1)
 
 
-class _Proposal:
-    """Independence proposal N(m, S): mean and covariance of the particles (S inflated by
-    ``IMH_INFLATION`` and ridged so that it covers the tails), as PyMC's SMC default kernel
-    (IMH) fits it."""
-
-    def __init__(self, z: np.ndarray):
-        p = z.shape[0]
-        self.m = z.mean(axis=1, keepdims=True)
-        cov = np.atleast_2d(np.cov(z)) * IMH_INFLATION + IMH_RIDGE * np.eye(p)
-        self.chol = np.linalg.cholesky(cov)
-        self.logdet = 2.0 * np.log(np.diag(self.chol)).sum()
-
-    def draw(self, xi: np.ndarray) -> np.ndarray:
-        return self.m + self.chol @ xi
-
-    def logpdf(self, z: np.ndarray) -> np.ndarray:
-        from scipy.linalg import solve_triangular
-
-        r = solve_triangular(self.chol, z - self.m, lower=True)
-        return -0.5 * (r * r).sum(axis=0) - 0.5 * self.logdet
-
-
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Mean over inputs (rows) of the correlation across particles of ``a`` and ``b``;
     inputs that do not vary count as decorrelated."""
@@ -232,7 +208,7 @@ def fit(loglik: LogLik, z0: np.ndarray, ss: np.random.SeedSequence, *, min_ess: 
 def _temper(loglik, z, ll, ss, min_ess, chunk, stream, max_stages, k0, ess0, kmax) -> Fit:
     d = z.shape[1]
     target = max(ESS_FRACTION * d, float(min_ess))
-    beta, h, stages = 0.0, STEP0, []
+    beta, h, stages = 0.0, min(STEP0, 2.38 / math.sqrt(z.shape[0])), []
     total = ll.sum(axis=0)
     if not np.isfinite(total).any():
         raise CalibrationError("every prior draw has zero likelihood: the evidence is "
@@ -255,31 +231,24 @@ def _temper(loglik, z, ll, ss, min_ess, chunk, stream, max_stages, k0, ess0, kma
         moved = np.zeros(d, bool)
         acc_all = []
         z_start = z.copy()
-        prop = _Proposal(z)
+        sd = np.maximum(z.std(axis=1), 1e-3)  # per-input spread of the particles (z units)
         for m in range(MAX_MOVES):
             xi = rng.standard_normals(ss, f"{stream}/tempering/{s}/move/{m}", 0,
                                       d * z.shape[0]).reshape(d, z.shape[0]).T
-            imh = m % 2 == 0  # alternate independence (IMH) and pCN moves
-            if imh:
-                zp = prop.draw(xi)
-                log_q = prop.logpdf(z) - prop.logpdf(zp)
-                log_prior = -0.5 * ((zp * zp).sum(axis=0) - (z * z).sum(axis=0))
-            else:
-                zp = math.sqrt(1.0 - h * h) * z + h * xi
-                log_q = log_prior = 0.0  # pCN leaves N(0, I) invariant
+            zp = z + (h * sd)[:, None] * xi  # random walk scaled per input
+            log_prior = -0.5 * ((zp * zp).sum(axis=0) - (z * z).sum(axis=0))
             llp = evaluate(loglik, zp, chunk)
             tp = llp.sum(axis=0)
             logu = np.log(_uniforms(ss, f"{stream}/tempering/{s}/accept/{m}", d))
             with np.errstate(invalid="ignore"):
-                acc = np.isfinite(tp) & (logu < new * (tp - total) + log_prior + log_q)
+                acc = np.isfinite(tp) & (logu < new * (tp - total) + log_prior)
             z = np.where(acc, zp, z)
             ll = np.where(acc, llp, ll)
             total = np.where(acc, tp, total)
             moved |= acc
             a = float(acc.mean())
             acc_all.append(a)
-            if not imh:
-                h = min(STEP_MAX, max(1e-3, h * math.exp(2.0 * (a - ACCEPT_TARGET))))
+            h = min(STEP_MAX, max(1e-3, h * math.exp(2.0 * (a - ACCEPT_TARGET))))
             if m + 1 >= MIN_MOVES and moved.mean() >= MOVED_FRACTION:
                 rho = _correlation(z_start, z)
                 if rho < CORRELATION:
