@@ -99,12 +99,14 @@ def psis(log_weights) -> tuple:
     lw = np.asarray(log_weights, dtype=float)
     if lw.ndim != 1 or lw.size < 2 or not np.all(np.isfinite(lw)):
         raise ValueError("psis needs a 1-D array of at least 2 finite log weights")
-    if arviz_major() >= 1:
-        from arviz_stats.base import array_stats
+    # both emit NumPy RuntimeWarnings on nearly degenerate tails (their k̂ then says so)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if arviz_major() >= 1:
+            from arviz_stats.base import array_stats
 
-        out, k = array_stats.psislw(-lw)
-    else:
-        with warnings.catch_warnings():
+            out, k = array_stats.psislw(-lw)
+        else:
             warnings.simplefilter("ignore", FutureWarning)
             out, k = _module().psislw(lw)
     out = np.asarray(out, dtype=float)

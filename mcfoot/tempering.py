@@ -14,12 +14,15 @@ normals ``z`` (shape ``(P, D)``: P inputs, D draws) and a posterior is
    al. 2011): targets ``N(0, I)(z) exp(beta * loglik(z))`` for ``0 = beta_0 < ... < beta_T =
    1``, each ``beta`` chosen by bisection so that the incremental weights keep an ESS of
    ``max(ess_fraction * D, min_ess)``; after each step the particles are resampled
-   (systematic) and rejuvenated by random-walk Metropolis moves ``z' = z + c sd * xi``
-   scaled per input by the particles' spread ``sd`` (the "MH" kernel of PyMC's SMC uses the
-   particles' covariance the same way), accepted with the tempered likelihood ratio times
-   the N(0, I) prior ratio. (Preconditioned Crank-Nicolson moves, which keep the prior
-   invariant, were tried first: they contract towards the prior mean and mix poorly when
-   the posterior is many prior sds away.) ``c`` adapts to the acceptance rate; moves continue until 99 % of particles have moved and the particles
+   (systematic) and rejuvenated by autoregressive Metropolis-Hastings moves around the
+   normal N(m, S) fitted to the particles: ``z' = m + sqrt(1 - h^2) (z - m) + h chol(S) xi``,
+   which leaves N(m, S) invariant (a preconditioned Crank-Nicolson move, Cotter et al. 2013,
+   centred and scaled on the particles), accepted with the tempered likelihood ratio times
+   the N(0, I) prior ratio over the N(m, S) ratio. Where the tempered posterior is near
+   N(m, S), large steps are accepted and the particles decorrelate in few moves, in any
+   number of inputs and however far the posterior is from the prior (pCN around the prior,
+   tried first, contracts towards the prior mean; a random walk needs ~inputs moves). ``h``
+   adapts to the acceptance rate; moves continue until 99 % of particles have moved and the particles
    have decorrelated from their resampled positions (mean correlation below
    ``CORRELATION``), at least ``MIN_MOVES``, at most ``MAX_MOVES`` (else refused).
 
@@ -47,12 +50,11 @@ from .errors import CalibrationError, InputError
 
 METHODS = ("auto", "importance", "tempering")
 #: Tuning of the tempering sampler (algorithm constants, not physical assumptions):
-#: target ESS fraction per step (Jasra et al. 2011 use 0.5); initial (capped at
-#: 2.38 / sqrt(inputs), Roberts, Gelman & Gilks 1997) and largest random-walk scale in units
-#: of the particles' spread; the acceptance rate it adapts to; moves per step; the fraction
+#: target ESS fraction per step (Jasra et al. 2011 use 0.5); initial and largest step of
+#: the autoregressive move; the acceptance rate it adapts to; moves per step; the fraction
 #: of particles that must have moved (and below which a step is refused).
 ESS_FRACTION = 0.5
-STEP0, STEP_MAX = 2.4, 3.0
+STEP0, STEP_MAX = 0.5, 0.95
 ACCEPT_TARGET = 0.3
 MIN_MOVES, MAX_MOVES = 5, 40
 MOVED_FRACTION, MOVED_REFUSE = 0.99, 0.95
@@ -61,6 +63,8 @@ MOVED_FRACTION, MOVED_REFUSE = 0.99, 0.95
 #: stops its moves on the same kind of criterion)
 CORRELATION = 0.5
 MAX_STAGES = 60
+#: ridge added to the particles' covariance (z units) so the reference normal is proper
+REF_RIDGE = 1e-4
 
 LogLik = Callable[[np.ndarray], np.ndarray]
 
@@ -148,6 +152,24 @@ def systematic(log_weights: np.ndarray, u0: float) -> np.ndarray:
     return np.minimum(np.searchsorted(c, (u0 + np.arange(d)) / d, side="right"), d - 1)
 
 
+class _Reference:
+    """The normal N(m, S) fitted to the particles (S ridged): the autoregressive proposal
+    ``m + sqrt(1 - h^2) (z - m) + h chol(S) xi`` leaves it invariant."""
+
+    def __init__(self, z: np.ndarray):
+        p = z.shape[0]
+        self.mean = z.mean(axis=1, keepdims=True)
+        cov = np.atleast_2d(np.cov(z)) + REF_RIDGE * np.eye(p)
+        self.chol = np.linalg.cholesky(cov)
+
+    def logpdf(self, z: np.ndarray) -> np.ndarray:
+        """Log density up to a constant (it cancels in the ratio)."""
+        from scipy.linalg import solve_triangular
+
+        r = solve_triangular(self.chol, z - self.mean, lower=True)
+        return -0.5 * (r * r).sum(axis=0)
+
+
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Mean over inputs (rows) of the correlation across particles of ``a`` and ``b``;
     inputs that do not vary count as decorrelated."""
@@ -208,7 +230,7 @@ def fit(loglik: LogLik, z0: np.ndarray, ss: np.random.SeedSequence, *, min_ess: 
 def _temper(loglik, z, ll, ss, min_ess, chunk, stream, max_stages, k0, ess0, kmax) -> Fit:
     d = z.shape[1]
     target = max(ESS_FRACTION * d, float(min_ess))
-    beta, h, stages = 0.0, min(STEP0, 2.38 / math.sqrt(z.shape[0])), []
+    beta, h, stages = 0.0, STEP0, []
     total = ll.sum(axis=0)
     if not np.isfinite(total).any():
         raise CalibrationError("every prior draw has zero likelihood: the evidence is "
@@ -231,17 +253,18 @@ def _temper(loglik, z, ll, ss, min_ess, chunk, stream, max_stages, k0, ess0, kma
         moved = np.zeros(d, bool)
         acc_all = []
         z_start = z.copy()
-        sd = np.maximum(z.std(axis=1), 1e-3)  # per-input spread of the particles (z units)
+        ref = _Reference(z)  # N(mean, cov) of the particles
         for m in range(MAX_MOVES):
             xi = rng.standard_normals(ss, f"{stream}/tempering/{s}/move/{m}", 0,
                                       d * z.shape[0]).reshape(d, z.shape[0]).T
-            zp = z + (h * sd)[:, None] * xi  # random walk scaled per input
-            log_prior = -0.5 * ((zp * zp).sum(axis=0) - (z * z).sum(axis=0))
+            zp = ref.mean + math.sqrt(1.0 - h * h) * (z - ref.mean) + h * (ref.chol @ xi)
+            log_ratio = -0.5 * ((zp * zp).sum(axis=0) - (z * z).sum(axis=0)) \
+                - ref.logpdf(zp) + ref.logpdf(z)  # prior ratio / reference ratio
             llp = evaluate(loglik, zp, chunk)
             tp = llp.sum(axis=0)
             logu = np.log(_uniforms(ss, f"{stream}/tempering/{s}/accept/{m}", d))
             with np.errstate(invalid="ignore"):
-                acc = np.isfinite(tp) & (logu < new * (tp - total) + log_prior)
+                acc = np.isfinite(tp) & (logu < new * (tp - total) + log_ratio)
             z = np.where(acc, zp, z)
             ll = np.where(acc, llp, ll)
             total = np.where(acc, tp, total)
