@@ -41,13 +41,13 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
-from . import rng, serving
+from . import provenance, rng, serving
 from .errors import InputError
 from .estimate import EstimateWarning, estimate_tree
 from .evidence import Evidence, load_evidence
 from .priors import Scenario, load_scenario
 from .scale import expected_per_query
-from .simulate import check_draws
+from .simulate import build_plan, check_draws
 
 CI = 0.9
 #: attribution -> function(entry, scenario, draws, seed) -> per-draw prediction (in the
@@ -172,11 +172,13 @@ def compare(scenario: str | Path | Scenario = "default", evidence=None, *, draws
     out["prediction"] = (("draw", "evidence"), pred, {"long_name": "mcfoot's prediction of "
                                                       "the published quantity, per draw",
                                                       "units": "see the unit coordinate"})
-    out.attrs = {"scenario": sc.name, "scenario_hash": sc.hash, "seed": rng.seed_record(ss),
-                 "draws": draws, "ci_prob": CI,
-                 "evidence_files": ";".join(dict.fromkeys(e.file for e in entries)),
-                 "method": "mcfoot.compare: boundary variables, token priors, statistic "
-                           "rescaling (see mcfoot/compare.py)"}
+    files = dict.fromkeys((e.file, e.file_hash) for e in entries)
+    out.attrs = provenance.stamp(
+        "compare", provenance.run_attrs(build_plan(sc, catalogue), ss, draws, "numba"),
+        ci_prob=CI, evidence_files=";".join(Path(f).name for f, _ in files),
+        evidence_file_hashes=";".join(h for _, h in files),
+        method="mcfoot.compare: boundary variables, token priors, statistic rescaling "
+               "(see mcfoot/compare.py)")
     return out
 
 

@@ -39,12 +39,6 @@ import math
 
 import numpy as np
 
-#: Per-(row, draw) outputs of the kernel and of its twin besides latency, speed and the
-#: per-variant facility energies (``energy_variants``), in the kernel's argument order.
-OUTPUT_KEYS = ("energy_accelerator", "energy_host", "energy_idle", "energy_it", "energy",
-               "carbon", "carbon_market", "carbon_embodied", "water_site", "water_source",
-               "water")
-
 #: Seconds per hour and Wh per kWh: unit conversions, not assumptions.
 SECONDS_PER_HOUR = 3600.0
 WH_PER_KWH = 1000.0
@@ -83,6 +77,11 @@ def it_energy_wh(hours, power_kw):
 def facility_energy_wh(it_wh, pue):
     """Facility energy (Wh): IT energy times PUE."""
     return it_wh * pue
+
+
+def it_from_facility_wh(energy_wh, pue):
+    """IT energy (Wh) of a facility energy: facility energy over PUE."""
+    return energy_wh / pue
 
 
 def carbon_g(energy_wh, cif_kg_per_kwh):
@@ -139,9 +138,10 @@ def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row
     ``acc_kw``, ``host_kw``, ``idle_kw`` (C, V, D) attributed power by boundary per combo and
     utilization variant (V = 1, or 2 for the study's min/max band), ``embodied_rate``
     (C, V, D) g CO2e per hour of node time; host factors (H, D).
-    Returns a dict of (R, D) arrays: latency, speed, ``energy_variants`` (V, R, D) and
-    :data:`OUTPUT_KEYS`. ``serving = (in_tokens (R,), row_model (R,), serve (K, M, D))``
-    switches to the serving physics (:func:`serving_query_energy`) and adds ``batch``.
+    Returns a dict of (R, D) arrays: latency, speed, ``energy_variants`` (V, R, D) and one
+    per kernel key of the variable registry (``variables.kernel_keys()``).
+    ``serving = (in_tokens (R,), row_model (R,), serve (K, M, D))`` switches to the serving
+    physics (:func:`serving_query_energy`) and adds ``batch``.
     """
     y1 = chol[0, 0] * z_lat
     y2 = chol[1, 0] * z_lat + chol[1, 1] * z_spd

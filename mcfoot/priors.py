@@ -106,7 +106,7 @@ QUANTITIES: dict[str, Quantity] = {
     "cif": Quantity("host", "kg CO2e/kWh", 0, INF, long_name="grid carbon intensity (location-based)"),
     "cif_market": Quantity("host", "kg CO2e/kWh", 0, INF, long_name="market-based carbon intensity of the host's electricity (net of PPAs/RECs)"),
     # serving attribution (see priors/serving.toml and footprint.serving_parameters)
-    "active_params": Quantity("model", "billion parameters", 0, INF, low_open=True, long_name="parameters active per token"),
+    "active_params": Quantity("model", "Gparameter", 0, INF, low_open=True, long_name="parameters active per token (billions)"),
     "moe_total_ratio": Quantity("model", "1", 1, INF, long_name="total over active parameters (1 = dense)"),
     "bytes_per_param": Quantity("model", "bytes", 0, INF, low_open=True, long_name="bytes per served weight"),
     "kv_cache_per_token": Quantity("model", "kB/token", 0, INF, low_open=True, long_name="KV-cache bytes per context token"),
