@@ -18,7 +18,8 @@ from scipy import special
 import mcfoot
 from mcfoot import footprint as fp
 from mcfoot import variables as V
-from mcfoot.simulate import HOST_QUANTITIES, _attributed, _group_values, _row_chol, build_plan, \
+from mcfoot.priors import HOST_QUANTITIES
+from mcfoot.simulate import _attributed, _group_values, _row_chol, build_plan, \
     draw_normals
 from mcfoot import rng as mrng
 

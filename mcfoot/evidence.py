@@ -48,7 +48,6 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import xarray as xr
@@ -56,6 +55,7 @@ import xarray as xr
 from . import distributions as dists
 from ._validate import did_you_mean as _hint
 from .errors import InputError
+from .priors import priors_dir
 from .variables import FOOTPRINT
 
 SCHEMA = 1
@@ -132,7 +132,7 @@ class Evidence:
 
 def shipped_evidence() -> list[str]:
     """Names of the shipped evidence files (``priors/evidence/*.toml``)."""
-    root = resources.files("mcfoot._priors.evidence")
+    root = priors_dir("evidence")
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
 
 
@@ -359,8 +359,7 @@ def load_evidence(files: str | Path | list | None = None, catalogue=None) -> lis
     for f in files:
         if isinstance(f, str) and f in shipped_evidence():
             src = f"mcfoot/_priors/evidence/{f}.toml"
-            raw_bytes = resources.files("mcfoot._priors.evidence").joinpath(
-                f"{f}.toml").read_bytes()
+            raw_bytes = priors_dir("evidence").joinpath(f"{f}.toml").read_bytes()
         else:
             path = Path(f)
             src = str(path)

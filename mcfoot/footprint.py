@@ -1,6 +1,7 @@
 """The footprint equations of the study, as small NumPy functions with units.
 
-One query with ``T_out`` output tokens (METHOD.md), energy split by boundary:
+One query with ``T_out`` output tokens (the method of Jegham et al. 2025, arXiv 2505.09598),
+energy split by boundary:
 
     hours            = (latency_s + T_out / speed_tokens_per_s) / 3600
     accelerator_kw   = P_gpu_node * u_gpu              (attributed accelerator power)
@@ -38,6 +39,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+__all__ = ["attributed_power_kw", "carbon_g", "empirical_ppf", "facility_energy_wh",
+           "footprint_reference", "it_energy_wh", "it_from_facility_wh", "normal_cdf",
+           "physical_shares", "query_hours", "SECONDS_PER_HOUR", "water_site_ml",
+           "water_source_ml", "WH_PER_KWH"]
 
 #: Seconds per hour and Wh per kWh: unit conversions, not assumptions.
 SECONDS_PER_HOUR = 3600.0
