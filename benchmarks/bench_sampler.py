@@ -17,7 +17,9 @@ from scipy import special
 
 import mcfoot
 from mcfoot import footprint as fp
-from mcfoot.simulate import HOST_FACTORS, _attributed, _group_values, _row_chol, build_plan, \
+from mcfoot import variables as V
+from mcfoot.priors import HOST_QUANTITIES
+from mcfoot.simulate import _attributed, _group_values, _row_chol, build_plan, \
     draw_normals
 from mcfoot import rng as mrng
 
@@ -64,10 +66,10 @@ def per_row_numpy(scenario: str, draws: int, seed: int = 0) -> dict:
     values = _group_values(plan, normals, draws)
     power = _attributed(plan, values)
     chol = _row_chol(plan)
-    host = {q: values[q] for q in HOST_FACTORS}
+    host = {q: values[q] for q in HOST_QUANTITIES}
     # the same outputs as simulate(): sampled latency and speed, energy per utilization
     # bound, energy by boundary and combined, carbon, site, source and total water
-    keys = ("latency", "speed", *fp.OUTPUT_KEYS)
+    keys = ("latency", "speed", *V.kernel_keys())
     out = {k: np.full((plan.n_slots, draws), np.nan) for k in keys}
     n_var = power["accelerator"].shape[1]
     out["energy_variants"] = np.full((n_var, plan.n_slots, draws), np.nan)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ._numba import kernel, parallel_kernel, prange
-from .footprint import NEWTON_STEPS, NEWTON_TOL, OUTPUT_KEYS
+from .footprint import NEWTON_STEPS, NEWTON_TOL
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 
@@ -185,5 +185,8 @@ def footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, ro
     _footprint(z_lat, z_spd, np.ascontiguousarray(chol), probs, lat_q, spd_q, out_tokens,
                row_combo, row_host, acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site,
                wue_source, cif, cif_market, *serving, out["latency"], out["speed"],
-               out["energy_variants"], *(out[k] for k in OUTPUT_KEYS), batch)
+               out["energy_variants"], out["energy_accelerator"], out["energy_host"],
+               out["energy_idle"], out["energy_it"], out["energy"], out["carbon"],
+               out["carbon_market"], out["carbon_embodied"], out["water_site"],
+               out["water_source"], out["water"], batch)
     return out

@@ -41,13 +41,13 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
-from . import rng, serving
+from . import provenance, rng, serving
 from .errors import InputError
 from .estimate import EstimateWarning, estimate_tree
 from .evidence import Evidence, load_evidence
 from .priors import Scenario, load_scenario
 from .scale import expected_per_query
-from .simulate import check_draws
+from .simulate import build_plan, check_draws
 
 CI = 0.9
 #: attribution -> function(entry, scenario, draws, seed) -> per-draw prediction (in the
@@ -106,6 +106,15 @@ def predict(e: Evidence, scenario: Scenario, draws: int, seed,
     return y * e.scale, notes
 
 
+def _uncertainty_text(u: dict) -> str:
+    """The entry's stated uncertainty as text ('none' when the source states none)."""
+    if u["kind"] == "interval":
+        return f"{100 * u['prob']:g} % interval [{u['low']:g}, {u['high']:g}]"
+    if u["kind"] == "relative_sd":
+        return f"relative sd {u['value']:g}"
+    return "none"
+
+
 class NotPredictable(Exception):
     """The scenario has no model for this kind of evidence (the reason is the message)."""
 
@@ -120,7 +129,9 @@ def compare(scenario: str | Path | Scenario = "default", evidence=None, *, draws
     below the published figure; NaN when not predictable) and ``prediction`` over
     (draw, evidence); coordinates ``variable``, ``unit``, ``statistic``, ``kind``,
     ``status`` (``ok`` / ``not predictable``), ``reason`` (why not, or the estimate's
-    warnings), ``source`` and ``boundary``. Attrs record scenario, its hash, seed and draws.
+    warnings), ``source``, ``boundary``, ``date`` and ``uncertainty`` (as stated by the
+    source). Attrs: the provenance stamp of the run (scenario, hashes, seed, draws) and the
+    evidence files' hashes.
     """
     draws, _ = check_draws(draws, None)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -161,7 +172,8 @@ def compare(scenario: str | Path | Scenario = "default", evidence=None, *, draws
         "status": ("evidence", status), "reason": ("evidence", reason),
         "source": ("evidence", [e.source for e in entries]),
         "boundary": ("evidence", [e.boundary for e in entries]),
-        "date": ("evidence", [e.date for e in entries])})
+        "date": ("evidence", [e.date for e in entries]),
+        "uncertainty": ("evidence", [_uncertainty_text(e.uncertainty) for e in entries])})
     long = {"value": "published figure", "median": "mcfoot median",
             "lower": f"mcfoot {100 * a:g} % quantile", "upper": f"mcfoot {100 * (1 - a):g} % quantile"}
     for name, arr in (("value", value), ("median", q[0]), ("lower", q[1]), ("upper", q[2])):
@@ -172,11 +184,13 @@ def compare(scenario: str | Path | Scenario = "default", evidence=None, *, draws
     out["prediction"] = (("draw", "evidence"), pred, {"long_name": "mcfoot's prediction of "
                                                       "the published quantity, per draw",
                                                       "units": "see the unit coordinate"})
-    out.attrs = {"scenario": sc.name, "scenario_hash": sc.hash, "seed": rng.seed_record(ss),
-                 "draws": draws, "ci_prob": CI,
-                 "evidence_files": ";".join(dict.fromkeys(e.file for e in entries)),
-                 "method": "mcfoot.compare: boundary variables, token priors, statistic "
-                           "rescaling (see mcfoot/compare.py)"}
+    files = dict.fromkeys((e.file, e.file_hash) for e in entries)
+    out.attrs = provenance.stamp(
+        "compare", provenance.run_attrs(build_plan(sc, catalogue), ss, draws, "numba"),
+        ci_prob=CI, evidence_files=";".join(Path(f).name for f, _ in files),
+        evidence_file_hashes=";".join(h for _, h in files),
+        method="mcfoot.compare: boundary variables, token priors, statistic rescaling "
+               "(see mcfoot/compare.py)")
     return out
 
 
@@ -198,7 +212,7 @@ def table(ds: xr.Dataset) -> list[dict]:
     for j, eid in enumerate(ds.evidence.values):
         r = {"id": str(eid)}
         for c in ("variable", "unit", "statistic", "kind", "status", "reason", "source",
-                  "boundary", "date"):
+                  "boundary", "date", "uncertainty"):
             r[c] = str(ds[c].values[j])
         for v in ("value", "median", "lower", "upper", "percentile"):
             x = float(ds[v].values[j])

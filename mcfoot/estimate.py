@@ -43,6 +43,8 @@ import numpy as np
 import xarray as xr
 
 from . import catalogue as cat
+from . import provenance
+from ._validate import token_counts
 from .errors import InputError
 from .priors import Scenario
 from .simulate import _select, simulate
@@ -59,20 +61,6 @@ INTERPOLATION = ("latency and speed quantiles linear in log(input tokens) betwee
 class EstimateWarning(UserWarning):
     """A request outside the measured prompt sizes, or on a segment where the measured
     latency/speed make the footprint decrease with more input tokens."""
-
-
-def check_tokens(value, name: str) -> np.ndarray:
-    """Token counts as an int64 array (any shape); non-negative integers only."""
-    arr = np.asarray(value)
-    if arr.dtype == bool or arr.dtype.kind not in "iuf" or arr.size == 0:
-        raise InputError(f"{name} must be a non-negative integer or an array of them, got "
-                         f"{value!r}")
-    bad = ~np.isfinite(arr) | (arr < 0) | (arr != np.round(arr)) if arr.dtype.kind == "f" \
-        else arr < 0
-    if np.any(bad):
-        first = arr.reshape(-1)[np.flatnonzero(np.asarray(bad).reshape(-1))[0]].item()
-        raise InputError(f"{name} must be non-negative integers (a token count), got {first!r}")
-    return arr.astype(np.int64)
 
 
 def _measured(ds: xr.Dataset, model: str):
@@ -170,8 +158,8 @@ def estimate_tree(model, output_tokens, input_tokens=None, *, scenario: str | Pa
     """:func:`estimate` as a full result tree (``footprint``, ``inputs``, ``catalogue`` over
     ``prompt`` = request labels ``r0, r1, ...``), for the functions that take a
     :func:`mcfoot.simulate` result (e.g. :func:`mcfoot.scale.expected_per_query`)."""
-    out_t = check_tokens(output_tokens, "output_tokens")
-    in_t = None if input_tokens is None else check_tokens(input_tokens, "input_tokens")
+    out_t = token_counts("output_tokens", output_tokens)
+    in_t = None if input_tokens is None else token_counts("input_tokens", input_tokens)
     if in_t is not None:
         try:
             out_t, in_t = np.broadcast_arrays(out_t, in_t)
@@ -190,8 +178,8 @@ def estimate_tree(model, output_tokens, input_tokens=None, *, scenario: str | Pa
     req = request_catalogue(sel, list(models), out_t, in_t)
     tree = simulate(scenario, draws=draws, seed=seed, catalogue=req, backend=backend,
                     progress=False)
-    tree.attrs["estimate"] = INTERPOLATION
-    tree.attrs["request_shape"] = ",".join(map(str, out_t.shape)) or "scalar"
+    tree.attrs = provenance.stamp("estimate", tree.attrs, estimate=INTERPOLATION,
+                                  request_shape=",".join(map(str, out_t.shape)) or "scalar")
     return tree
 
 

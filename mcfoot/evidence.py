@@ -43,18 +43,20 @@ accelerators only, ``energy_wh`` = facility; ``carbon_market_g`` = market-based)
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import xarray as xr
 
 from . import distributions as dists
+from ._validate import did_you_mean as _hint
 from .errors import InputError
-from .simulate import OUTPUTS
+from .priors import priors_dir
+from .variables import FOOTPRINT
 
 SCHEMA = 1
 KEYS = ("id", "variable", "value", "unit", "per", "statistic", "uncertainty", "date",
@@ -114,6 +116,7 @@ class Evidence:
     input_tokens: Tokens | None
     note: str = ""
     file: str = ""
+    file_hash: str = ""
     kind: str = field(default="model")  # model | mix | lab
 
     @property
@@ -129,12 +132,12 @@ class Evidence:
 
 def shipped_evidence() -> list[str]:
     """Names of the shipped evidence files (``priors/evidence/*.toml``)."""
-    root = resources.files("mcfoot._priors.evidence")
+    root = priors_dir("evidence")
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
 
 
 def _units(variables, per) -> list[str]:
-    u = OUTPUTS[variables[0]][0]
+    u = FOOTPRINT[variables[0]].units
     if per == "query":
         return [u]
     return [f"{u}/token"] + (["J/token"] if u == "Wh" else [])
@@ -237,13 +240,6 @@ def _applies(where, raw, models, problems) -> tuple[str, dict] | None:
     return None if bad else ("lab", {"lab": dict(v)})
 
 
-def _hint(x, known) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(str(x), [str(k) for k in known], n=3)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
-
-
 def _uncertainty(where, raw, problems) -> dict | None:
     if raw is None or raw == "none":
         return {"kind": "none"}
@@ -271,7 +267,7 @@ def _uncertainty(where, raw, problems) -> dict | None:
     return dict(raw)
 
 
-def _entry(i, e, src, models, seen) -> tuple[list[str], Evidence | None]:
+def _entry(i, e, src, models, seen, digest="") -> tuple[list[str], Evidence | None]:
     eid = e.get("id") if isinstance(e, dict) else None
     where = f"[[evidence]] #{i + 1}" + (f" ({eid})" if isinstance(eid, str) else "")
     if not isinstance(e, dict):
@@ -292,13 +288,13 @@ def _entry(i, e, src, models, seen) -> tuple[list[str], Evidence | None]:
     seen.add(eid)
     var = e["variable"]
     variables = tuple(var) if isinstance(var, list) else (var,)
-    unknown = [v for v in variables if not isinstance(v, str) or v not in OUTPUTS]
+    unknown = [v for v in variables if not isinstance(v, str) or v not in FOOTPRINT]
     if not variables or unknown:
         p.append(f"{where}: unknown variable or boundary {', '.join(map(repr, unknown)) or repr(var)}"
-                 f"{_hint(unknown[0], OUTPUTS) if unknown else ''}; use one of "
-                 f"{', '.join(OUTPUTS)} (or a list of them, summed)")
+                 f"{_hint(unknown[0], FOOTPRINT) if unknown else ''}; use one of "
+                 f"{', '.join(FOOTPRINT)} (or a list of them, summed)")
         return p, None
-    if len({OUTPUTS[v][0] for v in variables}) != 1 or len(set(variables)) != len(variables):
+    if len({FOOTPRINT[v].units for v in variables}) != 1 or len(set(variables)) != len(variables):
         p.append(f"{where}: variables {list(variables)} must be distinct and share a unit to "
                  "be summed")
         return p, None
@@ -339,7 +335,7 @@ def _entry(i, e, src, models, seen) -> tuple[list[str], Evidence | None]:
         id=eid, variables=variables, value=float(v), unit=e["unit"], per=per,
         statistic=e["statistic"], uncertainty=unc, date=e["date"], source=e["source"],
         boundary=e["boundary"], applies_to=applies, output_tokens=out_t, input_tokens=in_t,
-        note=str(e.get("note", "")), file=src, kind=kind)
+        note=str(e.get("note", "")), file=src, file_hash=digest, kind=kind)
 
 
 def load_evidence(files: str | Path | list | None = None, catalogue=None) -> list[Evidence]:
@@ -363,8 +359,7 @@ def load_evidence(files: str | Path | list | None = None, catalogue=None) -> lis
     for f in files:
         if isinstance(f, str) and f in shipped_evidence():
             src = f"mcfoot/_priors/evidence/{f}.toml"
-            raw_bytes = resources.files("mcfoot._priors.evidence").joinpath(
-                f"{f}.toml").read_bytes()
+            raw_bytes = priors_dir("evidence").joinpath(f"{f}.toml").read_bytes()
         else:
             path = Path(f)
             src = str(path)
@@ -389,8 +384,9 @@ def load_evidence(files: str | Path | list | None = None, catalogue=None) -> lis
         if not isinstance(entries, list) or not entries:
             problems.append("no entries; add [[evidence]] tables")
             entries = []
+        digest = "sha256:" + hashlib.sha256(raw_bytes).hexdigest()
         for i, e in enumerate(entries):
-            ps, ev = _entry(i, e, src, models, seen)
+            ps, ev = _entry(i, e, src, models, seen, digest)
             problems += ps
             if ev is not None:
                 out.append(ev)

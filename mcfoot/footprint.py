@@ -1,6 +1,7 @@
 """The footprint equations of the study, as small NumPy functions with units.
 
-One query with ``T_out`` output tokens (METHOD.md), energy split by boundary:
+One query with ``T_out`` output tokens (the method of Jegham et al. 2025, arXiv 2505.09598),
+energy split by boundary:
 
     hours            = (latency_s + T_out / speed_tokens_per_s) / 3600
     accelerator_kw   = P_gpu_node * u_gpu              (attributed accelerator power)
@@ -39,11 +40,10 @@ import math
 
 import numpy as np
 
-#: Per-(row, draw) outputs of the kernel and of its twin besides latency, speed and the
-#: per-variant facility energies (``energy_variants``), in the kernel's argument order.
-OUTPUT_KEYS = ("energy_accelerator", "energy_host", "energy_idle", "energy_it", "energy",
-               "carbon", "carbon_market", "carbon_embodied", "water_site", "water_source",
-               "water")
+__all__ = ["attributed_power_kw", "carbon_g", "empirical_ppf", "facility_energy_wh",
+           "footprint_reference", "it_energy_wh", "it_from_facility_wh", "normal_cdf",
+           "physical_shares", "query_hours", "SECONDS_PER_HOUR", "water_site_ml",
+           "water_source_ml", "WH_PER_KWH"]
 
 #: Seconds per hour and Wh per kWh: unit conversions, not assumptions.
 SECONDS_PER_HOUR = 3600.0
@@ -83,6 +83,11 @@ def it_energy_wh(hours, power_kw):
 def facility_energy_wh(it_wh, pue):
     """Facility energy (Wh): IT energy times PUE."""
     return it_wh * pue
+
+
+def it_from_facility_wh(energy_wh, pue):
+    """IT energy (Wh) of a facility energy: facility energy over PUE."""
+    return energy_wh / pue
 
 
 def carbon_g(energy_wh, cif_kg_per_kwh):
@@ -139,9 +144,10 @@ def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row
     ``acc_kw``, ``host_kw``, ``idle_kw`` (C, V, D) attributed power by boundary per combo and
     utilization variant (V = 1, or 2 for the study's min/max band), ``embodied_rate``
     (C, V, D) g CO2e per hour of node time; host factors (H, D).
-    Returns a dict of (R, D) arrays: latency, speed, ``energy_variants`` (V, R, D) and
-    :data:`OUTPUT_KEYS`. ``serving = (in_tokens (R,), row_model (R,), serve (K, M, D))``
-    switches to the serving physics (:func:`serving_query_energy`) and adds ``batch``.
+    Returns a dict of (R, D) arrays: latency, speed, ``energy_variants`` (V, R, D) and one
+    per kernel key of the variable registry (``variables.kernel_keys()``).
+    ``serving = (in_tokens (R,), row_model (R,), serve (K, M, D))`` switches to the serving
+    physics (:func:`serving_query_energy`) and adds ``batch``.
     """
     y1 = chol[0, 0] * z_lat
     y2 = chol[1, 0] * z_lat + chol[1, 1] * z_spd

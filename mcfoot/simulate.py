@@ -14,7 +14,6 @@ Pipeline (data flows one way):
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,37 +22,21 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
-from . import __version__, catalogue as cat, footprint as fp, rng
+from . import catalogue as cat, footprint as fp, provenance, rng, variables as V
 from ._kernels import footprint as _kernel_footprint
+from ._validate import choice, positive_int
 from .errors import InputError, PriorsError
 from .priors import MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Scenario, load_scenario
 
-#: Output variables: name -> (units, long_name, key of the kernel's outputs).
-OUTPUTS = {
-    "energy_wh": ("Wh", "facility energy per query (IT energy x PUE)", "energy"),
-    "carbon_g": ("g CO2e", "operational carbon per query (location-based)", "carbon"),
-    "water_site_ml": ("mL", "on-site water per query", "water_site"),
-    "water_source_ml": ("mL", "off-site (electricity) water per query", "water_source"),
-    "water_ml": ("mL", "total water per query", "water"),
-    "energy_accelerator_wh": ("Wh", "accelerator energy per query (no host, no PUE)",
-                              "energy_accelerator"),
-    "energy_host_wh": ("Wh", "host (CPU, DRAM, network) energy per query (no PUE)",
-                       "energy_host"),
-    "energy_idle_wh": ("Wh", "idle provisioned capacity's energy attributed to one query "
-                       "(no PUE)", "energy_idle"),
-    "energy_it_wh": ("Wh", "IT energy per query (accelerator + host + idle)", "energy_it"),
-    "carbon_market_g": ("g CO2e", "operational carbon per query (market-based)",
-                        "carbon_market"),
-    "carbon_embodied_g": ("g CO2e", "hardware manufacturing carbon amortised to one query",
-                          "carbon_embodied"),
-}
-HOST_FACTORS = {  # quantity -> name in the footprint group (per draw and model)
-    "pue": "pue", "wue_site": "wue_site_l_per_kwh", "wue_source": "wue_source_l_per_kwh",
-    "cif": "cif_kg_per_kwh", "cif_market": "cif_market_kg_per_kwh",
-}
+__all__ = ["BACKENDS", "build_plan", "check_draws", "DEFAULT_CHUNK", "design_columns",
+           "draw_normals", "evaluate", "Normals", "normals_from_design", "Plan", "SCOPE_DIM",
+           "simulate", "simulate_range"]
+
 SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware",
              "model": "model"}
 DEFAULT_CHUNK = 131_072
+#: Sampler backends: the numba kernel and its NumPy twin (the test oracle).
+BACKENDS = ("numba", "numpy")
 
 
 @dataclass(frozen=True)
@@ -340,6 +323,7 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     ``values``: the group inputs already evaluated (:func:`_group_values` of the same
     normals; calibration evaluates several query points per draw of the group inputs).
     """
+    choice("backend", backend, BACKENDS, "the numba kernel or its NumPy twin")
     n = normals.latency.shape[1]
     values = _group_values(plan, normals, n) if values is None else dict(values)
     serving = None
@@ -353,39 +337,34 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
         power = {"accelerator": none, "host": none, "idle": none, "embodied": none}
     else:
         power = _attributed(plan, values)
-    host = {q: np.ascontiguousarray(values[q]) for q in HOST_FACTORS}
+    host = {v.quantity: np.ascontiguousarray(values[v.quantity]) for v in V.HOST.values()}
     args = (normals.latency, normals.speed, _row_chol(plan), plan.probs, plan.lat_q,
             plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host,
             power["accelerator"], power["host"], power["idle"], power["embodied"],
             host["pue"], host["wue_site"], host["wue_source"], host["cif"],
             host["cif_market"])
     if backend == "numpy":
-        res = fp.footprint_reference(*args, serving=serving)
-    elif backend == "numba":
+        res = fp.footprint_reference(*args) if serving is None else \
+            fp.footprint_reference(*args, serving=serving)
+    else:
         s = plan.n_slots
         if out is None:
-            out = {k: np.empty((s, n)) for k in fp.OUTPUT_KEYS}
-            out["energy_variants"] = np.empty((power["accelerator"].shape[1], s, n))
+            out = {k: np.empty((s, n)) for k in V.kernel_keys()}
+            out[V.VARIANTS_KEY] = np.empty((power["accelerator"].shape[1], s, n))
         out.setdefault("latency", normals.latency)
         out.setdefault("speed", normals.speed)
         if serving is not None:
             out.setdefault("batch", np.empty((s, n)))
         res = _kernel_footprint(*args, out=out, serving=serving)
-    else:
-        raise InputError(f"backend must be 'numba' or 'numpy', got {backend!r}")
     if serving is None:
         values["power_kw"] = power["accelerator"] + power["host"]
     return res, values
 
 
-def check_draws(draws, chunk_draws) -> tuple[int, int]:
+def check_draws(draws, chunk_draws, default_chunk: int = DEFAULT_CHUNK) -> tuple[int, int]:
     """Validate ``draws`` and ``chunk_draws`` (public boundary); return them as ints."""
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
-        raise InputError(f"draws must be a positive integer, got {draws!r}")
-    chunk = DEFAULT_CHUNK if chunk_draws is None else chunk_draws
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-        raise InputError(f"chunk_draws must be a positive integer, got {chunk_draws!r}")
-    return int(draws), int(chunk)
+    chunk = default_chunk if chunk_draws is None else chunk_draws
+    return positive_int("draws", draws), positive_int("chunk_draws", chunk)
 
 
 def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, seed=0,
@@ -416,6 +395,7 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
     the seed, scenario and catalogue hashes, mcfoot version and creation time.
     """
     draws, chunk = check_draws(draws, chunk_draws)
+    choice("backend", backend, BACKENDS, "the numba kernel or its NumPy twin")
     ss = rng.normalize_seed(seed)
     plan = build_plan(scenario, catalogue, models, prompts)
     threads = numba.get_num_threads() if threads is None else max(1, int(threads))
@@ -451,8 +431,9 @@ def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: i
     """Evaluate the chunks ``bounds`` (covering ``start..stop``) into whole-range arrays."""
     n, s_n = stop - start, plan.n_slots
     band = plan.scenario.attribution == "band"
-    extra = ("batch",) if plan.scenario.attribution == "serving" else ()
-    full = {k: np.empty((s_n, n)) for k in (*fp.OUTPUT_KEYS, "latency", "speed", *extra)}
+    extra = tuple(V.SERVING[k].kernel_key for k in ("batch",)) \
+        if plan.scenario.attribution == "serving" else ()
+    full = {k: np.empty((s_n, n)) for k in (*V.kernel_keys(), *V.row_kernel_keys(), *extra)}
     variants = np.empty((2 if band else 1, s_n, n))
     group_chunks: list[dict] = []
     single = len(bounds) == 1
@@ -462,14 +443,14 @@ def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: i
             # kernel overwrite them in place with latency/speed (no copies)
             normals = draw_normals(plan, ss, s, e, threads=threads,
                                    out=(full["latency"], full["speed"]))
-            out = {k: full[k] for k in full} | {"energy_variants": variants}
+            out = {k: full[k] for k in full} | {V.VARIANTS_KEY: variants}
             res, values = evaluate(plan, normals, backend, out=out)
         else:
             normals = draw_normals(plan, ss, s, e, threads=threads)
             res, values = evaluate(plan, normals, backend)
             for k in full:
                 full[k][:, s - start:e - start] = res[k]
-            variants[:, :, s - start:e - start] = res["energy_variants"]
+            variants[:, :, s - start:e - start] = res[V.VARIANTS_KEY]
         group_chunks.append(values)
     if single:
         return full, variants, group_chunks[0]
@@ -491,19 +472,14 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0) -> xr.Da
     coords = {"draw": np.arange(start, start + draws), "model": list(plan.models),
               "prompt": list(plan.prompts)}
     fpt = xr.Dataset(coords=coords)
-    for name, (units, long_name, key) in OUTPUTS.items():
-        fpt[name] = (("draw", "model", "prompt"), _grid(plan, full[key]),
-                     {"units": units, "long_name": long_name})
+    for name, v in V.FOOTPRINT.items():
+        fpt[name] = (v.dims, _grid(plan, full[v.kernel_key]), v.attrs)
     if plan.scenario.attribution == "band":
-        for i, b in enumerate(("min", "max")):
-            fpt[f"energy_{b}_wh"] = (("draw", "model", "prompt"), _grid(plan, variants[i]),
-                                     {"units": "Wh", "long_name":
-                                      f"facility energy per query at u_gpu = {b}"})
+        for i, (name, v) in enumerate(V.BAND.items()):
+            fpt[name] = (v.dims, _grid(plan, variants[i]), v.attrs)
     host_idx = plan.slot_host.reshape(len(plan.models), -1)[:, 0]
-    for q, name in HOST_FACTORS.items():
-        fpt[name] = (("draw", "model"), values[q][host_idx].T,
-                     {"units": QUANTITIES[q].unit, "long_name":
-                      f"{QUANTITIES[q].long_name} of the model's host (per draw)"})
+    for name, v in V.HOST.items():
+        fpt[name] = (v.dims, values[v.quantity][host_idx].T, v.attrs)
     for col in ("company", "size_class", "hardware", "host"):
         fpt = fpt.assign_coords({col: ("model", plan.catalogue[col].values.astype(str))})
 
@@ -512,22 +488,15 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0) -> xr.Da
                              "hardware": list(plan.keys["hardware"]),
                              "host": list(plan.keys["host"]),
                              "size_class_hardware": [f"{s}/{h}" for s, h in plan.keys["combo"]]})
-    inp["latency_s"] = (("draw", "model", "prompt"), _grid(plan, full["latency"]),
-                        {"units": "s", "long_name": "time to first chunk"})
-    inp["speed_tokens_per_s"] = (("draw", "model", "prompt"), _grid(plan, full["speed"]),
-                                 {"units": "tokens/s", "long_name": "output speed"})
+    for name, v in V.ROW_INPUTS.items():
+        inp[name] = (v.dims, _grid(plan, full[v.kernel_key]), v.attrs)
     if "batch" in full:  # serving attribution: the physics' derived inputs
-        inp["batch"] = (("draw", "model", "prompt"), _grid(plan, full["batch"]),
-                        {"units": "requests", "long_name": "concurrent requests on the "
-                         "instance implied by the sampled speed (serving physics)"})
-        inp["accelerators"] = (("draw", "model"), values["accelerators"].T,
-                               {"units": "accelerators", "long_name":
-                                "accelerators per model instance (from memory)"})
-        inp["hardware_index"] = (("draw", "model"), values["hardware_index"].T,
-                                 {"units": "1", "long_name": "index into the hardware "
-                                  "coordinate of the accelerator the model is served on"})
+        for name, v in V.SERVING.items():
+            arr = _grid(plan, full[v.kernel_key]) if v.dims[-1] == "prompt" else \
+                values[v.kernel_key].T
+            inp[name] = (v.dims, arr, v.attrs)
     for q, arr in values.items():
-        if q in ("power_kw", "accelerators", "hardware_index"):
+        if q == "power_kw" or q in V.SERVING:
             continue
         meta = QUANTITIES[q]
         priors = plan.priors[q]
@@ -537,30 +506,14 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0) -> xr.Da
     if "power_kw" in values:
         pw = values["power_kw"]
         names = ("min", "max") if pw.shape[1] == 2 else ("value",)
-        inp["power_kw"] = (("draw", "size_class_hardware", "bound"), np.moveaxis(pw, -1, 0),
-                           {"units": "kW", "long_name": "active (accelerator + host) node "
-                            "power attributed to one query"})
+        power = V.DERIVED["power_kw"]
+        inp[power.name] = (power.dims, np.moveaxis(pw, -1, 0), power.attrs)
         inp = inp.assign_coords(bound=list(names))
 
-    sc = plan.scenario
-    attrs = {
-        "title": "mcfoot per-query footprint distributions",
-        "mcfoot_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "scenario": sc.name,
-        "scenario_attribution": sc.attribution,
-        "scenario_hash": sc.hash,
-        "scenario_files": ";".join(Path(f).name for f in sc.files),
-        "scenario_file_hashes": ";".join(sc.hashes),
-        "catalogue": str(plan.catalogue.attrs.get("source", "")),
-        "catalogue_hash": str(plan.catalogue.attrs.get("catalogue_hash", "")),
-        "seed": rng.seed_record(ss),
-        "seed_entropy": str(ss.entropy),
-        "draws": draws,
-        "rng": f"PCG64 per named stream, blocks of {rng.BLOCK} draws",
-        "backend": backend,
-        "method": "Jegham et al. 2025 (arXiv 2505.09598) footprint equations",
-    }
+    attrs = provenance.stamp(
+        "simulate", provenance.run_attrs(plan, ss, draws, backend),
+        title="mcfoot per-query footprint distributions",
+        method="Jegham et al. 2025 (arXiv 2505.09598) footprint equations")
     catalogue = plan.catalogue.copy()
     catalogue.attrs = {}  # provenance lives in the root attrs; keep the variables' units
     tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), "footprint": fpt,

@@ -58,6 +58,7 @@ def test_lists_arrays_units_and_provenance():
         assert e[v].attrs["units"], v
     for k in ("seed", "scenario_hash", "catalogue_hash", "estimate", "mcfoot_version"):
         assert k in e.attrs
+    assert e.attrs["result_kind"] == "estimate"
     # same seed, same numbers; the scalar call equals the array element
     one = estimate("o3", 800, 2345, draws=500)
     np.testing.assert_array_equal(one["energy_wh"], e["energy_wh"].sel(model="o3")[:, 1])
@@ -129,7 +130,8 @@ def test_outside_the_measured_range_is_held_and_warned():
 @pytest.mark.parametrize("kwargs, match", [
     ({"model": "gpt-9", "output_tokens": 10}, "unknown model"),
     ({"model": "gpt-4o-mar", "output_tokens": -1}, "non-negative integers"),
-    ({"model": "gpt-4o-mar", "output_tokens": 2.5}, "non-negative integers"),
+    ({"model": "gpt-4o-mar", "output_tokens": 2.5}, "non-negative integer"),
+    ({"model": "gpt-4o-mar", "output_tokens": 800.0}, "non-negative integer"),
     ({"model": "gpt-4o-mar", "output_tokens": True}, "non-negative integer"),
     ({"model": "gpt-4o-mar", "output_tokens": "800"}, "non-negative integer"),
     ({"model": "gpt-4o-mar", "output_tokens": 10, "input_tokens": [1, -2]},

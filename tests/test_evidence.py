@@ -100,6 +100,11 @@ def test_compare_default_table_and_lab_entry():
     again = compare("default", draws=1500, seed=0)
     np.testing.assert_array_equal(again["prediction"], ds["prediction"])
     assert ds.attrs["scenario_hash"] == load_scenario("default").hash
+    from mcfoot.provenance import RUN_KEYS
+
+    assert ds.attrs["result_kind"] == "compare"
+    assert all(k in ds.attrs for k in RUN_KEYS)
+    assert ds.attrs["evidence_file_hashes"].startswith("sha256:")
 
 
 def test_paper_scenario_reports_beside_the_study():

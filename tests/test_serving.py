@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize
 
-from mcfoot import PriorsError, footprint as fp, rng
+from mcfoot import PriorsError, footprint as fp, rng, variables as V
 from mcfoot.priors import QUANTITIES, load_scenario, scenario_path
 from mcfoot.serving import lab_prediction
 from mcfoot.simulate import build_plan, draw_normals, evaluate, simulate
@@ -35,7 +35,7 @@ def test_kernel_matches_numpy_twin_bit_for_bit():
     ref, _ = evaluate(plan, copy.deepcopy(normals), backend="numpy")
     got, _ = evaluate(plan, copy.deepcopy(normals), backend="numba")
     assert set(got) == set(ref) == {"latency", "speed", "energy_variants", "batch",
-                                    *fp.OUTPUT_KEYS}
+                                    *V.kernel_keys()}
     assert float(np.nanmin(got["carbon_embodied"])) > 0
     for k in ref:
         np.testing.assert_array_equal(got[k], ref[k], err_msg=k)
@@ -251,7 +251,7 @@ def test_every_prior_has_a_unit_and_a_source():
 
 
 @pytest.mark.parametrize("bad, match", [
-    ('[active_params]\nllama-3-1-8bb = { dist = "fixed", value = 8, unit = "billion parameters", '
+    ('[active_params]\nllama-3-1-8bb = { dist = "fixed", value = 8, unit = "Gparameter", '
      'source = "typo" }', "names no model id"),
     ('[hardware_choice]\ngpt-4 = { dist = "discrete", values = [0, 1], weights = [1, 1], '
      'unit = "1", source = "x" }', "classes"),

@@ -9,9 +9,9 @@ import sys
 import time
 
 from .. import io
-from ..claims import evaluate_claims, load_claims, shipped_claims
+from ..claims import evaluate_claims, load_claims, provenance_attrs, shipped_claims
 from ..simulate import simulate
-from . import common
+from . import common, sampling
 
 
 def register(sub) -> None:
@@ -25,10 +25,7 @@ def register(sub) -> None:
         epilog="examples:\n  mcfoot claims --scenario default --draws 10000 --seed 0\n"
                "  mcfoot claims --input out.nc --file my_claims.toml --json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--scenario", default="default",
-                   help="shipped scenario (paper, default, physical) or a .toml path")
-    p.add_argument("--draws", type=int, default=10_000, help="Monte Carlo draws (10000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    sampling(p, when="when simulating")
     p.add_argument("--input", default=None, metavar="FILE",
                    help="reuse a result file of `mcfoot run` instead of simulating")
     p.add_argument("--file", nargs="+", default=None, metavar="CLAIMS",
@@ -57,7 +54,8 @@ def _run(args) -> int:
     if getattr(args, "json", False):
         json.dump({"scenario": tree.attrs.get("scenario"), "seed": tree.attrs.get("seed"),
                    "draws": int(tree["footprint"].sizes["draw"]),
-                   "claims": [r.to_dict() for r in results]}, sys.stdout, indent=1)
+                   "claims": [r.to_dict() for r in results],
+                   "provenance": provenance_attrs(tree)}, sys.stdout, indent=1)
         print()
         return 0
     print(f"scenario '{tree.attrs.get('scenario')}', {tree['footprint'].sizes['draw']} draws, "

@@ -7,6 +7,7 @@ import json
 import sys
 
 from .. import io
+from .._validate import figure_path
 from ..compare import compare, table
 from ..evidence import shipped_evidence
 from . import common
@@ -43,7 +44,7 @@ def _g(x) -> str:
 
 def _run(args) -> int:
     if args.plot:  # fail on a bad figure path before the work
-        io.check_figure_path(args.plot)
+        figure_path(args.plot)
     ds = compare(args.scenario, args.file, draws=args.draws, seed=args.seed)
     rows = table(ds)
     if args.plot:
