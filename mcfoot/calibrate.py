@@ -55,14 +55,15 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
-from . import __version__, _arviz, catalogue as cat, distributions as dists, rng, tempering
+from . import _arviz, catalogue as cat, distributions as dists, provenance, rng, tempering
+from . import variables as V
 from .errors import CalibrationError, InputError
 from .posterior import GROUP, Posterior, attach
 from .priors import QUANTITIES, Scenario, load_scenario
-from .simulate import OUTPUTS, SCOPE_DIM, Normals, _group_values, build_plan, evaluate, simulate
+from .simulate import SCOPE_DIM, Normals, _group_values, build_plan, evaluate, simulate
 
-#: kernel output of each footprint variable an entry may name
-VARIABLE_KEYS = {name: key for name, (_, _, key) in OUTPUTS.items()}
+#: kernel output of each footprint variable an entry may name (the variable registry)
+VARIABLE_KEYS = {name: v.kernel_key for name, v in V.FOOTPRINT.items()}
 STATISTICS = ("mean", "median")
 
 
@@ -541,12 +542,20 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
                                   "unit": ("entry", units)})
 
     post = Posterior(tuple(lik.streams), fit.z.T, fit.log_weights)
-    run = _run_attrs(lik.plan, ss, draws, backend)
+    run = provenance.run_attrs(lik.plan, ss, draws=draws, backend=backend)
     diag = {"method": fit.method, "method_asked": method, "khat": fit.khat, "ess": fit.ess,
             "khat_threshold": fit.khat_max, "prior_khat": fit.prior_khat,
             "prior_ess": fit.prior_ess, "tempering_steps": len(fit.stages),
             "evidence": ";".join(entries), "measurement_floor_log_sd": FLOOR,
-            "query_points": lik.q.shape[1]}
+            "query_points": lik.q.shape[1],
+            "max_correlation": max((st["correlation"] for st in fit.stages), default=0.0),
+            "mixing": "not applicable (importance sampling)" if not fit.stages else (
+                "moves decorrelated the particles at every step" if max(
+                    st["correlation"] for st in fit.stages) < tempering.CORRELATION else
+                "WARNING: at some tempering step the moves did not decorrelate the particles "
+                f"(mean correlation with their resampled positions above "
+                f"{tempering.CORRELATION}, see the tempering group): the posterior's spread "
+                "may be understated; use more draws")}
     calib = xr.Dataset(
         {"z": (("draw", "stream"), fit.z.T, {"long_name": "standard normals of the shared "
                                                           "inputs (posterior draws)"}),
@@ -574,8 +583,7 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
                                   "moved", "correlation")} if fit.stages else {},
                        coords={"stage": np.arange(len(fit.stages))})
     groups = {
-        "/": xr.Dataset(attrs={"title": "mcfoot calibration on published figures", **run,
-                               **diag}),
+        "/": xr.Dataset(attrs=provenance.stamp("calibration", run, **diag)),
         "prior": _values(lik, z0),
         "posterior": _values(lik, zpost),
         "prior_predictive": per_entry(mu_prior, "predicted", "predicted statistic"),
@@ -596,22 +604,6 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
         for k in ("footprint", "inputs", "catalogue"):
             groups[k] = t[k].to_dataset()
     return xr.DataTree.from_dict(groups)
-
-
-def _run_attrs(plan, ss, draws, backend) -> dict:
-    """Provenance of a calibration (the run keys ``simulate`` records)."""
-    import datetime as _dt
-
-    sc = plan.scenario
-    return {"mcfoot_version": __version__,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "scenario": sc.name, "scenario_attribution": sc.attribution,
-            "scenario_hash": sc.hash,
-            "scenario_files": ";".join(Path(f).name for f in sc.files),
-            "scenario_file_hashes": ";".join(sc.hashes),
-            "catalogue": str(plan.catalogue.attrs.get("source", "")),
-            "seed": rng.seed_record(ss), "seed_entropy": str(ss.entropy), "draws": draws,
-            "rng": f"PCG64 per named stream, blocks of {rng.BLOCK} draws", "backend": backend}
 
 
 def _is_shipped(sc) -> bool:
@@ -743,7 +735,7 @@ def headline_energy(result: xr.DataTree, models=None, prompts=None,
     x = res[VARIABLE_KEYS[variable]].reshape(len(plan.models), len(plan.prompts), d)
     da = xr.DataArray(x, dims=("model", "prompt", "draw"),
                       coords={"model": list(plan.models), "prompt": list(plan.prompts)},
-                      attrs={"units": OUTPUTS[variable][0]})
+                      attrs={"units": V.FOOTPRINT[variable].units})
     return da, cal_ds["log_weight"].values
 
 
