@@ -24,7 +24,9 @@ sizes: every group-level input; one draw = one state of the world):
   state is one unknown per entry (a discrete prior in the evidence file, drawn per draw
   from the stream ``evidence/ID/output_tokens`` or ``.../input_tokens``): what a source
   calls its "typical" query is one number we do not know, not a spread of queries, so it
-  is calibrated jointly with the shared inputs;
+  is calibrated jointly with the shared inputs. Entries of one disclosure (same id prefix)
+  about the same models with the same token prior share it (Google's four figures are
+  about one median prompt);
 - ``log y_e = log mu_e(theta_i) + eps_e``, ``eps_e ~ Normal(0, sigma_e^2)``, with
   ``sigma_e = max(stated log-sd, floor)`` (a lognormal error; the floor where a source
   gives none). Entries are independent given ``theta``.
@@ -296,12 +298,17 @@ def _request_catalogue(full: xr.Dataset, obs: list) -> tuple[xr.Dataset, _Layout
                          f"{full.attrs.get('source', '(given)')}")
     rows_per_model: dict[str, list] = {m: [] for m in models_all}
     seen: dict[tuple, int] = {}  # entries at the same (model, tokens) share a row
+    shared: dict[tuple, str] = {}
     for o in obs:
         t_out, t_in = o.token_values("output"), o.token_values("input")
         nu = []
         for which, d, axis in (("output", o.output_tokens, 0), ("input", o.input_tokens, 1)):
             if d is not None and not d.is_fixed:
-                nu.append((f"evidence/{o.id}/{which}_tokens", d, axis))
+                # entries of one disclosure (same id prefix) about the same models with the
+                # same token prior describe the same query: one unknown count for all
+                key = (source_of(o.id), o.models, which, repr(sorted(d.params.items())))
+                name = shared.setdefault(key, f"evidence/{o.id}/{which}_tokens")
+                nu.append((name, d, axis))
         nuisance.append(nu)
         idx = np.empty((len(o.models), len(t_out), len(t_in)), np.int64)
         for mi, (m, _) in enumerate(o.models):
@@ -352,11 +359,12 @@ def _catalogue_rows(ds, models, out_t, in_t):
     return out.assign_coords(prompt=[f"r{j}" for j in range(len(picks))])
 
 
-def shipped_observations(evidence=None, exclude=()) -> list:
-    """Observations from evidence files (``mcfoot.evidence``; shipped ones by default)."""
+def shipped_observations(evidence=None, exclude=(), catalogue=None) -> list:
+    """Observations from evidence files (``mcfoot.evidence``; shipped ones by default, less
+    ``measurement.toml``'s ``not_calibrated``)."""
     from .evidence import load_evidence  # issue 12's evidence format
 
-    from_file = [observation_from_evidence(e) for e in load_evidence(evidence)]
+    from_file = [observation_from_evidence(e) for e in load_evidence(evidence, catalogue)]
     ids = {o.id for o in from_file}
     bad = [x for x in exclude if x not in ids]
     if bad:
@@ -438,7 +446,7 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
     if sc.posterior is not None:
         raise InputError(f"scenario '{sc.name}' is already calibrated; calibrate its base "
                          f"scenario on all the evidence at once")
-    obs = _observations(evidence, exclude)
+    obs = _observations(evidence, exclude, catalogue)
     lik = Likelihood(sc, obs, catalogue, backend)
     z0 = np.stack([rng.standard_normals(ss, s, 0, draws) for s in lik.streams])
     mu0 = tempering.evaluate(lik.predict, z0, chunk)
@@ -471,7 +479,7 @@ def pit(lik: Likelihood, mu: np.ndarray, log_weights: np.ndarray) -> np.ndarray:
     return special.ndtr(np.nan_to_num(r, nan=-np.inf)) @ w
 
 
-def _observations(evidence, exclude) -> list:
+def _observations(evidence, exclude, catalogue=None) -> list:
     if evidence is not None and not isinstance(evidence, (str, Path)) and all(
             isinstance(o, Observation) for o in evidence):
         obs = list(evidence)
@@ -480,7 +488,7 @@ def _observations(evidence, exclude) -> list:
         if bad:
             raise InputError(f"exclude names unknown evidence id(s) {', '.join(bad)}")
         return [o for o in obs if o.id not in set(exclude)]
-    return shipped_observations(evidence, exclude)
+    return shipped_observations(evidence, exclude, catalogue)
 
 
 def _values(lik: Likelihood, z: np.ndarray) -> xr.Dataset:
@@ -670,6 +678,11 @@ def to_inference_data(tree: xr.DataTree, group: str | None = None):
 
 # ---- out of sample ---------------------------------------------------------------------------
 
+def source_of(entry_id: str) -> str:
+    """The disclosure an entry comes from: its id's first word (``google-...``)."""
+    return entry_id.split("-")[0]
+
+
 def _groups(entries: list[str], by: str) -> dict[str, list[str]]:
     """Held-out groups: each entry, or each source (the id's first word: one disclosure's
     figures share its method, so leaving one out while keeping its siblings is optimistic)."""
@@ -678,7 +691,7 @@ def _groups(entries: list[str], by: str) -> dict[str, list[str]]:
     if by == "source":
         out: dict[str, list[str]] = {}
         for e in entries:
-            out.setdefault(e.split("-")[0], []).append(e)
+            out.setdefault(source_of(e), []).append(e)
         return out
     raise InputError(f"by must be 'entry' or 'source', got {by!r}")
 

@@ -19,6 +19,7 @@ from mcfoot import _arviz, distributions as dists, tempering
 cal = importlib.import_module("mcfoot.calibrate")  # the module (mcfoot.calibrate is the function)
 from mcfoot.catalogue import shipped_path
 from mcfoot.errors import CalibrationError, InputError
+from mcfoot.estimate import EstimateWarning
 
 TEMPLATE = shipped_path().parent / "catalogue_template.csv"
 LAT_S, SPEED, PUE, U = 0.5, 50.0, 1.25, 0.05
@@ -335,3 +336,41 @@ def test_leave_one_out_by_reweighting(setup):
     assert set(by_source.group.values) == {"a", "b"}
     # holding out a source weighs without both its entries: a-1 alone vs with a-2
     assert float(by_source.pit.sel(entry="a-1")) != float(res.pit.sel(entry="a-1"))
+
+
+def test_shipped_evidence_measurement_model():
+    """Every shipped entry (less the documented exclusions) gets a finite positive prediction
+    under `serving`, lab entries through the serving physics; other attributions refuse lab
+    entries by name."""
+    import warnings
+
+    obs_ = cal.shipped_observations()
+    ids = [o.id for o in obs_]
+    assert "mistral-large2-water" not in ids and any(o.lab is not None for o in obs_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EstimateWarning)
+        lik = cal.Likelihood(mcfoot.load_scenario("serving"), obs_)
+        ss = mcfoot.rng.normalize_seed(0)
+        z = np.stack([mcfoot.rng.standard_normals(ss, s, 0, 40) for s in lik.streams])
+        mu = lik.predict(z)
+        assert mu.shape == (len(obs_), 40) and np.all(np.isfinite(mu) & (mu > 0))
+        ll = lik(z)
+        assert np.all(np.isfinite(ll))
+        # Google's narrow boundary is below its comprehensive one in every draw
+        i, j = ids.index("google-gemini-apps-energy-active-accelerators"), \
+            ids.index("google-gemini-apps-energy")
+        assert np.all(mu[i] < mu[j])
+        with pytest.raises(InputError, match="lab configuration"):
+            cal.Likelihood(mcfoot.load_scenario("default"), obs_)
+    o = next(o for o in obs_ if o.lab is None)
+    assert o.sigma == cal.FLOOR  # no stated uncertainty: the floor
+
+
+def test_cli_calibrate_bad_usage(capsys):
+    from mcfoot.cli import main
+
+    assert main(["calibrate", "--scenario", "serving"]) == 2
+    assert "nothing to do" in capsys.readouterr().err
+    assert main(["calibrate", "-o", "/nonexistent-dir/p.nc"]) == 2
+    assert main(["calibrate", "--exclude", "no-such-entry", "--loo"]) == 2
+    assert "unknown evidence id" in capsys.readouterr().err
