@@ -2,6 +2,7 @@
 
 from ._version import __version__
 from .catalogue import load_catalogue
+from .compare import compare
 from .errors import CatalogueError, InputError, PriorsError
 from .estimate import estimate
 from .io import read_tree, write_tree
@@ -11,6 +12,7 @@ from .simulate import simulate
 from .summary import summarize
 
 __all__ = [
-    "CatalogueError", "InputError", "PriorsError", "__version__", "estimate", "load_catalogue",
+    "CatalogueError", "InputError", "PriorsError", "__version__", "compare", "estimate",
+    "load_catalogue",
     "load_scenario", "rank", "read_tree", "shipped_scenarios", "simulate", "summarize", "write_tree",
 ]
