@@ -3,6 +3,7 @@
 from ._version import __version__
 from .calibrate import calibrate, loo, to_inference_data
 from .catalogue import load_catalogue
+from .compare import compare
 from .errors import CatalogueError, InputError, PriorsError
 from .estimate import estimate
 from .io import read_tree, write_tree
@@ -12,7 +13,7 @@ from .simulate import simulate
 from .summary import summarize
 
 __all__ = [
-    "CatalogueError", "InputError", "PriorsError", "__version__", "calibrate", "estimate",
-    "load_catalogue", "load_scenario", "loo", "rank", "read_tree", "shipped_scenarios",
-    "simulate", "summarize", "to_inference_data", "write_tree",
+    "CatalogueError", "InputError", "PriorsError", "__version__", "calibrate", "compare",
+    "estimate", "load_catalogue", "load_scenario", "loo", "rank", "read_tree",
+    "shipped_scenarios", "simulate", "summarize", "to_inference_data", "write_tree",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import numpy as np
@@ -234,30 +233,32 @@ def test_a_new_output_variable_needs_only_the_registry_and_the_equations(monkeyp
     summaries, streaming and Sobol' indices pick it up with no other change."""
     from mcfoot import footprint, sensitivity, stream
 
-    new = variables.Variable("energy_it_wh", "Wh", "IT energy per query",
-                             kernel_key="energy_it")
+    # a variable the registry does not have (energy_it_wh, this test's first example, is now
+    # a real output): facility energy in kWh, computed from the twin's own outputs
+    new = variables.Variable("energy_kwh", "kWh", "facility energy per query in kWh",
+                             kernel_key="energy_kwh")
+    assert new.name not in variables.VARIABLES
     monkeypatch.setitem(variables.FOOTPRINT, new.name, new)
     monkeypatch.setitem(variables.VARIABLES, new.name, new)
     twin = footprint.footprint_reference
 
-    def with_it(*args, **kw):
+    def with_kwh(*args, **kw):
         res = twin(*args, **kw)
-        a = inspect.signature(twin).bind(*args, **kw).arguments  # robust to argument order
-        res["energy_it"] = footprint.it_from_facility_wh(res["energy"], a["pue"][a["row_host"]])
+        res["energy_kwh"] = res["energy"] / footprint.WH_PER_KWH
         return res
 
-    monkeypatch.setattr(footprint, "footprint_reference", with_it)
+    monkeypatch.setattr(footprint, "footprint_reference", with_kwh)
     t = mcfoot.simulate("default", draws=50, seed=2, models=MODELS[:2], backend="numpy",
                         chunk_draws=20)
     fp = t["footprint"]
-    assert fp["energy_it_wh"].attrs == new.attrs
-    np.testing.assert_allclose(fp["energy_it_wh"] * fp["pue"], fp["energy_wh"], rtol=1e-12)
-    assert "energy_it_wh" in mcfoot.summarize(t).data_vars
+    assert fp["energy_kwh"].attrs == new.attrs
+    np.testing.assert_allclose(fp["energy_kwh"] * 1000, fp["energy_wh"], rtol=1e-12)
+    assert "energy_kwh" in mcfoot.summarize(t).data_vars
     s = stream.stream("default", 50, seed=2, models=MODELS[:2], backend="numpy",
-                      variables="energy_it_wh", progress=False)
-    np.testing.assert_allclose(s["summary"]["energy_it_wh"].sel(stat="mean"),
-                               mcfoot.summarize(t)["energy_it_wh"].sel(stat="mean"),
+                      variables="energy_kwh", progress=False)
+    np.testing.assert_allclose(s["summary"]["energy_kwh"].sel(stat="mean"),
+                               mcfoot.summarize(t)["energy_kwh"].sel(stat="mean"),
                                rtol=1e-12)
-    so = sensitivity.sobol("default", MODELS[:1], ["short"], "energy_it_wh", n=32,
+    so = sensitivity.sobol("default", MODELS[:1], ["short"], "energy_kwh", n=32,
                            backend="numpy")
-    assert so.attrs["variable_units"] == "Wh"
+    assert so.attrs["variable_units"] == "kWh"

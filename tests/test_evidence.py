@@ -116,6 +116,10 @@ def test_paper_scenario_reports_beside_the_study():
     assert r["google-gemini-apps-energy"]["status"] == "ok"
 
 
+def test_public_api():
+    assert mcfoot.compare is compare and mcfoot.estimate is estimate
+
+
 def test_figure(tmp_path):
     from mcfoot.plots import compare as draw
 
