@@ -189,6 +189,7 @@ def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
     """
     n = stop - start
     if design is not None and design.kind == "sobol":
+        _no_posterior(plan, "a Sobol' design")
         return _sobol_normals(plan, ss, design, start, stop, out)
     group = {}
     post = plan.scenario.posterior  # a calibrated scenario: shared inputs from its posterior
@@ -223,6 +224,15 @@ def _row_columns(plan: Plan, quantity: str) -> tuple[list[str], np.ndarray]:
     return cols, np.array([at[n] if ok else -1 for n, ok in zip(names, plan.present)])
 
 
+def _no_posterior(plan: Plan, what: str) -> None:
+    """A calibrated scenario's shared inputs are resampled posterior draws, which a design of
+    points in the unit hypercube cannot express: refuse rather than sample the prior."""
+    if plan.scenario.posterior is not None:
+        raise InputError(f"scenario '{plan.scenario.name}' is calibrated: its shared inputs "
+                         f"are posterior draws, which {what} cannot address; use plain Monte "
+                         f"Carlo draws (design='mc'), or the base scenario")
+
+
 def design_columns(plan: Plan) -> list[str]:
     """Names of the columns a unit-space design must have, in order (see
     :func:`normals_from_design`): group streams, then the latency and the speed stream of
@@ -237,6 +247,7 @@ def normals_from_design(plan: Plan, design: np.ndarray) -> Normals:
     Each column becomes the standard normal with that CDF value; copulas are then applied
     by :func:`evaluate` exactly as for random draws.
     """
+    _no_posterior(plan, "a unit-space design")
     cols = design_columns(plan)
     design = np.asarray(design, dtype=float)
     if design.ndim != 2 or design.shape[1] != len(cols):
