@@ -105,7 +105,10 @@ def psis(log_weights) -> tuple:
         if arviz_major() >= 1:
             from arviz_stats.base import array_stats
 
-            out, k = array_stats.psislw(-lw)
+            try:
+                out, k = array_stats.psislw(-lw)
+            except ValueError:  # 1.x refuses tails too degenerate to fit: k̂ is then inf
+                out, k = lw, float("nan")
         else:
             warnings.simplefilter("ignore", FutureWarning)
             out, k = _module().psislw(lw)
