@@ -2,7 +2,8 @@
 
 Prints one table of ratios measured side by side in this run (a) the sampler vs a per-row
 NumPy implementation and vs the NumPy random-number floor, with peak memory vs output size;
-(b) DEA per LP, numba vs ``scipy.optimize.linprog``; (c) the full ``mcfoot.rank()``; then
+(b) DEA per LP, numba vs ``scipy.optimize.linprog``; (c) the full ``mcfoot.rank()`` and the
+serving scenario's cost vs the paper's (``bench_serving``); then
 (d) the scaling curve (draws vs wall time and peak memory, in-memory and streaming); (e)
 randomized quasi-Monte Carlo vs plain Monte Carlo at equal points (``bench_qmc``).
 Memory: ``tracemalloc`` peak above the allocations alive before the call (NumPy array
@@ -23,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_dea, bench_qmc, bench_sampler  # noqa: E402
+from benchmarks import bench_dea, bench_qmc, bench_sampler, bench_serving  # noqa: E402
 
 import mcfoot  # noqa: E402
 
@@ -81,6 +82,10 @@ def main(argv=None) -> int:
         ("DEA per LP: numba simplex vs linprog (HiGHS)", f"{us_nb:.2f} us / {us_lp:.0f} us",
          f"{us_lp / us_nb:.0f}x faster", ""),
     ]
+    sv = {sc: (t, peak) for sc, t, peak, _ in bench_serving.serving_rows(args.draws, repeat=1)}
+    rows.append((f"simulate('serving') vs 'paper', {args.draws:,} draws",
+                 f"{sv['serving'][0]:.2f} s / {sv['paper'][0]:.2f} s",
+                 f"{sv['serving'][0] / sv['paper'][0]:.2f}x the paper run", ""))
     if t_rank is not None:
         rows.append((f"rank(): default, {1_000 if args.quick else 10_000:,} draws x 126 DMUs",
                      f"{t_rank:.2f} s", "", "< 10 s"))

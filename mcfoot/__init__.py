@@ -1,6 +1,7 @@
 """mcfoot: Monte Carlo footprints of LLM inference (energy, water, carbon per query)."""
 
 from ._version import __version__
+from .calibrate import calibrate, loo, to_inference_data
 from .catalogue import load_catalogue
 from .compare import compare
 from .errors import CatalogueError, InputError, PriorsError
@@ -14,7 +15,8 @@ from .usage import estimate_usage
 from .workload import workload
 
 __all__ = [
-    "CatalogueError", "InputError", "PriorsError", "__version__", "compare", "estimate",
-    "estimate_usage", "load_catalogue", "load_scenario", "rank", "read_tree",
-    "shipped_scenarios", "simulate", "summarize", "workload", "write_tree",
+    "CatalogueError", "InputError", "PriorsError", "__version__", "calibrate", "compare",
+    "estimate", "estimate_usage", "load_catalogue", "load_scenario", "loo", "rank",
+    "read_tree", "shipped_scenarios", "simulate", "summarize", "to_inference_data", "workload",
+    "write_tree",
 ]

@@ -78,3 +78,89 @@ def interval(da: xr.DataArray, prob: float, kind: str = "eti",
     out.attrs = dict(da.attrs) | {"ci_kind": kind, "ci_prob": float(prob)}
     return out
 
+
+
+def psis(log_weights) -> tuple:
+    """Pareto-smoothed importance sampling of one set of draws.
+
+    ``log_weights``: 1-D array of log importance ratios (target over proposal, up to a
+    constant). Returns ``(smoothed, khat)``: the Pareto-smoothed log weights, normalized so
+    that ``exp(smoothed).sum() == 1``, and the estimated generalized Pareto shape k̂ of the
+    weights' right tail (Vehtari et al. 2024, JMLR 25(72)).
+
+    ArviZ 0.x's ``arviz.psislw(log_weights)`` takes the log weights; ArviZ 1.x's
+    ``arviz_stats.base.array_stats.psislw(ary)`` takes their negation (it is written for
+    PSIS-LOO, whose weights are 1 / likelihood, and negates its input): the shim passes each
+    what it expects, so both return the same weights (to ~1e-4; the two differ in tail fitting
+    details). A k̂ that cannot be estimated (ArviZ 1.x: NaN) is returned as ``inf``.
+    """
+    import numpy as np
+
+    lw = np.asarray(log_weights, dtype=float)
+    if lw.ndim != 1 or lw.size < 2 or not np.all(np.isfinite(lw)):
+        raise ValueError("psis needs a 1-D array of at least 2 finite log weights")
+    # both emit NumPy RuntimeWarnings on nearly degenerate tails (their k̂ then says so)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if arviz_major() >= 1:
+            from arviz_stats.base import array_stats
+
+            try:
+                out, k = array_stats.psislw(-lw)
+            except ValueError:  # 1.x refuses tails too degenerate to fit: k̂ is then inf
+                out, k = lw, float("nan")
+        else:
+            warnings.simplefilter("ignore", FutureWarning)
+            out, k = _module().psislw(lw)
+    out = np.asarray(out, dtype=float)
+    out = out - _logsumexp(out)  # exact normalization (both return it to ~1e-16)
+    k = float(k)
+    # ArviZ 1.x returns NaN when too few weights are non-negligible to fit a tail (the most
+    # degenerate case), 0.x a large k̂: both mean "unreliable"
+    return out, (float("inf") if k != k else k)
+
+
+def _logsumexp(a):
+    import numpy as np
+
+    m = np.max(a)
+    return float(m + np.log(np.sum(np.exp(a - m))))
+
+
+def khat_threshold(n: int) -> float:
+    """Largest reliable Pareto k̂ for ``n`` draws: ``min(1 - 1/log10(n), 0.7)`` (Vehtari et
+    al. 2024, sec. 3.2.4; 0.7 from about 2,200 draws on)."""
+    import math
+
+    return min(1.0 - 1.0 / math.log10(max(n, 11)), 0.7)
+
+
+#: Groups of ArviZ's InferenceData schema that carry (chain, draw) sample dimensions.
+SAMPLE_GROUPS = ("posterior", "posterior_predictive", "prior", "prior_predictive",
+                 "log_likelihood", "sample_stats")
+
+
+def with_chain(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with a leading ``chain`` dimension of size 1 on every variable over ``draw``
+    (ArviZ's sample dimensions are ``("chain", "draw")``); a dataset that has one is
+    returned as is."""
+    if "chain" in ds.dims or "draw" not in ds.dims:
+        return ds
+    out = ds.copy()
+    for name in list(out.data_vars):
+        if "draw" in out[name].dims:
+            out[name] = out[name].expand_dims(chain=[0]).transpose("chain", "draw", ...)
+    return out
+
+
+def to_inference_data(groups: dict[str, xr.Dataset]):
+    """An object ArviZ's functions take: ``arviz.InferenceData`` (0.x) or an
+    ``xarray.DataTree`` (1.x, which uses DataTree as its data structure). ``groups`` maps
+    group name to dataset; sample groups get a ``chain`` dimension of size 1."""
+    groups = {k: with_chain(v) if k in SAMPLE_GROUPS else v for k, v in groups.items()}
+    if arviz_major() >= 1:
+        return xr.DataTree.from_dict(groups)
+    az = _module()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return az.InferenceData(**groups)

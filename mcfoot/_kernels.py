@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ._numba import kernel, parallel_kernel, prange
+from .footprint import NEWTON_STEPS, NEWTON_TOL
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 
@@ -31,12 +32,66 @@ def _interp(u, probs, q, r, nq):
     return slope * (u - x0) + y0  # numpy.interp's formula
 
 
+@kernel
+def _batch(spd, t_in, t_out, wt, lq, bc, bkv, kcap, sig, bmax):
+    """Implied batch and per-sequence step time (s); twin ``footprint.implied_batch``."""
+    b = bc + bkv * (t_in + 0.5 * t_out)
+    cap = kcap / (t_in + t_out)
+    if cap > bmax:
+        cap = bmax
+    if cap < 1.0:
+        cap = 1.0
+    target = sig / spd
+    t1 = wt * (1.0 - math.exp(lq)) + b
+    if t1 >= target:
+        return 1.0, b
+    tc = wt * (1.0 - math.exp(cap * lq)) + cap * b
+    if tc <= target:
+        return cap, b
+    if lq == -math.inf:  # dense: the step time is linear in the batch
+        return (target - wt) / b, b
+    bb = 1.0
+    for _ in range(NEWTON_STEPS):
+        e = math.exp(bb * lq)
+        g = wt * (1.0 - e) + bb * b - target
+        step = g / (b - wt * lq * e)
+        bb = bb - step
+        if abs(step) <= NEWTON_TOL * bb:
+            break
+    return bb, b
+
+
+@kernel
+def _serve_query(spd, t_in, t_out, sv, m, d):
+    """(accelerator, host, idle) Wh, batch and embodied g CO2e of one query; twin
+    ``footprint.serving_query_energy``. ``sv`` is (len(SERVE_KEYS), models, draws)."""
+    wt = sv[0, m, d]
+    lq = sv[1, m, d]
+    sig = sv[9, m, d]
+    batch, b = _batch(spd, t_in, t_out, wt, lq, sv[2, m, d], sv[3, m, d], sv[5, m, d], sig,
+                      sv[10, m, d])
+    steps = t_out / sig
+    w = wt * (1.0 - math.exp(batch * lq))
+    gap = sig / spd - (w + batch * b)  # the measured step is slower than physics at the cap
+    if gap < 0.0:
+        gap = 0.0
+    w = w + gap
+    pf = sv[4, m, d]
+    phi = sv[7, m, d]
+    acc = steps * (sv[6, m, d] * w / batch + phi * b) + t_in * pf * phi
+    tau = steps * (w / batch + b) + t_in * pf
+    acc_wh = acc / 3600.0
+    host_wh = sv[8, m, d] * tau / 3600.0
+    return acc_wh, host_wh, (acc_wh + host_wh) * sv[11, m, d], batch, \
+        tau / 3600.0 * sv[12, m, d]
+
+
 @parallel_kernel
 def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
                acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site, wue_source, cif,
-               cif_market, lat_out, spd_out, energy_v_out, acc_out, host_out, idle_out, it_out,
-               energy_out, carbon_out, carbon_market_out, carbon_embodied_out, ws_out, wsrc_out,
-               w_out):
+               cif_market, in_tokens, row_model, serve, lat_out, spd_out, energy_v_out, acc_out,
+               host_out, idle_out, it_out, energy_out, carbon_out, carbon_market_out,
+               carbon_embodied_out, ws_out, wsrc_out, w_out, batch_out):
     """Fused footprint of every (row, draw); see ``footprint.footprint_reference``.
 
     Power comes split by boundary, each (combo, variant, draw): accelerators, host
@@ -47,6 +102,10 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
     amortised manufacturing emissions per hour of the query's share (``embodied_g_per_h``,
     per combo, variant and draw), averaged over variants like the energies.
 
+    With serving parameters (``serve`` of shape (len(SERVE_KEYS), models, draws), else
+    (0, 1, 1)) the boundary energies come from serving physics at the batch implied by the
+    sampled speed (``_serve_query``; written to ``batch_out``), not from hours x power.
+
     Rows are split across threads (``prange``); each iteration writes only its own row, so
     results do not depend on the thread count. ``lat_out``/``spd_out`` may alias
     ``z_lat``/``z_spd`` (each element is read before it is written).
@@ -55,6 +114,7 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
     n_var = acc_kw.shape[1]
     nq = probs.shape[0]
     c00, c10, c11 = chol[0, 0], chol[1, 0], chol[1, 1]
+    serving = serve.shape[0] > 0
     for r in prange(n_rows):
         c = row_combo[r]
         h = row_host[r]
@@ -66,24 +126,30 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
             u2 = 0.5 * math.erfc(-(c10 * a + c11 * b) * _INV_SQRT2)
             lat = _interp(u1, probs, lat_q, r, nq)
             spd = _interp(u2, probs, spd_q, r, nq)
-            hours = (lat + t_out / spd) / 3600.0
             p = pue[h, d]
-            sa = 0.0
-            sh = 0.0
-            si = 0.0
-            se = 0.0
-            for v in range(n_var):
-                ea = 1000.0 * hours * acc_kw[c, v, d]
-                eh = 1000.0 * hours * host_kw[c, v, d]
-                ei = 1000.0 * hours * idle_kw[c, v, d]
-                energy_v_out[v, r, d] = (ea + eh + ei) * p
-                sa += ea
-                sh += eh
-                si += ei
-                se += hours * embodied_g_per_h[c, v, d]
-            ea = sa / n_var
-            eh = sh / n_var
-            ei = si / n_var
+            if serving:
+                ea, eh, ei, bt, se = _serve_query(spd, in_tokens[r], t_out, serve, row_model[r],
+                                                  d)
+                batch_out[r, d] = bt
+                energy_v_out[0, r, d] = (ea + eh + ei) * p
+            else:
+                hours = (lat + t_out / spd) / 3600.0
+                sa = 0.0
+                sh = 0.0
+                si = 0.0
+                se = 0.0
+                for v in range(n_var):
+                    ea = 1000.0 * hours * acc_kw[c, v, d]
+                    eh = 1000.0 * hours * host_kw[c, v, d]
+                    ei = 1000.0 * hours * idle_kw[c, v, d]
+                    energy_v_out[v, r, d] = (ea + eh + ei) * p
+                    sa += ea
+                    sh += eh
+                    si += ei
+                    se += hours * embodied_g_per_h[c, v, d]
+                ea = sa / n_var
+                eh = sh / n_var
+                ei = si / n_var
             it = ea + eh + ei
             energy = it * p
             ws = it * wue_site[h, d]
@@ -105,12 +171,22 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
 
 def footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
               acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site, wue_source, cif,
-              cif_market, out):
-    """Run the kernel, writing into the arrays of ``out`` (dict of preallocated arrays)."""
+              cif_market, out, serving=None):
+    """Run the kernel, writing into the arrays of ``out`` (dict of preallocated arrays).
+
+    ``serving``: optional ``(in_tokens (R,), row_model (R,), serve (K, M, D))`` of the
+    serving attribution; then ``out["batch"]`` (R, D) receives the implied batch.
+    """
+    if serving is None:
+        serving = (np.zeros(1), np.zeros(1, np.int64), np.zeros((0, 1, 1)))
+        batch = np.zeros((1, 1))
+    else:
+        batch = out["batch"]
     _footprint(z_lat, z_spd, np.ascontiguousarray(chol), probs, lat_q, spd_q, out_tokens,
                row_combo, row_host, acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site,
-               wue_source, cif, cif_market, out["latency"], out["speed"], out["energy_variants"],
-               out["energy_accelerator"], out["energy_host"], out["energy_idle"],
-               out["energy_it"], out["energy"], out["carbon"], out["carbon_market"],
-               out["carbon_embodied"], out["water_site"], out["water_source"], out["water"])
+               wue_source, cif, cif_market, *serving, out["latency"], out["speed"],
+               out["energy_variants"], out["energy_accelerator"], out["energy_host"],
+               out["energy_idle"], out["energy_it"], out["energy"], out["carbon"],
+               out["carbon_market"], out["carbon_embodied"], out["water_site"],
+               out["water_source"], out["water"], batch)
     return out

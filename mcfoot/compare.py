@@ -41,7 +41,7 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
-from . import provenance, rng
+from . import provenance, rng, serving
 from .errors import InputError
 from .estimate import EstimateWarning, estimate_tree
 from .evidence import Evidence, load_evidence
@@ -52,7 +52,7 @@ from .simulate import build_plan, check_draws
 CI = 0.9
 #: attribution -> function(entry, scenario, draws, seed) -> per-draw prediction (in the
 #: entry's unit); attributions missing here cannot predict lab-configuration entries.
-LAB_PREDICTORS: dict[str, Callable] = {}
+LAB_PREDICTORS: dict[str, Callable] = {"serving": serving.lab_evidence_prediction}
 
 
 def _pick(ss, e: Evidence, which: str, tokens, draws: int) -> np.ndarray:

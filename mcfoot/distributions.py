@@ -52,6 +52,8 @@ class Distribution:
     required: ClassVar[tuple[str, ...]] = ()
     optional: ClassVar[dict[str, Any]] = {}
     kind: ClassVar[str] = ""
+    #: True when values never equal the support's lower end (e.g. a lognormal above shift).
+    open_low: ClassVar[bool] = False
 
     @classmethod
     def from_params(cls, params: dict) -> "Distribution":
@@ -187,6 +189,7 @@ class LogNormal(Distribution):
     """
 
     kind = "lognormal"
+    open_low = True
     required = ("median", "p5", "p95")
     optional = {"shift": 0.0}
 

@@ -27,3 +27,9 @@ class PriorsError(InputError):
 
 class CatalogueError(InputError):
     """A catalogue CSV is invalid."""
+
+
+class CalibrationError(InputError):
+    """Calibration cannot return a trustworthy posterior (degenerate importance weights that
+    tempering could not repair, or a refused method). The message says what failed and what
+    to change; the CLI exits 2 on it."""

@@ -27,6 +27,11 @@ study's min/max band of ``u_gpu`` the boundary energies are the band's 50/50 mea
 
 These functions are the readable statement of the method and the test oracle
 (:func:`footprint_reference`) of the numba kernel in ``_kernels.py``.
+
+The ``serving`` attribution replaces the attributed shares by serving physics (see
+:func:`serving_parameters` and :func:`serving_query_energy`): the accelerator energy of a
+query follows from the instance's decode step time at the batch that the measured stream
+speed implies, so a slower stream is a larger batch sharing the same instance.
 """
 
 from __future__ import annotations
@@ -131,7 +136,7 @@ def empirical_ppf(u, probs, quantiles):
 
 def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo,
                         row_host, acc_kw, host_kw, idle_kw, embodied_rate, pue, wue_site,
-                        wue_source, cif, cif_market):
+                        wue_source, cif, cif_market, serving=None):
     """Plain NumPy twin of ``_kernels._footprint``: the test oracle.
 
     Shapes: ``z_lat``, ``z_spd`` (R, D) independent standard normals per catalogue row;
@@ -141,22 +146,32 @@ def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row
     (C, V, D) g CO2e per hour of node time; host factors (H, D).
     Returns a dict of (R, D) arrays: latency, speed, ``energy_variants`` (V, R, D) and one
     per kernel key of the variable registry (``variables.kernel_keys()``).
+    ``serving = (in_tokens (R,), row_model (R,), serve (K, M, D))`` switches to the serving
+    physics (:func:`serving_query_energy`) and adds ``batch``.
     """
     y1 = chol[0, 0] * z_lat
     y2 = chol[1, 0] * z_lat + chol[1, 1] * z_spd
     u1, u2 = normal_cdf(y1), normal_cdf(y2)
     lat = np.stack([empirical_ppf(u1[r], probs, lat_q[r]) for r in range(len(lat_q))])
     spd = np.stack([empirical_ppf(u2[r], probs, spd_q[r]) for r in range(len(spd_q))])
-    hours = query_hours(lat, out_tokens[:, None], spd)[None]
     pue_r = pue[row_host]
+    extra = {}
+    if serving is not None:
+        in_tokens, row_model, serve = serving
+        p = {k: serve[i][row_model] for i, k in enumerate(SERVE_KEYS)}
+        acc, host, idle, extra["batch"], embodied = serving_query_energy(
+            spd, in_tokens[:, None], out_tokens[:, None], p)
+        energy_v = facility_energy_wh(acc + host + idle, pue_r)[None]
+    else:
+        hours = query_hours(lat, out_tokens[:, None], spd)[None]
 
-    def per_variant(kw):  # (C, V, D) -> (V, R, D) IT energy
-        return it_energy_wh(hours, np.moveaxis(kw[row_combo], 1, 0))
+        def per_variant(kw):  # (C, V, D) -> (V, R, D) IT energy
+            return it_energy_wh(hours, np.moveaxis(kw[row_combo], 1, 0))
 
-    acc_v, host_v, idle_v = per_variant(acc_kw), per_variant(host_kw), per_variant(idle_kw)
-    energy_v = facility_energy_wh(acc_v + host_v + idle_v, pue_r[None])
-    acc, host, idle = acc_v.mean(axis=0), host_v.mean(axis=0), idle_v.mean(axis=0)
-    embodied = (hours * np.moveaxis(embodied_rate[row_combo], 1, 0)).mean(axis=0)
+        acc_v, host_v, idle_v = per_variant(acc_kw), per_variant(host_kw), per_variant(idle_kw)
+        energy_v = facility_energy_wh(acc_v + host_v + idle_v, pue_r[None])
+        acc, host, idle = acc_v.mean(axis=0), host_v.mean(axis=0), idle_v.mean(axis=0)
+        embodied = (hours * np.moveaxis(embodied_rate[row_combo], 1, 0)).mean(axis=0)
     it = acc + host + idle
     energy = facility_energy_wh(it, pue_r)
     ws = water_site_ml(it, wue_site[row_host])
@@ -165,4 +180,198 @@ def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row
             "energy_accelerator": acc, "energy_host": host, "energy_idle": idle,
             "energy_it": it, "energy": energy, "carbon": carbon_g(energy, cif[row_host]),
             "carbon_market": carbon_g(energy, cif_market[row_host]), "carbon_embodied": embodied,
-            "water_site": ws, "water_source": wsrc, "water": ws + wsrc}
+            "water_site": ws, "water_source": wsrc, "water": ws + wsrc, **extra}
+
+
+# --------------------------------------------------------------------------------------
+# Serving physics (the ``serving`` attribution). Units: parameters in billions (1e9),
+# memory in GB (1e9 bytes), bandwidth in TB/s (1e12 bytes/s), compute in TFLOP/s (1e12
+# FLOP/s), KV cache in kB (1e3 bytes) per context token, power in W, time in s.
+#
+#   weights           W_t = N_total * 1e9 * q                      (bytes; q bytes/param)
+#   accelerators      n = 2^ceil(log2(W_t / (M * u_mem * w_max))) * parallelism
+#                     (the memory minimum, times the tensor/expert parallelism used beyond it)
+#   instance rates    BW = n * bw * eta_m ;  F = n * F16 * (2 / q) * eta_c
+#   decode step       t(B) = W_t / BW * (1 - (1 - 1/R)^B) + B * b  (s per step, batch B)
+#                     b = sigma * 2 * N_active * 1e9 / F + kv * 1e3 * ctx / BW
+#   stream speed      s(B) = sigma / t(B)                            (tokens/s per stream)
+#   batch             B solves s(B) = measured speed, within [1, min(max_batch, K / ctx)]
+#                     K = (n * M * u_mem - W_t) / (kv * 1e3)         (KV-cache capacity)
+#   accelerator J     T_out / sigma * n * TDP * (f_lo * t_w(B) / B + f_hi * b)
+#                     + T_in * 2 * N_active * 1e9 / F * n * TDP * f_hi        (prefill)
+#                     where t_w(B) gains the gap max(0, sigma / speed - t(B)): when the batch
+#                     is at its cap and the measured stream is still slower than t(B), the
+#                     instance is busy for the measured time (the extra at f_lo: stalls);
+#                     at batch 1 a stream faster than physics is charged physics' time
+#   host J            n * P_host * (T_out / sigma * t_eff / B + T_in * 2 N_active 1e9 / F),
+#                     t_eff = max(t(B), sigma / speed)
+#   idle              (accelerator + host) * idle_fraction
+#   embodied g        instance-time / 3600 * n * embodied g per accelerator-hour
+#
+# The weight stream (t_w) runs at the memory-bound power fraction f_lo, the per-sequence
+# work (compute and KV reads, b) at f_hi, so the instance's power rises with batch from
+# about f_lo (batch 1) towards f_hi (large batch) and the energy per output token,
+# n * TDP * (f_lo * t_w(B) / B + f_hi * b) / sigma, never rises with batch. MoE models read
+# the experts the batch touches: with uniform routing a share 1 - (1 - 1/R)^B of all weights
+# (R = total / active parameters), the active weights at batch 1 and all of them at large
+# batch.
+# --------------------------------------------------------------------------------------
+
+#: Multiply-adds per parameter per token of a transformer forward pass: 2 FLOP
+#: (Kaplan et al. 2020, arXiv 2001.08361, C_forward ~ 2N per token).
+FLOP_PER_PARAM_TOKEN = 2.0
+#: Bytes per parameter at which ``peak_flops`` is quoted (16-bit); 8-bit runs at twice it
+#: (NVIDIA A100/H100 and Google TPU v6e datasheets: INT8/FP8 peak = 2 x BF16 peak).
+PEAK_FLOPS_BYTES = 2.0
+#: Decimal prefixes (unit conversions).
+GIGA, TERA, KILO = 1e9, 1e12, 1e3
+#: Newton iterations solving s(B) = measured speed for MoE models (g is concave, so Newton
+#: from B = 1 climbs monotonically to the root), at most NEWTON_STEPS, stopping once a step
+#: is below NEWTON_TOL of the batch (the same rule in numba and NumPy keeps them equal).
+NEWTON_STEPS = 16
+NEWTON_TOL = 1e-12
+
+#: Per-(model, draw) serving parameters handed to the kernel, in this order.
+SERVE_KEYS = ("weight_read_s", "log_unused_share", "seq_compute_s", "seq_kv_s_per_token",
+              "prefill_s_per_token", "kv_capacity_tokens", "power_low_w", "power_high_w",
+              "host_power_w", "spec_tokens", "max_batch", "idle_fraction",
+              "embodied_g_per_instance_h")
+
+
+def accelerators_per_instance(weight_bytes, memory_gb, memory_utilization,
+                              weight_memory_share):
+    """Accelerators of one model instance (1): the smallest power of two whose usable memory
+    (``memory_gb * memory_utilization`` each) holds the weights within
+    ``weight_memory_share`` of it, the rest left to the KV cache."""
+    need = np.asarray(weight_bytes) / (np.asarray(memory_gb) * GIGA * memory_utilization
+                                       * weight_memory_share)
+    return np.exp2(np.ceil(np.log2(np.maximum(need, 1.0))))
+
+
+def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache_kb,
+                       spec_tokens, tdp_w, memory_gb, bandwidth_tb_s, peak_tflops,
+                       bandwidth_efficiency, compute_efficiency, power_low, power_high,
+                       host_power_w, memory_utilization, weight_memory_share, max_batch,
+                       idle_fraction, parallelism=1.0, accelerators=None,
+                       embodied_g_per_accelerator_h=0.0):
+    """Per-instance serving parameters from model and hardware inputs (arrays broadcast).
+
+    ``active_params`` in billions, ``moe_total_ratio`` total / active (>= 1),
+    ``bytes_per_param`` (bytes), ``kv_cache_kb`` (kB per context token), ``spec_tokens``
+    (tokens per decode step), ``tdp_w`` (W), ``memory_gb`` (GB), ``bandwidth_tb_s``
+    (TB/s), ``peak_tflops`` (dense 16-bit TFLOP/s), efficiencies and power fractions (1),
+    ``host_power_w`` (W per accelerator), ``max_batch`` (requests), ``parallelism``
+    (accelerators over the memory minimum, 1). ``accelerators`` overrides the memory rule
+    and ``parallelism`` (a lab configuration). ``embodied_g_per_accelerator_h`` (g CO2e per
+    accelerator-hour of service, see :func:`embodied_g_per_h`) gives the instance's rate. Returns a dict with :data:`SERVE_KEYS`
+    (s, s per context token, tokens, W, ...) and ``accelerators``.
+    """
+    ratio = np.asarray(moe_total_ratio, dtype=float)
+    w_total = np.asarray(active_params) * ratio * GIGA * bytes_per_param
+    n = accelerators_per_instance(w_total, memory_gb, memory_utilization,
+                                  weight_memory_share) * parallelism if accelerators is None \
+        else np.broadcast_to(np.asarray(accelerators, dtype=float), w_total.shape)
+    bw = n * bandwidth_tb_s * TERA * bandwidth_efficiency  # bytes/s of the instance
+    flops = n * peak_tflops * TERA * (PEAK_FLOPS_BYTES / bytes_per_param) * compute_efficiency
+    flop_token = FLOP_PER_PARAM_TOKEN * np.asarray(active_params) * GIGA
+    moe = ratio > 1.0
+    unused = np.log(np.where(moe, 1.0 - 1.0 / np.where(moe, ratio, 2.0), 1.0))
+    out = {
+        "weight_read_s": w_total / bw,
+        "log_unused_share": np.where(moe, unused, -np.inf),
+        "seq_compute_s": spec_tokens * flop_token / flops,
+        "seq_kv_s_per_token": np.asarray(kv_cache_kb) * KILO / bw,
+        "prefill_s_per_token": flop_token / flops,
+        "kv_capacity_tokens": (n * np.asarray(memory_gb) * GIGA * memory_utilization - w_total)
+        / (np.asarray(kv_cache_kb) * KILO),
+        "power_low_w": n * tdp_w * power_low,
+        "power_high_w": n * tdp_w * power_high,
+        "host_power_w": n * host_power_w,
+        "spec_tokens": spec_tokens, "max_batch": max_batch, "idle_fraction": idle_fraction,
+        "embodied_g_per_instance_h": n * embodied_g_per_accelerator_h,
+    }
+    shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
+    out = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in out.items()}
+    out["accelerators"] = np.broadcast_to(n, shape)
+    return out
+
+
+_EXP = np.frompyfunc(math.exp, 1, 1)
+
+
+def _exp(x):
+    """libm ``exp`` elementwise (the kernel's ``math.exp``; NumPy's SIMD exp may differ in the
+    last bit)."""
+    return np.asarray(_EXP(np.asarray(x, dtype=float)), dtype=float)
+
+
+def decode_step_s(batch, weight_read_s, log_unused_share, per_seq_s):
+    """Decode step time of an instance at ``batch`` concurrent streams (s)."""
+    return weight_read_s * (1.0 - _exp(batch * log_unused_share)) + batch * per_seq_s
+
+
+def decode_energy_per_token_j(batch, context_tokens, p):
+    """Accelerator energy per output token at ``batch`` and mean context (J/token), from the
+    parameters ``p`` of :func:`serving_parameters` (a lab configuration: no speed needed)."""
+    b = p["seq_compute_s"] + p["seq_kv_s_per_token"] * context_tokens
+    w = p["weight_read_s"] * (1.0 - _exp(batch * p["log_unused_share"]))
+    return (p["power_low_w"] * w / batch + p["power_high_w"] * b) / p["spec_tokens"]
+
+
+def implied_batch(speed, input_tokens, output_tokens, p):
+    """The batch at which the instance's stream speed equals the measured ``speed`` (requests),
+    within [1, min(max_batch, KV capacity / context)]; NumPy twin of ``_kernels._batch``."""
+    spd = np.asarray(speed, dtype=float)
+    t_in = np.broadcast_to(input_tokens, spd.shape)
+    t_out = np.broadcast_to(output_tokens, spd.shape)
+    b = p["seq_compute_s"] + p["seq_kv_s_per_token"] * (t_in + 0.5 * t_out)
+    cap = p["kv_capacity_tokens"] / (t_in + t_out)
+    cap = np.where(cap > p["max_batch"], p["max_batch"], cap)
+    cap = np.where(cap < 1.0, 1.0, cap)
+    target = p["spec_tokens"] / spd
+    wt, lq = p["weight_read_s"], p["log_unused_share"]
+    t1 = wt * (1.0 - _exp(lq)) + b
+    tc = wt * (1.0 - _exp(cap * lq)) + cap * b
+    # the kernel's branches, in its order (a NaN speed falls through to the last one)
+    first = t1 >= target
+    second = ~first & (tc <= target)
+    dense = np.isneginf(lq)
+    rest = ~first & ~second
+    batch = np.where(first, 1.0, cap)
+    d = rest & dense  # dense: the step time is linear in the batch
+    batch[d] = (target[d] - wt[d]) / b[d]
+    moe = rest & ~dense
+    wm, lm, pm, tm = wt[moe], lq[moe], b[moe], target[moe]
+    bm = np.ones(wm.shape)
+    act = np.ones(wm.shape, bool)  # still iterating (the kernel's per-element loop)
+    for _ in range(NEWTON_STEPS):
+        i = np.flatnonzero(act)
+        if i.size == 0:
+            break
+        e = _exp(bm[i] * lm[i])
+        g = wm[i] * (1.0 - e) + bm[i] * pm[i] - tm[i]
+        step = g / (pm[i] - wm[i] * lm[i] * e)
+        bm[i] = bm[i] - step
+        act[i[np.abs(step) <= NEWTON_TOL * bm[i]]] = False
+    batch[moe] = bm
+    return batch, b
+
+
+def serving_query_energy(speed, input_tokens, output_tokens, p):
+    """Energy of one query by boundary (Wh), its batch and embodied carbon: NumPy twin of
+    ``_kernels._serve_query``. ``p`` holds :data:`SERVE_KEYS` arrays broadcastable with
+    ``speed`` (tokens/s). Returns (accelerator Wh, host Wh, idle Wh, batch, embodied g CO2e:
+    the instance's amortised manufacturing rate over the query's instance-time)."""
+    batch, b = implied_batch(speed, input_tokens, output_tokens, p)
+    t_in = np.broadcast_to(input_tokens, batch.shape)
+    steps = np.broadcast_to(output_tokens, batch.shape) / p["spec_tokens"]
+    w = p["weight_read_s"] * (1.0 - _exp(batch * p["log_unused_share"]))
+    gap = p["spec_tokens"] / np.asarray(speed, dtype=float) - (w + batch * b)
+    w = w + np.where(gap < 0.0, 0.0, gap)  # measured step slower than physics at the cap
+    acc = steps * (p["power_low_w"] * w / batch + p["power_high_w"] * b) \
+        + t_in * p["prefill_s_per_token"] * p["power_high_w"]
+    tau = steps * (w / batch + b) + t_in * p["prefill_s_per_token"]
+    acc_wh = acc / SECONDS_PER_HOUR
+    host_wh = p["host_power_w"] * tau / SECONDS_PER_HOUR
+    embodied = tau / SECONDS_PER_HOUR * p["embodied_g_per_instance_h"]
+    return acc_wh, host_wh, (acc_wh + host_wh) * p["idle_fraction"], batch, embodied

@@ -64,10 +64,11 @@ __all__ = ["ATTRIBUTIONS", "Copula", "ENTRY_META", "HOST_QUANTITIES", "INF", "lo
            "Scenario", "scenario_path", "SCHEMA", "SCOPE_WORDS", "SCOPES", "shipped_scenarios"]
 
 SCHEMA = 1
-SCOPES = {"hardware": 1, "host": 1, "combo": 2, "row": 0}
+SCOPES = {"hardware": 1, "host": 1, "combo": 2, "row": 0, "model": 1}
 SCOPE_WORDS = {"hardware": "hardware class", "host": "host", "combo": "size class.hardware",
-               "row": "catalogue row"}
-ATTRIBUTIONS = ("band", "share", "physical")
+               "row": "catalogue row",
+               "model": "model (keyed by model id, else its size class, else its hardware)"}
+ATTRIBUTIONS = ("band", "share", "physical", "serving")
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,26 @@ QUANTITIES: dict[str, Quantity] = {
     "wue_source": Quantity("host", "L/kWh", 0, INF, long_name="off-site water intensity of electricity"),
     "cif": Quantity("host", "kg CO2e/kWh", 0, INF, long_name="grid carbon intensity (location-based)"),
     "cif_market": Quantity("host", "kg CO2e/kWh", 0, INF, long_name="market-based carbon intensity of the host's electricity (net of PPAs/RECs)"),
+    # serving attribution (see priors/serving.toml and footprint.serving_parameters)
+    "active_params": Quantity("model", "Gparameter", 0, INF, low_open=True, long_name="parameters active per token (billions)"),
+    "moe_total_ratio": Quantity("model", "1", 1, INF, long_name="total over active parameters (1 = dense)"),
+    "bytes_per_param": Quantity("model", "bytes", 0, INF, low_open=True, long_name="bytes per served weight"),
+    "kv_cache_per_token": Quantity("model", "kB/token", 0, INF, low_open=True, long_name="KV-cache bytes per context token"),
+    "spec_tokens_per_step": Quantity("model", "tokens/step", 1, INF, long_name="tokens accepted per decode step (speculative decoding)"),
+    "parallelism_factor": Quantity("model", "1", 1, INF, long_name="accelerators per instance over the memory minimum"),
+    "hardware_choice": Quantity("model", "1", 0, INF, long_name="accelerator the model is served on (index into classes)"),
+    "accelerator_tdp": Quantity("hardware", "W", 0, INF, low_open=True, long_name="rated power of one accelerator"),
+    "accelerator_memory": Quantity("hardware", "GB", 0, INF, low_open=True, long_name="memory of one accelerator"),
+    "memory_bandwidth": Quantity("hardware", "TB/s", 0, INF, low_open=True, long_name="peak memory bandwidth of one accelerator"),
+    "peak_flops": Quantity("hardware", "TFLOP/s", 0, INF, low_open=True, long_name="dense 16-bit peak compute of one accelerator"),
+    "bandwidth_efficiency": Quantity("hardware", "1", 0, 1, low_open=True, long_name="achieved over peak memory bandwidth in decode"),
+    "compute_efficiency": Quantity("hardware", "1", 0, 1, low_open=True, long_name="achieved over peak compute"),
+    "power_fraction_memory_bound": Quantity("hardware", "1", 0, 1, long_name="accelerator power over TDP while streaming weights"),
+    "power_fraction_compute_bound": Quantity("hardware", "1", 0, 1, long_name="accelerator power over TDP in per-sequence compute"),
+    "host_power_per_accelerator": Quantity("hardware", "W", 0, INF, long_name="host (CPU, DRAM, network) power per accelerator"),
+    "memory_utilization": Quantity("hardware", "1", 0, 1, low_open=True, long_name="share of accelerator memory the server may use"),
+    "weight_memory_share": Quantity("hardware", "1", 0, 1, low_open=True, long_name="largest share of usable memory given to weights"),
+    "max_batch": Quantity("hardware", "requests", 1, INF, long_name="scheduler's cap on concurrent sequences"),
     "latency": Quantity("row", "s", 0, INF, long_name="time to first chunk"),
     "speed": Quantity("row", "tokens/s", 0, INF, low_open=True, long_name="output speed"),
 }
@@ -120,7 +141,17 @@ MODE_QUANTITIES = {
     "band": (*_COMMON, "gpu_util_min", "gpu_util_max", "nongpu_util", "node_share"),
     "share": (*_COMMON, "gpu_power_factor", "gpu_util", "nongpu_util", "node_share"),
     "physical": (*_COMMON, "gpus", "batch_size", "gpu_power_fraction", "host_load"),
+    "serving": ("idle_fraction", *HOST_QUANTITIES, "latency", "speed", "gpus_per_node",
+                "embodied_accelerator", "embodied_node", "hardware_lifetime",
+                "fleet_utilisation", "active_params", "moe_total_ratio", "bytes_per_param",
+                "kv_cache_per_token", "spec_tokens_per_step", "parallelism_factor",
+                "accelerator_tdp", "accelerator_memory", "memory_bandwidth", "peak_flops",
+                "bandwidth_efficiency", "compute_efficiency", "power_fraction_memory_bound",
+                "power_fraction_compute_bound", "host_power_per_accelerator",
+                "memory_utilization", "weight_memory_share", "max_batch"),
 }
+#: Quantities a mode may use without requiring them (absent: the catalogue's value).
+OPTIONAL_QUANTITIES = {"serving": ("hardware_choice",)}
 ROW_COLUMNS = {"latency": "first_chunk_s", "speed": "tokens_per_s"}
 ENTRY_META = ("dist", "unit", "source", "note")
 
@@ -135,6 +166,7 @@ class Prior:
     unit: str
     source: str
     note: str = ""
+    labels: tuple[str, ...] = ()  # hardware_choice: the class each value indexes
 
     def __post_init__(self):
         """Validate a prior built in Python as a scenario file's entry is validated."""
@@ -176,14 +208,14 @@ def _support_problems(where: str, name: str, d: dists.Distribution) -> list[str]
     """A distribution whose support leaves the allowed values of quantity ``name``."""
     q = QUANTITIES[name]
     lo, hi = d.support()
-    if lo < q.low or (q.low_open and lo <= q.low) or hi > q.high:
+    if lo < q.low or (q.low_open and lo <= q.low and not d.open_low) or hi > q.high:
         return [f"{where} {d.kind} reaches [{lo:g}, {hi:g}] but {name} ({q.long_name}) must "
                 f"be {q.bounds_text()}; change the parameters (nothing is clipped)"]
     return []
 
 
 #: Number of key parts of a prior per scope.
-KEY_LENGTH = {"hardware": 1, "host": 1, "combo": 2, "row": 0}
+KEY_LENGTH = {"hardware": 1, "host": 1, "combo": 2, "row": 0, "model": 1}
 
 
 @dataclass(frozen=True)
@@ -207,6 +239,9 @@ class Scenario:
     files: tuple[str, ...]
     hashes: tuple[str, ...]
     meta: dict = field(default_factory=dict)
+    #: a :class:`mcfoot.posterior.Posterior` when the scenario was calibrated on evidence
+    #: (its shared inputs are then drawn from the posterior; see ``posterior.py``)
+    posterior: Any = None
 
     @property
     def hash(self) -> str:
@@ -321,6 +356,10 @@ def _load_tree(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, list[str]
 def load_scenario(scenario: str | Path = "default") -> Scenario:
     """Load and validate a scenario (shipped name or TOML path). Raises PriorsError listing
     every problem, each naming the entry and what to change."""
+    from .posterior import is_posterior_path, load_calibrated
+
+    if is_posterior_path(scenario):  # a calibrated scenario (`mcfoot calibrate -o FILE`)
+        return load_calibrated(scenario)
     path = scenario_path(scenario)
     doc, files, hashes = _load_tree(path)
     return _parse(doc, str(path), files, hashes)
@@ -345,6 +384,7 @@ def _parse(doc: dict, src: str, files: list[str], hashes: list[str]) -> Scenario
         problems.append(f"[meta] attribution = {mode!r}; use one of {', '.join(ATTRIBUTIONS)}")
         raise PriorsError(problems, src)
     wanted = MODE_QUANTITIES[mode]
+    allowed = (*wanted, *OPTIONAL_QUANTITIES.get(mode, ()))
     priors: dict[str, dict[tuple[str, ...], Prior]] = {}
     row_sources: dict[str, Prior] = {}
     for name, table in doc.items():
@@ -353,9 +393,9 @@ def _parse(doc: dict, src: str, files: list[str], hashes: list[str]) -> Scenario
         if name not in QUANTITIES:
             problems.append(f"[{name}] unknown quantity; known: {', '.join(QUANTITIES)}")
             continue
-        if name not in wanted:
+        if name not in allowed:
             problems.append(f"[{name}] is not used by attribution '{mode}' (it uses "
-                            f"{', '.join(wanted)}); remove it or change [meta] attribution")
+                            f"{', '.join(allowed)}); remove it or change [meta] attribution")
             continue
         if not isinstance(table, dict):
             problems.append(f"[{name}] must be a table, got {table!r}")
@@ -424,6 +464,10 @@ def _parse_entry(name, key, table, problems, row=False) -> Prior | None:
     problems += _meta_problems(where, name, unit, source)
     params = {k: v for k, v in table.items() if k not in ENTRY_META}
     kind = table["dist"]
+    labels: tuple[str, ...] = ()
+    if name == "hardware_choice":
+        labels = _choice_labels(where, kind, params, problems)
+        params.pop("classes", None)
     if row:
         if kind != "empirical" or set(params) != {"from_catalogue"} or \
                 params["from_catalogue"] != ROW_COLUMNS[name]:
@@ -442,7 +486,22 @@ def _parse_entry(name, key, table, problems, row=False) -> Prior | None:
     problems += _support_problems(where, name, d)
     if len(problems) > before:
         return None
-    return Prior(name, key, d, unit, source, str(table.get("note", "")))
+    return Prior(name, key, d, unit, source, str(table.get("note", "")), labels)
+
+
+def _choice_labels(where, kind, params, problems) -> tuple[str, ...]:
+    """Validate a ``hardware_choice`` entry: a discrete prior over ``values = [0, 1, ...]``
+    with one hardware class named per value in ``classes``."""
+    classes, values = params.get("classes"), params.get("values")
+    if kind != "discrete" or not (isinstance(classes, list) and classes and all(
+            isinstance(c, str) and c for c in classes)):
+        problems.append(f"{where} must be dist = \"discrete\" with classes = [\"hardware\", ...]"
+                        f" and values = [0, 1, ...] indexing them")
+        return ()
+    if values != list(range(len(classes))) or len(set(classes)) != len(classes):
+        problems.append(f"{where} values must be [0, ..., {len(classes) - 1}], one per distinct "
+                        f"class in classes = {classes!r}; got values = {values!r}")
+    return tuple(classes)
 
 
 def _parse_copulas(blocks, problems) -> list[Copula]:

@@ -162,7 +162,7 @@ def _unit(q: str) -> str:
 def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None,
           variable: str = "energy_wh", n: int = 1024, seed=0, *, catalogue=None,
           backend: str = "numba", ci_prob: float = 0.95,
-          num_resamples: int = 100) -> xr.Dataset:
+          num_resamples: int = 100, log: bool = False) -> xr.Dataset:
     """First- and total-order Sobol' indices of a footprint, per (model, prompt).
 
     Parameters
@@ -174,6 +174,9 @@ def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None
     seed : design scrambling and bootstrap seed (``int | SeedSequence | Generator``).
     ci_prob, num_resamples : probability and resamples of the bootstrap interval of the
         indices.
+    log : apportion the variance of ``log(variable)`` instead (for multiplicative, heavy-
+        tailed outputs, where a few extreme draws dominate the variance and the estimators
+        are unstable); needs a positive variable.
 
     Returns
     -------
@@ -204,6 +207,12 @@ def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None
         y[:, s:s + step] = res[key]
     shape = (len(labels), len(plan.models), len(plan.prompts))
     out = {k: np.full(shape, np.nan) for k in ("S1", "S1_conf", "ST", "ST_conf")}
+    if log:
+        ok = y[plan.present]
+        if not np.all(ok > 0):
+            raise InputError(f"log=True needs {variable} > 0 at every design point; "
+                             f"it reaches {float(ok.min()):g}")
+        y = np.log(y)
     for slot in np.flatnonzero(plan.present):
         m, p = divmod(int(slot), len(plan.prompts))
         r = sobol_from_outputs(y[slot], len(labels), ci_prob=ci_prob,
@@ -219,7 +228,8 @@ def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None
         "sensitivity", provenance.run_attrs(plan, ss, backend=backend),
         method="Sobol' first- and total-order indices, Saltelli (2010) design and "
                "estimators (SALib), factors grouped by quantity",
-        variable=variable, variable_units=variables.units(variable),
+        variable=f"log({variable})" if log else variable,
+        variable_units=variables.units(variable),
         n_base=n, model_runs=len(u), design_columns=len(cols),
         ci_prob=ci_prob, num_resamples=num_resamples,
         note="factors are the independent normals before copulas; in a copula block "
@@ -271,10 +281,18 @@ def sampled_inputs(tree: xr.DataTree, models: list[str] | None = None,
             ("host", "hardware", "size_class")}
     keys = {"host": set(meta["host"]), "hardware": set(meta["hardware"]),
             "size_class_hardware": {f"{s}/{h}" for s, h in
-                                    zip(meta["size_class"], meta["hardware"])}}
+                                    zip(meta["size_class"], meta["hardware"])},
+            "model": set(sel)}
+    # serving attribution: a model's hardware is drawn (hardware_index); its hardware inputs
+    # are those of the accelerators it may run on, or, for one model by quantity, the value
+    # at each draw's choice
+    choice = inp["hardware_index"].sel(model=sel).values.astype(np.int64) \
+        if "hardware_index" in inp else None
+    if choice is not None:
+        keys["hardware"] = {str(inp.hardware.values[i]) for i in np.unique(choice)}
     labels, cols, units = [], [], []
     for name in inp.data_vars:
-        if name in variables.DERIVED:
+        if name in variables.DERIVED or name in variables.SERVING:
             continue
         da = inp[name]
         if name in variables.ROW_INPUTS:
@@ -286,8 +304,14 @@ def sampled_inputs(tree: xr.DataTree, models: list[str] | None = None,
             dim = next((d for d in da.dims if d in SCOPE_DIM.values()), None)
             if dim is None:
                 continue
-            picked = [(str(name) if by_quantity else f"{name}[{k}]", da.sel({dim: k}).values)
-                      for k in da[dim].values if str(k) in keys[dim]]
+            if choice is not None and dim == "hardware" and by_quantity and len(sel) == 1:
+                x = np.take_along_axis(da.transpose("draw", "hardware").values, choice[:, :1],
+                                       axis=1)[:, 0]
+                picked = [(str(name), x)]
+            else:
+                picked = [(str(name) if by_quantity else f"{name}[{k}]",
+                           da.sel({dim: k}).values) for k in da[dim].values
+                          if str(k) in keys[dim]]
         for label, x in picked:
             x = np.asarray(x, float)
             if np.all(np.isfinite(x)) and np.ptp(x) > 0:

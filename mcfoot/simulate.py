@@ -34,7 +34,8 @@ __all__ = ["BACKENDS", "build_plan", "check_draws", "DEFAULT_CHUNK", "design_col
            "draw_normals", "evaluate", "Normals", "normals_from_design", "Plan", "SCOPE_DIM",
            "simulate", "simulate_range"]
 
-SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware"}
+SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware",
+             "model": "model"}
 DEFAULT_CHUNK = 131_072
 #: Sampler backends: the numba kernel and its NumPy twin (the test oracle).
 BACKENDS = ("numba", "numpy")
@@ -58,6 +59,8 @@ class Plan:
     keys: dict  # scope -> tuple of keys (hardware names, hosts, (size class, hardware))
     combo_hw: np.ndarray  # (C,) index into keys["hardware"]
     priors: dict  # quantity -> tuple of Prior, aligned with keys[scope]
+    slot_model: np.ndarray  # (S,) int, index into models
+    in_tokens: np.ndarray  # (S,) float, NaN where missing
 
     @property
     def n_slots(self) -> int:
@@ -108,21 +111,28 @@ def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Pat
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if region is not None:
         sc = with_region(sc, region)
-    ds = catalogue if isinstance(catalogue, xr.Dataset) else cat.load_catalogue(catalogue)
-    ds = _select(ds, models, prompts)
+    full = catalogue if isinstance(catalogue, xr.Dataset) else cat.load_catalogue(catalogue)
+    ds = _select(full, models, prompts)
     n_m, n_p = ds.sizes["model"], ds.sizes["prompt"]
     hw = [str(h) for h in ds.hardware.values]
     host = [str(h) for h in ds.host.values]
     combo = [(str(s), h) for s, h in zip(ds.size_class.values, hw)]
-    keys = {"hardware": tuple(dict.fromkeys(hw)), "host": tuple(dict.fromkeys(host)),
-            "combo": tuple(dict.fromkeys(combo))}
+    models = [str(m) for m in ds.model.values]
+    problems, priors, lacking = [], {}, {}
+    if sc.attribution == "serving":  # model-scoped priors, and the hardware they choose
+        from .serving import resolve_model_priors
+
+        priors, hw_keys = resolve_model_priors(sc, models, ds, problems, full)
+    else:
+        hw_keys = tuple(dict.fromkeys(hw))
+    keys = {"hardware": hw_keys, "host": tuple(dict.fromkeys(host)),
+            "combo": tuple(dict.fromkeys(combo)), "model": tuple(models)}
     idx = {s: {k: i for i, k in enumerate(v)} for s, v in keys.items()}
     slot_combo = np.repeat([idx["combo"][c] for c in combo], n_p)
     slot_host = np.repeat([idx["host"][h] for h in host], n_p)
-    problems, priors, lacking = [], {}, {}
     for q in MODE_QUANTITIES[sc.attribution]:
         scope = QUANTITIES[q].scope
-        if scope == "row":
+        if scope in ("row", "model"):
             continue
         table = sc.priors.get(q, {})
         resolved = []
@@ -136,7 +146,9 @@ def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Pat
     for (scope, key), qs in lacking.items():
         k = key if scope == "combo" else key[0]
         users = [m for m, c, hh, ho in zip(ds.model.values, combo, hw, host)
-                 if {"combo": c, "hardware": hh, "host": ho}[scope] == k]
+                 if {"combo": c, "hardware": hh, "host": ho}[scope] == k] or \
+            [m for m, ps in zip(models, priors.get("hardware_choice", ()))
+             if k in ps.labels]
         label = ".".join(repr(x) if " " in x or "/" in x else x for x in key)
         problems.append(
             f"{SCOPE_WORDS[scope]} {' / '.join(key)} (used by {', '.join(users[:3])}"
@@ -155,8 +167,9 @@ def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Pat
         lat_q=np.ascontiguousarray(ds.latency_s.values.reshape(n_m * n_p, -1), float),
         spd_q=np.ascontiguousarray(ds.speed_tokens_per_s.values.reshape(n_m * n_p, -1), float),
         probs=ds["quantile"].values.astype(float), keys=keys,
-        combo_hw=np.array([idx["hardware"][h] for _, h in keys["combo"]], np.int64),
-        priors=priors)
+        combo_hw=np.array([idx["hardware"].get(h, -1) for _, h in keys["combo"]], np.int64),
+        priors=priors, slot_model=np.repeat(np.arange(n_m, dtype=np.int64), n_p),
+        in_tokens=ds.input_tokens.values.reshape(-1).astype(float))
 
 
 @dataclass
@@ -180,10 +193,14 @@ def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
     """
     n = stop - start
     if design is not None and design.kind == "sobol":
+        _no_posterior(plan, "a Sobol' design")
         return _sobol_normals(plan, ss, design, start, stop, out)
     group = {}
+    post = plan.scenario.posterior  # a calibrated scenario: shared inputs from its posterior
+    idx = None if post is None else post.indices(ss, start, stop)
     for name in plan.group_streams():
-        group[name] = rng.standard_normals(ss, name, start, stop)
+        group[name] = post.normals(name, idx) if post is not None and name in post else \
+            rng.standard_normals(ss, name, start, stop)
     res = {}
     for i, q in enumerate(("latency", "speed")):
         if out is None:
@@ -211,6 +228,15 @@ def _row_columns(plan: Plan, quantity: str) -> tuple[list[str], np.ndarray]:
     return cols, np.array([at[n] if ok else -1 for n, ok in zip(names, plan.present)])
 
 
+def _no_posterior(plan: Plan, what: str) -> None:
+    """A calibrated scenario's shared inputs are resampled posterior draws, which a design of
+    points in the unit hypercube cannot express: refuse rather than sample the prior."""
+    if plan.scenario.posterior is not None:
+        raise InputError(f"scenario '{plan.scenario.name}' is calibrated: its shared inputs "
+                         f"are posterior draws, which {what} cannot address; use plain Monte "
+                         f"Carlo draws (design='mc'), or the base scenario")
+
+
 def design_columns(plan: Plan) -> list[str]:
     """Names of the columns a unit-space design must have, in order (see
     :func:`normals_from_design`): group streams, then the latency and the speed stream of
@@ -225,6 +251,7 @@ def normals_from_design(plan: Plan, design: np.ndarray) -> Normals:
     Each column becomes the standard normal with that CDF value; copulas are then applied
     by :func:`evaluate` exactly as for random draws.
     """
+    _no_posterior(plan, "a unit-space design")
     cols = design_columns(plan)
     design = np.asarray(design, dtype=float)
     if design.ndim != 2 or design.shape[1] != len(cols):
@@ -329,16 +356,29 @@ def _row_chol(plan: Plan) -> np.ndarray:
 
 
 def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
-             out: dict | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+             out: dict | None = None, values: dict | None = None
+             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Footprints for the given normals. Returns (outputs over (slot, draw), group inputs).
 
     With ``backend="numba"`` the row normals are overwritten by the sampled latency and
     speed (they become ``outputs["latency"]``/``["speed"]``), saving two large arrays.
+    ``values``: the group inputs already evaluated (:func:`_group_values` of the same
+    normals; calibration evaluates several query points per draw of the group inputs).
     """
     choice("backend", backend, BACKENDS, "the numba kernel or its NumPy twin")
     n = normals.latency.shape[1]
-    values = _group_values(plan, normals, n)
-    power = _attributed(plan, values)
+    values = _group_values(plan, normals, n) if values is None else dict(values)
+    serving = None
+    if plan.scenario.attribution == "serving":
+        from .serving import serve_arrays
+
+        serve, extra = serve_arrays(plan, values)
+        values.update(extra)
+        serving = (plan.in_tokens, plan.slot_model, serve)
+        none = np.zeros((len(plan.keys["combo"]), 1, 1))  # no hours x power in this mode
+        power = {"accelerator": none, "host": none, "idle": none, "embodied": none}
+    else:
+        power = _attributed(plan, values)
     host = {v.quantity: np.ascontiguousarray(values[v.quantity]) for v in V.HOST.values()}
     args = (normals.latency, normals.speed, _row_chol(plan), plan.probs, plan.lat_q,
             plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host,
@@ -346,7 +386,8 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
             host["pue"], host["wue_site"], host["wue_source"], host["cif"],
             host["cif_market"])
     if backend == "numpy":
-        res = fp.footprint_reference(*args)
+        res = fp.footprint_reference(*args) if serving is None else \
+            fp.footprint_reference(*args, serving=serving)
     else:
         s = plan.n_slots
         if out is None:
@@ -354,8 +395,11 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
             out[V.VARIANTS_KEY] = np.empty((power["accelerator"].shape[1], s, n))
         out.setdefault("latency", normals.latency)
         out.setdefault("speed", normals.speed)
-        res = _kernel_footprint(*args, out=out)
-    values["power_kw"] = power["accelerator"] + power["host"]
+        if serving is not None:
+            out.setdefault("batch", np.empty((s, n)))
+        res = _kernel_footprint(*args, out=out, serving=serving)
+    if serving is None:
+        values["power_kw"] = power["accelerator"] + power["host"]
     return res, values
 
 
@@ -450,7 +494,9 @@ def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: i
     """Evaluate the chunks ``bounds`` (covering ``start..stop``) into whole-range arrays."""
     n, s_n = stop - start, plan.n_slots
     band = plan.scenario.attribution == "band"
-    full = {k: np.empty((s_n, n)) for k in (*V.kernel_keys(), *V.row_kernel_keys())}
+    extra = tuple(V.SERVING[k].kernel_key for k in ("batch",)) \
+        if plan.scenario.attribution == "serving" else ()
+    full = {k: np.empty((s_n, n)) for k in (*V.kernel_keys(), *V.row_kernel_keys(), *extra)}
     variants = np.empty((2 if band else 1, s_n, n))
     group_chunks: list[dict] = []
     single = len(bounds) == 1
@@ -508,19 +554,25 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0,
                              "size_class_hardware": [f"{s}/{h}" for s, h in plan.keys["combo"]]})
     for name, v in V.ROW_INPUTS.items():
         inp[name] = (v.dims, _grid(plan, full[v.kernel_key]), v.attrs)
+    if "batch" in full:  # serving attribution: the physics' derived inputs
+        for name, v in V.SERVING.items():
+            arr = _grid(plan, full[v.kernel_key]) if v.dims[-1] == "prompt" else \
+                values[v.kernel_key].T
+            inp[name] = (v.dims, arr, v.attrs)
     for q, arr in values.items():
-        if q == "power_kw":
+        if q == "power_kw" or q in V.SERVING:
             continue
         meta = QUANTITIES[q]
         priors = plan.priors[q]
         inp[q] = (("draw", SCOPE_DIM[meta.scope]), arr.T,
                   {"units": meta.unit, "long_name": meta.long_name,
                    "dist": ";".join(p.dist.kind for p in priors)})
-    pw = values["power_kw"]
-    names = ("min", "max") if pw.shape[1] == 2 else ("value",)
-    power = V.DERIVED["power_kw"]
-    inp[power.name] = (power.dims, np.moveaxis(pw, -1, 0), power.attrs)
-    inp = inp.assign_coords(bound=list(names))
+    if "power_kw" in values:
+        pw = values["power_kw"]
+        names = ("min", "max") if pw.shape[1] == 2 else ("value",)
+        power = V.DERIVED["power_kw"]
+        inp[power.name] = (power.dims, np.moveaxis(pw, -1, 0), power.attrs)
+        inp = inp.assign_coords(bound=list(names))
 
     attrs = provenance.stamp(
         "simulate", provenance.run_attrs(plan, ss, draws, backend, design),

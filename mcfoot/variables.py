@@ -22,7 +22,8 @@ from .errors import InputError
 from .priors import QUANTITIES
 
 __all__ = [
-    "BAND", "FOOTPRINT", "HOST", "PINT_DEFINITIONS", "ROW_INPUTS", "VARIABLES", "Variable",
+    "BAND", "FOOTPRINT", "HOST", "PINT_DEFINITIONS", "ROW_INPUTS", "SERVING", "VARIABLES",
+    "Variable",
     "attrs", "axis_label", "footprint_names", "headline_names", "kernel_keys", "per_query",
     "row_kernel_keys", "study_input_names", "unit_registry", "units", "VARIANTS_KEY",
 ]
@@ -34,6 +35,9 @@ PINT_DEFINITIONS = (
     "token = [token]",
     "GPU = [accelerator]",
     "request = [request]",
+    "parameter = [parameter]",  # model weights (serving: Gparameter = 1e9 of them)
+    "FLOP = [floating_point_operation]",
+    "step = [decode_step]",
 )
 
 DRAW_MODEL_PROMPT = ("draw", "model", "prompt")
@@ -124,8 +128,20 @@ DERIVED: dict[str, Variable] = {v.name: v for v in (
              "query", group="inputs",
              dims=("draw", "size_class_hardware", "bound")),
 )}
+#: Derived inputs of the serving attribution (``priors/serving.toml``; not sampled, left out
+#: of sensitivity and driver analyses), keyed like the sampler's outputs and group values.
+SERVING: dict[str, Variable] = {v.name: v for v in (
+    Variable("batch", "request", "concurrent requests on the instance implied by the sampled "
+             "speed (serving physics)", group="inputs", kernel_key="batch"),
+    Variable("accelerators", "GPU", "accelerators per model instance (memory minimum x "
+             "parallelism)", group="inputs", dims=("draw", "model"), kernel_key="accelerators"),
+    Variable("hardware_index", "1", "index into the inputs' hardware coordinate of the "
+             "accelerator the model is served on", group="inputs", dims=("draw", "model"),
+             kernel_key="hardware_index"),
+)}
 #: Every declared variable by name.
-VARIABLES: dict[str, Variable] = {**FOOTPRINT, **BAND, **HOST, **ROW_INPUTS, **DERIVED}
+VARIABLES: dict[str, Variable] = {**FOOTPRINT, **BAND, **HOST, **ROW_INPUTS, **DERIVED,
+                                  **SERVING}
 
 
 def footprint_names(band: bool = False) -> tuple[str, ...]:

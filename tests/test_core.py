@@ -242,8 +242,8 @@ def test_a_new_output_variable_needs_only_the_registry_and_the_equations(monkeyp
     monkeypatch.setitem(variables.VARIABLES, new.name, new)
     twin = footprint.footprint_reference
 
-    def with_kwh(*args):
-        res = twin(*args)
+    def with_kwh(*args, **kw):
+        res = twin(*args, **kw)
         res["energy_kwh"] = res["energy"] / footprint.WH_PER_KWH
         return res
 

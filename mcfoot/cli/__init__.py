@@ -16,8 +16,8 @@ import sys
 from ..errors import InputError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("run", "estimate", "compare", "workload", "summary", "rank", "sensitivity",
-            "claims", "scale", "plot", "priors")
+COMMANDS = ("run", "estimate", "compare", "calibrate", "workload", "summary", "rank",
+            "sensitivity", "claims", "scale", "plot", "priors")
 
 
 class CLIError(InputError):

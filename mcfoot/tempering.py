@@ -1,0 +1,296 @@
+"""Importance sampling and adaptive tempering over independent standard normal inputs.
+
+The array layer of calibration (``calibrate.py`` wraps it for scenarios and evidence). Every
+uncertain input of a scenario is a deterministic function of independent standard normals
+(one named stream per prior, ``rng.py``), so the prior is N(0, I) in the space of those
+normals ``z`` (shape ``(P, D)``: P inputs, D draws) and a posterior is
+``N(0, I)(z) * exp(sum_e loglik_e(z))``. Two ways to sample it:
+
+1. **Importance sampling** (``method="importance"``): weights ``sum_e loglik_e`` on the prior
+   draws, Pareto-smoothed by PSIS (ArviZ, through ``_arviz.psis``), with the Pareto k̂ and the
+   effective sample size ``ESS = 1 / sum(w^2)`` of the smoothed normalized weights. Reliable
+   when k̂ <= ``_arviz.khat_threshold(D)`` (0.7 from ~2,200 draws) and ESS >= ``min_ess``.
+2. **Adaptive tempering** (``method="tempering"``; Del Moral, Doucet & Jasra 2012, Jasra et
+   al. 2011): targets ``N(0, I)(z) exp(beta * loglik(z))`` for ``0 = beta_0 < ... < beta_T =
+   1``, each ``beta`` chosen by bisection so that the incremental weights keep an ESS of
+   ``max(ess_fraction * D, min_ess)``; after each step the particles are resampled
+   (systematic) and rejuvenated by autoregressive Metropolis-Hastings moves around the
+   normal N(m, S) fitted to the particles: ``z' = m + sqrt(1 - h^2) (z - m) + h chol(S) xi``,
+   which leaves N(m, S) invariant (a preconditioned Crank-Nicolson move, Cotter et al. 2013,
+   centred and scaled on the particles), accepted with the tempered likelihood ratio times
+   the N(0, I) prior ratio over the N(m, S) ratio. Where the tempered posterior is near
+   N(m, S), large steps are accepted and the particles decorrelate in few moves, in any
+   number of inputs and however far the posterior is from the prior (pCN around the prior,
+   tried first, contracts towards the prior mean; a random walk needs ~inputs moves). ``h``
+   adapts to the acceptance rate; moves continue until 99 % of particles have moved and the particles
+   have decorrelated from their resampled positions (mean correlation below
+   ``CORRELATION``), at least ``MIN_MOVES``, at most ``MAX_MOVES``; a step after which fewer
+   than 95 % of the particles moved is refused (the posterior would repeat draws), and the
+   correlation reached is reported.
+
+``method="auto"`` tries importance sampling and switches to tempering when its weights are
+degenerate. Every random number (resampling uniforms, proposals, acceptance uniforms) comes
+from a named stream of the seed, indexed by particle, so the same seed gives the same
+posterior; the log-likelihood is evaluated in chunks of draws, each draw independently, so
+the result does not depend on ``chunk``. A tempering run that cannot finish (more than
+``max_stages`` steps, or moves that no longer move the particles) raises
+:class:`~mcfoot.errors.CalibrationError`: nothing degenerate is returned as fine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import special
+
+from . import rng
+from ._arviz import khat_threshold, psis
+from .errors import CalibrationError, InputError
+
+METHODS = ("auto", "importance", "tempering")
+#: Tuning of the tempering sampler (algorithm constants, not physical assumptions):
+#: target ESS fraction per step (Jasra et al. 2011 use 0.5); initial and largest step of
+#: the autoregressive move; the acceptance rate it adapts to; moves per step; the fraction
+#: of particles that must have moved (and below which a step is refused).
+ESS_FRACTION = 0.5
+STEP0, STEP_MAX = 0.5, 0.95
+ACCEPT_TARGET = 0.3
+MIN_MOVES, MAX_MOVES = 5, 20
+MOVED_FRACTION, MOVED_REFUSE = 0.99, 0.95
+#: the moves of a step continue until the particles have decorrelated from where the
+#: resampling put them: mean over inputs of corr(z_start, z_now) below this (PyMC's SMC
+#: stops its moves on the same kind of criterion), or MAX_MOVES; the correlation reached is
+#: reported per step (``Fit.stages``, ``max_correlation``): above it the moves did not
+#: fully mix and the posterior's spread may be understated
+CORRELATION = 0.5
+MAX_STAGES = 60
+#: ridge added to the particles' covariance (z units) so the reference normal is proper
+REF_RIDGE = 1e-4
+
+LogLik = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Result of :func:`fit`.
+
+    ``z`` (P, D) draws of the normals and ``log_lik`` (E, D) their per-entry
+    log-likelihoods; ``log_weights`` (D,) normalized log weights (PSIS-smoothed for
+    importance sampling, equal for tempering); ``khat``/``ess`` diagnostics of the returned
+    weights (tempering: k̂ and ESS of the last step's incremental weights); ``prior_khat``,
+    ``prior_ess``: importance sampling from the prior (what ``auto`` judged); ``stages``:
+    one dict per tempering step (beta, ess, khat, moves, acceptance, step, moved,
+    correlation).
+    """
+
+    z: np.ndarray
+    log_lik: np.ndarray
+    log_weights: np.ndarray
+    method: str
+    khat: float
+    ess: float
+    prior_khat: float
+    prior_ess: float
+    khat_max: float
+    stages: tuple[dict, ...] = field(default_factory=tuple)
+
+    @property
+    def weights(self) -> np.ndarray:
+        return np.exp(self.log_weights)
+
+
+def evaluate(loglik: LogLik, z: np.ndarray, chunk: int) -> np.ndarray:
+    """``loglik`` over the draws of ``z`` in chunks of ``chunk`` draws: (E, D), float.
+
+    A NaN log-likelihood is an error of the model, never a zero weight."""
+    d = z.shape[1]
+    parts = [np.asarray(loglik(z[:, a:min(a + chunk, d)]), dtype=float)
+             for a in range(0, d, chunk)]
+    out = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+    if out.ndim != 2 or out.shape[1] != d:
+        raise ValueError(f"loglik must return (entries, draws); got shape {out.shape}")
+    if np.isnan(out).any():
+        raise ValueError("the log-likelihood is NaN for some draws (a prediction is NaN)")
+    return out
+
+
+def ess(log_weights: np.ndarray) -> float:
+    """Effective sample size ``1 / sum(w^2)`` of normalized weights ``exp(log_weights)``
+    (Kish 1965); equals D for equal weights."""
+    lw = log_weights - special.logsumexp(log_weights)
+    return float(1.0 / np.exp(special.logsumexp(2.0 * lw)))
+
+
+def importance(log_lik_total: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """PSIS-smoothed normalized log weights, k̂ and ESS of weights ``exp(log_lik_total)``.
+
+    Draws of zero likelihood (``-inf``) keep weight zero (PSIS smooths the finite ones).
+    """
+    lw = np.asarray(log_lik_total, dtype=float)
+    fin = np.isfinite(lw)
+    if fin.sum() < 2:
+        return np.full_like(lw, -np.inf), math.inf, 0.0
+    if np.ptp(lw[fin]) == 0.0 and fin.all():  # no information: the prior itself
+        out = np.full_like(lw, -math.log(len(lw)))
+        return out, -math.inf, float(len(lw))
+    out = np.full_like(lw, -np.inf)
+    out[fin], k = psis(lw[fin])
+    return out, k, ess(out[fin])
+
+
+def _uniforms(ss, name: str, n: int) -> np.ndarray:
+    """Uniforms in (0, 1) of stream ``name`` for particles 0..n-1 (rng's normals through
+    the normal CDF, so they inherit its per-index reproducibility)."""
+    return special.ndtr(rng.standard_normals(ss, name, 0, n))
+
+
+def systematic(log_weights: np.ndarray, u0: float) -> np.ndarray:
+    """Systematic resampling (Kitagawa 1996): indices of D draws with expected counts
+    ``D * w``, one uniform ``u0`` in (0, 1)."""
+    d = len(log_weights)
+    c = np.cumsum(np.exp(log_weights - special.logsumexp(log_weights)))
+    c[-1] = 1.0
+    return np.minimum(np.searchsorted(c, (u0 + np.arange(d)) / d, side="right"), d - 1)
+
+
+class _Reference:
+    """The normal N(m, S) fitted to the particles (S ridged): the autoregressive proposal
+    ``m + sqrt(1 - h^2) (z - m) + h chol(S) xi`` leaves it invariant."""
+
+    def __init__(self, z: np.ndarray):
+        p = z.shape[0]
+        self.mean = z.mean(axis=1, keepdims=True)
+        cov = np.atleast_2d(np.cov(z)) + REF_RIDGE * np.eye(p)
+        self.chol = np.linalg.cholesky(cov)
+
+    def logpdf(self, z: np.ndarray) -> np.ndarray:
+        """Log density up to a constant (it cancels in the ratio)."""
+        from scipy.linalg import solve_triangular
+
+        r = solve_triangular(self.chol, z - self.mean, lower=True)
+        return -0.5 * (r * r).sum(axis=0)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean over inputs (rows) of the correlation across particles of ``a`` and ``b``;
+    inputs that do not vary count as decorrelated."""
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    ok = den > 0
+    if not ok.any():
+        return 0.0
+    return float(np.mean(np.where(ok, (a * b).sum(axis=1) / np.where(ok, den, 1), 0.0)))
+
+
+def _next_beta(total: np.ndarray, beta: float, target: float) -> float:
+    """Largest beta' in (beta, 1] whose incremental weights keep ESS >= target."""
+    if ess((1.0 - beta) * total) >= target:
+        return 1.0
+    lo, hi = 0.0, 1.0 - beta
+    for _ in range(60):  # bisection on the increment (ESS decreases in it)
+        mid = 0.5 * (lo + hi)
+        if ess(mid * total) >= target:
+            lo = mid
+        else:
+            hi = mid
+    return beta + max(lo, 1e-12)
+
+
+def fit(loglik: LogLik, z0: np.ndarray, ss: np.random.SeedSequence, *, min_ess: float,
+        method: str = "auto", chunk: int = 65_536, stream: str = "calibrate",
+        max_stages: int = MAX_STAGES) -> Fit:
+    """Sample the posterior ``N(0, I)(z) exp(sum_e loglik_e(z))`` from prior draws ``z0``.
+
+    ``loglik(z)`` maps normals (P, n) to per-entry log-likelihoods (E, n). ``min_ess``: the
+    effective sample size the caller needs. See the module docstring for the methods;
+    ``method="importance"`` raises CalibrationError when its weights are degenerate.
+    """
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    z0 = np.ascontiguousarray(z0, dtype=float)
+    d = z0.shape[1]
+    if not 1 <= min_ess <= d:
+        raise InputError(f"min_ess must be in [1, draws = {d}], got {min_ess}; ask for more "
+                         f"draws or a smaller effective sample size")
+    ll = evaluate(loglik, z0, chunk)
+    lw, k, n_eff = importance(ll.sum(axis=0))
+    kmax = khat_threshold(d)
+    ok = k <= kmax and n_eff >= min_ess
+    if method == "importance" or (method == "auto" and ok):
+        if not ok:
+            raise CalibrationError(
+                f"importance sampling from the prior is degenerate (Pareto k̂ = {k:.2f}, "
+                f"reliable up to {kmax:.2f}; effective sample size {n_eff:.0f} of {d} draws, "
+                f"{min_ess:.0f} asked): the evidence is far from the prior's bulk. Use "
+                f"method='tempering' (or 'auto'), many more draws, or check the evidence")
+        return Fit(z0, ll, lw, "importance", k, n_eff, k, n_eff, kmax)
+    return _temper(loglik, z0, ll, ss, min_ess, chunk, stream, max_stages, k, n_eff, kmax)
+
+
+def _temper(loglik, z, ll, ss, min_ess, chunk, stream, max_stages, k0, ess0, kmax) -> Fit:
+    d = z.shape[1]
+    target = max(ESS_FRACTION * d, float(min_ess))
+    beta, h, stages = 0.0, STEP0, []
+    total = ll.sum(axis=0)
+    if not np.isfinite(total).any():
+        raise CalibrationError("every prior draw has zero likelihood: the evidence is "
+                               "impossible under this scenario (check units and boundaries)")
+    while beta < 1.0:
+        s = len(stages)
+        if s >= max_stages:
+            raise CalibrationError(
+                f"tempering did not reach the posterior in {max_stages} steps (beta = "
+                f"{beta:.3g}): the evidence and the prior barely overlap; check the evidence "
+                f"(units, boundary) or widen the priors")
+        new = _next_beta(np.where(np.isfinite(total), total, -np.inf), beta, target)
+        inc = (new - beta) * total
+        lw = inc - special.logsumexp(inc)
+        st = {"beta": new, "ess": ess(lw)}
+        fin = np.isfinite(lw)
+        st["khat"] = psis(lw[fin])[1] if fin.sum() > 1 else math.inf
+        idx = systematic(lw, float(_uniforms(ss, f"{stream}/tempering/{s}/resample", 1)[0]))
+        z, ll, total = z[:, idx], ll[:, idx], total[idx]
+        moved = np.zeros(d, bool)
+        acc_all = []
+        z_start = z.copy()
+        ref = _Reference(z)  # N(mean, cov) of the particles
+        for m in range(MAX_MOVES):
+            xi = rng.standard_normals(ss, f"{stream}/tempering/{s}/move/{m}", 0,
+                                      d * z.shape[0]).reshape(d, z.shape[0]).T
+            zp = ref.mean + math.sqrt(1.0 - h * h) * (z - ref.mean) + h * (ref.chol @ xi)
+            log_ratio = -0.5 * ((zp * zp).sum(axis=0) - (z * z).sum(axis=0)) \
+                - ref.logpdf(zp) + ref.logpdf(z)  # prior ratio / reference ratio
+            llp = evaluate(loglik, zp, chunk)
+            tp = llp.sum(axis=0)
+            logu = np.log(_uniforms(ss, f"{stream}/tempering/{s}/accept/{m}", d))
+            with np.errstate(invalid="ignore"):
+                acc = np.isfinite(tp) & (logu < new * (tp - total) + log_ratio)
+            z = np.where(acc, zp, z)
+            ll = np.where(acc, llp, ll)
+            total = np.where(acc, tp, total)
+            moved |= acc
+            a = float(acc.mean())
+            acc_all.append(a)
+            h = min(STEP_MAX, max(1e-3, h * math.exp(2.0 * (a - ACCEPT_TARGET))))
+            if m + 1 >= MIN_MOVES and moved.mean() >= MOVED_FRACTION:
+                rho = _correlation(z_start, z)
+                if rho < CORRELATION:
+                    break
+        rho = _correlation(z_start, z)
+        st |= {"moves": len(acc_all), "acceptance": float(np.mean(acc_all)), "step": h,
+               "moved": float(moved.mean()), "correlation": rho}
+        stages.append(st)
+        if moved.mean() < MOVED_REFUSE:
+            raise CalibrationError(
+                f"tempering step {s} (beta = {new:.3g}): only {moved.mean():.0%} of the "
+                f"particles moved in {len(acc_all)} moves (acceptance "
+                f"{np.mean(acc_all):.2f}); the posterior would repeat a few draws. Ask for "
+                f"more draws, or check the evidence")
+        beta = new
+    last = stages[-1]
+    return Fit(z, ll, np.full(d, -math.log(d)), "tempering", last["khat"], last["ess"],
+               k0, ess0, kmax, tuple(stages))
