@@ -15,12 +15,15 @@ from pathlib import Path
 
 import xarray as xr
 
+from . import variables
+from ._validate import FIGURE_FORMATS, figure_path, output_path
 from .errors import InputError
+
+__all__ = ["CF_ATTRS", "FIGURE_FORMATS", "FORMATS", "find_dataset", "read_tree",
+           "save_figure", "with_cf_attrs", "write_tree"]
 
 #: Formats by file suffix.
 FORMATS = {".nc": "netcdf", ".nc4": "netcdf", ".h5": "netcdf", ".zarr": "zarr"}
-#: Figure formats ``save_figure`` accepts.
-FIGURE_FORMATS = (".png", ".pdf", ".svg")
 
 #: CF attributes (units, long_name) of variables the package writes without them.
 #: ``None`` units: text, no unit.
@@ -42,11 +45,11 @@ CF_ATTRS: dict[str, tuple[str | None, str]] = {
     "intelligence_index": ("points (0-100)", "Artificial Analysis intelligence index"),
     "input_tokens": ("tokens", "input tokens per query"),
     "output_tokens": ("tokens", "output tokens per query"),
-    "latency_s": ("s", "time to first chunk"),
-    "speed_tokens_per_s": ("tokens/s", "output speed"),
     "stat": (None, "summary statistic"),
     "rank": ("1", "rank (1 = best)"),
     "input": (None, "uncertain input"),
+    # every variable of the registry (mcfoot/variables.py)
+    **{name: (v.units, v.long_name) for name, v in variables.VARIABLES.items()},
 }
 #: Benchmark scores of the catalogue are fractions of questions solved.
 _SCORES = ("terminal_bench_hard", "tau2_bench_telecom", "aa_lcr", "hle", "mmlu_pro",
@@ -85,14 +88,6 @@ def with_cf_attrs(tree: xr.DataTree) -> xr.DataTree:
     return xr.DataTree.from_dict(nodes)
 
 
-def _format(path: Path) -> str:
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise InputError(f"{path}: unknown result format '{path.suffix}'; use one of "
-                         f"{', '.join(FORMATS)}")
-    return fmt
-
-
 def _need_zarr() -> None:
     try:
         import zarr  # noqa: F401
@@ -120,10 +115,8 @@ def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
     The data go to a temporary file beside ``path`` that is renamed over it only when
     complete, so an interrupted run never leaves a half-written file.
     """
-    path = Path(path)
-    fmt = _format(path)
-    if not path.parent.exists():
-        raise InputError(f"output folder {path.parent} does not exist; create it first")
+    path = output_path(path, FORMATS)
+    fmt = FORMATS[path.suffix.lower()]
     if fmt == "zarr":
         _need_zarr()
     tree = with_cf_attrs(tree)
@@ -209,12 +202,7 @@ def find_dataset(tree: xr.DataTree | xr.Dataset, variable: str, source: str = ""
 
 def save_figure(fig, path: str | Path, dpi: float = 150) -> Path:
     """Save a matplotlib figure atomically (``.png``, ``.pdf`` or ``.svg``)."""
-    path = Path(path)
-    if path.suffix.lower() not in FIGURE_FORMATS:
-        raise InputError(f"{path}: figure format '{path.suffix}' not supported; use one of "
-                         f"{', '.join(FIGURE_FORMATS)}")
-    if not path.parent.exists():
-        raise InputError(f"output folder {path.parent} does not exist; create it first")
+    path = figure_path(path)
     tmp = _tmp_beside(path)
     try:
         fig.savefig(tmp, format=path.suffix.lower()[1:], dpi=dpi, bbox_inches="tight")

@@ -22,6 +22,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from . import variables
 from .errors import InputError
 from .summary import summarize
 
@@ -77,8 +78,10 @@ def _new_ax(ax: Axes | None, height: float = 4.0, width: float = WIDTH_IN) -> Ax
 
 def axis_label(da: xr.DataArray, fallback: str = "") -> str:
     """``long_name (units)`` of a variable, for an axis."""
-    name = da.attrs.get("long_name") or fallback or str(da.name)
-    units = da.attrs.get("units")
+    declared = variables.VARIABLES.get(str(da.name))
+    name = da.attrs.get("long_name") or (declared.long_name if declared else "") or \
+        fallback or str(da.name)
+    units = da.attrs.get("units", declared.units if declared else None)
     return f"{name} ({units})" if units not in (None, "") else name
 
 

@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 from .. import io
+from .._validate import figure_path, probability
 from ..errors import InputError
 from . import CLIError, common
 
@@ -163,14 +164,8 @@ def _rank_run(tree, args):
 
 
 def _run(args) -> int:
-    out = Path(args.output)
-    if out.suffix.lower() not in io.FIGURE_FORMATS:
-        raise CLIError(f"{out}: figure format '{out.suffix}' not supported; use one of "
-                       f"{', '.join(io.FIGURE_FORMATS)}")
-    if not out.parent.exists():
-        raise CLIError(f"output folder {out.parent} does not exist; create it first")
-    if not 0 < args.ci < 1:
-        raise CLIError(f"--ci must be in (0, 1), got {args.ci}")
+    out = figure_path(args.output)
+    probability("--ci", args.ci)
     import matplotlib
 
     matplotlib.use("Agg")  # files only, never a window
