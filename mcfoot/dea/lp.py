@@ -15,14 +15,15 @@ lives there. The design:
   owns its workspace and writes only its own output slice, so results do not depend on
   the number of threads.
 
-All numba functions use the package policy in :mod:`mcfoot._numba`.
+All numba functions use the package policy in :mod:`mcfoot._numba`; the small helpers of
+the inner loops are inlined into their callers (:func:`mcfoot._numba.inline_kernel`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._numba import kernel, parallel_kernel, prange
+from .._numba import inline_kernel, kernel, parallel_kernel, prange
 
 # ---- status codes (shared with core.py) ------------------------------------------------
 OPTIMAL = 0
@@ -55,7 +56,7 @@ MODE_AGGRESSIVE = 1
 MODE_BENEVOLENT = 2
 
 
-@kernel
+@inline_kernel
 def _pivot(T, nrows, ncols, p, q, prow):
     """Pivot tableau ``T[:nrows, :ncols]`` on element (p, q). ``prow`` is scratch."""
     inv = 1.0 / T[p, q]
@@ -74,7 +75,7 @@ def _pivot(T, nrows, ncols, p, q, prow):
                 T[i, q] = 0.0
 
 
-@kernel
+@inline_kernel
 def _simplex(T, basis, R, nrows, ncols, obj, ncand, maxit, prow, target):
     """Primal simplex on a tableau in canonical form (maximisation).
 
@@ -288,7 +289,7 @@ def _scale_transpose(Xin, XT):
 #   one column right whenever a unit is activated, so it is always last).
 
 
-@kernel
+@inline_kernel
 def _cg_start(T, ks, R, basis):
     """Set the slack block to the identity (zero objective) and the slack basis."""
     for i in range(R + 1):
@@ -299,7 +300,7 @@ def _cg_start(T, ks, R, basis):
         basis[i] = ks + i
 
 
-@kernel
+@inline_kernel
 def _cg_activate(T, ks, R, nu, XT, YT, j, units, where, fresh):
     """Add unit j's column ``B^-1 (x_j; -y_j)`` (objective row: its reduced cost) at slot
     ``nu``; returns the new number of active units. ``fresh``: the tableau is still at the
@@ -328,7 +329,7 @@ def _cg_activate(T, ks, R, nu, XT, YT, j, units, where, fresh):
     return nu + 1
 
 
-@kernel
+@inline_kernel
 def _cg_solve(T, basis, ks, nu, XT, YT, units, where, red, prow, maxit):
     """Simplex with lazy unit columns (see the comment above). ``T`` holds the special,
     slack, ``nu`` active unit columns and the RHS, in canonical form for ``basis``.
@@ -368,7 +369,7 @@ def _cg_solve(T, basis, ks, nu, XT, YT, units, where, red, prow, maxit):
     return st, nu
 
 
-@kernel
+@inline_kernel
 def _cg_units(T, ks, R, nu, XT, YT, F, nF, units, where):
     """Activate the known efficient units ``F[:nF]`` (those not active yet) in a tableau
     still at the slack basis."""
@@ -378,7 +379,7 @@ def _cg_units(T, ks, R, nu, XT, YT, F, nF, units, where):
     return nu
 
 
-@kernel
+@inline_kernel
 def _primary_crs(XT, YT, d, T, basis, prow, y, units, where, red, F, nF, inF, maxit):
     """CCR efficiency of unit d via the output-oriented envelopment LP.
 
@@ -667,7 +668,7 @@ def _efficiency_batch(X, Y, orient_output, vrs, maxit, theta, status):
             status[k, d] = st
 
 
-@kernel
+@inline_kernel
 def _appraise(XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix):
     """Score every unit with d's weights (v, u) = duals ``y`` clipped at 0: add
     ``E[d, j]`` to ``colsum[j]`` for j != d (``E[d, d] = th``); fill ``Erow`` if wanted."""
@@ -698,7 +699,7 @@ def _appraise(XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix):
         Erow[d] = th
 
 
-@kernel
+@inline_kernel
 def _fail_row(colsum, Erow, want_matrix):
     for j in range(colsum.shape[0]):
         colsum[j] = np.nan
