@@ -51,6 +51,10 @@ from . import distributions as dists
 from .errors import PriorsError
 from .regions import RegionError, expand_region_entry
 
+__all__ = ["ATTRIBUTIONS", "Copula", "ENTRY_META", "HOST_QUANTITIES", "INF", "load_scenario",
+           "MODE_QUANTITIES", "Prior", "priors_dir", "QUANTITIES", "Quantity", "ROW_COLUMNS",
+           "Scenario", "scenario_path", "SCHEMA", "SCOPE_WORDS", "SCOPES", "shipped_scenarios"]
+
 SCHEMA = 1
 SCOPES = {"hardware": 1, "host": 1, "combo": 2, "row": 0}
 SCOPE_WORDS = {"hardware": "hardware class", "host": "host", "combo": "size class.hardware",
@@ -116,10 +120,54 @@ class Prior:
     source: str
     note: str = ""
 
+    def __post_init__(self):
+        """Validate a prior built in Python as a scenario file's entry is validated."""
+        where = f"Prior {self.quantity}{''.join(f'[{k}]' for k in self.key)}:"
+        if self.quantity not in QUANTITIES:
+            raise PriorsError(f"{where} unknown quantity; known: {', '.join(QUANTITIES)}")
+        q = QUANTITIES[self.quantity]
+        p = _meta_problems(where, self.quantity, self.unit, self.source)
+        if not (isinstance(self.key, tuple) and len(self.key) == KEY_LENGTH[q.scope]
+                and all(isinstance(k, str) for k in self.key)):
+            p.append(f"{where} key must be a tuple of {KEY_LENGTH[q.scope]} string(s) (one per "
+                     f"{SCOPE_WORDS[q.scope]} level), got {self.key!r}")
+        if not isinstance(self.dist, dists.Distribution):
+            p.append(f"{where} dist must be a mcfoot.distributions.Distribution (e.g. "
+                     f"distributions.make('uniform', {{...}})), got {type(self.dist).__name__}")
+        elif q.scope != "row":  # row priors stand for the catalogue's quantiles
+            p += _support_problems(where, self.quantity, self.dist)
+        if p:
+            raise PriorsError(p)
+
     @property
     def stream(self) -> str:
         """Name of this prior's random stream (stable; see ``rng.py``)."""
         return "/".join((self.quantity, *self.key))
+
+
+def _meta_problems(where: str, name: str, unit, source) -> list[str]:
+    """Unit and source of a prior of quantity ``name``."""
+    q, p = QUANTITIES[name], []
+    if unit != q.unit:
+        p.append(f"{where} unit = {unit!r}, but {name} is in '{q.unit}'; write unit = "
+                 f"\"{q.unit}\" (mcfoot does not convert units)")
+    if not isinstance(source, str) or not source.strip():
+        p.append(f"{where} has no source; add source = \"where the number comes from\"")
+    return p
+
+
+def _support_problems(where: str, name: str, d: dists.Distribution) -> list[str]:
+    """A distribution whose support leaves the allowed values of quantity ``name``."""
+    q = QUANTITIES[name]
+    lo, hi = d.support()
+    if lo < q.low or (q.low_open and lo <= q.low) or hi > q.high:
+        return [f"{where} {d.kind} reaches [{lo:g}, {hi:g}] but {name} ({q.long_name}) must "
+                f"be {q.bounds_text()}; change the parameters (nothing is clipped)"]
+    return []
+
+
+#: Number of key parts of a prior per scope.
+KEY_LENGTH = {"hardware": 1, "host": 1, "combo": 2, "row": 0}
 
 
 @dataclass(frozen=True)
@@ -151,9 +199,23 @@ class Scenario:
             "".join(self.hashes).encode()).hexdigest()
 
 
+def priors_dir(sub: str = ""):
+    """The shipped ``priors/`` folder (or its subfolder ``sub``, e.g. ``"claims"``).
+
+    Installed, it is the package ``mcfoot._priors`` (pyproject maps the top-level
+    ``priors/`` there); run from a source tree that was never installed
+    (``python -m mcfoot`` in a clone), it is the clone's ``priors/`` beside ``mcfoot/``.
+    """
+    try:
+        root = resources.files("mcfoot._priors")
+    except ModuleNotFoundError:
+        root = Path(__file__).resolve().parent.parent / "priors"
+    return root.joinpath(sub) if sub else root
+
+
 def shipped_scenarios() -> list[str]:
     """Names of the scenarios shipped with mcfoot."""
-    root = resources.files("mcfoot._priors")
+    root = priors_dir()
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
 
 
@@ -162,8 +224,7 @@ def scenario_path(scenario: str | Path) -> Path:
     s = str(scenario)
     if s.endswith(".toml") or "/" in s or Path(s).is_file():
         return Path(s)
-    root = resources.files("mcfoot._priors")
-    cand = root.joinpath(f"{s}.toml")
+    cand = priors_dir().joinpath(f"{s}.toml")
     if not cand.is_file():
         raise PriorsError(
             f"no shipped scenario '{s}'; shipped: {', '.join(shipped_scenarios())}, "
@@ -344,11 +405,7 @@ def _parse_entry(name, key, table, problems, row=False) -> Prior | None:
         return None
     before = len(problems)
     unit, source = table.get("unit"), table.get("source")
-    if unit != q.unit:
-        problems.append(f"{where} unit = {unit!r}, but {name} is in '{q.unit}'; write unit = "
-                        f"\"{q.unit}\" (mcfoot does not convert units)")
-    if not isinstance(source, str) or not source.strip():
-        problems.append(f"{where} has no source; add source = \"where the number comes from\"")
+    problems += _meta_problems(where, name, unit, source)
     params = {k: v for k, v in table.items() if k not in ENTRY_META}
     kind = table["dist"]
     if row:
@@ -366,11 +423,7 @@ def _parse_entry(name, key, table, problems, row=False) -> Prior | None:
     except dists.ParameterError as e:
         problems.append(f"{where} {e}")
         return None
-    lo, hi = d.support()
-    bad_low = lo < q.low or (q.low_open and lo <= q.low)
-    if bad_low or hi > q.high:
-        problems.append(f"{where} {kind} reaches [{lo:g}, {hi:g}] but {name} ({q.long_name}) "
-                        f"must be {q.bounds_text()}; change the parameters (nothing is clipped)")
+    problems += _support_problems(where, name, d)
     if len(problems) > before:
         return None
     return Prior(name, key, d, unit, source, str(table.get("note", "")))

@@ -15,6 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+__all__ = ["BLOCK", "block_generator", "normalize_seed", "seed_record", "standard_normals",
+           "standard_normals_many", "stream_key"]
+
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
 #: Draws per block. A constant of the random-number layout: changing it changes every

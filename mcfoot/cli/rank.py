@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import io
 from ..rank import INPUT_PRESETS, POOLED, rank
-from . import common
+from . import ci_option, common
 
 
 def register(sub) -> None:
@@ -35,7 +35,7 @@ def register(sub) -> None:
     p.add_argument("--secondary", default="aggressive",
                    choices=("aggressive", "benevolent", "none"),
                    help="cross-efficiency secondary goal (aggressive, as the study)")
-    p.add_argument("--ci", type=float, default=0.9, help="rank interval probability (0.9)")
+    ci_option(p, 0.9, "rank interval")
     p.add_argument("--on-error", default="raise", choices=("raise", "nan"),
                    help="failed DEA draws: stop (raise) or leave them out (nan)")
     common(p, json=True)

@@ -10,7 +10,7 @@ from .. import io
 from ..errors import InputError
 from ..scale import load_constants, scale, summary_rows
 from ..simulate import simulate
-from . import common
+from . import ci_option, common, sampling
 
 
 def register(sub) -> None:
@@ -27,9 +27,7 @@ def register(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--input", default=None, metavar="FILE",
                    help="result file of `mcfoot run` (default: simulate --scenario)")
-    p.add_argument("--scenario", default="default", help="scenario when simulating (default)")
-    p.add_argument("--draws", type=int, default=10_000, help="draws when simulating (10000)")
-    p.add_argument("--seed", type=int, default=0, help="seed when simulating (0)")
+    sampling(p, when="when simulating")
     p.add_argument("--model", default=None, help="model id (default: gpt-4o-mar)")
     p.add_argument("--queries-per-day", type=float, default=None,
                    help="queries per day (default: the study's 7e8)")
@@ -42,7 +40,7 @@ def register(sub) -> None:
                    help="the study's utilization bound (band scenarios only)")
     p.add_argument("--constants", default="primary", choices=("primary", "study"),
                    help="equivalence constants: primary sources or the study's values")
-    p.add_argument("--ci", type=float, default=0.95, help="interval probability (0.95)")
+    ci_option(p)
     common(p, json=True)
     p.set_defaults(func=_run)
 

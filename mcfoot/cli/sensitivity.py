@@ -11,7 +11,7 @@ import numpy as np
 from .. import sensitivity as sens
 from .. import variables
 from ..simulate import simulate
-from . import CLIError, common
+from . import CLIError, ci_option, common, sampling
 
 METHODS = ("sobol", "prcc", "delta")
 DEFAULT_N = {"sobol": 1024, "prcc": 10_000, "delta": 2_000}
@@ -31,8 +31,7 @@ def register(sub) -> None:
                     "moment-independent delta from n draws (slow: keep n in the thousands).",
         epilog="example: mcfoot sensitivity --scenario default --model gpt-4o-mar "
                "--prompt short --method sobol --n 512")
-    p.add_argument("--scenario", default="default",
-                   help="shipped scenario (paper, default, physical) or a .toml path")
+    sampling(p, draws=False)
     p.add_argument("--model", action="append", required=True,
                    help="catalogue model id (repeat for several)")
     p.add_argument("--prompt", action="append", choices=("short", "medium", "long"),
@@ -43,8 +42,7 @@ def register(sub) -> None:
                         "(10000 / 2000)")
     p.add_argument("--variable", choices=variables.footprint_names(), default="energy_wh",
                    help="footprint variable (energy_wh)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--ci", type=float, default=0.95, help="interval probability (0.95)")
+    ci_option(p)
     common(p, json=True)
     p.set_defaults(func=_run)
 
