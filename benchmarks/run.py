@@ -1,6 +1,9 @@
 """All benchmarks in one run: ``python -m benchmarks`` from the repository root.
 
-Prints one table of ratios measured side by side in this run (a) the sampler vs a per-row
+First the issue-17 table (``bench_floor``: the RNG draw vs the warm single-thread NumPy
+floor, ``summarize()`` vs ``simulate()``, DEA and ``rank()`` ms per draw, each ratio measured
+side by side, method printed; ``--floor-only`` stops there). Then one table of ratios
+measured side by side in this run: (a) the sampler vs a per-row
 NumPy implementation and vs the NumPy random-number floor, with peak memory vs output size;
 (b) DEA per LP, numba vs ``scipy.optimize.linprog``; (c) the full ``mcfoot.rank()`` and the
 serving scenario's cost vs the paper's (``bench_serving``); then
@@ -24,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_dea, bench_qmc, bench_sampler, bench_serving  # noqa: E402
+from benchmarks import bench_dea, bench_floor, bench_qmc, bench_sampler, bench_serving  # noqa: E402
 
 import mcfoot  # noqa: E402
 
@@ -61,12 +64,21 @@ def main(argv=None) -> int:
     ap.add_argument("--draws", type=int, default=100_000, help="sampler draws (100000)")
     ap.add_argument("--max-draws", type=int, default=10**6, help="largest scaling point")
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    ap.add_argument("--floor-only", action="store_true",
+                    help="only the issue-17 table (RNG floor, summarize vs simulate, DEA)")
     args = ap.parse_args(argv)
     if args.quick:
         args.draws, args.max_draws = 5_000, 10**4
     t_start = time.perf_counter()
     print(f"mcfoot {mcfoot.__version__} benchmarks; numba threads: {numba.get_num_threads()}, "
           f"numpy {np.__version__}")
+    print(f"method (issue-17 table): "
+          f"{bench_floor.METHOD.format(repeat='2-3', threads=numba.get_num_threads())}")
+    bench_floor.print_table(bench_floor.floor_rows(args.draws, args.quick),
+                            "at the floor: ratios measured side by side")
+    if args.floor_only:
+        print(f"\ntotal benchmark time: {time.perf_counter() - t_start:.0f} s")
+        return 0
     s = dict(bench_sampler.sampler_rows(args.draws))
     us_nb, us_lp = dea_row(50 if args.quick else 200)
     t_rank = rank_row(1_000 if args.quick else 10_000)

@@ -83,6 +83,24 @@ def block_generator(ss: np.random.SeedSequence, name: str, block: int = 0) -> np
     return np.random.Generator(np.random.PCG64(child))
 
 
+def _fill_block(ss: np.random.SeedSequence, name: str, block: int, start: int, stop: int,
+                dst: np.ndarray) -> None:
+    """Write the draws of ``block`` that fall in ``start..stop-1`` into ``dst`` (the row
+    for ``start..stop-1``). NumPy fills ``out=`` arrays with the GIL released (holding
+    only the generator's own lock; every block has its own generator), so blocks can be
+    filled by several threads at once."""
+    b0 = block * BLOCK
+    lo, hi = max(start, b0), min(stop, b0 + BLOCK)
+    gen = block_generator(ss, name, block)
+    if lo > b0:  # skip the head of the block deterministically
+        gen.standard_normal(lo - b0)
+    gen.standard_normal(out=dst[lo - start : hi - start])
+
+
+def _blocks(start: int, stop: int) -> range:
+    return range(start // BLOCK, -(-stop // BLOCK))
+
+
 def standard_normals(
     ss: np.random.SeedSequence, name: str, start: int, stop: int, out: np.ndarray | None = None
 ) -> np.ndarray:
@@ -95,15 +113,8 @@ def standard_normals(
         raise ValueError(f"need 0 <= start <= stop, got {start}, {stop}")
     if out is None:
         out = np.empty(stop - start)
-    pos = 0
-    for block in range(start // BLOCK, -(-stop // BLOCK)):
-        b0 = block * BLOCK
-        lo, hi = max(start, b0), min(stop, b0 + BLOCK)
-        gen = block_generator(ss, name, block)
-        if lo > b0:  # skip the head of the block deterministically
-            gen.standard_normal(lo - b0)
-        gen.standard_normal(out=out[pos : pos + hi - lo])
-        pos += hi - lo
+    for block in _blocks(start, stop):
+        _fill_block(ss, name, block, start, stop, out)
     return out
 
 
@@ -119,19 +130,22 @@ def standard_normals_many(
     """Rows of :func:`standard_normals`, one per name, shape ``(len(names), stop - start)``.
 
     ``rows``: optional row of ``out`` for each name (default ``0..len(names)-1``), to fill
-    some rows of a larger array in place. NumPy releases the GIL while filling, so
-    ``threads > 1`` fills rows concurrently; the numbers do not depend on ``threads``.
+    some rows of a larger array in place. ``threads > 1`` fills the (name, block) pieces
+    concurrently (see :func:`_fill_block`); each piece is written by exactly one task and
+    its numbers depend only on (seed, name, block), so they do not depend on ``threads``.
     """
+    if not 0 <= start <= stop:
+        raise ValueError(f"need 0 <= start <= stop, got {start}, {stop}")
     if out is None:
         out = np.empty((len(names), stop - start))
     rows = range(len(names)) if rows is None else [int(r) for r in rows]
-    if threads <= 1 or len(names) < 2:
-        for name, r in zip(names, rows):
-            standard_normals(ss, name, start, stop, out=out[r])
+    tasks = [(name, r, block) for name, r in zip(names, rows) for block in _blocks(start, stop)]
+    if threads <= 1 or len(tasks) < 2:
+        for name, r, block in tasks:
+            _fill_block(ss, name, block, start, stop, out[r])
         return out
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(lambda nr: standard_normals(ss, nr[0], start, stop, out=out[nr[1]]),
-                      zip(names, rows)))
+    with ThreadPoolExecutor(min(threads, len(tasks))) as pool:
+        list(pool.map(lambda t: _fill_block(ss, t[0], t[2], start, stop, out[t[1]]), tasks))
     return out
 
 

@@ -15,14 +15,15 @@ lives there. The design:
   owns its workspace and writes only its own output slice, so results do not depend on
   the number of threads.
 
-All numba functions use the package policy in :mod:`mcfoot._numba`.
+All numba functions use the package policy in :mod:`mcfoot._numba`; the small helpers of
+the inner loops are inlined into their callers (:func:`mcfoot._numba.inline_kernel`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._numba import kernel, parallel_kernel, prange
+from .._numba import inline_kernel, kernel, parallel_kernel, prange
 
 # ---- status codes (shared with core.py) ------------------------------------------------
 OPTIMAL = 0
@@ -55,7 +56,7 @@ MODE_AGGRESSIVE = 1
 MODE_BENEVOLENT = 2
 
 
-@kernel
+@inline_kernel
 def _pivot(T, nrows, ncols, p, q, prow):
     """Pivot tableau ``T[:nrows, :ncols]`` on element (p, q). ``prow`` is scratch."""
     inv = 1.0 / T[p, q]
@@ -74,7 +75,7 @@ def _pivot(T, nrows, ncols, p, q, prow):
                 T[i, q] = 0.0
 
 
-@kernel
+@inline_kernel
 def _simplex(T, basis, R, nrows, ncols, obj, ncand, maxit, prow, target):
     """Primal simplex on a tableau in canonical form (maximisation).
 
@@ -269,72 +270,161 @@ def _scale_transpose(Xin, XT):
             XT[i, j] = Xin[j, i] * inv
 
 
-@kernel
-def _leq_tableau(buf, R, N):
-    """Tableau view ``(R + 1, N + R + 1)`` on ``buf`` with the slack block set to the
-    identity; the caller fills the structural block, the RHS column and row R."""
-    ncols = N + R + 1
-    T = buf[: (R + 1) * ncols].reshape((R + 1, ncols))
+# ---- column generation over the units ---------------------------------------------------
+# Both CRS LPs of the cross-efficiency (the primary envelopment LP and the aggressive
+# secondary D2) are ``max c·x s.t. A x <= b, x >= 0`` with b >= 0 whose structural columns
+# are a few *special* columns plus one column per unit j, always ``(x_j; -y_j)`` with cost 0.
+# At an optimum only units on the efficient frontier can be basic: a basic unit column has
+# reduced cost 0, i.e. ``v·x_j = u·y_j`` under the optimal (feasible) weights, so theta_j = 1.
+# So each LP is solved on the columns of the units already known to be efficient in this
+# batch element, then *every* unit column is priced with the optimal duals; violated columns
+# are added (transformed by B^-1, which is the slack block of the tableau) and the simplex
+# continues. It stops only when no unit column prices out, i.e. at an optimum of the full
+# LP. Which units are known depends only on the batch element itself (units are visited in
+# order 0..n-1), never on other batch elements or on the number of threads.
+#
+# Tableau layout (``T`` is ``(R + 1, 3 + R + n + 1)``, R = m + s rows):
+#   columns 0..ks-1 special, ks..ks+R-1 slacks (their block is B^-1; the objective row there
+#   holds the duals), then the active unit columns in activation order, then the RHS (moved
+#   one column right whenever a unit is activated, so it is always last).
+
+
+@inline_kernel
+def _cg_start(T, ks, R, basis):
+    """Set the slack block to the identity (zero objective) and the slack basis."""
     for i in range(R + 1):
-        for j in range(N, N + R):
+        for j in range(ks, ks + R):
             T[i, j] = 0.0
     for i in range(R):
-        T[i, N + i] = 1.0
-    return T
+        T[i, ks + i] = 1.0
+        basis[i] = ks + i
 
 
-@kernel
-def _solve_leq(T, basis, R, N, prow, y, maxit):
-    """Fast path of :func:`_solve_lp` for ``max c·x s.t. A x <= b, x >= 0`` with b >= 0:
-    the slack basis is feasible, so no phase I and no copy. ``T`` comes from
-    :func:`_leq_tableau` with rows ``[A | I | b]`` and objective row ``[-c | 0 | 0]``.
-    Returns ``(status, objective)``; duals in ``y[:R]``."""
-    for i in range(R):
-        basis[i] = N + i
-    st, _ = _simplex(T, basis, R, R + 1, N + R + 1, R, N + R, maxit, prow, np.inf)
-    if st != OPTIMAL:
-        return st, np.nan
-    for i in range(R):
-        y[i] = T[R, N + i]
-    return OPTIMAL, T[R, N + R]
+@inline_kernel
+def _cg_activate(T, ks, R, nu, XT, YT, j, units, where, fresh):
+    """Add unit j's column ``B^-1 (x_j; -y_j)`` (objective row: its reduced cost) at slot
+    ``nu``; returns the new number of active units. ``fresh``: the tableau is still at the
+    slack basis (B = I, zero duals), so the column is the data itself."""
+    m = XT.shape[0]
+    s = YT.shape[0]
+    col = ks + R + nu
+    for i in range(R + 1):
+        T[i, col + 1] = T[i, col]  # the RHS moves right
+    if fresh:
+        for i in range(m):
+            T[i, col] = XT[i, j]
+        for r in range(s):
+            T[m + r, col] = -YT[r, j]
+        T[R, col] = 0.0
+    else:
+        for i in range(R + 1):
+            acc = 0.0
+            for k in range(m):
+                acc += T[i, ks + k] * XT[k, j]
+            for r in range(s):
+                acc -= T[i, ks + m + r] * YT[r, j]
+            T[i, col] = acc
+    units[nu] = j
+    where[j] = col
+    return nu + 1
 
 
-@kernel
-def _primary_crs(XT, YT, d, buf, basis, prow, y, maxit):
+@inline_kernel
+def _cg_solve(T, basis, ks, nu, XT, YT, units, where, red, prow, maxit):
+    """Simplex with lazy unit columns (see the comment above). ``T`` holds the special,
+    slack, ``nu`` active unit columns and the RHS, in canonical form for ``basis``.
+    Returns ``(status, nu)``; the objective value is ``T[R, ks + R + nu]``, the duals
+    ``T[R, ks:ks + R]``. ``where`` is reset to -1 for the active units before returning."""
+    m, n = XT.shape
+    s = YT.shape[0]
+    R = m + s
+    total = 0
+    st = OPTIMAL
+    while True:
+        ncols = ks + R + nu + 1
+        st, it = _simplex(T, basis, R, R + 1, ncols, R, ncols - 1, maxit - total, prow, np.inf)
+        total += it
+        if st != OPTIMAL:
+            break
+        # price every unit column with the duals y: d_j = y·(x_j; -y_j)
+        for j in range(n):
+            red[j] = 0.0
+        for i in range(m):
+            yi = T[R, ks + i]
+            for j in range(n):
+                red[j] += yi * XT[i, j]
+        for r in range(s):
+            yr = T[R, ks + m + r]
+            for j in range(n):
+                red[j] -= yr * YT[r, j]
+        added = 0
+        for j in range(n):
+            if where[j] < 0 and red[j] < -_OPT_TOL:
+                nu = _cg_activate(T, ks, R, nu, XT, YT, j, units, where, False)
+                added += 1
+        if added == 0:
+            break
+    for a in range(nu):
+        where[units[a]] = -1
+    return st, nu
+
+
+@inline_kernel
+def _cg_units(T, ks, R, nu, XT, YT, F, nF, units, where):
+    """Activate the known efficient units ``F[:nF]`` (those not active yet) in a tableau
+    still at the slack basis."""
+    for f in range(nF):
+        if where[F[f]] < 0:
+            nu = _cg_activate(T, ks, R, nu, XT, YT, F[f], units, where, True)
+    return nu
+
+
+@inline_kernel
+def _primary_crs(XT, YT, d, T, basis, prow, y, units, where, red, F, nF, inF, maxit):
     """CCR efficiency of unit d via the output-oriented envelopment LP.
 
     ``max phi  s.t.  sum_j lam_j x_j <= x_d,  phi y_d - sum_j lam_j y_j <= 0``; under
     CRS theta = 1/phi. All rows are ``<=`` with b >= 0, so the slack basis is feasible.
     The row duals are the multipliers (v, u) with u·y_d = 1 and v·x_d = phi (divide by
-    phi for the input-oriented normalisation). Returns ``(status, theta)``; duals in
-    ``y[:m+s]``.
+    phi for the input-oriented normalisation). Solved by :func:`_cg_solve` starting from
+    the columns of d and of the efficient units ``F[:nF]`` known so far; the units basic
+    at the optimum (efficient) are appended to ``F``. Returns ``(status, theta, nF)``;
+    duals in ``y[:m+s]``.
     """
     m, n = XT.shape
     s = YT.shape[0]
     R = m + s
-    N = n + 1
-    T = _leq_tableau(buf, R, N)
-    rhs = N + R
+    ks = 1
     for i in range(m):
-        for j in range(n):
-            T[i, j] = XT[i, j]
-        T[i, n] = 0.0
+        T[i, 0] = 0.0
+    for r in range(s):
+        T[m + r, 0] = YT[r, d]
+    T[R, 0] = -1.0
+    _cg_start(T, ks, R, basis)
+    rhs = ks + R
+    for i in range(m):
         T[i, rhs] = XT[i, d]
     for r in range(s):
-        for j in range(n):
-            T[m + r, j] = -YT[r, j]
-        T[m + r, n] = YT[r, d]
         T[m + r, rhs] = 0.0
-    for j in range(N):
-        T[R, j] = 0.0
-    T[R, n] = -1.0
     T[R, rhs] = 0.0
-    st, phi = _solve_leq(T, basis, R, N, prow, y, maxit)
+    nu = _cg_activate(T, ks, R, 0, XT, YT, d, units, where, True)
+    nu = _cg_units(T, ks, R, nu, XT, YT, F, nF, units, where)
+    st, nu = _cg_solve(T, basis, ks, nu, XT, YT, units, where, red, prow, maxit)
     if st != OPTIMAL:
-        return st, np.nan
+        return st, np.nan, nF
+    for i in range(R):
+        y[i] = T[R, ks + i]
+        c = basis[i]
+        if c >= ks + R:
+            j = units[c - ks - R]
+            if not inF[j]:
+                inF[j] = True
+                F[nF] = j
+                nF += 1
+    phi = T[R, ks + R + nu]
     if not (phi > 0.0):
-        return NUMERICAL, np.nan
-    return OPTIMAL, 1.0 / phi
+        return NUMERICAL, np.nan, nF
+    return OPTIMAL, 1.0 / phi, nF
 
 
 @kernel
@@ -368,7 +458,8 @@ def _fill_secondary(M, b, XT, YT, d, theta, sgn):
 
 
 @kernel
-def _secondary_crs(XT, YT, d, theta, benevolent, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit):
+def _secondary_crs(XT, YT, d, theta, benevolent, tot, A, b, c, rowtype, buf, basis, prow, xsol, y,
+                   T, units, where, red, F, nF, maxit):
     """Doyle & Green (1994) method-III secondary goal for unit d, solved in dual form.
 
     Primal (P2, in the weights v, u), with means instead of sums over j != d (same
@@ -384,27 +475,46 @@ def _secondary_crs(XT, YT, d, theta, benevolent, A, b, c, rowtype, buf, basis, p
                          beta y_rd - sum_j mu_j y_rj <= ±ybar_r                     (u_r)
         alpha free (alpha+ - alpha-), beta >= 0, mu >= 0
 
-    For the aggressive goal (+ybar) the slack basis is feasible (fast path, no phase I);
-    the benevolent goal (-ybar) goes through the two-phase solver. The duals of D2 are
-    the weights (v, u). Returns ``(status, secondary objective)``, the objective being
-    sum_{j != d} u·y_j under sum_{j != d} v·x_j = 1.
+    For the aggressive goal (+ybar) the slack basis is feasible: :func:`_cg_solve` from the
+    columns of the efficient units ``F[:nF]`` (no phase I); the benevolent goal (-ybar)
+    goes through the two-phase solver on all columns. ``tot`` holds the column sums of
+    ``XT`` then ``YT`` (:func:`_unit_totals`). The duals of D2 are the weights (v, u).
+    Returns ``(status, secondary objective)``, the objective being sum_{j != d} u·y_j
+    under sum_{j != d} v·x_j = 1.
     """
     m, n = XT.shape
     s = YT.shape[0]
     R = m + s
     N = n + 3  # alpha+, alpha-, beta, mu_1..mu_n
     if not benevolent:
-        T = _leq_tableau(buf, R, N)
-        _fill_secondary(T, b, XT, YT, d, theta, 1.0)
-        rhs = N + R
-        for i in range(R):
-            T[i, rhs] = b[i]
-        for j in range(N):
-            T[R, j] = 0.0
+        ks = 3
+        inv = 1.0 / (n - 1)
+        for i in range(m):
+            xbar = (tot[i] - XT[i, d]) * inv
+            T[i, 0] = xbar
+            T[i, 1] = -xbar
+            T[i, 2] = -theta * XT[i, d]
+        for r in range(s):
+            T[m + r, 0] = 0.0
+            T[m + r, 1] = 0.0
+            T[m + r, 2] = YT[r, d]
         T[R, 0] = -1.0
         T[R, 1] = 1.0
+        T[R, 2] = 0.0
+        _cg_start(T, ks, R, basis)
+        rhs = ks + R
+        for i in range(m):
+            T[i, rhs] = 0.0
+        for r in range(s):
+            T[m + r, rhs] = (tot[m + r] - YT[r, d]) * inv
         T[R, rhs] = 0.0
-        return _solve_leq(T, basis, R, N, prow, y, maxit)
+        nu = _cg_units(T, ks, R, 0, XT, YT, F, nF, units, where)
+        st, nu = _cg_solve(T, basis, ks, nu, XT, YT, units, where, red, prow, maxit)
+        if st != OPTIMAL:
+            return st, np.nan
+        for i in range(R):
+            y[i] = T[R, ks + i]
+        return OPTIMAL, T[R, ks + R + nu]
     _fill_secondary(A, b, XT, YT, d, theta, -1.0)
     for i in range(R):
         rowtype[i] = 0
@@ -419,17 +529,15 @@ def _secondary_crs(XT, YT, d, theta, benevolent, A, b, c, rowtype, buf, basis, p
 
 
 @kernel
-def _primary_general(XT, YT, d, orient_output, vrs, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit):
-    """Efficiency in (0, 1] of unit d for any orientation / returns to scale.
+def _primary_vrs(XT, YT, d, orient_output, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit):
+    """VRS (BCC) efficiency in (0, 1] of unit d, either orientation.
 
-    CRS uses :func:`_primary_crs` (input and output orientation coincide: theta = 1/phi).
-    VRS input:  max -theta  s.t. -theta x_d + X lam <= 0, -Y lam <= -y_d, sum lam = 1,
+    CRS: call :func:`_primary_crs` instead (input and output orientation coincide there:
+    theta = 1/phi). VRS input:  max -theta  s.t. -theta x_d + X lam <= 0, -Y lam <= -y_d, sum lam = 1,
                 theta <= 1.
     VRS output: max phi     s.t.  X lam <= x_d, phi y_d - Y lam <= 0,   sum lam = 1;
     reported as 1/phi.
     """
-    if not vrs:
-        return _primary_crs(XT, YT, d, buf, basis, prow, y, maxit)
     m, n = XT.shape
     s = YT.shape[0]
     R = m + s + 1 if orient_output else m + s + 2
@@ -506,6 +614,36 @@ def _workspace(n, m, s):
     return A, b, c, rowtype, buf, basis, prow, xsol, y
 
 
+@kernel
+def _cg_workspace(n, m, s):
+    """Column-generation tableau, unit bookkeeping and the efficient-unit list."""
+    R = m + s
+    T = np.empty((R + 1, 3 + R + n + 1))
+    units = np.empty(n, dtype=np.int64)
+    where = np.full(n, -1, dtype=np.int64)
+    red = np.empty(n)
+    F = np.empty(n, dtype=np.int64)
+    inF = np.zeros(n, dtype=np.bool_)
+    return T, units, where, red, F, inF
+
+
+@kernel
+def _unit_totals(XT, YT, tot):
+    """tot[i] = sum_j XT[i, j], tot[m + r] = sum_j YT[r, j] (in order of j)."""
+    m, n = XT.shape
+    s = YT.shape[0]
+    for i in range(m):
+        t = 0.0
+        for j in range(n):
+            t += XT[i, j]
+        tot[i] = t
+    for r in range(s):
+        t = 0.0
+        for j in range(n):
+            t += YT[r, j]
+        tot[m + r] = t
+
+
 @parallel_kernel
 def _efficiency_batch(X, Y, orient_output, vrs, maxit, theta, status):
     """theta[k, d] for every batch element k (X: (B, n, m), Y: (B, n, s))."""
@@ -513,16 +651,60 @@ def _efficiency_batch(X, Y, orient_output, vrs, maxit, theta, status):
     s = Y.shape[2]
     for k in prange(B):
         A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
+        T, units, where, red, F, inF = _cg_workspace(n, m, s)
+        nF = 0
         XT = np.empty((m, n))
         YT = np.empty((s, n))
         _scale_transpose(X[k], XT)
         _scale_transpose(Y[k], YT)
         for d in range(n):
-            st, th = _primary_general(
-                XT, YT, d, orient_output, vrs, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit
-            )
+            if vrs:
+                st, th = _primary_vrs(
+                    XT, YT, d, orient_output, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit
+                )
+            else:
+                st, th, nF = _primary_crs(XT, YT, d, T, basis, prow, y, units, where, red, F, nF, inF, maxit)
             theta[k, d] = th
             status[k, d] = st
+
+
+@inline_kernel
+def _appraise(XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix):
+    """Score every unit with d's weights (v, u) = duals ``y`` clipped at 0: add
+    ``E[d, j]`` to ``colsum[j]`` for j != d (``E[d, d] = th``); fill ``Erow`` if wanted."""
+    m, n = XT.shape
+    s = YT.shape[0]
+    for i in range(m):
+        v[i] = max(y[i], 0.0)
+    for r in range(s):
+        u[r] = max(y[m + r], 0.0)
+    for j in range(n):
+        num[j] = 0.0
+        den[j] = 0.0
+    for r in range(s):
+        for j in range(n):
+            num[j] += u[r] * YT[r, j]
+    for i in range(m):
+        for j in range(n):
+            den[j] += v[i] * XT[i, j]
+    for j in range(n):
+        num[j] = num[j] / den[j]  # E[d, j]; branch-free loops vectorise
+    for j in range(d):
+        colsum[j] += num[j]
+    for j in range(d + 1, n):
+        colsum[j] += num[j]
+    if want_matrix:
+        for j in range(n):
+            Erow[j] = num[j]
+        Erow[d] = th
+
+
+@inline_kernel
+def _fail_row(colsum, Erow, want_matrix):
+    for j in range(colsum.shape[0]):
+        colsum[j] = np.nan
+        if want_matrix:
+            Erow[j] = np.nan
 
 
 @parallel_kernel
@@ -531,67 +713,64 @@ def _cross_batch(X, Y, mode, want_matrix, maxit, theta, colsum, E, secobj, statu
 
     Writes theta[k, d], colsum[k, c] = sum_{d != c} E[k, d, c], secobj[k, d] (the
     secondary objective, NaN for mode none), status[k, d] (first failing LP of unit d:
-    primary code, or 10 + code for the secondary LP), and E[k] if want_matrix.
+    primary code, or 10 + code for the secondary LP), and E[k] if want_matrix. All
+    primary LPs of a batch element are solved first (they find its efficient units, the
+    only columns the secondary LPs start from), then the secondary LPs, in unit order.
     """
     B, n, m = X.shape
     s = Y.shape[2]
     for k in prange(B):
         A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
+        T, units, where, red, F, inF = _cg_workspace(n, m, s)
+        nF = 0
         XT = np.empty((m, n))
         YT = np.empty((s, n))
+        tot = np.empty(m + s)
         u = np.empty(s)
         v = np.empty(m)
         num = np.empty(n)
         den = np.empty(n)
+        Erow = E[k, 0] if want_matrix else num  # placeholder when no matrix is wanted
         _scale_transpose(X[k], XT)
         _scale_transpose(Y[k], YT)
+        _unit_totals(XT, YT, tot)
         for j in range(n):
             colsum[k, j] = 0.0
         for d in range(n):
-            st, th = _primary_crs(XT, YT, d, buf, basis, prow, y, maxit)
+            st, th, nF = _primary_crs(XT, YT, d, T, basis, prow, y, units, where, red, F, nF, inF, maxit)
             theta[k, d] = th
             status[k, d] = st
             secobj[k, d] = np.nan
-            if st == OPTIMAL and mode != MODE_NONE:
-                # theta enters the secondary LP as a constraint coefficient; if round-off
-                # left it a hair above the true optimum, the LP is infeasible (its dual
-                # unbounded). Retry with theta nudged down: a perturbation far below any
-                # tolerance that matters, used only when needed.
-                st2 = UNBOUNDED
-                val = np.nan
-                for shrink in _THETA_SHRINK:
-                    st2, val = _secondary_crs(
-                        XT, YT, d, th * (1.0 - shrink), mode == MODE_BENEVOLENT,
-                        A, b, c, rowtype, buf, basis, prow, xsol, y, maxit,
-                    )
-                    if st2 != UNBOUNDED:
-                        break
-                secobj[k, d] = val
-                if st2 != OPTIMAL:
-                    status[k, d] = 10 + st2
-                    st = st2
-            if st != OPTIMAL:
-                for j in range(n):
-                    colsum[k, j] = np.nan
-                    if want_matrix:
-                        E[k, d, j] = np.nan
+            if mode == MODE_NONE:
+                Erow = E[k, d] if want_matrix else Erow
+                if st != OPTIMAL:
+                    _fail_row(colsum[k], Erow, want_matrix)
+                else:
+                    _appraise(XT, YT, d, th, y, u, v, num, den, colsum[k], Erow, want_matrix)
+        if mode == MODE_NONE:
+            continue
+        for d in range(n):
+            Erow = E[k, d] if want_matrix else Erow
+            th = theta[k, d]
+            if status[k, d] != OPTIMAL:
+                _fail_row(colsum[k], Erow, want_matrix)
                 continue
-            for i in range(m):
-                v[i] = max(y[i], 0.0)
-            for r in range(s):
-                u[r] = max(y[m + r], 0.0)
-            for j in range(n):
-                num[j] = 0.0
-                den[j] = 0.0
-            for r in range(s):
-                for j in range(n):
-                    num[j] += u[r] * YT[r, j]
-            for i in range(m):
-                for j in range(n):
-                    den[j] += v[i] * XT[i, j]
-            for j in range(n):
-                e = th if j == d else num[j] / den[j]
-                if j != d:
-                    colsum[k, j] += e
-                if want_matrix:
-                    E[k, d, j] = e
+            # theta enters the secondary LP as a constraint coefficient; if round-off left
+            # it a hair above the true optimum, the LP is infeasible (its dual unbounded).
+            # Retry with theta nudged down: a perturbation far below any tolerance that
+            # matters, used only when needed.
+            st2 = UNBOUNDED
+            val = np.nan
+            for shrink in _THETA_SHRINK:
+                st2, val = _secondary_crs(
+                    XT, YT, d, th * (1.0 - shrink), mode == MODE_BENEVOLENT, tot,
+                    A, b, c, rowtype, buf, basis, prow, xsol, y, T, units, where, red, F, nF, maxit,
+                )
+                if st2 != UNBOUNDED:
+                    break
+            secobj[k, d] = val
+            if st2 != OPTIMAL:
+                status[k, d] = 10 + st2
+                _fail_row(colsum[k], Erow, want_matrix)
+                continue
+            _appraise(XT, YT, d, th, y, u, v, num, den, colsum[k], Erow, want_matrix)

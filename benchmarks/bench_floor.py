@@ -1,0 +1,177 @@
+"""Issue 17 ratios, each measured side by side in one run: the RNG draw vs the warm
+single-thread NumPy floor, ``summarize()`` vs the ``simulate()`` that made the draws, and
+DEA cross-efficiency / ``rank()`` in ms per draw.
+
+Method (printed with the table): every figure is the best of ``repeat`` wall times taken
+in this process after a warm-up call (numba caches loaded, memory pages touched); the two
+sides of a ratio alternate repetition by repetition, so both see the same load; results are
+freed before each repetition (``bench_sampler.timed``), output buffers of the RNG rows are
+preallocated and reused (warm memory) on both sides. Thread counts: mcfoot uses numba's
+(``NUMBA_NUM_THREADS``), the floor one thread.
+
+Run alone: ``python benchmarks/bench_floor.py [--draws 100000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numba
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import bench_dea  # noqa: E402
+
+import mcfoot  # noqa: E402
+from mcfoot import rng as mrng  # noqa: E402
+from mcfoot.simulate import build_plan  # noqa: E402
+from mcfoot.summary import summarize  # noqa: E402
+
+METHOD = ("best of {repeat} alternating repetitions after a warm-up; results freed between "
+          "repetitions; RNG output buffers preallocated (warm) on both sides; mcfoot on "
+          "{threads} numba thread(s), the NumPy floor on 1")
+
+
+def side_by_side(fns: dict, repeat: int) -> dict:
+    """Best wall time of each callable, the callables alternating within each repetition."""
+    best = dict.fromkeys(fns, np.inf)
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            out = None
+            gc.collect()
+            t0 = time.perf_counter()
+            out = fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+            del out
+    return best
+
+
+def rng_rows(draws: int, scenario: str = "paper", repeat: int = 3) -> list[tuple]:
+    """mcfoot's named row streams (every latency and speed stream of the scenario, in
+    blocks, threaded) vs one NumPy generator filling the same number of normals."""
+    plan = build_plan(scenario)
+    rows = np.flatnonzero(plan.present)
+    names = ([plan.row_streams("latency")[i] for i in rows]
+             + [plan.row_streams("speed")[i] for i in rows])
+    ss = mrng.normalize_seed(0)
+    threads = numba.get_num_threads()
+    out = np.empty((len(names), draws))
+    flat = np.empty(len(names) * draws)
+    fns = {
+        "floor": lambda: np.random.default_rng(0).standard_normal(out=flat),
+        "mcfoot": lambda: mrng.standard_normals_many(ss, names, 0, draws, out=out,
+                                                     threads=threads),
+        "mcfoot_1": lambda: mrng.standard_normals_many(ss, names, 0, draws, out=out, threads=1),
+    }
+    for fn in fns.values():
+        fn()  # warm: touch the pages of both buffers
+    t = side_by_side(fns, repeat)
+    n = f"{len(names) * draws:,} normals"
+    return [
+        (f"RNG: NumPy floor, 1 generator, 1 thread ({n})", f"{t['floor']:.3f} s", "", ""),
+        (f"  mcfoot named streams, {threads} threads", f"{t['mcfoot']:.3f} s",
+         f"{t['mcfoot'] / t['floor']:.2f}x the floor", "<= 1.0x"),
+        ("  mcfoot named streams, 1 thread", f"{t['mcfoot_1']:.3f} s",
+         f"{t['mcfoot_1'] / t['floor']:.2f}x the floor", ""),
+    ]
+
+
+def summary_rows(draws: int, scenario: str = "paper", repeat: int = 2) -> list[tuple]:
+    """summarize() (ETI and HDI; the statistics, ``mcse=False``; and the default with Monte
+    Carlo standard errors) of a simulate() result vs that simulate()."""
+    warm = mcfoot.simulate(scenario, 200, seed=0)
+    summarize(warm), summarize(warm, kind="hdi", mcse=False)
+    del warm
+    held = {}
+
+    def sim():
+        held.pop("tree", None)
+        held["tree"] = mcfoot.simulate(scenario, draws, seed=0)
+
+    sim()
+    t = side_by_side({"simulate": sim,
+                      "eti": lambda: summarize(held["tree"], mcse=False),
+                      "hdi": lambda: summarize(held["tree"], kind="hdi", mcse=False),
+                      "eti_mcse": lambda: summarize(held["tree"])}, repeat)
+    n_rows = int(held["tree"]["catalogue"]["present"].sum())
+    held.clear()
+    return [
+        (f"simulate('{scenario}', {draws:,} draws, {n_rows} rows)", f"{t['simulate']:.3f} s",
+         "", ""),
+        ("  summarize(), ETI", f"{t['eti']:.3f} s", f"{t['eti'] / t['simulate']:.2f}x simulate",
+         "<= 1.0x"),
+        ("  summarize(), HDI", f"{t['hdi']:.3f} s", f"{t['hdi'] / t['simulate']:.2f}x simulate",
+         "<= 1.0x"),
+        ("  summarize() with MCSE (the default), ETI", f"{t['eti_mcse']:.3f} s",
+         f"{t['eti_mcse'] / t['simulate']:.2f}x simulate", ""),
+    ]
+
+
+def rank_rows(dea_draws: int = 1000, rank_draws: int = 2000, repeat: int = 3) -> list[tuple]:
+    """DEA cross-efficiency (126 DMUs x 5 inputs, aggressive; bench_dea's study-shaped
+    data) on numba's threads and on one, and the full rank() of a default run, per draw."""
+    from mcfoot.dea import cross_efficiency
+    from mcfoot.rank import rank
+
+    X, Y = bench_dea.study_like(np.random.default_rng(2025), dea_draws)
+    cross_efficiency(X[:2], Y)
+    threads = numba.get_num_threads()
+
+    def one_thread():
+        numba.set_num_threads(1)
+        try:
+            return cross_efficiency(X, Y)
+        finally:
+            numba.set_num_threads(threads)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # models without an index are named
+        rank(mcfoot.simulate("default", 20, seed=0, progress=False))  # warm-up
+        tree = mcfoot.simulate("default", rank_draws, seed=0, progress=False)
+        t = side_by_side({"dea": lambda: cross_efficiency(X, Y), "dea_1": one_thread,
+                          "rank": lambda: rank(tree)}, repeat)
+    n_dmu = X.shape[1]
+    ms = lambda s, n: f"{s / n * 1e3:.3f} ms/draw"  # noqa: E731
+    return [
+        (f"DEA cross-efficiency, {n_dmu} DMUs x 5 inputs, {threads} threads",
+         ms(t["dea"], dea_draws), "", "<= 0.2 ms"),
+        ("  the same on 1 thread", ms(t["dea_1"], dea_draws),
+         f"{t['dea_1'] / t['dea']:.2f}x {threads} threads", ""),
+        (f"rank(): default, {rank_draws:,} draws, pooled DMUs", ms(t["rank"], rank_draws), "", ""),
+    ]
+
+
+def floor_rows(draws: int = 100_000, quick: bool = False) -> list[tuple]:
+    """All rows of the issue-17 table."""
+    return (rng_rows(draws) + summary_rows(draws)
+            + rank_rows(100 if quick else 1000, 200 if quick else 2000))
+
+
+def print_table(rows, title: str = "") -> None:
+    w = max(len(r[0]) for r in rows) + 2
+    if title:
+        print(f"\n{title}")
+    print(f"{'benchmark':<{w}}{'measured':>18}{'ratio':>22}{'target':>10}")
+    for r in rows:
+        print(f"{r[0]:<{w}}{r[1]:>18}{r[2]:>22}{r[3]:>10}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--draws", type=int, default=100_000)
+    ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    args = ap.parse_args(argv)
+    draws = 5_000 if args.quick else args.draws
+    print(f"method: {METHOD.format(repeat='2-3', threads=numba.get_num_threads())}")
+    print_table(floor_rows(draws, args.quick), "issue 17: at the floor")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
