@@ -76,45 +76,44 @@ def reduce_rows(x, bits, shift, key0, table, edges, thresholds,
     """Reduce every row of ``x`` (rows, draws); see ``stream.reduce_rows_reference``.
 
     ``bits`` is ``x`` viewed as int64 (for finite x >= 0 the IEEE bits are monotone in x);
-    ``table[(bits >> shift) - key0]`` is the regular bin (-1 .. nbins) holding the smallest
-    double with those leading bits, and comparisons with ``edges`` finish the search, so
-    the bin is exactly ``searchsorted(edges, x, "right") + 1`` (0 for x == 0). ``m2_out`` is
-    written only for rows whose values are all finite (mean ``sum_out / draws``).
+    ``table[clip((bits >> shift) - key0, 0, len(table) - 1)]`` is the regular bin (-1 ..
+    nbins) of the smallest double with those leading bits (``table[0] = -1`` for the values
+    below the grid, ``table[-1] = nbins`` above it) and comparisons with ``edges`` (the
+    nbins + 1 bin edges and +inf) finish the search, so the bin is exactly
+    ``searchsorted(edges[:-1], x, "right") + 1`` (0 for x == 0). ``m2_out`` is written only
+    for rows whose values are all finite (mean ``sum_out / draws``).
     """
     n_rows, n_draws = x.shape
-    nbins = edges.shape[0] - 1
-    n_tab = table.shape[0]
+    top = table.shape[0] - 1
     n_t = thresholds.shape[0]
     for r in prange(n_rows):
         total = _block_sums(x, r, 0.0, False)
-        n_fin = 0
+        n_bad = 0
         n_neg = 0
         for d in range(n_draws):
             v = x[r, d]
-            if not math.isfinite(v):
-                continue
-            n_fin += 1
-            if v < 0.0:
-                n_neg += 1
+            if not (0.0 < v < math.inf):  # rare: zero, negative, NaN or infinite
+                if v == 0.0:
+                    hist_out[r, 0] += 1
+                    for t in range(n_t):
+                        if v > thresholds[t]:
+                            exceed_out[r, t] += 1
+                elif math.isfinite(v):
+                    n_neg += 1
+                else:
+                    n_bad += 1
                 continue
             for t in range(n_t):
                 if v > thresholds[t]:
                     exceed_out[r, t] += 1
-            if v == 0.0:
-                hist_out[r, 0] += 1
-                continue
-            j = (bits[r, d] >> shift) - key0
-            if j < 0:
-                k = -1
-            elif j >= n_tab:
-                k = nbins
-            else:
-                k = table[j]
-            while k < nbins and v >= edges[k + 1]:
+            j = min(max((bits[r, d] >> shift) - key0, 0), top)
+            k = table[j]
+            k += v >= edges[k + 1]  # a lookup cell spans at most two bins ...
+            while v >= edges[k + 1]:  # ... unless the table had to be coarser
                 k += 1
             hist_out[r, k + 2] += 1
-        n_fin_out[r] = n_fin
+        n_fin_out[r] = n_draws - n_bad
         n_neg_out[r] = n_neg
         sum_out[r] = total
-        if n_fin == n_draws:
+        if n_bad == 0:
             m2_out[r] = _block_sums(x, r, total / n_draws, True)

@@ -1,26 +1,36 @@
 """Streaming reductions: summaries, claim and rank probabilities without holding all draws.
 
-A streaming run evaluates the draws chunk by chunk (:func:`mcfoot.simulate.simulate_range`,
-the same numbers as an in-memory run, bit for bit), reduces every chunk to a small *partial*
-and merges the partials. Memory is bounded by one chunk plus the partials, whatever the
-number of draws.
+A streaming run evaluates the draws chunk by chunk (:func:`mcfoot.simulate.sample_chunk`,
+the array layer of :func:`mcfoot.simulate.simulate_range`: the same numbers as an in-memory
+run, bit for bit, into one set of arrays reused from chunk to chunk), reduces every chunk to
+a small *partial* and merges the partials. Memory is bounded by one chunk plus the partials,
+whatever the number of draws. The reduction of a chunk is one compiled pass per (model,
+prompt) row (``mcfoot._reduce``, on ``numba.get_num_threads()`` threads) whose NumPy twin,
+:func:`reduce_rows_reference`, is its test oracle and runs with ``backend="numpy"``: both
+give the same partial bit for bit, for any thread count.
 
 What is accumulated per (variable, model, prompt):
 
 * **mean and sd**: count, mean and sum of squared deviations, merged with Chan et al.'s
-  pairwise formula (the parallel form of Welford's update). Chunks are merged in a fixed
-  binary tree over chunk indices (:func:`merge_tree`), so the result does not depend on the
-  order in which chunks finish, nor on the number of threads or dask workers; it does depend
-  (in the last bits, ~1e-15 relative) on the chunk size, because floating-point sums do.
-* **quantiles**: a fixed histogram in log space (:class:`LogGrid`): bins ``[a, a r)`` with
-  ``r = (1 + rel_error)^2`` between ``lo`` and ``hi``, plus a bin for exact zeros and
-  under/overflow bins. The estimate of the ``q`` quantile is the geometric midpoint of the bin
+  pairwise formula (the parallel form of Welford's update). Within a chunk both sums are
+  taken in a fixed order (blocks of ``SUM_BLOCK`` draws, ``SUM_LANES`` running sums per
+  block; the squared deviations in a second pass, from the chunk mean). Chunks are merged
+  in a fixed binary tree over chunk indices (:func:`merge_tree`), so the result does not
+  depend on the order in which chunks finish, nor on the number of threads or dask workers;
+  it does depend (in the last bits, ~1e-15 relative) on the chunk size, because
+  floating-point sums do.
+* **quantiles**: a fixed histogram in log space (:class:`LogGrid`): bins ``[e_k, e_k+1)``
+  between the edges ``e_k = lo r^k`` with ``r = (1 + rel_error)^2`` from ``lo`` to past
+  ``hi``, plus a bin for exact zeros and under/overflow bins. The edges define the bins
+  exactly (the compiled pass finds a value's bin from the leading bits of its IEEE
+  representation and finishes by comparing with the edges, with the same result as
+  ``searchsorted``). The estimate of the ``q`` quantile is the geometric midpoint of the bin
   holding the ``ceil(q n)``-th smallest draw (the "inverted CDF" sample quantile,
   ``numpy.quantile(..., method="inverted_cdf")``), so its relative error is at most
-  ``sqrt(r) - 1 = rel_error`` (plus ~1e-15 from computing the bin of a value that lies on a bin
-  edge). Zeros are exact. A quantile that falls in the under/overflow bin is NaN (never
-  clipped) and the counts outside the grid are reported. Counts are integers: quantiles do not
-  depend on the chunk size or the number of workers at all.
+  ``sqrt(r) - 1 = rel_error`` (up to the rounding of the edges and midpoints, ~1e-15). Zeros
+  are exact. A quantile that falls in the under/overflow bin is NaN (never clipped) and the
+  counts outside the grid are reported. Counts are integers: quantiles do not depend on the
+  chunk size or the number of workers at all.
 * **claim probabilities**: ``P(X > t)`` for given thresholds, from integer counts (exact).
 * **rank probabilities**: the study's pooled DEA ranking, computed per chunk by
   :func:`mcfoot.rank.rank`'s own array layer (:func:`mcfoot.rank.participants`,
@@ -108,24 +118,27 @@ class LogGrid:
             .astype(np.int64)
 
     @cached_property
-    def lookup(self) -> tuple[int, int, np.ndarray]:
-        """``(shift, key0, table)`` of the compiled binning (``mcfoot._reduce``): for a
-        double x > 0 with IEEE bits ``b`` (monotone in x), ``table[(b >> shift) - key0]`` is
-        the regular bin (-1 .. nbins, edges[k] <= x) of the smallest double sharing those
-        leading bits. Cells are 2^-m of an octave wide with m chosen so that a cell spans at
-        most two bins (``2^-m <= (r - 1) / 2``), and the table at most ``LOOKUP_MAX`` entries
-        (narrower bins then take more comparisons, never a different bin)."""
+    def lookup(self) -> tuple[int, int, np.ndarray, np.ndarray]:
+        """``(shift, key0, table, edges)`` of the compiled binning (``mcfoot._reduce``): for
+        a double x > 0 with IEEE bits ``b`` (monotone in x), ``table[clip((b >> shift) -
+        key0, 0, len(table) - 1)]`` is the regular bin k (-1 .. nbins, ``edges[k] <= x``) of
+        the smallest double sharing those leading bits, with one entry for everything below
+        the grid (-1) and one above it (nbins); ``edges`` ends with +inf. Cells are 2^-m of
+        an octave wide, m chosen so that a cell spans at most two bins (``2^-m <= (r - 1) /
+        2``) unless the table would pass ``LOOKUP_MAX`` entries (narrower bins then take
+        more comparisons, never a different bin)."""
         r_minus_1 = math.expm1(self.log_r)
         octaves = math.log2(self.edges[-1] / self.lo) + 2
         m = min(52, max(0, math.ceil(math.log2(2.0 / r_minus_1))))
         while m > 0 and octaves * 2.0 ** m > LOOKUP_MAX:
             m -= 1
         shift = 52 - m
-        key0 = int(np.float64(self.lo).view(np.int64)) >> shift
-        key1 = int(self.edges[-1].view(np.int64)) >> shift
-        low = (np.arange(key0, key1 + 1, dtype=np.int64) << shift).view(np.float64)
-        table = (np.searchsorted(self.edges, low, side="right") - 1).astype(np.int32)
-        return shift, key0, table
+        key0 = (int(np.float64(self.lo).view(np.int64)) >> shift) - 1
+        key1 = (int(self.edges[-1].view(np.int64)) >> shift) + 1
+        low = (np.arange(key0 + 1, key1, dtype=np.int64) << shift).view(np.float64)
+        table = np.concatenate([[-1], np.searchsorted(self.edges, low, side="right") - 1,
+                                [self.nbins]]).astype(np.int64)
+        return shift, key0, table, np.append(self.edges, np.inf)
 
     def midpoints(self) -> np.ndarray:
         """Value reported for each bin: 0, NaN (underflow), geometric midpoints, NaN."""
@@ -267,11 +280,10 @@ def reduce_rows(x: np.ndarray, grid: LogGrid, thresholds=(), backend: str = "num
     x = np.ascontiguousarray(x, dtype=float)
     rows = x.shape[0]
     t = np.asarray(thresholds, dtype=float).reshape(-1)
-    shift, key0, table = grid.lookup
     out = (np.empty(rows, np.int64), np.empty(rows, np.int64), np.empty(rows),
            np.full(rows, np.nan), np.zeros((rows, grid.size), np.int64),
            np.zeros((rows, len(t)), np.int64))
-    _reduce.reduce_rows(x, x.view(np.int64), shift, key0, table, grid.edges, t, *out)
+    _reduce.reduce_rows(x, x.view(np.int64), *grid.lookup, t, *out)
     return out
 
 
