@@ -4,7 +4,9 @@ Prints one table of ratios measured side by side in this run (a) the sampler vs 
 NumPy implementation and vs the NumPy random-number floor, with peak memory vs output size;
 (b) DEA per LP, numba vs ``scipy.optimize.linprog``; (c) the full ``mcfoot.rank()``; (d)
 streaming vs ``simulate()`` per draw at 10^5 and 10^6 draws (``bench_stream``: method printed
-below the table); then (e) the scaling curve (draws vs wall time and peak memory, in-memory and streaming).
+below the table); then (e) the scaling curve (draws vs wall time and peak memory, in-memory
+and streaming); (f) randomized quasi-Monte Carlo vs plain Monte Carlo at equal points
+(``bench_qmc``).
 Memory: ``tracemalloc`` peak above the allocations alive before the call (NumPy array
 buffers are traced).
 """
@@ -23,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_dea, bench_sampler, bench_stream  # noqa: E402
+from benchmarks import bench_dea, bench_qmc, bench_sampler, bench_stream  # noqa: E402
 
 import mcfoot  # noqa: E402
 
@@ -111,5 +113,9 @@ def main(argv=None) -> int:
         ms = "" if np.isnan(mb) else f"{mb:.0f}"
         print(f"{n:>10,}  {mode:<26}{ts:>10}{ms:>12}")
     print(f"\nstreaming vs simulate: {bench_stream.METHOD}")
+    if args.quick:
+        bench_qmc.main(points=1024, reps=4, rank_points=128, cost_points=8192)
+    else:
+        bench_qmc.main()
     print(f"\ntotal benchmark time: {time.perf_counter() - t_start:.0f} s")
     return 0

@@ -40,10 +40,14 @@ def _run(args) -> int:
                 row = {"model": str(m), "prompt": str(p)}
                 for v in COLUMNS:
                     for st in s.stat.values:
-                        row[f"{v}_{st}"] = float(s[v].values[i, j, list(s.stat.values).index(st)])
+                        k = list(s.stat.values).index(st)
+                        row[f"{v}_{st}"] = float(s[v].values[i, j, k])
+                        row[f"{v}_{st}_mcse"] = float(s[f"{v}_mcse"].values[i, j, k])
                 rows.append(row)
         json.dump({"ci_prob": args.ci, "ci_kind": args.kind,
-                   "scenario": tree.attrs.get("scenario"), "rows": rows},
+                   "scenario": tree.attrs.get("scenario"),
+                   "sampling": tree.attrs.get("sampling", "mc"),
+                   "mcse_method": s.attrs["mcse_method"], "rows": rows},
                   sys.stdout, indent=1)
         print()
         return 0
@@ -52,8 +56,9 @@ def _run(args) -> int:
     for v in COLUMNS:
         unit = s[v].attrs.get("units", "")
         head += f" | {v.split('_')[0] + ' (' + unit + ')':^30s}"
-    print(f"scenario '{tree.attrs.get('scenario')}', {s.attrs['draws']} draws; each cell: "
-          f"mean  median  [{pct} interval]")
+    print(f"scenario '{tree.attrs.get('scenario')}', {s.attrs['draws']} draws "
+          f"({tree.attrs.get('sampling', 'mc')}); each cell: mean  median  [{pct} interval]; "
+          f"Monte Carlo errors in --json")
     print(head)
     print("-" * len(head))
     for i, m in enumerate(s.model.values):
