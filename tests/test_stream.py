@@ -131,9 +131,10 @@ def test_bad_rows_are_reported(backend):
     assert part.hist["energy_wh"][1].sum() == 0
 
 
-def test_stream_backends_are_identical():
-    kw = dict(draws=700, seed=5, models=MODELS, chunk_draws=300, progress=False,
-              variables=["energy_wh", "energy_min_wh", "water_ml"],
+@pytest.mark.parametrize("sampling, draws", [("mc", 700), ("sobol", 1024)])
+def test_stream_backends_are_identical(sampling, draws):
+    kw = dict(draws=draws, seed=5, models=MODELS, chunk_draws=300, progress=False,
+              variables=["energy_wh", "energy_min_wh", "water_ml"], sampling=sampling,
               thresholds={"energy_wh": [0.3, 3.0], "energy_min_wh": 1.0})
     a = stream.stream("paper", backend="numba", **kw)
     b = stream.stream("paper", backend="numpy", **kw)
