@@ -287,14 +287,16 @@ def reduce_rows(x: np.ndarray, grid: LogGrid, thresholds=(), backend: str = "num
     return out
 
 
-def reduce_arrays(arrays: dict, spec: Spec, start: int = 0, backend: str = "numba") -> Partial:
-    """Reduce the draws of a chunk, ``{variable: (cells, draws)}``, to a :class:`Partial`
-    (without ranks: they need the chunk's DataTree, see :func:`reduce_tree`)."""
-    part = None
+def reduce_arrays(arrays: dict, spec: Spec, start: int, stop: int,
+                  backend: str = "numba") -> Partial:
+    """Reduce draws ``start..stop-1`` of a chunk, ``{variable: (cells, draws)}``, to a
+    :class:`Partial` (without ranks: they need the chunk's DataTree, see :func:`reduce_tree`)."""
+    part = Partial(start, stop)
+    n_draws = stop - start
     for v in spec.variables:
         x = arrays[v]
-        n_draws = x.shape[1]
-        part = part or Partial(start, start + n_draws)
+        if x.shape[1] != n_draws:
+            raise ValueError(f"{v}: {x.shape[1]} draws given for draws {start}..{stop - 1}")
         n_fin, n_neg, total, m2, hist, exceed = reduce_rows(x, spec.grid,
                                                             spec.thresholds.get(v, ()), backend)
         ok = n_fin == n_draws
@@ -316,7 +318,7 @@ def reduce_tree(tree: xr.DataTree, spec: Spec, start: int = 0,
     """Reduce the draws of a (chunk) result to a :class:`Partial`."""
     fp = tree["footprint"]
     part = reduce_arrays({v: _cells(fp[v].values) for v in spec.variables}, spec, start,
-                         backend)
+                         start + fp.sizes["draw"], backend)
     if spec.ranks:
         part.rank_counts, part.tied_draws = _rank_counts(tree)
     return part
@@ -357,7 +359,7 @@ def chunk_partial(plan: Plan, seed, start: int, stop: int, spec: Spec,
         return part
     res, _ = sample_chunk(plan, rng.normalize_seed(seed), start, stop, backend, threads, out,
                           design)
-    return reduce_arrays(_slot_arrays(res, spec.variables), spec, start, backend)
+    return reduce_arrays(_slot_arrays(res, spec.variables), spec, start, stop, backend)
 
 
 #: Chunk results larger than this (bytes) are freed with an explicit garbage collection:

@@ -121,12 +121,12 @@ def test_bad_rows_are_reported(backend):
     x = np.ones((2, 10))
     x[1, 3] = np.nan
     with pytest.raises(ValueError, match="some but not all draws"):
-        reduce_arrays({"energy_wh": x}, spec, backend=backend)
+        reduce_arrays({"energy_wh": x}, spec, 0, 10, backend)
     x[1] = -1.0
     with pytest.raises(ValueError, match="negative values"):
-        reduce_arrays({"energy_wh": x}, spec, backend=backend)
+        reduce_arrays({"energy_wh": x}, spec, 0, 10, backend)
     x[1] = np.nan  # a row absent from the catalogue: no draws, NaN moments
-    part = reduce_arrays({"energy_wh": x}, spec, backend=backend)
+    part = reduce_arrays({"energy_wh": x}, spec, 0, 10, backend)
     assert part.n["energy_wh"].tolist() == [10, 0] and np.isnan(part.mean["energy_wh"][1])
     assert part.hist["energy_wh"][1].sum() == 0
 
