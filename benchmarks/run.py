@@ -8,7 +8,8 @@ NumPy implementation and vs the NumPy random-number floor, with peak memory vs o
 (b) DEA per LP, numba vs ``scipy.optimize.linprog``; (c) the full ``mcfoot.rank()`` and the
 serving scenario's cost vs the paper's (``bench_serving``); then
 (d) the scaling curve (draws vs wall time and peak memory, in-memory and streaming); (e)
-randomized quasi-Monte Carlo vs plain Monte Carlo at equal points (``bench_qmc``).
+randomized quasi-Monte Carlo vs plain Monte Carlo at equal points (``bench_qmc``);
+(f) streaming vs ``simulate()`` per draw at 10^5 and 10^6 draws (``bench_stream``).
 Memory: ``tracemalloc`` peak above the allocations alive before the call (NumPy array
 buffers are traced).
 """
@@ -27,7 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_dea, bench_floor, bench_qmc, bench_sampler, bench_serving  # noqa: E402
+from benchmarks import bench_dea, bench_floor, bench_qmc, bench_sampler, bench_serving, \
+    bench_stream  # noqa: E402
 
 import mcfoot  # noqa: E402
 
@@ -63,12 +65,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     ap.add_argument("--draws", type=int, default=100_000, help="sampler draws (100000)")
     ap.add_argument("--max-draws", type=int, default=10**6, help="largest scaling point")
+    ap.add_argument("--stream-draws", type=int, nargs="+", default=[10**5, 10**6],
+                    help="sizes of the streaming vs simulate comparison (100000 1000000)")
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     ap.add_argument("--floor-only", action="store_true",
                     help="only the issue-17 table (RNG floor, summarize vs simulate, DEA)")
     args = ap.parse_args(argv)
     if args.quick:
-        args.draws, args.max_draws = 5_000, 10**4
+        args.draws, args.max_draws, args.stream_draws = 5_000, 10**4, [5_000, 20_000]
     t_start = time.perf_counter()
     print(f"mcfoot {mcfoot.__version__} benchmarks; numba threads: {numba.get_num_threads()}, "
           f"numpy {np.__version__}")
@@ -103,6 +107,15 @@ def main(argv=None) -> int:
                      f"{t_rank:.2f} s", "", "< 10 s"))
     else:
         rows.append(("rank(): mcfoot.rank not available", "skipped", "", ""))
+    in_mem = min(args.stream_draws)
+    for r in bench_stream.stream_rows(args.stream_draws, in_memory_max=in_mem):
+        rows.append((f"streaming vs simulate per draw, {r['draws']:,} draws",
+                     f"{r['stream_s_per_draw'] * 1e6:.1f} / {r['simulate_s_per_draw'] * 1e6:.1f}"
+                     f" us", f"{r['ratio']:.2f}x simulate", "<= 1.5x"))
+        if not np.isnan(r["reduction_share"]):
+            rows.append((f"  reduction share of streaming (sampling alone "
+                         f"{r['sampling_only_s_per_draw'] * 1e6:.1f} us)",
+                         f"best of {r['repeats']}", f"{100 * r['reduction_share']:.0f} %", ""))
     w = max(len(r[0]) for r in rows) + 2
     print(f"\n{'benchmark':<{w}}{'measured':>24}{'ratio':>22}{'target':>10}")
     for r in rows:
@@ -116,6 +129,7 @@ def main(argv=None) -> int:
         ts = "skipped" if np.isnan(t) else f"{t:.2f}"
         ms = "" if np.isnan(mb) else f"{mb:.0f}"
         print(f"{n:>10,}  {mode:<26}{ts:>10}{ms:>12}")
+    print(f"\nstreaming vs simulate: {bench_stream.METHOD}")
     if args.quick:
         bench_qmc.main(points=1024, reps=4, rank_points=128, cost_points=8192)
     else:

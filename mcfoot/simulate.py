@@ -31,8 +31,8 @@ from .priors import (MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Scenario, load_sc
                      with_region)
 
 __all__ = ["BACKENDS", "build_plan", "check_draws", "DEFAULT_CHUNK", "design_columns",
-           "draw_normals", "evaluate", "Normals", "normals_from_design", "Plan", "SCOPE_DIM",
-           "simulate", "simulate_range"]
+           "draw_normals", "evaluate", "Normals", "normals_from_design", "output_arrays",
+           "Plan", "sample_chunk", "SCOPE_DIM", "simulate", "simulate_range"]
 
 SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware",
              "model": "model"}
@@ -489,28 +489,50 @@ def simulate_range(plan: Plan, seed, start: int, stop: int, *, backend: str = "n
                     design=design)
 
 
+def output_arrays(plan: Plan, n: int) -> dict[str, np.ndarray]:
+    """Uninitialised arrays for every kernel output of ``n`` draws (``evaluate(out=...)``):
+    (slot, draw) per footprint and row input, (variant, slot, draw) under ``VARIANTS_KEY``."""
+    s_n = plan.n_slots
+    extra = ("batch",) if plan.scenario.attribution == "serving" else ()  # physics' batch
+    out = {k: np.empty((s_n, n)) for k in (*V.kernel_keys(), *V.row_kernel_keys(), *extra)}
+    out[V.VARIANTS_KEY] = np.empty((2 if plan.scenario.attribution == "band" else 1, s_n, n))
+    return out
+
+
+def sample_chunk(plan: Plan, ss, start: int, stop: int, backend: str = "numba",
+                 threads: int = 1, out: dict | None = None,
+                 design: rng.Design | None = None):
+    """Draws ``start..stop-1`` of the run's ``design`` (default: plain Monte Carlo):
+    :func:`draw_normals` + :func:`evaluate`, returning ``(outputs over (slot, draw), group
+    inputs)``.
+
+    ``out`` (numba backend; :func:`output_arrays` for ``stop - start`` draws): the row normals
+    are drawn straight into ``out["latency"]``/``out["speed"]`` and the kernel overwrites
+    them in place with the sampled latency and speed and writes every output into ``out``,
+    which is returned (no allocation: a streaming run reuses one set of arrays).
+    """
+    if backend == "numba" and out is not None:
+        normals = draw_normals(plan, ss, start, stop, threads=threads,
+                               out=(out["latency"], out["speed"]), design=design)
+        return evaluate(plan, normals, backend, out=out)
+    return evaluate(plan, draw_normals(plan, ss, start, stop, threads=threads, design=design),
+                    backend)
+
+
 def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: int,
          design: rng.Design | None = None):
     """Evaluate the chunks ``bounds`` (covering ``start..stop``) into whole-range arrays."""
-    n, s_n = stop - start, plan.n_slots
-    band = plan.scenario.attribution == "band"
-    extra = tuple(V.SERVING[k].kernel_key for k in ("batch",)) \
-        if plan.scenario.attribution == "serving" else ()
-    full = {k: np.empty((s_n, n)) for k in (*V.kernel_keys(), *V.row_kernel_keys(), *extra)}
-    variants = np.empty((2 if band else 1, s_n, n))
+    n = stop - start
+    full = output_arrays(plan, n)
+    variants = full.pop(V.VARIANTS_KEY)
     group_chunks: list[dict] = []
     single = len(bounds) == 1
     for s, e in bounds:
-        if backend == "numba" and single:
-            # one chunk: draw the row normals straight into the result arrays and let the
-            # kernel overwrite them in place with latency/speed (no copies)
-            normals = draw_normals(plan, ss, s, e, threads=threads,
-                                   out=(full["latency"], full["speed"]), design=design)
-            out = {k: full[k] for k in full} | {V.VARIANTS_KEY: variants}
-            res, values = evaluate(plan, normals, backend, out=out)
+        if backend == "numba" and single:  # one chunk: straight into the result (no copies)
+            _, values = sample_chunk(plan, ss, s, e, backend, threads,
+                                     out=full | {V.VARIANTS_KEY: variants}, design=design)
         else:
-            normals = draw_normals(plan, ss, s, e, threads=threads, design=design)
-            res, values = evaluate(plan, normals, backend)
+            res, values = sample_chunk(plan, ss, s, e, backend, threads, design=design)
             for k in full:
                 full[k][:, s - start:e - start] = res[k]
             variants[:, :, s - start:e - start] = res[V.VARIANTS_KEY]

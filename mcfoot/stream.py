@@ -1,26 +1,36 @@
 """Streaming reductions: summaries, claim and rank probabilities without holding all draws.
 
-A streaming run evaluates the draws chunk by chunk (:func:`mcfoot.simulate.simulate_range`,
-the same numbers as an in-memory run, bit for bit), reduces every chunk to a small *partial*
-and merges the partials. Memory is bounded by one chunk plus the partials, whatever the
-number of draws.
+A streaming run evaluates the draws chunk by chunk (:func:`mcfoot.simulate.sample_chunk`,
+the array layer of :func:`mcfoot.simulate.simulate_range`: the same numbers as an in-memory
+run, bit for bit, into one set of arrays reused from chunk to chunk), reduces every chunk to
+a small *partial* and merges the partials. Memory is bounded by one chunk plus the partials,
+whatever the number of draws. The reduction of a chunk is one compiled pass per (model,
+prompt) row (``mcfoot._reduce``, on ``numba.get_num_threads()`` threads) whose NumPy twin,
+:func:`reduce_rows_reference`, is its test oracle and runs with ``backend="numpy"``: both
+give the same partial bit for bit, for any thread count.
 
 What is accumulated per (variable, model, prompt):
 
 * **mean and sd**: count, mean and sum of squared deviations, merged with Chan et al.'s
-  pairwise formula (the parallel form of Welford's update). Chunks are merged in a fixed
-  binary tree over chunk indices (:func:`merge_tree`), so the result does not depend on the
-  order in which chunks finish, nor on the number of threads or dask workers; it does depend
-  (in the last bits, ~1e-15 relative) on the chunk size, because floating-point sums do.
-* **quantiles**: a fixed histogram in log space (:class:`LogGrid`): bins ``[a, a r)`` with
-  ``r = (1 + rel_error)^2`` between ``lo`` and ``hi``, plus a bin for exact zeros and
-  under/overflow bins. The estimate of the ``q`` quantile is the geometric midpoint of the bin
+  pairwise formula (the parallel form of Welford's update). Within a chunk both sums are
+  taken in a fixed order (blocks of ``SUM_BLOCK`` draws, ``SUM_LANES`` running sums per
+  block; the squared deviations in a second pass, from the chunk mean). Chunks are merged
+  in a fixed binary tree over chunk indices (:func:`merge_tree`), so the result does not
+  depend on the order in which chunks finish, nor on the number of threads or dask workers;
+  it does depend (in the last bits, ~1e-15 relative) on the chunk size, because
+  floating-point sums do.
+* **quantiles**: a fixed histogram in log space (:class:`LogGrid`): bins ``[e_k, e_k+1)``
+  between the edges ``e_k = lo r^k`` with ``r = (1 + rel_error)^2`` from ``lo`` to past
+  ``hi``, plus a bin for exact zeros and under/overflow bins. The edges define the bins
+  exactly (the compiled pass finds a value's bin from the leading bits of its IEEE
+  representation and finishes by comparing with the edges, with the same result as
+  ``searchsorted``). The estimate of the ``q`` quantile is the geometric midpoint of the bin
   holding the ``ceil(q n)``-th smallest draw (the "inverted CDF" sample quantile,
   ``numpy.quantile(..., method="inverted_cdf")``), so its relative error is at most
-  ``sqrt(r) - 1 = rel_error`` (plus ~1e-15 from computing the bin of a value that lies on a bin
-  edge). Zeros are exact. A quantile that falls in the under/overflow bin is NaN (never
-  clipped) and the counts outside the grid are reported. Counts are integers: quantiles do not
-  depend on the chunk size or the number of workers at all.
+  ``sqrt(r) - 1 = rel_error`` (up to the rounding of the edges and midpoints, ~1e-15). Zeros
+  are exact. A quantile that falls in the under/overflow bin is NaN (never clipped) and the
+  counts outside the grid are reported. Counts are integers: quantiles do not depend on the
+  chunk size or the number of workers at all.
 * **claim probabilities**: ``P(X > t)`` for given thresholds, from integer counts (exact).
 * **rank probabilities**: the study's pooled DEA ranking, computed per chunk by
   :func:`mcfoot.rank.rank`'s own array layer (:func:`mcfoot.rank.participants`,
@@ -34,25 +44,34 @@ from __future__ import annotations
 import gc
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import xarray as xr
 
-from . import provenance, rng, variables as variables_
+from . import _reduce, provenance, rng, variables as variables_
 from ._validate import finite_number, probability
 from .errors import InputError
 from .rank import STUDY_INPUTS, STUDY_OUTPUTS, TIE_TOL, participants, pooled_ranks, \
     rank_counts
-from .simulate import Plan, build_plan, check_draws, simulate_range
+from ._reduce import SUM_BLOCK, SUM_LANES
+from .simulate import Plan, build_plan, check_draws, output_arrays, sample_chunk, \
+    simulate_range
 from .summary import STATS
 
 __all__ = ["LogGrid", "Merger", "Partial", "STREAM_CHUNK", "Spec", "chunk_partial",
-           "make_spec", "merge", "merge_tree", "quantiles_from_hist", "reduce_tree",
-           "release", "stream", "tree_split"]
+           "make_spec", "merge", "merge_tree", "quantiles_from_hist", "reduce_arrays",
+           "reduce_rows", "reduce_rows_reference", "reduce_tree", "release", "stream",
+           "tree_split"]
 
-#: Default draws per chunk of a streaming run: with the whole catalogue (194 rows) one chunk's
-#: arrays take ~0.6 GB, so a run peaks near 1 GB whatever the number of draws.
-STREAM_CHUNK = 32_768
+#: Default draws per chunk of a streaming run: one block of the random streams
+#: (``rng.BLOCK``), so no chunk re-draws the head of a block it starts inside (a chunk of
+#: half a block would draw 1.5x the normals). With the whole catalogue (194 rows) one chunk's
+#: arrays (reused from chunk to chunk) take ~0.9 GB, so a run peaks near 1.2 GB whatever
+#: the number of draws.
+STREAM_CHUNK = rng.BLOCK
+#: Largest lookup table of the compiled log-grid binning (entries; see ``LogGrid.lookup``).
+LOOKUP_MAX = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -85,12 +104,41 @@ class LogGrid:
     def size(self) -> int:
         return self.nbins + 3
 
+    @cached_property
+    def edges(self) -> np.ndarray:
+        """The nbins + 1 bin edges ``lo r^k``, k = 0 .. nbins: they define the bins exactly
+        (a value on an edge belongs to the bin above it)."""
+        return self.lo * np.exp(np.arange(self.nbins + 1) * self.log_r)
+
     def index(self, x: np.ndarray) -> np.ndarray:
-        """Bin of every value (x >= 0, finite)."""
-        with np.errstate(divide="ignore"):
-            k = np.floor((np.log(x) - math.log(self.lo)) / self.log_r)
-        idx = np.where(x == 0, 0, np.where(x < self.lo, 1, 2 + np.clip(k, 0, self.nbins)))
-        return idx.astype(np.int64)
+        """Bin of every value (x >= 0, finite): 0 for 0, else ``searchsorted(edges, x,
+        "right") + 1``."""
+        x = np.asarray(x, dtype=float)
+        return np.where(x == 0, 0, np.searchsorted(self.edges, x, side="right") + 1) \
+            .astype(np.int64)
+
+    @cached_property
+    def lookup(self) -> tuple[int, int, np.ndarray, np.ndarray]:
+        """``(shift, key0, table, edges)`` of the compiled binning (``mcfoot._reduce``): for
+        a double x > 0 with IEEE bits ``b`` (monotone in x), ``table[clip((b >> shift) -
+        key0, 0, len(table) - 1)]`` is the regular bin k (-1 .. nbins, ``edges[k] <= x``) of
+        the smallest double sharing those leading bits, with one entry for everything below
+        the grid (-1) and one above it (nbins); ``edges`` ends with +inf. Cells are 2^-m of
+        an octave wide, m chosen so that a cell spans at most two bins (``2^-m <= (r - 1) /
+        2``) unless the table would pass ``LOOKUP_MAX`` entries (narrower bins then take
+        more comparisons, never a different bin)."""
+        r_minus_1 = math.expm1(self.log_r)
+        octaves = math.log2(self.edges[-1] / self.lo) + 2
+        m = min(52, max(0, math.ceil(math.log2(2.0 / r_minus_1))))
+        while m > 0 and octaves * 2.0 ** m > LOOKUP_MAX:
+            m -= 1
+        shift = 52 - m
+        key0 = (int(np.float64(self.lo).view(np.int64)) >> shift) - 1
+        key1 = (int(self.edges[-1].view(np.int64)) >> shift) + 1
+        low = (np.arange(key0 + 1, key1, dtype=np.int64) << shift).view(np.float64)
+        table = np.concatenate([[-1], np.searchsorted(self.edges, low, side="right") - 1,
+                                [self.nbins]]).astype(np.int64)
+        return shift, key0, table, np.append(self.edges, np.inf)
 
     def midpoints(self) -> np.ndarray:
         """Value reported for each bin: 0, NaN (underflow), geometric midpoints, NaN."""
@@ -188,35 +236,102 @@ def _cells(a: np.ndarray) -> np.ndarray:
     return np.moveaxis(a, 0, -1).reshape(-1, a.shape[0])
 
 
-def reduce_tree(tree: xr.DataTree, spec: Spec, start: int = 0) -> Partial:
+def _blocked_sum(a: np.ndarray) -> np.ndarray:
+    """Row sums of ``a`` (rows, n) in the fixed order of ``mcfoot._reduce`` (blocks of
+    ``SUM_BLOCK`` draws, ``SUM_LANES`` running sums per block; zero padding adds nothing)."""
+    rows, n = a.shape
+    nb = -(-n // SUM_BLOCK)
+    p = np.zeros((rows, nb * SUM_BLOCK))
+    p[:, :n] = a
+    lanes = np.cumsum(p.reshape(rows, nb, SUM_BLOCK // SUM_LANES, SUM_LANES), axis=2)[:, :, -1]
+    blocks = (lanes[..., 0] + lanes[..., 1]) + (lanes[..., 2] + lanes[..., 3])
+    return np.cumsum(blocks, axis=1)[:, -1]
+
+
+def reduce_rows_reference(x: np.ndarray, grid: LogGrid, thresholds=()) -> tuple:
+    """Plain NumPy twin of ``mcfoot._reduce.reduce_rows``: the test oracle.
+
+    ``x`` (rows, n). Returns per row: the number of finite values, of negative finite
+    values, the sum (blocked order), the sum of squared deviations from ``sum / n`` (NaN
+    unless every value is finite), the histogram over ``grid.index`` of the finite values
+    >= 0 (rows, grid.size) and the counts of those values above each threshold (rows, T).
+    """
+    rows, n = x.shape
+    fin = np.isfinite(x)
+    good = fin & ~(x < 0)
+    total = _blocked_sum(x)
+    ok = fin.all(axis=1)
+    m2 = np.full(rows, np.nan)
+    if ok.any():
+        m2[ok] = _blocked_sum((x[ok] - (total[ok] / n)[:, None]) ** 2)
+    idx = grid.index(np.where(good, x, 0.0)) + np.arange(rows)[:, None] * grid.size
+    hist = np.bincount(idx[good], minlength=rows * grid.size).reshape(rows, grid.size)
+    t = np.asarray(thresholds, dtype=float)
+    exceed = ((x[:, :, None] > t) & good[:, :, None]).sum(axis=1)
+    return (fin.sum(axis=1), (fin & (x < 0)).sum(axis=1), total, m2,
+            hist.astype(np.int64), exceed.astype(np.int64))
+
+
+def reduce_rows(x: np.ndarray, grid: LogGrid, thresholds=(), backend: str = "numba") -> tuple:
+    """:func:`reduce_rows_reference` by the compiled kernel (``backend="numba"``, one pass
+    per row on ``numba.get_num_threads()`` threads) or by the twin itself (``"numpy"``)."""
+    if backend == "numpy":
+        return reduce_rows_reference(x, grid, thresholds)
+    x = np.ascontiguousarray(x, dtype=float)
+    rows = x.shape[0]
+    t = np.asarray(thresholds, dtype=float).reshape(-1)
+    out = (np.empty(rows, np.int64), np.empty(rows, np.int64), np.empty(rows),
+           np.full(rows, np.nan), np.zeros((rows, grid.size), np.int64),
+           np.zeros((rows, len(t)), np.int64))
+    _reduce.reduce_rows(x, x.view(np.int64), *grid.lookup, t, *out)
+    return out
+
+
+def reduce_arrays(arrays: dict, spec: Spec, start: int, stop: int,
+                  backend: str = "numba") -> Partial:
+    """Reduce draws ``start..stop-1`` of a chunk, ``{variable: (cells, draws)}``, to a
+    :class:`Partial` (without ranks: they need the chunk's DataTree, see :func:`reduce_tree`)."""
+    part = Partial(start, stop)
+    n_draws = stop - start
+    for v in spec.variables:
+        x = arrays[v]
+        if x.shape[1] != n_draws:
+            raise ValueError(f"{v}: {x.shape[1]} draws given for draws {start}..{stop - 1}")
+        n_fin, n_neg, total, m2, hist, exceed = reduce_rows(x, spec.grid,
+                                                            spec.thresholds.get(v, ()), backend)
+        ok = n_fin == n_draws
+        if np.any((n_fin > 0) & ~ok):
+            raise ValueError(f"{v}: some but not all draws of a (model, prompt) are non-finite")
+        if np.any(n_neg):
+            raise ValueError(f"{v}: negative values cannot go in a log-space histogram")
+        part.n[v] = np.where(ok, n_draws, 0).astype(np.int64)
+        part.mean[v] = np.where(ok, total / n_draws, np.nan)
+        part.m2[v] = np.where(ok, m2, np.nan)
+        part.hist[v] = hist
+        if v in spec.thresholds:
+            part.exceed[v] = exceed
+    return part
+
+
+def reduce_tree(tree: xr.DataTree, spec: Spec, start: int = 0,
+                backend: str = "numba") -> Partial:
     """Reduce the draws of a (chunk) result to a :class:`Partial`."""
     fp = tree["footprint"]
-    n_draws = fp.sizes["draw"]
-    part = Partial(start, start + n_draws)
-    for v in spec.variables:
-        x = _cells(fp[v].values)
-        fin = np.isfinite(x)
-        ok = fin.all(axis=1)
-        n = np.where(ok, n_draws, 0).astype(np.int64)
-        if np.any(fin.any(axis=1) & ~ok):
-            raise ValueError(f"{v}: some but not all draws of a (model, prompt) are non-finite")
-        if np.any(x[fin] < 0):
-            raise ValueError(f"{v}: negative values cannot go in a log-space histogram")
-        mean = x.mean(axis=1)
-        m2 = ((x - mean[:, None]) ** 2).sum(axis=1)
-        part.n[v], part.mean[v], part.m2[v] = n, np.where(ok, mean, np.nan), \
-            np.where(ok, m2, np.nan)
-        cells, size = x.shape[0], spec.grid.size
-        idx = spec.grid.index(np.where(fin, x, 0.0)) + np.arange(cells)[:, None] * size
-        part.hist[v] = np.bincount(idx[ok].ravel(), minlength=cells * size) \
-            .reshape(cells, size).astype(np.int64)
-        t = spec.thresholds.get(v)
-        if t:
-            part.exceed[v] = np.stack([(x > ti).sum(axis=1) for ti in t], axis=-1) \
-                .astype(np.int64)
+    part = reduce_arrays({v: _cells(fp[v].values) for v in spec.variables}, spec, start,
+                         start + fp.sizes["draw"], backend)
     if spec.ranks:
         part.rank_counts, part.tied_draws = _rank_counts(tree)
     return part
+
+
+def _slot_arrays(res: dict, names) -> dict:
+    """Kernel outputs (``simulate.evaluate``) of the named per-query variables, (slot, draw)."""
+    out = {}
+    for name in names:
+        var = variables_.per_query()[name]
+        a = res[var.kernel_key]
+        out[name] = a[list(variables_.BAND).index(name)] if var.band else a
+    return out
 
 
 def _rank_counts(tree: xr.DataTree) -> tuple[np.ndarray, int]:
@@ -229,13 +344,22 @@ def _rank_counts(tree: xr.DataTree) -> tuple[np.ndarray, int]:
 
 def chunk_partial(plan: Plan, seed, start: int, stop: int, spec: Spec,
                   backend: str = "numba", threads: int = 1,
-                  design: rng.Design | None = None) -> Partial:
-    """Evaluate draws ``start..stop-1`` and reduce them (the unit of work of a stream)."""
-    tree = simulate_range(plan, seed, start, stop, backend=backend, threads=threads,
-                          design=design)
-    part = reduce_tree(tree, spec, start)
-    release(tree)
-    return part
+                  design: rng.Design | None = None, out: dict | None = None) -> Partial:
+    """Evaluate draws ``start..stop-1`` and reduce them (the unit of work of a stream).
+
+    Without ranks no DataTree is built: the kernel's (slot, draw) arrays are reduced as
+    they are, and ``out`` (``simulate.output_arrays`` of ``stop - start`` draws) is reused
+    for them. Ranks need the chunk's DataTree (:func:`mcfoot.rank.participants`).
+    """
+    if spec.ranks:
+        tree = simulate_range(plan, seed, start, stop, backend=backend, threads=threads,
+                              design=design)
+        part = reduce_tree(tree, spec, start, backend)
+        release(tree)
+        return part
+    res, _ = sample_chunk(plan, rng.normalize_seed(seed), start, stop, backend, threads, out,
+                          design)
+    return reduce_arrays(_slot_arrays(res, spec.variables), spec, start, stop, backend)
 
 
 #: Chunk results larger than this (bytes) are freed with an explicit garbage collection:
@@ -336,14 +460,16 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
 
             it = tqdm(bounds, desc=f"mcfoot stream {plan.scenario.name}", unit="chunk",
                       leave=False)
-        m, sums = Merger(), []
+        m, sums, out = Merger(), [], None
         for s, e in it:
-            tree = simulate_range(plan, ss, s, e, backend=backend, threads=threads,
-                                  design=design)
-            part = reduce_tree(tree, spec, s)
-            release(tree)
+            if backend == "numba" and not spec.ranks and (
+                    out is None or out[variables_.VARIANTS_KEY].shape[-1] != e - s):
+                out = None  # free the previous chunk's arrays first
+                out = output_arrays(plan, e - s)
+            part = chunk_partial(plan, ss, s, e, spec, backend, threads, design, out)
             sums.append(replicate_sums(part, design))
             m.push(part)
+        del out
         total = m.result()
     template = simulate_range(plan, ss, 0, 1, backend=backend, design=design)
     tree = _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss, design)
