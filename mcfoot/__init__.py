@@ -19,3 +19,20 @@ __all__ = [
     "CatalogueError", "InputError", "PriorsError", "__version__", "load_catalogue",
     "load_scenario", "rank", "read_tree", "shipped_scenarios", "simulate", "summarize", "write_tree",
 ]
+
+#: Submodules reachable as attributes after ``import mcfoot`` (``mcfoot.plots.forest``, ...),
+#: imported on first access so that ``import mcfoot`` stays fast.
+_LAZY = ("catalogue", "claims", "distributed", "distributions", "footprint", "io", "plots",
+         "priors", "regions", "rng", "scale", "sensitivity", "stream", "summary", "dea")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'mcfoot' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_LAZY})

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from ._resources import check_disk, oserror_text
 from .errors import InputError
 
 #: Formats by file suffix.
@@ -102,14 +103,45 @@ def _need_zarr() -> None:
 
 
 def _tmp_beside(path: Path, directory: bool = False) -> Path:
-    if directory:
-        return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        if directory:
+            return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part",
+                                         dir=path.parent))
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as e:  # read-only folder or file system, no permission, full disk
+        raise InputError(f"{path}: cannot write in folder {path.parent} ({oserror_text(e)}); "
+                         f"choose a folder you can write to") from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
     return Path(tmp)
+
+
+def check_output(path: str | Path, formats=None, what: str = "result") -> Path:
+    """Check before any work that ``path`` can be written: a known suffix, an existing
+    folder that is not ``path`` itself, a folder that accepts files. Returns it as a Path."""
+    path = Path(path)
+    example = "out" + (formats[0] if formats else ".nc")
+    if path.is_dir() and path.suffix.lower() != ".zarr":
+        raise InputError(f"{path}: is a folder; give a file name, e.g. {path / example}")
+    if formats is None:
+        _format(path)
+    elif path.suffix.lower() not in formats:
+        raise InputError(f"{path}: {what} format '{path.suffix}' not supported; use one of "
+                         f"{', '.join(formats)}")
+    if not path.parent.exists():
+        raise InputError(f"output folder {path.parent} does not exist; create it first")
+    _tmp_beside(path).unlink()  # fails now, with one line, if nothing can be written there
+    return path
+
+
+def _remove(tmp: Path) -> None:
+    shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+
+
+def _write_failed(path: Path, e: OSError) -> InputError:
+    return InputError(f"{path}: writing failed ({oserror_text(e)}); nothing was written")
 
 
 def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
@@ -118,15 +150,17 @@ def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
     where missing (see :func:`with_cf_attrs`).
 
     The data go to a temporary file beside ``path`` that is renamed over it only when
-    complete, so an interrupted run never leaves a half-written file.
+    complete, so an interrupted run (an error, Ctrl-C, SIGTERM through the CLI) never leaves
+    a half-written file. A folder without room for the data (their size in memory, a lower
+    bound of the file's) is refused before anything is written.
     """
-    path = Path(path)
+    path = check_output(path)
     fmt = _format(path)
-    if not path.parent.exists():
-        raise InputError(f"output folder {path.parent} does not exist; create it first")
     if fmt == "zarr":
         _need_zarr()
     tree = with_cf_attrs(tree)
+    check_disk(path.parent, sum(n.to_dataset(inherit=False).nbytes for n in tree.subtree),
+               f"writing {path.name}")
     tmp = _tmp_beside(path, directory=fmt == "zarr")
     try:
         if fmt == "netcdf":
@@ -135,8 +169,11 @@ def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
         else:
             _vlen_strings(tree).to_zarr(tmp, mode="w", consolidated=False)
             _replace_dir(tmp, path)
+    except OSError as e:
+        _remove(tmp)
+        raise _write_failed(path, e) from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise
     return path
 
@@ -209,18 +246,15 @@ def find_dataset(tree: xr.DataTree | xr.Dataset, variable: str, source: str = ""
 
 def save_figure(fig, path: str | Path, dpi: float = 150) -> Path:
     """Save a matplotlib figure atomically (``.png``, ``.pdf`` or ``.svg``)."""
-    path = Path(path)
-    if path.suffix.lower() not in FIGURE_FORMATS:
-        raise InputError(f"{path}: figure format '{path.suffix}' not supported; use one of "
-                         f"{', '.join(FIGURE_FORMATS)}")
-    if not path.parent.exists():
-        raise InputError(f"output folder {path.parent} does not exist; create it first")
+    path = check_output(path, FIGURE_FORMATS, "figure")
     tmp = _tmp_beside(path)
     try:
         fig.savefig(tmp, format=path.suffix.lower()[1:], dpi=dpi, bbox_inches="tight")
         os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise _write_failed(path, e) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return path
-

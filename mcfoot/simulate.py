@@ -25,6 +25,7 @@ from scipy import special
 
 from . import __version__, catalogue as cat, footprint as fp, rng
 from ._kernels import footprint as _kernel_footprint
+from ._resources import check_memory as check_memory_available
 from .errors import InputError, PriorsError
 from .priors import MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Scenario, load_scenario
 
@@ -316,6 +317,27 @@ def check_draws(draws, chunk_draws) -> tuple[int, int]:
     return int(draws), int(chunk)
 
 
+def run_bytes(plan: Plan, draws: int) -> int:
+    """Bytes an in-memory run of ``draws`` draws holds at its peak (derived from the arrays
+    :func:`_run` and :func:`_to_tree` allocate, float64): per row slot 7 result arrays
+    (5 footprints, latency, speed) and 1-2 energy variants; per group-level key one input
+    array; per model 4 host factors; per size class x hardware the attributed power."""
+    band = plan.scenario.attribution == "band"
+    per_draw = (7 + (2 if band else 1)) * plan.n_slots + 4 * len(plan.models) \
+        + sum(len(v) for v in plan.priors.values()) + (2 if band else 1) * len(plan.keys["combo"])
+    return 8 * per_draw * int(draws)
+
+
+def check_memory(plan: Plan, draws: int) -> None:
+    """Refuse an in-memory run that cannot fit, naming the size and the streaming options."""
+    check_memory_available(
+        run_bytes(plan, draws), f"an in-memory run of {draws:,} draws x {int(plan.present.sum())} "
+        f"catalogue rows",
+        "use fewer draws, or a bounded-memory run: `mcfoot run --workers 2 --chunk-draws 65536` "
+        "(the `dask` extra) writes the file chunk by chunk, and `mcfoot.stream.stream()` "
+        "summarises any number of draws")
+
+
 def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, seed=0,
              models=None, prompts=None, *, catalogue=None, backend: str = "numba",
              chunk_draws: int | None = None, threads: int | None = None,
@@ -346,6 +368,7 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
     draws, chunk = check_draws(draws, chunk_draws)
     ss = rng.normalize_seed(seed)
     plan = build_plan(scenario, catalogue, models, prompts)
+    check_memory(plan, draws)
     threads = numba.get_num_threads() if threads is None else max(1, int(threads))
     bounds = [(s, min(s + chunk, draws)) for s in range(0, draws, chunk)]
     it = bounds

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
+from .. import __version__
 from ..errors import InputError
 
 #: Subcommand modules, in the order ``--help`` lists them.
@@ -19,6 +21,23 @@ COMMANDS = ("run", "summary", "rank", "sensitivity", "claims", "scale", "plot", 
 
 class CLIError(InputError):
     """Bad command-line usage found after parsing (exit 2)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (or SIGHUP) received: unwinds like Ctrl-C, so every atomic write removes its
+    temporary file on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum, frame):
+    raise Terminated(signum)
+
+
+#: Lines of a long error list shown before "and N more".
+MAX_PROBLEMS = 5
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
                "  mcfoot summary out.nc",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    p.add_argument("--version", action="version", version=f"mcfoot {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -51,30 +71,72 @@ def common(p: argparse.ArgumentParser, json: bool = False) -> None:
         p.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+def need_extra(extra: str, modules: tuple[str, ...], what: str) -> None:
+    """Raise CLIError naming the extra to install when one of ``modules`` is missing."""
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise CLIError(f"{what} needs the `{extra}` extra ({', '.join(missing)} not installed); "
+                       f"install it with: python3 -m pip install 'mcfoot[{extra}]'")
+
+
+def error_line(command: str, e: InputError) -> str:
+    """One line for an InputError: the first line, then at most :data:`MAX_PROBLEMS`
+    problems and "and N more"."""
+    lines = str(e).splitlines()
+    rest = [s.strip(" -") for s in lines[1:]]
+    if len(rest) > MAX_PROBLEMS:
+        rest = rest[:MAX_PROBLEMS] + [f"and {len(rest) - MAX_PROBLEMS} more; "
+                                      f"`mcfoot priors validate` lists them all"
+                                      if command == "priors" else
+                                      f"and {len(rest) - MAX_PROBLEMS} more"]
+    return f"mcfoot {command}: error: {lines[0]}" + (f" ({'; '.join(rest)})" if rest else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
+    handlers = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                handlers[sig] = signal.signal(sig, _on_signal)
+            except ValueError:  # not the main thread (e.g. called from a worker thread)
+                pass
     try:
         return int(args.func(args) or 0)
     except InputError as e:
         if getattr(args, "debug", False):
             raise
-        print(f"mcfoot {args.command}: error: {str(e).splitlines()[0]}" +
-              ("" if len(str(e).splitlines()) == 1 else
-               " (" + "; ".join(s.strip(" -") for s in str(e).splitlines()[1:]) + ")"),
-              file=sys.stderr)
+        print(error_line(args.command, e), file=sys.stderr)
+        return 2
+    except MemoryError:
+        if getattr(args, "debug", False):
+            raise
+        print(f"mcfoot {args.command}: error: out of memory; use fewer draws, or a "
+              f"bounded-memory run (`mcfoot run --workers 2 --chunk-draws 65536`, the `dask` "
+              f"extra)", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `mcfoot summary out.nc | head`
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Terminated as e:
+        print(f"mcfoot: terminated by {signal.Signals(e.signum).name}; no partial file is left",
+              file=sys.stderr)
+        return 128 + e.signum
     except KeyboardInterrupt:
-        print("mcfoot: interrupted", file=sys.stderr)
+        print("mcfoot: interrupted; no partial file is left", file=sys.stderr)
         return 130
+    finally:
+        for sig, h in handlers.items():
+            signal.signal(sig, h)
 
 
 if __name__ == "__main__":  # pragma: no cover

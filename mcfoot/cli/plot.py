@@ -163,12 +163,7 @@ def _rank_run(tree, args):
 
 
 def _run(args) -> int:
-    out = Path(args.output)
-    if out.suffix.lower() not in io.FIGURE_FORMATS:
-        raise CLIError(f"{out}: figure format '{out.suffix}' not supported; use one of "
-                       f"{', '.join(io.FIGURE_FORMATS)}")
-    if not out.parent.exists():
-        raise CLIError(f"output folder {out.parent} does not exist; create it first")
+    out = io.check_output(args.output, io.FIGURE_FORMATS, "figure")
     if not 0 < args.ci < 1:
         raise CLIError(f"--ci must be in (0, 1), got {args.ci}")
     import matplotlib

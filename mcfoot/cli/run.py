@@ -7,7 +7,7 @@ import time
 
 from .. import io
 from ..simulate import simulate
-from . import CLIError, common
+from . import CLIError, common, need_extra
 
 
 def register(sub) -> None:
@@ -35,11 +35,15 @@ def register(sub) -> None:
 
 def _run(args) -> int:
     t0 = time.perf_counter()
+    io.check_output(args.output)  # before any sampling: a bad path fails in a second
     if args.workers is not None or args.dask_scheduler is not None:
-        from ..distributed import run_to_netcdf
-
         if args.workers is not None and args.dask_scheduler is not None:
             raise CLIError("give --workers or --dask-scheduler, not both")
+        if args.workers is not None and args.workers < 1:
+            raise CLIError(f"--workers must be a positive integer, got {args.workers}")
+        need_extra("dask", ("dask", "distributed"), "--workers/--dask-scheduler")
+        from ..distributed import run_to_netcdf
+
         run_to_netcdf(args.output, args.scenario, args.draws, args.seed, args.models,
                       args.prompts, catalogue=args.catalogue, chunk_draws=args.chunk_draws,
                       workers=args.workers, address=args.dask_scheduler)
