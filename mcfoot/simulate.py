@@ -99,11 +99,36 @@ def _select(ds: xr.Dataset, models, prompts) -> xr.Dataset:
     return ds
 
 
+def _check_new_keys(sc: Scenario, ds: xr.Dataset) -> None:
+    """An entry an extending file adds for a host / hardware / size class that no row of the
+    (whole) catalogue has would silently do nothing: it is an error, with the closest keys."""
+    import difflib
+
+    have = {"hardware": {(str(h),) for h in ds.hardware.values},
+            "host": {(str(h),) for h in ds.host.values},
+            "combo": {(str(a), str(b)) for a, b in zip(ds.size_class.values, ds.hardware.values)}}
+    problems = []
+    for q, key in sorted(sc.new_keys):
+        scope = QUANTITIES[q].scope
+        if key in have[scope]:
+            continue
+        names = sorted("/".join(k) for k in have[scope])
+        close = difflib.get_close_matches("/".join(key), names, n=3, cutoff=0.5)
+        hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(names[:8])}" + \
+            (", ..." if len(names) > 8 else "")
+        problems.append(f"[{q}.{'.'.join(key)}] matches no {SCOPE_WORDS[scope]} of catalogue "
+                        f"{ds.attrs.get('source', '(given)')} ({hint}); fix the key or remove "
+                        f"the entry")
+    if problems:
+        raise PriorsError(problems, sc.files[0])
+
+
 def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Path | xr.Dataset
                | None = None, models=None, prompts=None) -> Plan:
     """Resolve a scenario against (a selection of) a catalogue."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     ds = catalogue if isinstance(catalogue, xr.Dataset) else cat.load_catalogue(catalogue)
+    _check_new_keys(sc, ds)
     ds = _select(ds, models, prompts)
     n_m, n_p = ds.sizes["model"], ds.sizes["prompt"]
     hw = [str(h) for h in ds.hardware.values]
