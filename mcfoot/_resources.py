@@ -88,4 +88,6 @@ def check_disk(folder: Path, needed: float, what: str) -> None:
 
 def oserror_text(e: OSError) -> str:
     """A one-line reason for an OSError (h5py's messages run over many lines)."""
-    return e.strerror or (os.strerror(e.errno) if e.errno else str(e).splitlines()[0][:200])
+    if e.errno:
+        return os.strerror(e.errno)
+    return (e.strerror or str(e) or type(e).__name__).splitlines()[0][:200]

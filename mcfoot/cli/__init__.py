@@ -81,6 +81,25 @@ def need_extra(extra: str, modules: tuple[str, ...], what: str) -> None:
                        f"install it with: python3 -m pip install 'mcfoot[{extra}]'")
 
 
+def compile_note(args, which: str) -> None:
+    """Before a long first compile (the DEA kernels: tens of seconds), say so on stderr."""
+    if getattr(args, "quiet", False):
+        return
+    from .. import _numba
+
+    if which == "dea":
+        from ..dea.lp import _cross_batch, _efficiency_batch
+
+        kernels, label = (_cross_batch, _efficiency_batch), "DEA kernels"
+    else:
+        from .._kernels import _footprint
+
+        kernels, label = (_footprint,), "sampling kernel"
+    if not _numba.kernels_cached(*kernels):
+        print(f"mcfoot {args.command}: compiling the {label} on first use (up to a minute, "
+              f"once; cached in {_numba.cache_dir()})", file=sys.stderr, flush=True)
+
+
 def error_line(command: str, e: InputError) -> str:
     """One line for an InputError: the first line, then at most :data:`MAX_PROBLEMS`
     problems and "and N more"."""

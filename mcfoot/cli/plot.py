@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import io
 from ..errors import InputError
-from . import CLIError, common
+from . import CLIError, common, compile_note
 
 KINDS = ("forest", "distribution", "rank", "tornado", "scale")
 
@@ -153,6 +153,7 @@ def _draw(args):
 def _rank_run(tree, args):
     from ..rank import rank
 
+    compile_note(args, "dea")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         ds = rank(tree)

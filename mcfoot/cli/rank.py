@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import io
 from ..rank import INPUT_PRESETS, POOLED, rank
-from . import common
+from . import common, compile_note
 
 
 def register(sub) -> None:
@@ -63,6 +63,7 @@ def _rows(r, prompt=None):
 
 def _run(args) -> int:
     tree = io.read_tree(args.file)
+    compile_note(args, "dea")
     inputs = args.inputs[0] if len(args.inputs) == 1 and args.inputs[0] in INPUT_PRESETS \
         else args.inputs
     with warnings.catch_warnings(record=True) as caught:
