@@ -331,3 +331,153 @@ def test_kernel_cache_is_outside_the_package():
     mcfoot.simulate("paper", 2)
     assert _numba.is_compiled_on_disk(_kernels._footprint)
     assert not list(pkg.rglob("*.nbi")) and not list(pkg.rglob("*.nbc"))
+
+
+# ---- the tour: -o for sensitivity / scale / rank, read back by `mcfoot plot` --------------------
+
+@pytest.fixture(scope="module")
+def default_nc(tmp_path_factory):
+    p = tmp_path_factory.mktemp("res") / "default.nc"
+    mcfoot.write_tree(mcfoot.simulate("default", 60, 0), p)
+    return str(p)
+
+
+@pytest.mark.parametrize("cmd, kind, extra", [
+    (["sensitivity", "--model", "gpt-4o-mar", "--prompt", "medium", "--method", "prcc",
+      "--n", "200"], "tornado", ["--measure", "prcc"]),
+    (["scale", "--input", "RESULT"], "scale", ["--variable", "electricity_mwh"]),
+    (["rank", "RESULT"], "rank", []),
+])
+def test_output_file_readable_by_plot(tmp_path, capsys, default_nc, cmd, kind, extra):
+    res = tmp_path / "res.nc"
+    args = [default_nc if a == "RESULT" else a for a in cmd] + ["-q", "-o", str(res)]
+    rc, out, err = run_cli(args, capsys)
+    assert rc == 0 and res.is_file() and out  # the table is still printed
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    rc, _, err = run_cli(["plot", kind, str(res), *extra, "-q", "-o", str(tmp_path / "f.png")],
+                         capsys)
+    assert rc == 0, err
+    assert (tmp_path / "f.png").stat().st_size > 10_000
+
+
+def test_output_option_checked_before_computing(tmp_path, capsys, default_nc):
+    rc, _, err = run_cli(["rank", default_nc, "-o", str(tmp_path / "no" / "r.nc")], capsys)
+    assert rc == 2 and err == (f"mcfoot rank: error: output folder {tmp_path / 'no'} does not "
+                               f"exist; create it first\n")
+
+
+# ---- tables fit 100 columns, numbers aligned ----------------------------------------------------
+
+@pytest.mark.parametrize("cmd", [["summary", "RESULT"], ["rank", "RESULT"],
+                                 ["claims", "--input", "RESULT"], ["scale", "--input", "RESULT"],
+                                 ["priors", "show", "default"], ["priors", "show", "physical"],
+                                 ["priors", "list"], ["priors", "regions"],
+                                 ["sensitivity", "--model", "gpt-4o-mar", "--method", "prcc",
+                                  "--n", "100"]])
+def test_tables_fit_100_columns(capsys, default_nc, cmd):
+    rc, out, _ = run_cli([default_nc if a == "RESULT" else a for a in cmd] + ["-q"], capsys)
+    assert rc == 0
+    widths = [len(line) for line in out.splitlines()]
+    assert max(widths) <= 100, max(widths)
+
+
+def test_summary_columns_align(capsys, default_nc):
+    rc, out, _ = run_cli(["summary", default_nc], capsys)
+    rows = [line for line in out.splitlines() if line.startswith("  ") and "[" in line]
+    assert len(rows) == 194
+    for line in rows:  # every "[" and "]" of a column at the same place
+        assert [i for i, c in enumerate(line) if c in "[]"] == \
+            [i for i, c in enumerate(rows[0]) if c in "[]"]
+    assert "short prompts (100 input / 300 output tokens)" in out
+
+
+def test_summary_numbers():
+    from mcfoot.cli.summary import num
+
+    assert [num(x) for x in (0.4213, 4.213, 42.13, 421.3, 4213, 0.04213, 0.0004213, 0.0)] == \
+        ["0.421", " 4.21", " 42.1", "  421", " 4213", "0.042", "4e-04", "0.000"]
+
+
+def test_scale_numbers():
+    from mcfoot.cli.scale import sig
+
+    assert [sig(x) for x in (150702.3, 0.58982, 1.2345e16, 9999.5, 12.0)] == \
+        ["150,700", "0.5898", "1.234e+16", "10,000", "12.00"]
+
+
+def test_rank_header_counts_models(capsys, default_nc):
+    rc, out, _ = run_cli(["rank", default_nc, "-q"], capsys)
+    assert "[pooled] 42 models ranked as 126 DMUs (model x prompt size, pooled)" in out
+
+
+def test_claims_help_has_no_double_percent(capsys):
+    with pytest.raises(SystemExit):
+        main(["claims", "--help"])
+    out = capsys.readouterr().out
+    assert "95% interval" in out and "%%" not in out
+
+
+# ---- figures explain themselves --------------------------------------------------------------------
+
+def _tick_texts(axis):
+    axis.axes.figure.canvas.draw()
+    return [t.get_text() for t in axis.get_majorticklabels() if t.get_text()]
+
+
+def test_forest_title_in_words_with_scenario_and_decimal_ticks(default_nc):
+    from mcfoot import plots
+
+    ax = plots.forest(mcfoot.read_tree(default_nc), "energy_wh", "medium")
+    assert ax.get_title().startswith("Facility energy per query (Wh), medium prompts (1000/1000 "
+                                     "input/output tokens)\nscenario 'default': median")
+    ticks = _tick_texts(ax.xaxis)
+    assert "1" in ticks and "10" in ticks and not any("10^" in t or "$" in t for t in ticks)
+
+
+def test_distribution_ticks_over_a_narrow_range_are_decimals():
+    from mcfoot import plots
+
+    da = xr.DataArray(np.geomspace(0.5, 3, 200), dims="draw",
+                      attrs={"units": "Wh", "long_name": "facility energy per query"})
+    ax = plots.distribution({"a": da}, "m", "medium")
+    lo, hi = ax.get_xlim()
+    assert [t for t in _tick_texts(ax.xaxis) if lo <= float(t) <= hi] == ["0.5", "1", "2", "3"]
+    assert ax.get_title().startswith("Facility energy per query (Wh) of m, medium prompts")
+
+
+def test_rank_heatmap_scale_marks_and_excluded_note(default_nc):
+    import warnings
+
+    from matplotlib.colors import PowerNorm
+
+    from mcfoot import plots
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        r = mcfoot.rank(mcfoot.read_tree(default_nc))
+    ax = plots.rank(r)
+    im = ax.images[0]
+    assert isinstance(im.norm, PowerNorm) and im.norm.gamma == 0.5
+    assert im.get_cmap().name == "magma_r"
+    assert "scenario 'default', 60 draws" in ax.get_title()
+    assert "DEA cross-efficiency (aggressive)" in ax.get_title()
+    assert "inputs energy, PUE, WUE site, WUE source, CIF; output intelligence index" in \
+        ax.get_title()
+    notes = [t.get_text() for t in ax.texts]
+    assert any(t.startswith("24 model(s) without intelligence index are left out: ")
+               for t in notes)
+    modes, = [ln for ln in ax.lines if ln.get_marker() == "o"]
+    p = r["rank_probability"].values
+    order = np.argsort(r["expected_rank"].values, kind="stable")
+    np.testing.assert_array_equal(modes.get_xdata(), np.argmax(p[order], axis=1))
+
+
+def test_scale_single_total_labelled_in_words(default_nc):
+    from mcfoot import plots
+    from mcfoot.scale import scale
+
+    ds = scale(mcfoot.read_tree(default_nc), "gpt-4o-mar")
+    ax = plots.scale(ds, "electricity_mwh", log=None)
+    assert ax.get_yscale() == "linear"  # the interval spans less than a factor of ten
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["facility electricity over the period"]
+    assert ax.get_title().startswith("Fleet totals: gpt-4o-mar, 255.5 billion queries")

@@ -71,6 +71,34 @@ def common(p: argparse.ArgumentParser, json: bool = False) -> None:
         p.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+def output_option(p: argparse.ArgumentParser, what: str, plot: str) -> None:
+    """``-o/--output FILE``: also write the result (NetCDF, or Zarr with the extra)."""
+    p.add_argument("-o", "--output", default=None, metavar="FILE",
+                   help=f"also write the {what} to FILE (.nc; read by `mcfoot plot {plot}`)")
+
+
+def check_output_option(args) -> None:
+    """Refuse a bad ``--output`` before any computing."""
+    if getattr(args, "output", None):
+        from .. import io
+
+        io.check_output(args.output)
+
+
+def write_output(args, result) -> None:
+    """Write ``result`` (a Dataset or DataTree) to ``args.output`` if given, atomically."""
+    if not getattr(args, "output", None):
+        return
+    import xarray as xr
+
+    from .. import io
+
+    tree = result if isinstance(result, xr.DataTree) else xr.DataTree(result)
+    io.write_tree(tree, args.output)
+    if not args.quiet:
+        print(f"mcfoot {args.command}: written to {args.output}", file=sys.stderr)
+
+
 def need_extra(extra: str, modules: tuple[str, ...], what: str) -> None:
     """Raise CLIError naming the extra to install when one of ``modules`` is missing."""
     import importlib.util
@@ -88,9 +116,9 @@ def compile_note(args, which: str) -> None:
     from .. import _numba
 
     if which == "dea":
-        from ..dea.lp import _cross_batch, _efficiency_batch
+        from ..dea.lp import _cross_batch
 
-        kernels, label = (_cross_batch, _efficiency_batch), "DEA kernels"
+        kernels, label = (_cross_batch,), "DEA kernels"
     else:
         from .._kernels import _footprint
 

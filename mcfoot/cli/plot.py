@@ -54,7 +54,9 @@ def register(sub) -> None:
     p.add_argument("--kind", dest="dist_kind", choices=("ecdf", "density"), default="ecdf",
                    help="distribution: ECDF or density (ecdf)")
     p.add_argument("--ci", type=float, default=0.95, help="interval probability (0.95)")
-    p.add_argument("--linear", action="store_true", help="linear instead of log axis")
+    p.add_argument("--linear", action="store_true",
+                   help="linear instead of log axis (scale: log only when the bars span more "
+                        "than a factor of ten)")
     p.add_argument("--measure", nargs="+", default=None,
                    help="tornado: measure variable(s) (default: every one over input)")
     p.add_argument("--sel", nargs="+", default=None, metavar="DIM=VALUE",
@@ -138,7 +140,7 @@ def _draw(args):
         for i, f in enumerate(args.files):
             ds = io.find_dataset(io.read_tree(f, require=None), args.variable, f)
             data[args.labels[i] if args.labels else Path(f).stem] = ds.sel(sel) if sel else ds
-        return plots.scale(data, args.variable, ci_prob=args.ci, log=not args.linear,
+        return plots.scale(data, args.variable, ci_prob=args.ci, log=False if args.linear else None,
                            title=args.title)
     f = args.files[0]
     tree = io.read_tree(f, require=None)
@@ -147,7 +149,7 @@ def _draw(args):
     if ds is None:
         raise InputError(f"{f}: holds no variables")
     return plots.scale(ds.sel(sel) if sel else ds, args.variable, ci_prob=args.ci,
-                       log=not args.linear, title=args.title)
+                       log=False if args.linear else None, title=args.title)
 
 
 def _rank_run(tree, args):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 import sys
+import textwrap
 
 import numpy as np
 
 from .. import sensitivity as sens
 from ..simulate import OUTPUTS, simulate
-from . import CLIError, common
+from . import CLIError, check_output_option, common, output_option, write_output
 
 METHODS = ("sobol", "prcc", "delta")
 DEFAULT_N = {"sobol": 1024, "prcc": 10_000, "delta": 2_000}
@@ -28,8 +29,10 @@ def register(sub) -> None:
                     "through the sampler (n * (k + 2) runs); prcc: Spearman and partial rank "
                     "correlations from n Monte Carlo draws; delta: Borgonovo's "
                     "moment-independent delta from n draws (slow: keep n in the thousands).",
-        epilog="example: mcfoot sensitivity --scenario default --model gpt-4o-mar "
-               "--prompt short --method sobol --n 512")
+        epilog="examples:\n  mcfoot sensitivity --scenario default --model gpt-4o-mar "
+               "--prompt short --method sobol --n 512\n  mcfoot sensitivity --model o3 --prompt "
+               "long -o sobol.nc && mcfoot plot tornado sobol.nc --measure ST -o tornado.png",
+        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
     p.add_argument("--scenario", default="default",
                    help="shipped scenario (paper, default, physical) or a .toml path")
     p.add_argument("--model", action="append", required=True,
@@ -44,6 +47,7 @@ def register(sub) -> None:
                    help="footprint variable (energy_wh)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--ci", type=float, default=0.95, help="interval probability (0.95)")
+    output_option(p, "indices", "tornado")
     common(p, json=True)
     p.set_defaults(func=_run)
 
@@ -73,7 +77,9 @@ def _cells(ds, var, mode, i, j, k):
 def _run(args) -> int:
     if not 0 < args.ci < 1:
         raise CLIError(f"--ci must be in (0, 1), got {args.ci}")
+    check_output_option(args)
     ds, n = _compute(args)
+    write_output(args, ds)
     rank_by, columns = SHOW[args.method]
     units = OUTPUTS[args.variable][0]
     rows = []
@@ -103,8 +109,8 @@ def _run(args) -> int:
             "prcc": f"rank correlations from {n} draws, {100 * args.ci:g}% Fisher-z intervals",
             "delta": f"delta indices from {n} draws, {100 * args.ci:g}% bootstrap intervals"}
     ranked = f"|{rank_by}|" if args.method == "prcc" else rank_by
-    print(f"scenario '{ds.attrs.get('scenario')}', {args.variable} ({units}): "
-          f"{what[args.method]}; ranked by {ranked}")
+    print(textwrap.fill(f"scenario '{ds.attrs.get('scenario')}', {args.variable} ({units}): "
+                        f"{what[args.method]}; ranked by {ranked}", 100))
     head = f"  {'input':18s} {'units':12s}" + "".join(f" {v:>24s}" for v, _ in columns)
     last = None
     for r in rows:
