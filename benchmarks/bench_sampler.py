@@ -17,7 +17,7 @@ from scipy import special
 
 import mcfoot
 from mcfoot import footprint as fp
-from mcfoot.simulate import HOST_FACTORS, _group_values, _power_kw, _row_chol, build_plan, \
+from mcfoot.simulate import HOST_QUANTITIES, _group_values, _power_kw, _row_chol, build_plan, \
     draw_normals
 from mcfoot import rng as mrng
 
@@ -64,7 +64,7 @@ def per_row_numpy(scenario: str, draws: int, seed: int = 0) -> dict:
     values = _group_values(plan, normals, draws)
     power = _power_kw(plan, values)
     chol = _row_chol(plan)
-    host = {q: values[q] for q in HOST_FACTORS}
+    host = {q: values[q] for q in HOST_QUANTITIES}
     # the same outputs as simulate(): sampled latency and speed, energy per utilization
     # bound and combined, carbon, site, source and total water
     keys = ("latency", "speed", "energy", "carbon", "water_site", "water_source", "water")

@@ -1,19 +1,13 @@
 """mcfoot: Monte Carlo footprints of LLM inference (energy, water, carbon per query)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("mcfoot")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
-
-from .catalogue import load_catalogue  # noqa: E402
-from .errors import CatalogueError, InputError, PriorsError  # noqa: E402
-from .io import read_tree, write_tree  # noqa: E402
-from .priors import load_scenario, shipped_scenarios  # noqa: E402
-from .rank import rank  # noqa: E402
-from .simulate import simulate  # noqa: E402
-from .summary import summarize  # noqa: E402
+from ._version import __version__
+from .catalogue import load_catalogue
+from .errors import CatalogueError, InputError, PriorsError
+from .io import read_tree, write_tree
+from .priors import load_scenario, shipped_scenarios
+from .rank import rank
+from .simulate import simulate
+from .summary import summarize
 
 __all__ = [
     "CatalogueError", "InputError", "PriorsError", "__version__", "load_catalogue",

@@ -66,7 +66,10 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
+from . import provenance, variables
 from . import scale as _scale
+from ._validate import is_number, probability, prompt_mix_problems
+from .rank import rank
 from .errors import InputError
 
 SCHEMA = 1
@@ -85,10 +88,9 @@ REQUIRED = {"threshold": ("variable", "model", "prompt"),
             "ratio": ("variable", "numerator", "denominator"),
             "rank": ("model",), "fleet": ("variable", "model", "mix")}
 RANK_OPTIONS = ("inputs", "outputs", "pool_prompts", "secondary")
-#: Footprint variables a threshold / ratio claim may use, with their units.
-FOOTPRINT_UNITS = {"energy_wh": "Wh", "energy_min_wh": "Wh", "energy_max_wh": "Wh",
-                   "carbon_g": "g CO2e", "water_site_ml": "mL", "water_source_ml": "mL",
-                   "water_ml": "mL"}
+BETWEEN_OPS = ("<", "<=", ">", ">=", "between")
+#: Footprint variables a threshold / ratio claim may use, with their units (the registry's).
+FOOTPRINT_UNITS = {name: v.units for name, v in variables.per_query().items()}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
@@ -106,6 +108,24 @@ class Claim:
     fields: dict[str, Any] = field(default_factory=dict)
     note: str = ""
     file: str = ""
+
+    def __post_init__(self):
+        """Validate a claim built in Python as a claims file's entry is validated (model
+        and prompt ids are checked against the catalogue when the claim is loaded or
+        evaluated)."""
+        c = {k: getattr(self, k) for k in COMMON if getattr(self, k) is not None}
+        if not c.get("note"):
+            c.pop("note", None)
+        if isinstance(self.fields, dict):
+            c.update(self.fields)
+        problems, value = claim_problems(c, f"Claim({self.id!r})")
+        if not isinstance(self.fields, dict):
+            problems.append(f"Claim({self.id!r}): fields must be a dict")
+        if problems:
+            raise InputError(problems)
+        object.__setattr__(self, "value", value)
+        if self.kind in ("threshold", "ratio") and "per" not in self.fields:
+            object.__setattr__(self, "fields", {**self.fields, "per": "mean"})
 
 
 @dataclass
@@ -186,14 +206,8 @@ def _check_row(where, model, prompt, models, prompts, present, problems):
                         f"of {', '.join(have)}")
 
 
-def _validate(i: int, c: dict, src: str, known, seen: set) -> tuple[list[str], Claim | None]:
-    models, prompts, present = known
-    cid = c.get("id")
-    where = f"[[claim]] #{i + 1}" + (f" ({cid})" if isinstance(cid, str) else "")
-    p: list[str] = []
-    kind = c.get("kind")
-    if kind not in KINDS:
-        return [f"{where}: kind must be one of {', '.join(KINDS)}, got {kind!r}"], None
+def _check_common(where: str, c: dict, kind: str, p: list[str]):
+    """Keys, strings, op and value of any claim; returns the normalized value."""
     allowed = set(COMMON) | set(FIELDS[kind])
     for k in c:
         if k not in allowed:
@@ -202,125 +216,154 @@ def _validate(i: int, c: dict, src: str, known, seen: set) -> tuple[list[str], C
     for k in ("id", "text", "source", "op", "unit", "value", *REQUIRED[kind]):
         if k not in c:
             p.append(f"{where}: missing {k!r}; add {k} = ...")
+    cid = c.get("id")
     if not isinstance(cid, str) or not _ID.match(cid):
         p.append(f"{where}: id must be a string of letters, digits, '-', '_', '.'")
-    elif cid in seen:
-        p.append(f"{where}: duplicate id {cid!r}; ids must be unique across the files loaded")
-    else:
-        seen.add(cid)
     for k in ("text", "source", "unit", "note"):
         if k in c and not isinstance(c[k], str):
             p.append(f"{where}: {k} must be a string")
     op, value = c.get("op"), c.get("value")
-    ops = ("==", "<", "<=", ">", ">=", "between") if kind == "rank" else \
-        ("<", "<=", ">", ">=", "between")
+    ops = ("==", *BETWEEN_OPS) if kind == "rank" else BETWEEN_OPS
     if "op" in c and op not in ops:
         p.append(f"{where}: op must be one of {', '.join(ops)}, got {op!r}")
     elif op == "between":
-        if not (isinstance(value, list) and len(value) == 2 and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-                and value[0] < value[1]):
+        if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(
+                is_number(v) for v in value) and value[0] < value[1]):
             p.append(f"{where}: op 'between' needs value = [low, high] with low < high")
         else:
             value = (float(value[0]), float(value[1]))
     elif "value" in c:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                not math.isfinite(value):
+        if not is_number(value) or not math.isfinite(value):
             p.append(f"{where}: value must be a finite number, got {value!r}")
         else:
             value = float(value)
-    # kind-specific
-    unit = c.get("unit")
-    f = {k: c[k] for k in FIELDS[kind] if k in c}
-    if kind in ("threshold", "ratio") and "per" in c and c["per"] not in ("mean", "query"):
+    return value
+
+
+def _check_footprint(where: str, c: dict, kind: str, p: list[str]) -> None:
+    """``variable``, ``unit`` and ``per`` of a threshold or ratio claim."""
+    if "per" in c and c["per"] not in ("mean", "query"):
         p.append(f"{where}: per must be 'mean' or 'query', got {c['per']!r}")
-    if kind in ("threshold", "ratio"):
-        f.setdefault("per", "mean")
-        var = c.get("variable")
-        if "variable" in c and var not in FOOTPRINT_UNITS:
-            p.append(f"{where}: unknown variable {var!r}{_hint(var, FOOTPRINT_UNITS)}; use "
-                     f"one of {', '.join(FOOTPRINT_UNITS)}")
-        want = FOOTPRINT_UNITS.get(var) if kind == "threshold" else "1"
-        if want and unit is not None and unit != want:
-            p.append(f"{where}: unit {unit!r} does not match {var if kind == 'threshold' else 'a ratio'}"
-                     f" (units {want!r}); write unit = {want!r} and the value in {want}")
-    if kind == "threshold" and "model" in c:
-        _check_row(where, c["model"], c.get("prompt"), models, prompts, present, p)
-    if kind == "ratio":
-        for side in ("numerator", "denominator"):
-            s = c.get(side)
-            if side not in c:
-                continue
-            if not isinstance(s, dict) or set(s) != {"model", "prompt"}:
-                p.append(f"{where}: {side} must be {{ model = ..., prompt = ... }}")
-            else:
-                _check_row(f"{where} {side}", s["model"], s["prompt"], models, prompts,
-                           present, p)
-    if kind == "rank":
-        if unit is not None and unit != "rank":
-            p.append(f"{where}: unit of a rank claim must be 'rank'")
-        if "model" in c:
-            _check_row(where, c["model"], c.get("prompt"), models, prompts, present, p)
-        among = c.get("among")
-        if among is not None:
-            if not isinstance(among, list) or not among:
-                p.append(f"{where}: among must be a non-empty list of model ids")
-            else:
+    var, unit = c.get("variable"), c.get("unit")
+    if "variable" in c and var not in FOOTPRINT_UNITS:
+        p.append(f"{where}: unknown variable {var!r}{_hint(var, FOOTPRINT_UNITS)}; use "
+                 f"one of {', '.join(FOOTPRINT_UNITS)}")
+    want = FOOTPRINT_UNITS.get(var) if kind == "threshold" else "1"
+    if want and unit is not None and unit != want:
+        p.append(f"{where}: unit {unit!r} does not match "
+                 f"{var if kind == 'threshold' else 'a ratio'} (units {want!r}); write "
+                 f"unit = {want!r} and the value in {want}")
+
+
+def _check_threshold(where, c, known, p) -> None:
+    _check_footprint(where, c, "threshold", p)
+    if known is not None and "model" in c:
+        _check_row(where, c["model"], c.get("prompt"), *known, p)
+
+
+def _check_ratio(where, c, known, p) -> None:
+    _check_footprint(where, c, "ratio", p)
+    for side in ("numerator", "denominator"):
+        s = c.get(side)
+        if side not in c:
+            continue
+        if not isinstance(s, dict) or set(s) != {"model", "prompt"}:
+            p.append(f"{where}: {side} must be {{ model = ..., prompt = ... }}")
+        elif known is not None:
+            _check_row(f"{where} {side}", s["model"], s["prompt"], *known, p)
+
+
+def _check_rank(where, c, known, p) -> None:
+    unit = c.get("unit")
+    if unit is not None and unit != "rank":
+        p.append(f"{where}: unit of a rank claim must be 'rank'")
+    if known is not None and "model" in c:
+        _check_row(where, c["model"], c.get("prompt"), *known, p)
+    among = c.get("among")
+    if among is not None:
+        if not isinstance(among, (list, tuple)) or not among:
+            p.append(f"{where}: among must be a non-empty list of model ids")
+        else:
+            if known is not None:
                 for m in among:
-                    _check_row(f"{where} among", m, None, models, prompts, present, p)
-                if c.get("model") not in among:
-                    p.append(f"{where}: among must include the claim's model {c.get('model')!r}")
-        for k in ("inputs", "outputs"):
-            if k in c and not (isinstance(c[k], list) and all(isinstance(x, str) for x in c[k])):
-                p.append(f"{where}: {k} must be a list of strings")
-        if "pool_prompts" in c and not isinstance(c["pool_prompts"], bool):
-            p.append(f"{where}: pool_prompts must be true or false")
-        if "secondary" in c and not isinstance(c["secondary"], str):
-            p.append(f"{where}: secondary must be a string (e.g. 'aggressive')")
-    if kind == "fleet":
-        var = c.get("variable")
-        fleet_units = _scale.variables()
-        if "variable" in c and var not in fleet_units:
-            p.append(f"{where}: unknown fleet variable {var!r}{_hint(var, fleet_units)}; use "
-                     f"one of {', '.join(fleet_units)}")
-        elif unit is not None and var in fleet_units and unit != fleet_units[var]:
-            p.append(f"{where}: unit {unit!r} does not match {var} (units "
-                     f"{fleet_units[var]!r}); write unit = {fleet_units[var]!r}")
-        if "model" in c:
-            _check_row(where, c["model"], None, models, prompts, present, p)
-        mix = c.get("mix")
-        if "mix" in c:
-            if not isinstance(mix, dict) or not mix:
-                p.append(f"{where}: mix must be a table prompt -> share, e.g. "
-                         f"{{ short = 0.8, medium = 0.2 }}")
-            else:
-                for pr, w in mix.items():
-                    if pr not in prompts:
-                        p.append(f"{where}: mix: unknown prompt {pr!r}; use "
-                                 f"{', '.join(prompts)}")
-                    elif isinstance(w, bool) or not isinstance(w, (int, float)) or \
-                            not 0 <= w <= 1:
-                        p.append(f"{where}: mix: share of {pr!r} must be in [0, 1]")
-                if all(isinstance(w, (int, float)) for w in mix.values()) and \
-                        not math.isclose(sum(mix.values()), 1.0, abs_tol=1e-9):
-                    p.append(f"{where}: mix shares must sum to 1, got {sum(mix.values()):g}")
-        has_y, has_d = "queries_per_year" in c, "queries_per_day" in c
-        if has_y == has_d:
-            p.append(f"{where}: give exactly one of queries_per_year or queries_per_day")
-        if has_y and "days" in c:
-            p.append(f"{where}: days goes with queries_per_day, not queries_per_year")
-        for k in ("queries_per_year", "queries_per_day", "days"):
-            if k in c and (isinstance(c[k], bool) or not isinstance(c[k], (int, float))
-                           or not c[k] > 0):
-                p.append(f"{where}: {k} must be a positive number")
-        if "utilization" in c and c["utilization"] not in _scale.UTILIZATIONS:
-            p.append(f"{where}: utilization must be one of {', '.join(_scale.UTILIZATIONS)}")
-        if "constants" in c and c["constants"] not in _scale.CONSTANT_SETS:
-            p.append(f"{where}: constants must be 'primary' or 'study'")
+                    _check_row(f"{where} among", m, None, *known, p)
+            if c.get("model") not in among:
+                p.append(f"{where}: among must include the claim's model {c.get('model')!r}")
+    for k in ("inputs", "outputs"):
+        if k in c and not (isinstance(c[k], (list, tuple)) and
+                           all(isinstance(x, str) for x in c[k])):
+            p.append(f"{where}: {k} must be a list of strings")
+    if "pool_prompts" in c and not isinstance(c["pool_prompts"], bool):
+        p.append(f"{where}: pool_prompts must be true or false")
+    if "secondary" in c and not isinstance(c["secondary"], str):
+        p.append(f"{where}: secondary must be a string (e.g. 'aggressive')")
+
+
+def _check_fleet(where, c, known, p) -> None:
+    var, unit = c.get("variable"), c.get("unit")
+    fleet_units = _scale.variables()
+    if "variable" in c and var not in fleet_units:
+        p.append(f"{where}: unknown fleet variable {var!r}{_hint(var, fleet_units)}; use "
+                 f"one of {', '.join(fleet_units)}")
+    elif unit is not None and var in fleet_units and unit != fleet_units[var]:
+        p.append(f"{where}: unit {unit!r} does not match {var} (units "
+                 f"{fleet_units[var]!r}); write unit = {fleet_units[var]!r}")
+    if known is not None and "model" in c:
+        _check_row(where, c["model"], None, *known, p)
+    if "mix" in c:
+        mix = c["mix"]
+        prompts = known[1] if known is not None else (list(mix) if isinstance(mix, dict)
+                                                      else [])
+        p += [f"{where}: {m}" for m in prompt_mix_problems(mix, prompts, "mix")]
+    has_y, has_d = "queries_per_year" in c, "queries_per_day" in c
+    if has_y == has_d:
+        p.append(f"{where}: give exactly one of queries_per_year or queries_per_day")
+    if has_y and "days" in c:
+        p.append(f"{where}: days goes with queries_per_day, not queries_per_year")
+    for k in ("queries_per_year", "queries_per_day", "days"):
+        if k in c and (not is_number(c[k]) or not c[k] > 0):
+            p.append(f"{where}: {k} must be a positive number")
+    if "utilization" in c and c["utilization"] not in _scale.UTILIZATIONS:
+        p.append(f"{where}: utilization must be one of {', '.join(_scale.UTILIZATIONS)}")
+    if "constants" in c and c["constants"] not in _scale.CONSTANT_SETS:
+        p.append(f"{where}: constants must be 'primary' or 'study'")
+
+
+#: Per-kind checks: (where, claim dict, known catalogue rows or None, problems) -> None.
+KIND_CHECKS: dict[str, Callable] = {"threshold": _check_threshold, "ratio": _check_ratio,
+                                    "rank": _check_rank, "fleet": _check_fleet}
+
+
+def claim_problems(c: dict, where: str, known=None) -> tuple[list[str], Any]:
+    """Every problem of one claim given as a dict (a ``[[claim]]`` entry), and its
+    normalized value. ``known``: the catalogue's (models, prompts, present) to check model
+    and prompt ids against; ``None`` skips those checks."""
+    kind = c.get("kind")
+    if kind not in KINDS:
+        return [f"{where}: kind must be one of {', '.join(KINDS)}, got {kind!r}"], None
+    p: list[str] = []
+    value = _check_common(where, c, kind, p)
+    KIND_CHECKS[kind](where, c, known, p)
+    return p, value
+
+
+def _validate(i: int, c: dict, src: str, known, seen: set) -> tuple[list[str], Claim | None]:
+    cid = c.get("id")
+    where = f"[[claim]] #{i + 1}" + (f" ({cid})" if isinstance(cid, str) else "")
+    p, value = claim_problems(c, where, known)
+    if isinstance(cid, str) and _ID.match(cid):
+        if cid in seen:
+            p.append(f"{where}: duplicate id {cid!r}; ids must be unique across the files "
+                     "loaded")
+        seen.add(cid)
     if p:
         return p, None
-    return [], Claim(id=cid, kind=kind, text=c["text"], source=c["source"], op=op,
-                     value=value, unit=unit, fields=f, note=c.get("note", ""), file=src)
+    kind = c["kind"]
+    f = {k: c[k] for k in FIELDS[kind] if k in c}
+    if kind in ("threshold", "ratio"):
+        f.setdefault("per", "mean")
+    return [], Claim(id=cid, kind=kind, text=c["text"], source=c["source"], op=c["op"],
+                     value=value, unit=c["unit"], fields=f, note=c.get("note", ""), file=src)
 
 
 def load_claims(files: str | Path | list | None = None, catalogue=None) -> list[Claim]:
@@ -408,14 +451,6 @@ def _subset(tree: xr.DataTree, models: list[str]) -> xr.DataTree:
 
 class _NotRanked(Exception):
     """The claim's model is absent from the ranking (e.g. it has no intelligence index)."""
-
-
-def _rank_fn():
-    try:
-        from .rank import rank  # written concurrently; imported lazily
-    except ImportError:
-        return None
-    return rank
 
 
 def _statistic(tree, claim: Claim, rank_fn, cache: dict) -> tuple[np.ndarray, dict]:
@@ -527,10 +562,10 @@ def evaluate_claims(tree: xr.DataTree, claims: list[Claim] | str | Path | None =
 
     ``claims``: validated :class:`Claim` objects, or what :func:`load_claims` accepts
     (default: every shipped file). ``rank_fn``: the ranking function for rank claims
-    (default: :func:`mcfoot.rank.rank`, imported when needed; if it is not available the
-    rank claims come back with probability NaN and a note saying so). Returns one
-    :class:`ClaimResult` per claim, in order.
+    (default: :func:`mcfoot.rank.rank`). Returns one :class:`ClaimResult` per claim, in
+    order; :func:`provenance_attrs` describes the run they were evaluated on.
     """
+    ci_prob = probability("ci_prob", ci_prob)
     if not isinstance(claims, list) or not all(isinstance(c, Claim) for c in claims):
         claims = load_claims(claims)
     fp = tree["footprint"]
@@ -549,15 +584,8 @@ def evaluate_claims(tree: xr.DataTree, claims: list[Claim] | str | Path | None =
                              f" simulate them too (models=None)")
         base = dict(id=c.id, kind=c.kind, text=c.text, source=c.source, op=c.op,
                     value=c.value, unit=c.unit, draws=n)
-        fn = rank_fn
-        if c.kind == "rank" and fn is None:
-            fn = _rank_fn()
-            if fn is None:
-                out.append(ClaimResult(**base, probability=math.nan, mcse=math.nan,
-                                       note="not evaluated: mcfoot.rank.rank is not available"))
-                continue
         try:
-            x, scope = _statistic(tree, c, fn, cache)
+            x, scope = _statistic(tree, c, rank_fn or rank, cache)
         except _NotRanked as e:
             out.append(ClaimResult(**base, probability=math.nan, mcse=math.nan,
                                    note=f"not evaluated: {e}"))
@@ -578,6 +606,12 @@ def evaluate_claims(tree: xr.DataTree, claims: list[Claim] | str | Path | None =
             lower=float(q[1]), upper=float(q[2]), driver=drv, driver_rho=rho,
             note="; ".join(notes), samples=x))
     return out
+
+
+def provenance_attrs(tree: xr.DataTree, ci_prob: float = 0.95) -> dict:
+    """Provenance of claim results evaluated on ``tree`` (see :mod:`mcfoot.provenance`)."""
+    return provenance.stamp("claims", tree.attrs, ci_prob=ci_prob,
+                            draws=int(tree["footprint"].sizes["draw"]))
 
 
 def results_table(results: list[ClaimResult]) -> list[dict]:

@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 from . import io, rng
+from ._validate import positive_int
 from .errors import InputError
 from .simulate import Plan, build_plan, check_draws, simulate_range
 
@@ -79,6 +80,11 @@ def simulate_dask(scenario="default", draws: int = 10_000, seed=0, models=None, 
                                   "catalogue": template["catalogue"].to_dataset()})
 
 
+#: Dashboard address of a local cluster: any free port. (``None`` does not stop distributed
+#: from probing its default port 8787, and warns when another program holds it.)
+DASHBOARD = ":0"
+
+
 @contextlib.contextmanager
 def client(workers: int | None = None, address: str | None = None, processes: bool = True,
            threads_per_worker: int = 1):
@@ -92,10 +98,9 @@ def client(workers: int | None = None, address: str | None = None, processes: bo
         with Client(address) as c:
             yield c
         return
-    if int(workers) < 1:
-        raise InputError(f"workers must be a positive integer, got {workers!r}")
-    with LocalCluster(n_workers=int(workers), threads_per_worker=threads_per_worker,
-                      processes=processes, dashboard_address=None) as cluster, \
+    workers = positive_int("workers", workers)
+    with LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker,
+                      processes=processes, dashboard_address=DASHBOARD) as cluster, \
             Client(cluster) as c:
         yield c
 

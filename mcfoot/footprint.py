@@ -50,6 +50,11 @@ def facility_energy_wh(it_wh, pue):
     return it_wh * pue
 
 
+def it_from_facility_wh(energy_wh, pue):
+    """IT energy (Wh) of a facility energy: facility energy over PUE."""
+    return energy_wh / pue
+
+
 def carbon_g(energy_wh, cif_kg_per_kwh):
     """Operational carbon (g CO2e) of facility energy at grid intensity CIF."""
     return energy_wh * cif_kg_per_kwh
@@ -106,7 +111,7 @@ def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row
     it_v = it_energy_wh(hours[None], np.moveaxis(power_kw[row_combo], 1, 0))  # (V, R, D)
     energy_v = facility_energy_wh(it_v, pue_r[None])
     energy = energy_v.mean(axis=0)
-    it = energy / pue_r
+    it = it_from_facility_wh(energy, pue_r)
     ws = water_site_ml(it, wue_site[row_host])
     wsrc = water_source_ml(energy, wue_source[row_host])
     return {"latency": lat, "speed": spd, "energy_variants": energy_v, "energy": energy,

@@ -15,13 +15,16 @@ from pathlib import Path
 
 import xarray as xr
 
+from . import variables
 from ._resources import check_disk, oserror_text
+from ._validate import FIGURE_FORMATS, output_path
 from .errors import InputError
+
+__all__ = ["CF_ATTRS", "FIGURE_FORMATS", "FORMATS", "find_dataset", "read_tree",
+           "save_figure", "with_cf_attrs", "write_tree"]
 
 #: Formats by file suffix.
 FORMATS = {".nc": "netcdf", ".nc4": "netcdf", ".h5": "netcdf", ".zarr": "zarr"}
-#: Figure formats ``save_figure`` accepts.
-FIGURE_FORMATS = (".png", ".pdf", ".svg")
 
 #: CF attributes (units, long_name) of variables the package writes without them.
 #: ``None`` units: text, no unit.
@@ -43,11 +46,11 @@ CF_ATTRS: dict[str, tuple[str | None, str]] = {
     "intelligence_index": ("points (0-100)", "Artificial Analysis intelligence index"),
     "input_tokens": ("tokens", "input tokens per query"),
     "output_tokens": ("tokens", "output tokens per query"),
-    "latency_s": ("s", "time to first chunk"),
-    "speed_tokens_per_s": ("tokens/s", "output speed"),
     "stat": (None, "summary statistic"),
     "rank": ("1", "rank (1 = best)"),
     "input": (None, "uncertain input"),
+    # every variable of the registry (mcfoot/variables.py)
+    **{name: (v.units, v.long_name) for name, v in variables.VARIABLES.items()},
 }
 #: Benchmark scores of the catalogue are fractions of questions solved.
 _SCORES = ("terminal_bench_hard", "tau2_bench_telecom", "aa_lcr", "hle", "mmlu_pro",
@@ -86,14 +89,6 @@ def with_cf_attrs(tree: xr.DataTree) -> xr.DataTree:
     return xr.DataTree.from_dict(nodes)
 
 
-def _format(path: Path) -> str:
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise InputError(f"{path}: unknown result format '{path.suffix}'; use one of "
-                         f"{', '.join(FORMATS)}")
-    return fmt
-
-
 def _need_zarr() -> None:
     try:
         import zarr  # noqa: F401
@@ -118,20 +113,11 @@ def _tmp_beside(path: Path, directory: bool = False) -> Path:
     return Path(tmp)
 
 
-def check_output(path: str | Path, formats=None, what: str = "result") -> Path:
-    """Check before any work that ``path`` can be written: a known suffix, an existing
-    folder that is not ``path`` itself, a folder that accepts files. Returns it as a Path."""
-    path = Path(path)
-    example = "out" + (formats[0] if formats else ".nc")
-    if path.is_dir() and path.suffix.lower() != ".zarr":
-        raise InputError(f"{path}: is a folder; give a file name, e.g. {path / example}")
-    if formats is None:
-        _format(path)
-    elif path.suffix.lower() not in formats:
-        raise InputError(f"{path}: {what} format '{path.suffix}' not supported; use one of "
-                         f"{', '.join(formats)}")
-    if not path.parent.exists():
-        raise InputError(f"output folder {path.parent} does not exist; create it first")
+def check_output(path: str | Path, formats=FORMATS, what: str = "result") -> Path:
+    """Check before any work that ``path`` can be written: the checks of
+    :func:`mcfoot._validate.output_path` (a known suffix, an existing folder, not a folder
+    itself), then that the folder accepts a file. Returns it as a Path."""
+    path = output_path(path, formats, what)
     _tmp_beside(path).unlink()  # fails now, with one line, if nothing can be written there
     return path
 
@@ -155,7 +141,7 @@ def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
     bound of the file's) is refused before anything is written.
     """
     path = check_output(path)
-    fmt = _format(path)
+    fmt = FORMATS[path.suffix.lower()]
     if fmt == "zarr":
         _need_zarr()
     tree = with_cf_attrs(tree)

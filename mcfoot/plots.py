@@ -22,6 +22,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from . import variables
 from .errors import InputError
 from .summary import summarize
 
@@ -77,8 +78,10 @@ def _new_ax(ax: Axes | None, height: float = 4.0, width: float = WIDTH_IN) -> Ax
 
 def axis_label(da: xr.DataArray, fallback: str = "") -> str:
     """``long_name (units)`` of a variable, for an axis."""
-    name = da.attrs.get("long_name") or fallback or str(da.name)
-    units = da.attrs.get("units")
+    declared = variables.VARIABLES.get(str(da.name))
+    name = da.attrs.get("long_name") or (declared.long_name if declared else "") or \
+        fallback or str(da.name)
+    units = da.attrs.get("units", declared.units if declared else None)
     return f"{name} ({units})" if units not in (None, "") else name
 
 
@@ -500,11 +503,10 @@ def tornado(ds: xr.Dataset | xr.DataArray, measure: str | Sequence[str] | None =
     xlabel = axis_label(first, measures[0]) if len(measures) == 1 else \
         f"sensitivity measure ({first.attrs.get('units', '1')})"
     if var:
-        from .simulate import OUTPUTS
-
         import re
 
-        xlabel = re.sub(rf"\b{re.escape(var)}\b", OUTPUTS.get(var, ("", var))[1], xlabel)
+        long = variables.VARIABLES[var].long_name if var in variables.VARIABLES else var
+        xlabel = re.sub(rf"\b{re.escape(var)}\b", long, xlabel)
     ax.set_xlabel(xlabel)
     if title is None and not ds.attrs.get("variable"):
         title = ds.attrs.get("title", "sensitivity")
@@ -512,10 +514,8 @@ def tornado(ds: xr.Dataset | xr.DataArray, measure: str | Sequence[str] | None =
         a = ds.attrs
         what = a.get("variable")
         if what:
-            from .simulate import OUTPUTS
-
-            units, long = OUTPUTS.get(what, (a.get("variable_units", ""), what))
-            what = f"{long} ({a.get('variable_units', units)})"
+            v = variables.VARIABLES.get(what)
+            what = f"{v.long_name if v else what} ({a.get('variable_units', v.units if v else '')})"
         sc = _scenario_of(ds)
         title = (f"What drives {what or 'the output'}" + (f": {where}" if where else "")
                  + (f"\nscenario '{sc}'; " if sc else "\n")

@@ -30,22 +30,24 @@ Decisions (also in :func:`rank`'s docstring)
 
 from __future__ import annotations
 
-import datetime as _dt
 import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
 
-from . import __version__
+from . import provenance, variables
+from ._validate import choice, probability
 from .dea import DEAError, cross_efficiency
 from .errors import InputError
 
+__all__ = ["FOOTPRINT_INPUTS", "INPUT_PRESETS", "POOLED", "STUDY_INPUTS", "min_ranks",
+           "model_scores", "rank", "rank_probabilities"]
+
 #: The study's inputs: per-query energy (combined figure), PUE, WUE site, WUE source, CIF.
-STUDY_INPUTS = ("energy_wh", "pue", "wue_site_l_per_kwh", "wue_source_l_per_kwh",
-                "cif_kg_per_kwh")
-#: Our alternative (not the study's): the three per-query footprints.
-FOOTPRINT_INPUTS = ("energy_wh", "water_ml", "carbon_g")
+STUDY_INPUTS = ("energy_wh", *variables.HOST)
+#: Our alternative (not the study's): the three headline per-query footprints.
+FOOTPRINT_INPUTS = variables.headline_names()
 INPUT_PRESETS = {"study": STUDY_INPUTS, "footprint": FOOTPRINT_INPUTS}
 POOLED = "pooled"  # how the CLI labels the pooled DEA (one group over all prompt sizes)
 
@@ -230,10 +232,8 @@ def rank(tree: xr.DataTree, inputs: Sequence[str] | str | None = None,
     if "catalogue" not in tree.children:
         raise InputError("the result has no 'catalogue' group, so no outputs to rank by; "
                          "use a result of mcfoot.simulate()")
-    if not 0 < ci_prob < 1:
-        raise InputError(f"ci_prob must be in (0, 1), got {ci_prob}")
-    if on_error not in ("raise", "nan"):
-        raise InputError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
+    ci_prob = probability("ci_prob", ci_prob)
+    choice("on_error", on_error, ("raise", "nan"))
     if not tie_tol >= 0:
         raise InputError(f"tie_tol must be >= 0, got {tie_tol}")
     inputs = _resolve_inputs(inputs)
@@ -406,15 +406,10 @@ def _to_dataset(*, tree, kept, prompts, pooled, has, score, ce, ranks, P, expect
     if pooled:
         ds["is_dmu"] = (("model", "prompt"), has, {"units": one,
                                                    "long_name": "model x prompt is a DMU"})
-    ds.attrs = {
-        "title": "mcfoot eco-efficiency rank probabilities",
-        "method": "input-oriented CCR DEA, Doyle & Green (1994) cross-efficiency, in every "
-                  "draw (Jegham et al. 2025, arXiv 2505.09598, section 4.5)",
-        **attrs,
-        "n_dmus": attrs["n_dmus"] if pooled else ";".join(map(str, attrs["n_dmus"])),
-        "mcfoot_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        **{f"simulation_{k}": tree.attrs[k] for k in ("scenario", "scenario_hash", "seed",
-                                                      "catalogue_hash") if k in tree.attrs},
-    }
+    ds.attrs = provenance.stamp(
+        "rank", tree.attrs, title="mcfoot eco-efficiency rank probabilities",
+        method="input-oriented CCR DEA, Doyle & Green (1994) cross-efficiency, in every "
+               "draw (Jegham et al. 2025, arXiv 2505.09598, section 4.5)",
+        **{**attrs, "n_dmus": attrs["n_dmus"] if pooled else
+           ";".join(map(str, attrs["n_dmus"]))})
     return ds

@@ -20,6 +20,7 @@ rel_sd = 0.10). The entry's own ``source`` (optional) is appended to the table's
 
 from __future__ import annotations
 
+import hashlib
 import math
 from functools import lru_cache
 from importlib import resources
@@ -48,6 +49,14 @@ def load_regions() -> pd.DataFrame:
     with path.open("r", encoding="utf-8") as f:
         df = pd.read_csv(f, dtype={"region": str, "aliases": str}, keep_default_na=True)
     return df.set_index("region")
+
+
+@lru_cache(maxsize=1)
+def table_hash() -> str:
+    """``sha256:<hex>`` of the shipped regions table's bytes (recorded in every result: a
+    scenario may name a region, and the value then comes from this table, not the TOML)."""
+    data = resources.files("mcfoot.data").joinpath(FILE).read_bytes()
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def regions() -> list[str]:

@@ -57,7 +57,10 @@ def stream_key(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
-def _block_generator(ss: np.random.SeedSequence, name: str, block: int) -> np.random.Generator:
+def block_generator(ss: np.random.SeedSequence, name: str, block: int = 0) -> np.random.Generator:
+    """The PCG64 generator of block ``block`` of the named stream ``name`` under ``ss``
+    (also the one generator of a named stream that is not drawn in blocks, e.g. a design's
+    scrambling)."""
     child = np.random.SeedSequence(
         ss.entropy, spawn_key=(*ss.spawn_key, stream_key(name), block)
     )
@@ -80,7 +83,7 @@ def standard_normals(
     for block in range(start // BLOCK, -(-stop // BLOCK)):
         b0 = block * BLOCK
         lo, hi = max(start, b0), min(stop, b0 + BLOCK)
-        gen = _block_generator(ss, name, block)
+        gen = block_generator(ss, name, block)
         if lo > b0:  # skip the head of the block deterministically
             gen.standard_normal(lo - b0)
         gen.standard_normal(out=out[pos : pos + hi - lo])

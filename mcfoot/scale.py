@@ -28,7 +28,15 @@ from importlib import resources
 import numpy as np
 import xarray as xr
 
+from . import footprint as fp_eq
+from . import provenance
+from ._validate import choice, positive_number, probability
+from ._validate import prompt_mix as valid_prompt_mix
 from .errors import InputError
+
+__all__ = ["BASES", "CONSTANT_SETS", "Equivalent", "TOTALS", "UTILIZATIONS",
+           "expected_per_query", "load_constants", "query_hours", "scale", "summary_rows",
+           "variables"]
 
 #: Unit conversions (definitions, not assumptions).
 WH_PER_MWH = 1e6
@@ -37,7 +45,6 @@ KWH_PER_MWH = 1e3
 ML_PER_KL = 1e6  # millilitres per kilolitre
 KL_PER_MEGALITRE = 1e3
 G_PER_T = 1e6
-SECONDS_PER_HOUR = 3600.0
 
 #: Base unit of each annual total that equivalents divide, and how equivalents' units start.
 BASES = {"electricity": ("electricity_kwh", "kWh/"), "water": ("water_kl", "kL/"),
@@ -119,7 +126,7 @@ def query_hours(tree: xr.DataTree) -> xr.DataArray:
                          "mcfoot.simulate or `mcfoot run`")
     inp, cat = tree["inputs"].to_dataset(), tree["catalogue"].to_dataset()
     tokens = cat["output_tokens"].sel(model=inp["model"], prompt=inp["prompt"])
-    h = (inp["latency_s"] + tokens / inp["speed_tokens_per_s"]) / SECONDS_PER_HOUR
+    h = fp_eq.query_hours(inp["latency_s"], tokens, inp["speed_tokens_per_s"])
     return h.drop_vars([c for c in h.coords if c not in ("draw", "model", "prompt")])
 
 
@@ -141,33 +148,6 @@ def expected_per_query(tree: xr.DataTree, variable: str = "energy_wh") -> xr.Dat
     x.attrs["long_name"] = (fp[variable].attrs.get("long_name", variable) +
                             ", mean over queries given the draw's assumptions")
     return x
-
-
-def _mix(prompt_mix, prompts, model, present) -> dict[str, float]:
-    if not isinstance(prompt_mix, dict) or not prompt_mix:
-        raise InputError("prompt_mix must be a mapping prompt -> share, e.g. "
-                         "{'short': 0.8, 'medium': 0.2}")
-    problems = []
-    for p, w in prompt_mix.items():
-        if p not in prompts:
-            problems.append(f"prompt_mix: unknown prompt {p!r}; known: {', '.join(prompts)}")
-        elif isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w <= 1:
-            problems.append(f"prompt_mix: share of {p!r} must be a number in [0, 1], got {w!r}")
-        elif w > 0 and not present[p]:
-            problems.append(f"prompt_mix: {model} has no {p!r} row in the catalogue; give it "
-                            f"share 0 or drop it")
-    if not problems and not math.isclose(sum(prompt_mix.values()), 1.0, abs_tol=1e-9):
-        problems.append(f"prompt_mix shares must sum to 1, got {sum(prompt_mix.values()):g}")
-    if problems:
-        raise InputError(problems)
-    return {p: float(w) for p, w in prompt_mix.items()}
-
-
-def _positive(name, v):
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(v) or v <= 0:
-        raise InputError(f"{name} must be a positive number, got {v!r}")
-    return float(v)
 
 
 def scale(tree: xr.DataTree, model: str | None = None, queries_per_day: float | None = None,
@@ -209,21 +189,42 @@ def scale(tree: xr.DataTree, model: str | None = None, queries_per_day: float | 
     if prompt_mix is None:
         prompt_mix = {k: v for k, v in case["prompt_mix"].items()
                       if k not in ("unit", "source", "note")}
-    if not 0 < ci_prob < 1:
-        raise InputError(f"ci_prob must be in (0, 1), got {ci_prob!r}")
-    if utilization not in UTILIZATIONS:
-        raise InputError(f"utilization must be one of {', '.join(UTILIZATIONS)}, "
-                         f"got {utilization!r}")
-    if constants not in CONSTANT_SETS:
-        raise InputError(f"constants must be 'primary' or 'study', got {constants!r}")
-    days = _positive("days", days)
+    ci_prob = probability("ci_prob", ci_prob)
+    choice("utilization", utilization, UTILIZATIONS)
+    choice("constants", constants, CONSTANT_SETS)
+    n, days = _volume(case, queries_per_day, queries_per_year, days)
+    energy, mix = _energy_of_mix(tree, model, utilization, prompt_mix)
+    fp = tree["footprint"].to_dataset()
+    out = xr.Dataset(coords={"draw": fp["draw"].values})
+    for name, x in _totals(energy, fp.sel(model=model), n).items():
+        if name in TOTALS:
+            out[name] = ("draw", np.asarray(x.values, float),
+                         {"units": TOTALS[name][0], "long_name": TOTALS[name][1]})
+    _equivalents(out, c, constants)
+    _summaries(out, ci_prob)
+    out.attrs = provenance.stamp(
+        "scale", tree.attrs, model=model, queries=n, queries_units="queries over the period",
+        days=days if queries_per_year is None else math.nan,
+        prompt_mix=", ".join(f"{p}={v:g}" for p, v in mix.items()),
+        utilization=utilization, constants=constants, ci_prob=ci_prob,
+        scenario=str(tree.attrs.get("scenario", "")), draws=int(fp.sizes["draw"]),
+        note="totals average over queries given each draw's assumptions")
+    return out
+
+
+def _volume(case, queries_per_day, queries_per_year, days) -> tuple[float, float]:
+    """(queries over the period, days) from a daily volume and days, or a total."""
+    days = positive_number("days", days)
     if queries_per_year is not None:
         if queries_per_day is not None:
             raise InputError("give queries_per_day (with days) or queries_per_year, not both")
-        n = _positive("queries_per_year", queries_per_year)
-    else:
-        qpd = case["queries_per_day"]["value"] if queries_per_day is None else queries_per_day
-        n = _positive("queries_per_day", qpd) * days
+        return positive_number("queries_per_year", queries_per_year), days
+    qpd = case["queries_per_day"]["value"] if queries_per_day is None else queries_per_day
+    return positive_number("queries_per_day", qpd) * days, days
+
+
+def _energy_of_mix(tree, model, utilization, prompt_mix) -> tuple[xr.DataArray, dict]:
+    """Mean facility energy per query of the prompt mix (Wh, per draw), and the mix."""
     fp = tree["footprint"].to_dataset()
     models = [str(m) for m in fp.model.values]
     if model not in models:
@@ -237,31 +238,38 @@ def scale(tree: xr.DataTree, model: str | None = None, queries_per_day: float | 
     energy = expected_per_query(tree, var).sel(model=model)
     prompts = [str(p) for p in fp.prompt.values]
     present = {p: bool(np.isfinite(energy.sel(prompt=p).values).all()) for p in prompts}
-    mix = _mix(prompt_mix, prompts, model, present)
+    mix = valid_prompt_mix(prompt_mix, prompts, present, model)
     used = [p for p, w in mix.items() if w > 0]
     w = xr.DataArray([mix[p] for p in used], dims="prompt", coords={"prompt": used})
-    e_wh = (energy.sel(prompt=used) * w).sum("prompt")  # Wh per query of the mix
-    f = fp[["pue", "wue_site_l_per_kwh", "wue_source_l_per_kwh", "cif_kg_per_kwh"]].sel(
-        model=model)
-    # L/kWh == mL/Wh; kg/kWh == g/Wh (see footprint.py)
+    return (energy.sel(prompt=used) * w).sum("prompt"), mix
+
+
+def _totals(e_wh: xr.DataArray, f: xr.Dataset, n: float) -> dict[str, xr.DataArray]:
+    """Period totals of ``n`` queries of mean facility energy ``e_wh`` (Wh) at the host
+    factors ``f`` of the model, by the study's equations (``footprint.py``)."""
+    it_wh = fp_eq.it_from_facility_wh(e_wh, f["pue"])
     tot = {
         "per_query_wh": e_wh,
         "electricity_mwh": e_wh * n / WH_PER_MWH,
-        "water_site_kl": e_wh / f["pue"] * f["wue_site_l_per_kwh"] * n / ML_PER_KL,
-        "water_source_kl": e_wh * f["wue_source_l_per_kwh"] * n / ML_PER_KL,
-        "carbon_t": e_wh * f["cif_kg_per_kwh"] * n / G_PER_T,
+        "water_site_kl": fp_eq.water_site_ml(it_wh, f["wue_site_l_per_kwh"]) * n / ML_PER_KL,
+        "water_source_kl": fp_eq.water_source_ml(e_wh, f["wue_source_l_per_kwh"]) * n
+        / ML_PER_KL,
+        "carbon_t": fp_eq.carbon_g(e_wh, f["cif_kg_per_kwh"]) * n / G_PER_T,
     }
     tot["electricity_gwh"] = tot["electricity_mwh"] / MWH_PER_GWH
     tot["water_kl"] = tot["water_site_kl"] + tot["water_source_kl"]
     tot["water_megalitres"] = tot["water_kl"] / KL_PER_MEGALITRE
     tot["electricity_kwh"] = tot["electricity_mwh"] * KWH_PER_MWH
-    out = xr.Dataset(coords={"draw": fp["draw"].values})
-    for name, (units, long_name) in TOTALS.items():
-        out[name] = ("draw", np.asarray(tot[name].values, float),
-                     {"units": units, "long_name": long_name})
+    return tot
+
+
+def _equivalents(out: xr.Dataset, c: dict, constants: str) -> None:
+    """Add the everyday equivalents of the totals in ``out`` (in place)."""
+    kwh = out["electricity_mwh"] * KWH_PER_MWH
+    base = {"electricity_kwh": kwh, "water_kl": out["water_kl"], "carbon_t": out["carbon_t"]}
     for name, e in c["equivalents"].items():
         value = e.value if constants == "primary" else e.study_value
-        out[name] = ("draw", np.asarray(tot[BASES[e.quantity][0]].values, float) / value,
+        out[name] = ("draw", np.asarray(base[BASES[e.quantity][0]].values, float) / value,
                      {"units": e.counts, "long_name": e.long_name, "constant": value,
                       "constant_unit": e.unit, "constant_set": constants,
                       "source": e.source, "note": e.note})
@@ -270,24 +278,19 @@ def scale(tree: xr.DataTree, model: str | None = None, queries_per_day: float | 
                          {"units": "km2", "long_name": "forest area offsetting the carbon",
                           "constant": conv["value"], "constant_unit": conv["unit"],
                           "source": conv["source"]})
+
+
+def _summaries(out: xr.Dataset, ci_prob: float) -> None:
+    """Add ``X_mean``, ``X_median`` and ``X_ci`` of every per-draw variable (in place)."""
     a = (1 - ci_prob) / 2
     for name in list(out.data_vars):
         x = out[name].values
-        out[f"{name}_mean"] = ((), float(x.mean()), {"units": out[name].attrs["units"]})
-        out[f"{name}_median"] = ((), float(np.median(x)), {"units": out[name].attrs["units"]})
+        units = out[name].attrs["units"]
+        out[f"{name}_mean"] = ((), float(x.mean()), {"units": units})
+        out[f"{name}_median"] = ((), float(np.median(x)), {"units": units})
         out[f"{name}_ci"] = ("ci_bound", np.quantile(x, [a, 1 - a]),
-                             {"units": out[name].attrs["units"], "ci_kind": "eti",
-                              "ci_prob": ci_prob})
-    out = out.assign_coords(ci_bound=["lower", "upper"])
-    out.attrs = {
-        "model": model, "queries": n, "queries_units": "queries over the period",
-        "days": days if queries_per_year is None else math.nan,
-        "prompt_mix": ", ".join(f"{p}={v:g}" for p, v in mix.items()),
-        "utilization": utilization, "constants": constants, "ci_prob": ci_prob,
-        "scenario": str(tree.attrs.get("scenario", "")), "draws": int(fp.sizes["draw"]),
-        "note": "totals average over queries given each draw's assumptions",
-    }
-    return out
+                             {"units": units, "ci_kind": "eti", "ci_prob": ci_prob})
+    out.coords["ci_bound"] = ["lower", "upper"]
 
 
 def summary_rows(ds: xr.Dataset) -> list[dict]:

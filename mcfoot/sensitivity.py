@@ -37,19 +37,17 @@ import numpy as np
 import xarray as xr
 from scipy import special, stats
 
-from . import __version__, rng
+from . import provenance, rng, variables
+from ._validate import choice, probability
 from .errors import InputError
 from .priors import QUANTITIES, Scenario
-from .simulate import OUTPUTS, SCOPE_DIM, build_plan, design_columns, evaluate, \
-    normals_from_design
+from .simulate import SCOPE_DIM, build_plan, design_columns, evaluate, normals_from_design
 
-#: footprint variable -> key of :func:`mcfoot.simulate.evaluate`'s outputs
-_EVAL_KEY = {"energy_wh": "energy", "carbon_g": "carbon", "water_site_ml": "water_site",
-             "water_source_ml": "water_source", "water_ml": "water"}
+__all__ = ["correlations", "delta", "prcc", "row_inputs", "saltelli_design", "sobol",
+           "sobol_from_outputs", "sobol_function"]
+
 #: names of the row-scoped inputs in ``tree["inputs"]`` -> factor name
-_ROW_INPUTS = {"latency_s": "latency", "speed_tokens_per_s": "speed"}
-#: derived (not sampled) variables of ``tree["inputs"]``
-_DERIVED = ("power_kw",)
+_ROW_INPUTS = {name: v.quantity for name, v in variables.ROW_INPUTS.items()}
 #: scipy.stats.qmc.Sobol's default resolution: points are multiples of 2**-30 in [0, 1).
 _SOBOL_BITS = 30
 #: design points evaluated per chunk x slots, bounding memory (~8 bytes each, a few arrays)
@@ -66,18 +64,12 @@ def _power_of_two(n) -> int:
     return int(n)
 
 
-def _check_conf(conf_level) -> float:
-    if not isinstance(conf_level, (int, float, np.floating)) or not 0 < conf_level < 1:
-        raise InputError(f"conf_level must be in (0, 1), got {conf_level!r}")
-    return float(conf_level)
-
-
 def _salib_seeds(seed, what: str) -> tuple[np.random.Generator, int]:
     """A Generator for the design and a non-zero int seed for SALib's bootstrap (SALib
     falls back to NumPy's global RNG on a seed of 0 or None)."""
     ss = rng.normalize_seed(seed)
-    design = rng._block_generator(ss, f"sensitivity/{what}/design", 0)
-    boot = int(rng._block_generator(ss, f"sensitivity/{what}/bootstrap", 0).integers(1, 2**31))
+    design = rng.block_generator(ss, f"sensitivity/{what}/design")
+    boot = int(rng.block_generator(ss, f"sensitivity/{what}/bootstrap").integers(1, 2**31))
     return design, boot
 
 
@@ -100,7 +92,7 @@ def saltelli_design(d: int, n: int, groups: list[str] | None = None, seed=0) -> 
     return u + 2.0 ** -(_SOBOL_BITS + 1)
 
 
-def sobol_from_outputs(y: np.ndarray, n_factors: int, *, conf_level: float = 0.95,
+def sobol_from_outputs(y: np.ndarray, n_factors: int, *, ci_prob: float = 0.95,
                        num_resamples: int = 100, seed: int = 1) -> dict[str, np.ndarray]:
     """First- and total-order indices (Saltelli 2010 / Jansen estimators, SALib) from the
     outputs ``y`` of a :func:`saltelli_design` with ``n_factors`` factors (groups). A
@@ -115,13 +107,13 @@ def sobol_from_outputs(y: np.ndarray, n_factors: int, *, conf_level: float = 0.9
         return {k: np.full(n_factors, np.nan) for k in keys}
     problem = {"num_vars": n_factors, "names": [f"g{i}" for i in range(n_factors)],
                "bounds": [[0.0, 1.0]] * n_factors}
-    r = sobol_analyze.analyze(problem, y, calc_second_order=False, conf_level=conf_level,
+    r = sobol_analyze.analyze(problem, y, calc_second_order=False, conf_level=ci_prob,
                               num_resamples=num_resamples, seed=seed)
     return {k: np.asarray(r[k], float) for k in keys}
 
 
 def sobol_function(func: Callable[[np.ndarray], np.ndarray], names: list[str], n: int = 1024,
-                   *, groups: list[str] | None = None, seed=0, conf_level: float = 0.95,
+                   *, groups: list[str] | None = None, seed=0, ci_prob: float = 0.95,
                    num_resamples: int = 100) -> xr.Dataset:
     """Sobol' indices of any vectorised ``func`` of the unit hypercube.
 
@@ -130,21 +122,21 @@ def sobol_function(func: Callable[[np.ndarray], np.ndarray], names: list[str], n
     (one label per name) indices are per group. Returns a Dataset over ``input`` with
     ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (conf = half-width of the bootstrap interval).
     """
-    conf_level = _check_conf(conf_level)
+    ci_prob = probability("ci_prob", ci_prob)
     design_gen, boot = _salib_seeds(seed, "sobol")
     u = saltelli_design(len(names), n, groups, design_gen)
     labels = list(dict.fromkeys(groups)) if groups is not None else list(names)
     y = np.asarray(func(u), float).reshape(len(u))
-    res = sobol_from_outputs(y, len(labels), conf_level=conf_level,
+    res = sobol_from_outputs(y, len(labels), ci_prob=ci_prob,
                              num_resamples=num_resamples, seed=boot)
     ds = xr.Dataset({k: ("input", v) for k, v in res.items()}, coords={"input": labels})
-    return _index_attrs(ds, "output", conf_level).assign_attrs(
+    return _index_attrs(ds, "output", ci_prob).assign_attrs(
         method="Sobol' first/total order (Saltelli 2010 design, SALib)", n_base=n,
         model_runs=len(u))
 
 
-def _index_attrs(ds: xr.Dataset, variable: str, conf_level: float) -> xr.Dataset:
-    pct = f"{100 * conf_level:g}%"
+def _index_attrs(ds: xr.Dataset, variable: str, ci_prob: float) -> xr.Dataset:
+    pct = f"{100 * ci_prob:g}%"
     names = {"S1": "first-order Sobol' index", "ST": "total-order Sobol' index"}
     for k, long in names.items():
         if k in ds:
@@ -170,7 +162,7 @@ def _unit(q: str) -> str:
 
 def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None,
           variable: str = "energy_wh", n: int = 1024, seed=0, *, catalogue=None,
-          backend: str = "numba", conf_level: float = 0.95,
+          backend: str = "numba", ci_prob: float = 0.95,
           num_resamples: int = 100) -> xr.Dataset:
     """First- and total-order Sobol' indices of a footprint, per (model, prompt).
 
@@ -181,7 +173,8 @@ def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None
     n : base sample size (a power of two); the sampler runs ``n * (k + 2)`` times for ``k``
         uncertain quantities.
     seed : design scrambling and bootstrap seed (``int | SeedSequence | Generator``).
-    conf_level, num_resamples : bootstrap interval of the indices.
+    ci_prob, num_resamples : probability and resamples of the bootstrap interval of the
+        indices.
 
     Returns
     -------
@@ -191,10 +184,9 @@ def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None
     the ``input_units`` coordinate. Absent (model, prompt) rows are NaN. See the module
     docstring for the grouping and for copulas.
     """
-    if variable not in _EVAL_KEY:
-        raise InputError(f"variable must be one of {', '.join(_EVAL_KEY)}, got {variable!r}")
+    choice("variable", variable, variables.FOOTPRINT)
     n = _power_of_two(n)
-    conf_level = _check_conf(conf_level)
+    ci_prob = probability("ci_prob", ci_prob)
     plan = build_plan(scenario, catalogue, models, prompts)
     cols = design_columns(plan)
     if not cols:
@@ -205,7 +197,7 @@ def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None
     ss = rng.normalize_seed(seed)
     design_gen, boot = _salib_seeds(ss, "sobol")
     u = saltelli_design(len(cols), n, groups, design_gen)
-    key = _EVAL_KEY[variable]
+    key = variables.FOOTPRINT[variable].kernel_key
     y = np.empty((plan.n_slots, len(u)))
     step = max(1, _CHUNK_CELLS // plan.n_slots)
     for s in range(0, len(u), step):
@@ -215,7 +207,7 @@ def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None
     out = {k: np.full(shape, np.nan) for k in ("S1", "S1_conf", "ST", "ST_conf")}
     for slot in np.flatnonzero(plan.present):
         m, p = divmod(int(slot), len(plan.prompts))
-        r = sobol_from_outputs(y[slot], len(labels), conf_level=conf_level,
+        r = sobol_from_outputs(y[slot], len(labels), ci_prob=ci_prob,
                                num_resamples=num_resamples, seed=boot)
         for k in out:
             out[k][:, m, p] = r[k]
@@ -223,18 +215,16 @@ def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None
                     coords={"input": labels, "model": list(plan.models),
                             "prompt": list(plan.prompts),
                             "input_units": ("input", [_unit(q) for q in labels])})
-    _index_attrs(ds, variable, conf_level)
-    ds.attrs = {
-        "method": "Sobol' first- and total-order indices, Saltelli (2010) design and "
-                  "estimators (SALib), factors grouped by quantity",
-        "variable": variable, "variable_units": OUTPUTS[variable][0],
-        "scenario": plan.scenario.name, "scenario_hash": plan.scenario.hash,
-        "n_base": n, "model_runs": len(u), "design_columns": len(cols),
-        "conf_level": conf_level, "num_resamples": num_resamples,
-        "seed": rng.seed_record(ss), "mcfoot_version": __version__,
-        "note": "factors are the independent normals before copulas; in a copula block "
-                "later quantities stand for their part independent of earlier ones",
-    }
+    _index_attrs(ds, variable, ci_prob)
+    ds.attrs = provenance.stamp(
+        "sensitivity", provenance.run_attrs(plan, ss, backend=backend),
+        method="Sobol' first- and total-order indices, Saltelli (2010) design and "
+               "estimators (SALib), factors grouped by quantity",
+        variable=variable, variable_units=variables.units(variable),
+        n_base=n, model_runs=len(u), design_columns=len(cols),
+        ci_prob=ci_prob, num_resamples=num_resamples,
+        note="factors are the independent normals before copulas; in a copula block "
+             "later quantities stand for their part independent of earlier ones")
     return ds
 
 
@@ -275,7 +265,7 @@ def row_inputs(tree: xr.DataTree, model: str, prompt: str) -> tuple[list[str], n
            "size_class_hardware": f"{m['size_class'].values}/{m['hardware'].values}"}
     names, cols, units = [], [], []
     for v in inp.data_vars:
-        if v in _DERIVED:
+        if v in variables.DERIVED:
             continue
         da = inp[v]
         if v in _ROW_INPUTS:
@@ -381,7 +371,7 @@ def correlations(tree: xr.DataTree, variable: str = "energy_wh", models=None, pr
     Fisher-z interval bounds (``*_lower``, ``*_upper``). Inputs that do not vary for a row are
     NaN there.
     """
-    _check_conf(ci_prob)
+    probability("ci_prob", ci_prob)
     keys = ("spearman", "spearman_lower", "spearman_upper", "prcc", "prcc_lower", "prcc_upper")
     ds = _per_row(tree, variable, models, prompts, lambda x, y: prcc(x, y, ci_prob), keys)
     pct = f"{100 * ci_prob:g}%"
@@ -400,9 +390,7 @@ def correlations(tree: xr.DataTree, variable: str = "energy_wh", models=None, pr
 
 
 def _tree_attrs(tree, variable) -> dict:
-    keep = ("scenario", "scenario_hash", "seed", "draws")
-    return {k: tree.attrs[k] for k in keep if k in tree.attrs} | {
-        "variable": variable, "mcfoot_version": __version__}
+    return provenance.stamp("sensitivity", tree.attrs, variable=variable)
 
 
 def _one_blas_thread():
@@ -417,7 +405,7 @@ def _one_blas_thread():
 
 
 def delta(tree: xr.DataTree, variable: str = "energy_wh", models=None, prompts=None, *,
-          conf_level: float = 0.95, num_resamples: int = 100, seed=0) -> xr.Dataset:
+          ci_prob: float = 0.95, num_resamples: int = 100, seed=0) -> xr.Dataset:
     """Borgonovo's moment-independent delta and a given-data first-order Sobol' estimate
     per input (SALib ``analyze.delta``, Plischke et al. 2013), per (model, prompt), from an
     existing :func:`mcfoot.simulate` result. Unlike Sobol' indices, delta is defined for
@@ -429,7 +417,7 @@ def delta(tree: xr.DataTree, variable: str = "energy_wh", models=None, prompts=N
     """
     from SALib.analyze import delta as salib_delta
 
-    conf_level = _check_conf(conf_level)
+    ci_prob = probability("ci_prob", ci_prob)
     ss = rng.normalize_seed(seed)
     _, boot = _salib_seeds(ss, "delta")
 
@@ -442,7 +430,7 @@ def delta(tree: xr.DataTree, variable: str = "energy_wh", models=None, prompts=N
         try:
             with _one_blas_thread(), warnings.catch_warnings(record=True):
                 r = salib_delta.analyze(problem, x, y, num_resamples=num_resamples,
-                                        conf_level=conf_level, seed=boot)
+                                        conf_level=ci_prob, seed=boot)
         finally:
             np.random.set_state(state)
             warnings.formatwarning = fmt
@@ -451,7 +439,7 @@ def delta(tree: xr.DataTree, variable: str = "energy_wh", models=None, prompts=N
 
     keys = ("delta", "delta_conf", "S1", "S1_conf")
     ds = _per_row(tree, variable, models, prompts, run, keys)
-    pct = f"{100 * conf_level:g}%"
+    pct = f"{100 * ci_prob:g}%"
     ds["delta"].attrs = {"units": "1", "long_name": f"Borgonovo delta of {variable}"}
     ds["S1"].attrs = {"units": "1",
                       "long_name": f"first-order Sobol' index of {variable} (given data)"}
@@ -461,6 +449,6 @@ def delta(tree: xr.DataTree, variable: str = "energy_wh", models=None, prompts=N
     ds.attrs = _tree_attrs(tree, variable) | {
         "method": "delta moment-independent measure (Borgonovo 2007; Plischke, Borgonovo "
                   "& Smith 2013 given-data estimator, SALib, raw bootstrap)",
-        "conf_level": conf_level, "num_resamples": num_resamples,
+        "ci_prob": ci_prob, "num_resamples": num_resamples,
         "bootstrap_seed": rng.seed_record(ss)}
     return ds

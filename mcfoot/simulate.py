@@ -14,7 +14,6 @@ Pipeline (data flows one way):
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,24 +22,15 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
-from . import __version__, catalogue as cat, footprint as fp, rng
+from . import catalogue as cat, footprint as fp, provenance, rng, variables as V
 from ._kernels import footprint as _kernel_footprint
 from ._resources import check_memory as check_memory_available
+from ._validate import choice, positive_int
 from .errors import InputError, PriorsError
 from .priors import MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Scenario, load_scenario
 
-#: Output variables: name -> (units, long_name).
-OUTPUTS = {
-    "energy_wh": ("Wh", "facility energy per query"),
-    "carbon_g": ("g CO2e", "operational carbon per query"),
-    "water_site_ml": ("mL", "on-site water per query"),
-    "water_source_ml": ("mL", "off-site (electricity) water per query"),
-    "water_ml": ("mL", "total water per query"),
-}
-HOST_FACTORS = {  # quantity -> name in the footprint group (per draw and model)
-    "pue": "pue", "wue_site": "wue_site_l_per_kwh", "wue_source": "wue_source_l_per_kwh",
-    "cif": "cif_kg_per_kwh",
-}
+#: Prior quantities of the per-model host factors, in the kernel's argument order.
+HOST_QUANTITIES = tuple(v.quantity for v in V.HOST.values())
 SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware"}
 DEFAULT_CHUNK = 131_072
 
@@ -311,7 +301,7 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     n = normals.latency.shape[1]
     values = _group_values(plan, normals, n)
     power = np.ascontiguousarray(_power_kw(plan, values))
-    host = {q: np.ascontiguousarray(values[q]) for q in HOST_FACTORS}
+    host = {q: np.ascontiguousarray(values[q]) for q in HOST_QUANTITIES}
     args = (normals.latency, normals.speed, _row_chol(plan), plan.probs, plan.lat_q,
             plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host, power, host["pue"],
             host["wue_site"], host["wue_source"], host["cif"])
@@ -320,8 +310,7 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     elif backend == "numba":
         s = plan.n_slots
         if out is None:
-            out = {k: np.empty((s, n)) for k in ("energy", "carbon", "water_site",
-                                                   "water_source", "water")}
+            out = {k: np.empty((s, n)) for k in V.kernel_keys()}
             out["energy_variants"] = np.empty((power.shape[1], s, n))
         out.setdefault("latency", normals.latency)
         out.setdefault("speed", normals.speed)
@@ -332,24 +321,22 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     return res, values
 
 
-def check_draws(draws, chunk_draws) -> tuple[int, int]:
+def check_draws(draws, chunk_draws, default_chunk: int = DEFAULT_CHUNK) -> tuple[int, int]:
     """Validate ``draws`` and ``chunk_draws`` (public boundary); return them as ints."""
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
-        raise InputError(f"draws must be a positive integer, got {draws!r}")
-    chunk = DEFAULT_CHUNK if chunk_draws is None else chunk_draws
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-        raise InputError(f"chunk_draws must be a positive integer, got {chunk_draws!r}")
-    return int(draws), int(chunk)
+    chunk = default_chunk if chunk_draws is None else chunk_draws
+    return positive_int("draws", draws), positive_int("chunk_draws", chunk)
 
 
 def run_bytes(plan: Plan, draws: int) -> int:
     """Bytes an in-memory run of ``draws`` draws holds at its peak (derived from the arrays
-    :func:`_run` and :func:`_to_tree` allocate, float64): per row slot 7 result arrays
-    (5 footprints, latency, speed) and 1-2 energy variants; per group-level key one input
-    array; per model 4 host factors; per size class x hardware the attributed power."""
-    band = plan.scenario.attribution == "band"
-    per_draw = (7 + (2 if band else 1)) * plan.n_slots + 4 * len(plan.models) \
-        + sum(len(v) for v in plan.priors.values()) + (2 if band else 1) * len(plan.keys["combo"])
+    :func:`_run` and :func:`_to_tree` allocate, float64): per row slot one array per
+    footprint and row input of the registry and 1-2 energy variants; per group-level key
+    one input array; per model one per host factor; per size class x hardware the
+    attributed power (1 or 2 bounds)."""
+    variants = 2 if plan.scenario.attribution == "band" else 1
+    per_draw = (len(V.FOOTPRINT) + len(V.ROW_INPUTS) + variants) * plan.n_slots \
+        + len(V.HOST) * len(plan.models) + sum(len(v) for v in plan.priors.values()) \
+        + variants * len(plan.keys["combo"])
     return 8 * per_draw * int(draws)
 
 
@@ -427,8 +414,7 @@ def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: i
     """Evaluate the chunks ``bounds`` (covering ``start..stop``) into whole-range arrays."""
     n, s_n = stop - start, plan.n_slots
     band = plan.scenario.attribution == "band"
-    full = {k: np.empty((s_n, n)) for k in ("energy", "carbon", "water_site",
-                                             "water_source", "water", "latency", "speed")}
+    full = {k: np.empty((s_n, n)) for k in (*V.kernel_keys(), *V.row_kernel_keys())}
     variants = np.empty((2 if band else 1, s_n, n))
     group_chunks: list[dict] = []
     single = len(bounds) == 1
@@ -467,20 +453,14 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0) -> xr.Da
     coords = {"draw": np.arange(start, start + draws), "model": list(plan.models),
               "prompt": list(plan.prompts)}
     fpt = xr.Dataset(coords=coords)
-    for name, key in zip(OUTPUTS, ("energy", "carbon", "water_site", "water_source", "water")):
-        units, long_name = OUTPUTS[name]
-        fpt[name] = (("draw", "model", "prompt"), _grid(plan, full[key]),
-                     {"units": units, "long_name": long_name})
+    for name, v in V.FOOTPRINT.items():
+        fpt[name] = (v.dims, _grid(plan, full[v.kernel_key]), v.attrs)
     if plan.scenario.attribution == "band":
-        for i, b in enumerate(("min", "max")):
-            fpt[f"energy_{b}_wh"] = (("draw", "model", "prompt"), _grid(plan, variants[i]),
-                                     {"units": "Wh", "long_name":
-                                      f"facility energy per query at u_gpu = {b}"})
+        for i, (name, v) in enumerate(V.BAND.items()):
+            fpt[name] = (v.dims, _grid(plan, variants[i]), v.attrs)
     host_idx = plan.slot_host.reshape(len(plan.models), -1)[:, 0]
-    for q, name in HOST_FACTORS.items():
-        fpt[name] = (("draw", "model"), values[q][host_idx].T,
-                     {"units": QUANTITIES[q].unit, "long_name":
-                      f"{QUANTITIES[q].long_name} of the model's host (per draw)"})
+    for name, v in V.HOST.items():
+        fpt[name] = (v.dims, values[v.quantity][host_idx].T, v.attrs)
     for col in ("company", "size_class", "hardware", "host"):
         fpt = fpt.assign_coords({col: ("model", plan.catalogue[col].values.astype(str))})
 
@@ -489,10 +469,8 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0) -> xr.Da
                              "hardware": list(plan.keys["hardware"]),
                              "host": list(plan.keys["host"]),
                              "size_class_hardware": [f"{s}/{h}" for s, h in plan.keys["combo"]]})
-    inp["latency_s"] = (("draw", "model", "prompt"), _grid(plan, full["latency"]),
-                        {"units": "s", "long_name": "time to first chunk"})
-    inp["speed_tokens_per_s"] = (("draw", "model", "prompt"), _grid(plan, full["speed"]),
-                                 {"units": "tokens/s", "long_name": "output speed"})
+    for name, v in V.ROW_INPUTS.items():
+        inp[name] = (v.dims, _grid(plan, full[v.kernel_key]), v.attrs)
     for q, arr in values.items():
         if q == "power_kw":
             continue
@@ -503,29 +481,14 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0) -> xr.Da
                    "dist": ";".join(p.dist.kind for p in priors)})
     pw = values["power_kw"]
     names = ("min", "max") if pw.shape[1] == 2 else ("value",)
-    inp["power_kw"] = (("draw", "size_class_hardware", "bound"), np.moveaxis(pw, -1, 0),
-                       {"units": "kW", "long_name": "node power attributed to one query"})
+    power = V.DERIVED["power_kw"]
+    inp[power.name] = (power.dims, np.moveaxis(pw, -1, 0), power.attrs)
     inp = inp.assign_coords(bound=list(names))
 
-    sc = plan.scenario
-    attrs = {
-        "title": "mcfoot per-query footprint distributions",
-        "mcfoot_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "scenario": sc.name,
-        "scenario_attribution": sc.attribution,
-        "scenario_hash": sc.hash,
-        "scenario_files": ";".join(Path(f).name for f in sc.files),
-        "scenario_file_hashes": ";".join(sc.hashes),
-        "catalogue": str(plan.catalogue.attrs.get("source", "")),
-        "catalogue_hash": str(plan.catalogue.attrs.get("catalogue_hash", "")),
-        "seed": rng.seed_record(ss),
-        "seed_entropy": str(ss.entropy),
-        "draws": draws,
-        "rng": f"PCG64 per named stream, blocks of {rng.BLOCK} draws",
-        "backend": backend,
-        "method": "Jegham et al. 2025 (arXiv 2505.09598) footprint equations",
-    }
+    attrs = provenance.stamp(
+        "simulate", provenance.run_attrs(plan, ss, draws, backend),
+        title="mcfoot per-query footprint distributions",
+        method="Jegham et al. 2025 (arXiv 2505.09598) footprint equations")
     catalogue = plan.catalogue.copy()
     catalogue.attrs = {}  # provenance lives in the root attrs; keep the variables' units
     tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), "footprint": fpt,

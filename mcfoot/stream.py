@@ -31,7 +31,6 @@ What is accumulated per (variable, model, prompt):
 
 from __future__ import annotations
 
-import datetime as _dt
 import gc
 import math
 from dataclasses import dataclass, field
@@ -39,9 +38,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from . import __version__, rng
+from . import provenance, rng, variables as variables_
+from ._validate import finite_number, probability
 from .errors import InputError
-from .simulate import OUTPUTS, Plan, build_plan, simulate_range
+from .simulate import Plan, build_plan, check_draws, simulate_range
 
 #: The study's DEA inputs (footprint-group variables) and output (catalogue variable).
 DEA_INPUTS = ("energy_wh", "pue", "wue_site_l_per_kwh", "wue_source_l_per_kwh",
@@ -283,9 +283,8 @@ def release(tree: xr.DataTree) -> None:
 
 def make_spec(plan: Plan, variables=None, thresholds=None, ranks=False,
               grid: LogGrid | None = None) -> Spec:
-    known = list(OUTPUTS) + (["energy_min_wh", "energy_max_wh"]
-                             if plan.scenario.attribution == "band" else [])
-    variables = tuple(known[:5] if variables is None else
+    known = variables_.footprint_names(band=plan.scenario.attribution == "band")
+    variables = tuple(variables_.footprint_names() if variables is None else
                       ([variables] if isinstance(variables, str) else variables))
     bad = [v for v in variables if v not in known]
     if bad:
@@ -297,9 +296,9 @@ def make_spec(plan: Plan, variables=None, thresholds=None, ranks=False,
             raise InputError(f"thresholds given for '{v}', which is not among the streamed "
                              f"variables {', '.join(variables)}; add it to variables")
         t = (t,) if np.isscalar(t) else tuple(t)
-        if not t or not all(isinstance(x, (int, float)) and math.isfinite(x) for x in t):
+        if not t:
             raise InputError(f"thresholds for '{v}' must be finite numbers, got {t!r}")
-        th[v] = tuple(float(x) for x in t)
+        th[v] = tuple(finite_number(f"threshold for '{v}'", x) for x in t)
     return Spec(variables, grid or LogGrid(), th, bool(ranks))
 
 
@@ -327,17 +326,12 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
     threshold)) and ``rank`` (``rank_probability`` over (model, rank)); root attrs record
     the seed, scenario and catalogue hashes, chunk size and quantile error bound.
     """
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
-        raise InputError(f"draws must be a positive integer, got {draws!r}")
-    if not 0 < ci_prob < 1:
-        raise InputError(f"ci_prob must be in (0, 1), got {ci_prob}")
-    chunk = STREAM_CHUNK if chunk_draws is None else int(chunk_draws)
-    if chunk < 1:
-        raise InputError(f"chunk_draws must be a positive integer, got {chunk_draws!r}")
+    draws, chunk = check_draws(draws, chunk_draws, STREAM_CHUNK)
+    ci_prob = probability("ci_prob", ci_prob)
     ss = rng.normalize_seed(seed)
     plan = build_plan(scenario, catalogue, models, prompts)
     spec = make_spec(plan, variables, thresholds, ranks, grid)
-    bounds = [(s, min(s + chunk, int(draws))) for s in range(0, int(draws), chunk)]
+    bounds = [(s, min(s + chunk, draws)) for s in range(0, draws, chunk)]
     if client is not None:
         import dask
 
@@ -363,7 +357,7 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
             m.push(part)
         total = m.result()
     template = simulate_range(plan, ss, 0, 1, backend=backend)
-    return _to_tree(template, plan, spec, total, ci_prob, int(draws), chunk, backend)
+    return _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss)
 
 
 def quantiles_from_hist(hist: np.ndarray, n: np.ndarray, probs, grid: LogGrid) -> np.ndarray:
@@ -379,7 +373,7 @@ def quantiles_from_hist(hist: np.ndarray, n: np.ndarray, probs, grid: LogGrid) -
     return out
 
 
-def _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend) -> xr.DataTree:
+def _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss) -> xr.DataTree:
     fp = template["footprint"]
     cells_shape = (fp.sizes["model"], fp.sizes["prompt"])
     coords = {"model": fp.model.values, "prompt": fp.prompt.values}
@@ -426,8 +420,6 @@ def _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend) -> xr.
                     "secondary": "aggressive", "ties": "competition ranking (1224)",
                     "tied_draws": total.tied_draws, "draws": used}
         groups["rank"] = rk
-    attrs = {k: v for k, v in template.attrs.items()}
-    attrs.update({"title": "mcfoot streaming summaries", "draws": draws, "chunk_draws": chunk,
-                  "backend": backend, "mcfoot_version": __version__,
-                  "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+    attrs = provenance.stamp("stream", provenance.run_attrs(plan, ss, draws, backend),
+                             title="mcfoot streaming summaries", chunk_draws=chunk)
     return xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), **groups})

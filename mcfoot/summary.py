@@ -8,17 +8,16 @@ the ratio of the two summaries.
 
 from __future__ import annotations
 
-import datetime as _dt
-
-import numpy as np
 import xarray as xr
 
-from . import __version__
+from . import provenance
 from ._arviz import KINDS, interval
+from ._validate import choice, probability
 from .errors import InputError
 
+__all__ = ["STATS", "ratio", "summarize", "summarize_draws"]
+
 STATS = ("mean", "sd", "median", "lower", "upper")
-_PROVENANCE = ("scenario", "scenario_hash", "catalogue_hash", "seed", "mcfoot_version")
 
 
 def _footprint(tree: xr.DataTree | xr.Dataset) -> tuple[xr.Dataset, dict]:
@@ -33,11 +32,8 @@ def _footprint(tree: xr.DataTree | xr.Dataset) -> tuple[xr.Dataset, dict]:
 
 
 def _check(ci_prob: float, kind: str) -> None:
-    if not isinstance(ci_prob, (int, float, np.floating)) or not 0 < ci_prob < 1:
-        raise InputError(f"ci_prob must be a probability in (0, 1), got {ci_prob!r}")
-    if kind not in KINDS:
-        raise InputError(f"kind must be one of {', '.join(map(repr, KINDS))} (equal-tailed or "
-                         f"highest-density interval), got {kind!r}")
+    probability("ci_prob", ci_prob)
+    choice("kind", kind, KINDS, "equal-tailed or highest-density interval")
 
 
 def summarize_draws(da: xr.DataArray, ci_prob: float = 0.95, kind: str = "eti",
@@ -96,11 +92,8 @@ def summarize(tree: xr.DataTree | xr.Dataset, ci_prob: float = 0.95, kind: str =
     for v in names:
         da = ds[v].transpose("draw", "model", "prompt")
         out[v] = summarize_draws(da, ci_prob, kind).transpose("model", "prompt", "stat")
-    out.attrs = {"ci_prob": float(ci_prob), "ci_kind": kind, "draws": int(ds.sizes["draw"]),
-                 **{k: attrs[k] for k in _PROVENANCE if k in attrs},
-                 "summary_mcfoot_version": __version__,
-                 "summary_created": _dt.datetime.now(_dt.timezone.utc).isoformat(
-                     timespec="seconds")}
+    out.attrs = provenance.stamp("summary", attrs, ci_prob=float(ci_prob), ci_kind=kind,
+                                 draws=int(ds.sizes["draw"]))
     return out
 
 

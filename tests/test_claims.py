@@ -139,13 +139,7 @@ def test_rank_exact_with_injected_ranking(tree):
                                            "pool_prompts": False, "secondary": "benevolent"})
 
 
-def test_rank_unavailable_or_unranked_is_reported_not_skipped(tree, monkeypatch):
-    import mcfoot.claims as mc
-
-    monkeypatch.setattr(mc, "_rank_fn", lambda: None)
-    (r,) = evaluate_claims(tree, [claim("rank", "==", 1, "rank", model="a")])
-    assert math.isnan(r.probability) and "not available" in r.note
-
+def test_unranked_is_reported_not_skipped(tree):
     def only_b(tree, **opts):
         return xr.Dataset({"rank": (("draw", "model"), np.ones((N, 1)))},
                           coords={"draw": np.arange(N), "model": ["b"]})

@@ -213,3 +213,25 @@ def test_log_grid_error_bound_hand_computed():
     q = stream.quantiles_from_hist(np.bincount(idx, minlength=g.size)[None], np.array([7]),
                                    [0.5, 1.0, 1 / 7], g)
     assert np.isclose(q[0, 0], mids[idx[3]]) and np.isnan(q[0, 1]) and q[0, 2] == 0.0
+
+
+def test_local_cluster_starts_with_the_default_dashboard_port_taken():
+    """distributed probes port 8787 for its dashboard; with the port held by another program
+    it warns (an error under filterwarnings = error) unless the cluster asks for any port."""
+    pytest.importorskip("distributed")
+    import socket
+
+    from mcfoot.distributed import client
+
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        try:
+            holder.bind(("0.0.0.0", 8787))
+            holder.listen(1)
+        except OSError:
+            pass  # another program already holds 8787: the condition under test
+        with client(workers=1, processes=False) as c:
+            assert c.submit(sum, [1, 2, 3]).result() == 6
+    finally:
+        holder.close()

@@ -120,7 +120,7 @@ def test_sobol_water_depends_on_wue(default_sobol):
 @pytest.mark.parametrize("kwargs, match", [
     ({"variable": "energy"}, "variable must be one of"),
     ({"n": 1000}, "power of two"),
-    ({"conf_level": 1.5}, "conf_level"),
+    ({"ci_prob": 1.5}, "ci_prob"),
     ({"models": ["nope"]}, "unknown model"),
 ])
 def test_sobol_bad_input(kwargs, match):

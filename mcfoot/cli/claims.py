@@ -10,7 +10,7 @@ import textwrap
 import time
 
 from .. import io
-from ..claims import evaluate_claims, load_claims, shipped_claims
+from ..claims import evaluate_claims, load_claims, provenance_attrs, shipped_claims
 from ..simulate import simulate
 from . import common
 
@@ -58,7 +58,8 @@ def _run(args) -> int:
     if getattr(args, "json", False):
         json.dump({"scenario": tree.attrs.get("scenario"), "seed": tree.attrs.get("seed"),
                    "draws": int(tree["footprint"].sizes["draw"]),
-                   "claims": [r.to_dict() for r in results]}, sys.stdout, indent=1)
+                   "claims": [r.to_dict() for r in results],
+                   "provenance": provenance_attrs(tree)}, sys.stdout, indent=1)
         print()
         return 0
     print(textwrap.fill(f"scenario '{tree.attrs.get('scenario')}', "

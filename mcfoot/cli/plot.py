@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 from .. import io
+from .._validate import FIGURE_FORMATS, probability
 from ..errors import InputError
 from . import CLIError, common, compile_note
 
@@ -166,9 +167,8 @@ def _rank_run(tree, args):
 
 
 def _run(args) -> int:
-    out = io.check_output(args.output, io.FIGURE_FORMATS, "figure")
-    if not 0 < args.ci < 1:
-        raise CLIError(f"--ci must be in (0, 1), got {args.ci}")
+    out = io.check_output(args.output, FIGURE_FORMATS, "figure")
+    probability("--ci", args.ci)
     import matplotlib
 
     matplotlib.use("Agg")  # files only, never a window

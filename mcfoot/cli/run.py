@@ -6,6 +6,7 @@ import sys
 import time
 
 from .. import io
+from .._validate import positive_int
 from ..simulate import simulate
 from . import CLIError, common, need_extra
 
@@ -39,8 +40,8 @@ def _run(args) -> int:
     if args.workers is not None or args.dask_scheduler is not None:
         if args.workers is not None and args.dask_scheduler is not None:
             raise CLIError("give --workers or --dask-scheduler, not both")
-        if args.workers is not None and args.workers < 1:
-            raise CLIError(f"--workers must be a positive integer, got {args.workers}")
+        if args.workers is not None:
+            positive_int("--workers", args.workers)
         need_extra("dask", ("dask", "distributed"), "--workers/--dask-scheduler")
         from ..distributed import run_to_netcdf
 

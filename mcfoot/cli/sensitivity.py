@@ -10,7 +10,9 @@ import textwrap
 import numpy as np
 
 from .. import sensitivity as sens
-from ..simulate import OUTPUTS, simulate
+from .. import variables
+from .._validate import probability
+from ..simulate import simulate
 from . import CLIError, check_output_option, common, output_option, write_output
 
 METHODS = ("sobol", "prcc", "delta")
@@ -43,7 +45,7 @@ def register(sub) -> None:
     p.add_argument("--n", type=int, default=None,
                    help="sobol: base sample size, a power of two (1024); prcc/delta: draws "
                         "(10000 / 2000)")
-    p.add_argument("--variable", choices=tuple(OUTPUTS), default="energy_wh",
+    p.add_argument("--variable", choices=variables.footprint_names(), default="energy_wh",
                    help="footprint variable (energy_wh)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--ci", type=float, default=0.95, help="interval probability (0.95)")
@@ -56,14 +58,14 @@ def _compute(args):
     n = DEFAULT_N[args.method] if args.n is None else args.n
     if args.method == "sobol":
         return sens.sobol(args.scenario, args.model, args.prompt, args.variable, n=n,
-                          seed=args.seed, conf_level=args.ci), n
+                          seed=args.seed, ci_prob=args.ci), n
     if n < 10:
         raise CLIError(f"--n must be at least 10 draws for {args.method}, got {n}")
     tree = simulate(args.scenario, draws=n, seed=args.seed, models=args.model,
                     prompts=args.prompt, progress=False if args.quiet else None)
     if args.method == "prcc":
         return sens.correlations(tree, args.variable, ci_prob=args.ci), n
-    return sens.delta(tree, args.variable, conf_level=args.ci, seed=args.seed), n
+    return sens.delta(tree, args.variable, ci_prob=args.ci, seed=args.seed), n
 
 
 def _cells(ds, var, mode, i, j, k):
@@ -75,13 +77,12 @@ def _cells(ds, var, mode, i, j, k):
 
 
 def _run(args) -> int:
-    if not 0 < args.ci < 1:
-        raise CLIError(f"--ci must be in (0, 1), got {args.ci}")
+    probability("--ci", args.ci)
     check_output_option(args)
     ds, n = _compute(args)
     write_output(args, ds)
     rank_by, columns = SHOW[args.method]
-    units = OUTPUTS[args.variable][0]
+    units = variables.units(args.variable)
     rows = []
     for j, m in enumerate(ds.model.values):
         for k, p in enumerate(ds.prompt.values):

@@ -7,11 +7,12 @@ import sys
 
 import numpy as np
 
-from .. import io
+from .. import io, variables
 from ..summary import summarize
 from . import common
 
-COLUMNS = ("energy_wh", "water_ml", "carbon_g")
+#: The headline footprints, in display order (the registry's).
+COLUMNS = variables.headline_names()
 
 
 def register(sub) -> None:
@@ -29,7 +30,7 @@ def register(sub) -> None:
 def _run(args) -> int:
     tree = io.read_tree(args.file)
     s = summarize(tree, ci_prob=args.ci, kind=args.kind)
-    present = ~np.isnan(s["energy_wh"].sel(stat="mean").values)
+    present = ~np.isnan(s[COLUMNS[0]].sel(stat="mean").values)
     if getattr(args, "json", False):
         rows = []
         for i, m in enumerate(s.model.values):

@@ -1,0 +1,126 @@
+"""Shared validators of the public boundary: one check, one message per concept.
+
+Each returns the normalized value or raises :class:`~mcfoot.errors.InputError` naming the
+argument, what it got and what it needs. The ``*_problems`` forms return a list of messages
+instead, for validators that report every problem of a file or object at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from numbers import Integral, Real
+from pathlib import Path
+
+from .errors import InputError
+
+__all__ = ["FIGURE_FORMATS", "choice", "figure_path", "finite_number", "is_number",
+           "output_path", "positive_int", "positive_number", "probability",
+           "prompt_mix", "prompt_mix_problems"]
+
+#: Figure formats the package writes.
+FIGURE_FORMATS = (".png", ".pdf", ".svg")
+
+
+def is_number(x) -> bool:
+    """A real number that is not a bool (``True`` is an int to Python, not to a user)."""
+    return isinstance(x, Real) and not isinstance(x, bool)
+
+
+def finite_number(name: str, x) -> float:
+    """``x`` as a float; it must be a finite real number (not a bool)."""
+    if not is_number(x) or not math.isfinite(x):
+        raise InputError(f"{name} must be a finite number, got {x!r}")
+    return float(x)
+
+
+def positive_number(name: str, x) -> float:
+    """``x`` as a float; it must be a finite number > 0 (not a bool)."""
+    if not is_number(x) or not math.isfinite(x) or x <= 0:
+        raise InputError(f"{name} must be a positive number, got {x!r}")
+    return float(x)
+
+
+def probability(name: str, x) -> float:
+    """``x`` as a float in the open interval (0, 1) (an interval's probability)."""
+    if not is_number(x) or not 0 < x < 1:
+        raise InputError(f"{name} must be a probability in (0, 1), got {x!r}")
+    return float(x)
+
+
+def positive_int(name: str, x) -> int:
+    """``x`` as an int >= 1; floats (even 2.0) and bools are refused."""
+    if not isinstance(x, Integral) or isinstance(x, bool) or x < 1:
+        raise InputError(f"{name} must be a positive integer, got {x!r}")
+    return int(x)
+
+
+def choice(name: str, x, options: Iterable, what: str = ""):
+    """``x`` if it is one of ``options``; ``what`` explains the options in the message."""
+    options = tuple(options)
+    try:
+        ok = x in options
+    except TypeError:  # unhashable against a dict's keys
+        ok = False
+    if not ok:
+        hint = f" ({what})" if what else ""
+        raise InputError(f"{name} must be one of {', '.join(map(repr, options))}{hint}, "
+                         f"got {x!r}")
+    return x
+
+
+def prompt_mix_problems(mix, prompts: Iterable[str], label: str = "prompt_mix",
+                        present: Mapping[str, bool] | None = None,
+                        model: str | None = None) -> list[str]:
+    """Every problem of a prompt mix (prompt -> share in [0, 1], shares summing to 1).
+
+    ``present``: which prompts the model has (a positive share of a missing one is a
+    problem); ``model`` names it in that message.
+    """
+    prompts = list(prompts)
+    if not isinstance(mix, Mapping) or not mix:
+        return [f"{label} must be a mapping prompt -> share, e.g. "
+                "{'short': 0.8, 'medium': 0.2}"]
+    problems = []
+    for p, w in mix.items():
+        if p not in prompts:
+            problems.append(f"{label}: unknown prompt {p!r}; known: {', '.join(prompts)}")
+        elif not is_number(w) or not 0 <= w <= 1:
+            problems.append(f"{label}: share of {p!r} must be a number in [0, 1], got {w!r}")
+        elif w > 0 and present is not None and not present[p]:
+            problems.append(f"{label}: {model} has no {p!r} row in the catalogue; give it "
+                            "share 0 or drop it")
+    if all(is_number(w) for w in mix.values()) and \
+            not math.isclose(sum(mix.values()), 1.0, abs_tol=1e-9):
+        problems.append(f"{label} shares must sum to 1, got {sum(mix.values()):g}")
+    return problems
+
+
+def prompt_mix(mix, prompts: Iterable[str], present: Mapping[str, bool] | None = None,
+               model: str | None = None) -> dict[str, float]:
+    """A validated prompt mix as ``{prompt: float share}`` (see :func:`prompt_mix_problems`)."""
+    problems = prompt_mix_problems(mix, prompts, present=present, model=model)
+    if problems:
+        raise InputError(problems)
+    return {p: float(w) for p, w in mix.items()}
+
+
+def output_path(path, formats: Mapping | Iterable[str], what: str = "result") -> Path:
+    """``path`` as a Path whose suffix is one of ``formats``, whose folder exists and that
+    is not an existing folder (except a ``.zarr`` store, which is one)."""
+    path = Path(path)
+    if path.is_dir() and path.suffix.lower() != ".zarr":
+        example = "out" + next(iter(formats), ".nc")
+        raise InputError(f"{path}: is a folder; give a file name, e.g. {path / example}")
+    if path.suffix.lower() not in tuple(formats):
+        raise InputError(f"{path}: unknown {what} format '{path.suffix}', not supported; use "
+                         f"one of "
+                         f"{', '.join(formats)}")
+    if not path.parent.exists():
+        raise InputError(f"output folder {path.parent} does not exist; create it first")
+    return path
+
+
+def figure_path(path) -> Path:
+    """A figure's output path (``.png``, ``.pdf`` or ``.svg``; its folder must exist)."""
+    return output_path(path, FIGURE_FORMATS, "figure")

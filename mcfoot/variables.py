@@ -1,0 +1,168 @@
+"""The variable registry: one declaration per variable a mcfoot result holds.
+
+Every per-query output, per-model host factor and sampled row input of a
+:func:`mcfoot.simulate` result is declared once here, with its ``units`` (a string pint
+parses once :data:`PINT_DEFINITIONS` are loaded: ``CO2e`` is a unit of its own, so
+``"g CO2e"`` and ``"kg CO2e/kWh"`` parse and convert), its ``long_name`` and the key of the
+kernel output (:func:`mcfoot.simulate.evaluate`) that feeds it. Everything else derives from
+this table: the DataTree of ``simulate`` and ``simulate_range``, CF attrs at write time
+(``io``), summaries, claims' units, Sobol' indices, streaming, the CLI's choices and plots'
+axis labels.
+
+Adding an output variable: declare it in :data:`FOOTPRINT` (name, units, long_name,
+``kernel_key``), compute ``out[kernel_key]`` in the kernel (``_kernels.py``) and its NumPy
+twin (``footprint.py``), and test it. Nothing else changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import InputError
+from .priors import QUANTITIES
+
+__all__ = [
+    "BAND", "FOOTPRINT", "HOST", "PINT_DEFINITIONS", "ROW_INPUTS", "VARIABLES", "Variable",
+    "attrs", "axis_label", "footprint_names", "headline_names", "kernel_keys", "per_query",
+    "row_kernel_keys", "unit_registry", "units",
+]
+
+#: pint definitions for the units mcfoot writes that pint does not know (each defined once).
+#: CO2e is a dimension of its own: "g CO2e" is a mass of CO2-equivalent.
+PINT_DEFINITIONS = (
+    "CO2e = [co2_equivalent]",
+    "token = [token]",
+    "GPU = [accelerator]",
+    "request = [request]",
+)
+
+DRAW_MODEL_PROMPT = ("draw", "model", "prompt")
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One variable of a result.
+
+    ``group``: DataTree group (``footprint`` or ``inputs``); ``dims``: its dimensions;
+    ``kernel_key``: key of the sampler's output dict (``simulate.evaluate``) that holds it
+    over (slot, draw); ``quantity``: the prior quantity (``priors.QUANTITIES``) whose draws
+    it is, for host factors and row inputs; ``band``: for the study's utilization band,
+    which variant (``"min"``/``"max"``) of ``kernel_key`` it is; ``headline``: shown by
+    default in the CLI summary and used by the ``"footprint"`` rank preset.
+    """
+
+    name: str
+    units: str
+    long_name: str
+    group: str = "footprint"
+    dims: tuple[str, ...] = DRAW_MODEL_PROMPT
+    kernel_key: str | None = None
+    quantity: str | None = None
+    band: str | None = None
+    headline: bool = False
+
+    @property
+    def attrs(self) -> dict[str, str]:
+        """CF attributes (``units``, ``long_name``)."""
+        return {"units": self.units, "long_name": self.long_name}
+
+
+def _host(name: str, quantity: str) -> Variable:
+    q = QUANTITIES[quantity]
+    return Variable(name, q.unit, f"{q.long_name} of the model's host (per draw)",
+                    dims=("draw", "model"), quantity=quantity)
+
+
+#: Per-query footprints over (draw, model, prompt), in the order results list them.
+FOOTPRINT: dict[str, Variable] = {v.name: v for v in (
+    Variable("energy_wh", "Wh", "facility energy per query", kernel_key="energy",
+             headline=True),
+    Variable("carbon_g", "g CO2e", "operational carbon per query", kernel_key="carbon",
+             headline=True),
+    Variable("water_site_ml", "mL", "on-site water per query", kernel_key="water_site"),
+    Variable("water_source_ml", "mL", "off-site (electricity) water per query",
+             kernel_key="water_source"),
+    Variable("water_ml", "mL", "total water per query", kernel_key="water", headline=True),
+)}
+#: The study's two utilization bounds (band scenarios only): variants of ``energy``.
+BAND: dict[str, Variable] = {v.name: v for v in (
+    Variable(f"energy_{b}_wh", "Wh", f"facility energy per query at u_gpu = {b}",
+             kernel_key="energy_variants", band=b) for b in ("min", "max"))}
+#: Per-draw host factors of each model (footprint group, over (draw, model)).
+HOST: dict[str, Variable] = {v.name: v for v in (
+    _host("pue", "pue"), _host("wue_site_l_per_kwh", "wue_site"),
+    _host("wue_source_l_per_kwh", "wue_source"), _host("cif_kg_per_kwh", "cif"))}
+#: Row-scoped sampled inputs (inputs group, over (draw, model, prompt)).
+ROW_INPUTS: dict[str, Variable] = {v.name: v for v in (
+    Variable("latency_s", "s", "time to first chunk", group="inputs", kernel_key="latency",
+             quantity="latency"),
+    Variable("speed_tokens_per_s", "tokens/s", "output speed", group="inputs",
+             kernel_key="speed", quantity="speed"),
+)}
+#: Derived inputs (not sampled; left out of sensitivity and driver analyses).
+DERIVED: dict[str, Variable] = {v.name: v for v in (
+    Variable("power_kw", "kW", "node power attributed to one query", group="inputs",
+             dims=("draw", "size_class_hardware", "bound")),
+)}
+#: Every declared variable by name.
+VARIABLES: dict[str, Variable] = {**FOOTPRINT, **BAND, **HOST, **ROW_INPUTS, **DERIVED}
+
+
+def footprint_names(band: bool = False) -> tuple[str, ...]:
+    """Names of the per-query footprints (with the band variants when ``band``)."""
+    return tuple(FOOTPRINT) + (tuple(BAND) if band else ())
+
+
+def per_query() -> dict[str, Variable]:
+    """Every per-query footprint a result may hold (footprints and band variants)."""
+    return {**FOOTPRINT, **BAND}
+
+
+def headline_names() -> tuple[str, ...]:
+    """The headline footprints (energy, water, carbon) in display order."""
+    order = ("energy_wh", "water_ml", "carbon_g")
+    return tuple(n for n in order if FOOTPRINT[n].headline)
+
+
+def kernel_keys() -> tuple[str, ...]:
+    """Keys of the sampler's per-(slot, draw) footprint outputs, in registry order."""
+    return tuple(v.kernel_key for v in FOOTPRINT.values())
+
+
+def row_kernel_keys() -> tuple[str, ...]:
+    """Keys of the sampler's per-(slot, draw) sampled row inputs (latency, speed)."""
+    return tuple(v.kernel_key for v in ROW_INPUTS.values())
+
+
+def get(name: str) -> Variable:
+    """The declaration of ``name``; InputError naming the known ones otherwise."""
+    try:
+        return VARIABLES[name]
+    except KeyError:
+        raise InputError(f"unknown variable {name!r}; known: {', '.join(VARIABLES)}") from None
+
+
+def units(name: str) -> str:
+    """Units of a declared variable."""
+    return get(name).units
+
+
+def attrs(name: str) -> dict[str, str]:
+    """CF attributes (``units``, ``long_name``) of a declared variable."""
+    return get(name).attrs
+
+
+def axis_label(name: str) -> str:
+    """``long_name (units)`` of a declared variable, for a plot axis."""
+    v = get(name)
+    return f"{v.long_name} ({v.units})"
+
+
+def unit_registry():
+    """A ``pint.UnitRegistry`` that parses every unit above (needs the ``pint`` package)."""
+    import pint
+
+    ureg = pint.UnitRegistry()
+    for d in PINT_DEFINITIONS:
+        ureg.define(d)
+    return ureg
