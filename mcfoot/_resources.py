@@ -64,7 +64,7 @@ def available_memory() -> float:
 def fmt_bytes(n: float) -> str:
     if n >= TIB:
         return f"{n / TIB:,.0f} TiB"
-    return f"{n / GIB:.1f} GiB" if n >= GIB else f"{n / MIB:.0f} MiB"
+    return f"{n / GIB:.1f} GiB" if n >= GIB else f"{n / MIB:.1f} MiB"
 
 
 def check_memory(needed: float, what: str, instead: str) -> None:
