@@ -17,7 +17,8 @@ from scipy import special
 
 import mcfoot
 from mcfoot import footprint as fp
-from mcfoot.simulate import HOST_QUANTITIES, _group_values, _power_kw, _row_chol, build_plan, \
+from mcfoot.priors import HOST_QUANTITIES
+from mcfoot.simulate import _group_values, _power_kw, _row_chol, build_plan, \
     draw_normals
 from mcfoot import rng as mrng
 

@@ -20,6 +20,10 @@ import xarray as xr
 from . import plausibility
 from .errors import CatalogueError
 
+__all__ = ["file_hash", "load_catalogue", "MODEL_TEXT", "PROMPTS", "QUANTILE_PROBS",
+           "QUANTILE_SERIES", "QUANTILE_SUFFIX", "read_catalogue", "REQUIRED", "SCORES",
+           "SHIPPED", "shipped_path"]
+
 SHIPPED = "catalogue_2025-10-26.csv"
 PROMPTS = ("short", "medium", "long")
 #: Artificial Analysis quantile levels and the column suffixes that hold them.

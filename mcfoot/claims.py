@@ -58,7 +58,6 @@ import re
 import tomllib
 import warnings
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
@@ -69,8 +68,15 @@ from scipy import stats
 from . import provenance, variables
 from . import scale as _scale
 from ._validate import is_number, probability, prompt_mix_problems
+from .priors import priors_dir
 from .rank import rank
+from .sensitivity import sampled_inputs
 from .errors import InputError
+
+__all__ = ["BETWEEN_OPS", "Claim", "claim_problems", "ClaimResult", "COMMON", "evaluate_claims",
+           "FIELDS", "FOOTPRINT_UNITS", "input_columns", "KIND_CHECKS", "KINDS", "load_claims",
+           "OPS", "provenance_attrs", "RANK_OPTIONS", "REQUIRED", "results_table", "SCHEMA",
+           "shipped_claims", "spearman_driver"]
 
 SCHEMA = 1
 KINDS = ("threshold", "ratio", "rank", "fleet")
@@ -170,8 +176,7 @@ class ClaimResult:
 # --------------------------------------------------------------------------- loading
 def shipped_claims() -> list[str]:
     """Names of the shipped claims files (``priors/claims/*.toml``): the study's first."""
-    root = resources.files("mcfoot._priors.claims")
-    names = [p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml")]
+    names = [p.name[:-5] for p in priors_dir("claims").iterdir() if p.name.endswith(".toml")]
     return sorted(names, key=lambda n: (n != "study", n))
 
 
@@ -383,8 +388,8 @@ def load_claims(files: str | Path | list | None = None, catalogue=None) -> list[
     seen: set[str] = set()
     for f in files:
         if isinstance(f, str) and f in shipped_claims():
-            src = f"mcfoot/_priors/claims/{f}.toml"
-            text = resources.files("mcfoot._priors.claims").joinpath(f"{f}.toml").read_bytes()
+            src = f"priors/claims/{f}.toml"
+            text = priors_dir("claims").joinpath(f"{f}.toml").read_bytes()
         else:
             path = Path(f)
             src = str(path)
@@ -504,43 +509,10 @@ def _statistic(tree, claim: Claim, rank_fn, cache: dict) -> tuple[np.ndarray, di
 
 def input_columns(tree: xr.DataTree, models: list[str] | None = None,
                   rows: list[tuple[str, str]] | str = ()) -> tuple[list[str], np.ndarray]:
-    """Per-draw sampled inputs that can affect the given models, as (labels, (draw, k)).
-
-    Host, hardware and size-class inputs are kept for the hosts / hardware / size classes
-    of ``models`` (all when ``None``); latency and speed for the (model, prompt) ``rows``
-    (``"all"`` for every present row). Derived ``power_kw`` and constant columns are left out.
-    """
-    inp = tree["inputs"].to_dataset()
-    fp = tree["footprint"]
-    sel = list(fp.model.values) if models is None else list(models)
-    meta = {c: [str(x) for x in fp[c].sel(model=sel).values] for c in
-            ("host", "hardware", "size_class")}
-    keys = {"host": set(meta["host"]), "hardware": set(meta["hardware"]),
-            "size_class_hardware": {f"{s}/{h}" for s, h in
-                                    zip(meta["size_class"], meta["hardware"])}}
-    labels, cols = [], []
-    for name, da in inp.data_vars.items():
-        if name == "power_kw":
-            continue
-        dims = [d for d in da.dims if d != "draw"]
-        if len(dims) == 1 and dims[0] in keys:
-            for k in da[dims[0]].values:
-                if str(k) in keys[dims[0]]:
-                    labels.append(f"{name}[{k}]")
-                    cols.append(da.sel({dims[0]: k}).values)
-        elif set(dims) == {"model", "prompt"}:
-            want = [(str(m), str(p)) for m in da.model.values for p in da.prompt.values] \
-                if rows == "all" else list(rows)
-            for m, p in want:
-                v = da.sel(model=m, prompt=p).values
-                if np.isfinite(v).all():
-                    labels.append(f"{name}[{m}/{p}]")
-                    cols.append(v)
-    if not cols:
-        return [], np.empty((fp.sizes["draw"], 0))
-    x = np.column_stack(cols)
-    keep = np.ptp(x, axis=0) > 0
-    return [lab for lab, k in zip(labels, keep) if k], x[:, keep]
+    """Per-draw sampled inputs that can affect the given models, as (labels, (draw, k)):
+    :func:`mcfoot.sensitivity.sampled_inputs` without the units."""
+    labels, x, _ = sampled_inputs(tree, models, rows)
+    return labels, x
 
 
 def spearman_driver(y: np.ndarray, labels: list[str], x: np.ndarray) -> tuple[str | None, float]:

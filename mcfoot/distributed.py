@@ -26,6 +26,8 @@ from ._validate import positive_int
 from .errors import InputError
 from .simulate import Plan, build_plan, check_draws, simulate_range
 
+__all__ = ["client", "DASHBOARD", "run_to_netcdf", "simulate_dask"]
+
 
 def _chunk_arrays(plan: Plan, ss, start: int, stop: int, backend: str,
                   names: tuple[tuple[str, str], ...]) -> dict:

@@ -18,6 +18,9 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import special, stats
 
+__all__ = ["Beta", "Discrete", "Distribution", "Empirical", "Fixed", "LogNormal", "make",
+           "ParameterError", "Pert", "REGISTRY", "Triangular", "TruncNormal", "Uniform"]
+
 #: z of the 95th percentile of a standard normal (exact, from SciPy at import is avoided).
 _Z95 = float(special.ndtri(0.95))
 

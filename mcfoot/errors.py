@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["CatalogueError", "InputError", "PriorsError"]
+
 
 class InputError(ValueError):
     """Bad user input (a priors file, a catalogue, an argument). The CLI exits 2 on it."""

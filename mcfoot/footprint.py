@@ -1,6 +1,6 @@
 """The footprint equations of the study, as small NumPy functions with units.
 
-One query with ``T_out`` output tokens (METHOD.md):
+One query with ``T_out`` output tokens (the method of Jegham et al. 2025, arXiv 2505.09598):
 
     hours       = (latency_s + T_out / speed_tokens_per_s) / 3600
     power_kw    = P_gpu_node * u_gpu + P_nongpu_node * u_nongpu
@@ -18,6 +18,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+__all__ = ["attributed_power_kw", "carbon_g", "empirical_ppf", "facility_energy_wh",
+           "footprint_reference", "it_energy_wh", "it_from_facility_wh", "normal_cdf",
+           "physical_shares", "query_hours", "SECONDS_PER_HOUR", "water_site_ml",
+           "water_source_ml", "WH_PER_KWH"]
 
 #: Seconds per hour and Wh per kWh: unit conversions, not assumptions.
 SECONDS_PER_HOUR = 3600.0

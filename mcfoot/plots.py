@@ -23,8 +23,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from . import variables
+from ._validate import probability
 from .errors import InputError
 from .summary import summarize
+
+__all__ = ["axis_label", "BOUND_DIMS", "distribution", "ecdf", "forest", "interval",
+           "interval_summary", "log_histogram", "rank", "RANK_DIMS", "scale", "tornado"]
 
 #: Dimensions a rank-probability array may use for the rank (``mcfoot.rank`` uses ``k``).
 RANK_DIMS = ("k", "rank")
@@ -44,7 +48,7 @@ def interval_summary(data, ci_prob: float = 0.95) -> xr.Dataset:
 
 def interval(da: xr.DataArray, ci_prob: float = 0.95, dim: str = "draw") -> xr.Dataset:
     """Median, lower and upper equal-tailed ``ci_prob`` bounds of ``da`` over ``dim``."""
-    a = (1 - ci_prob) / 2
+    a = (1 - probability("ci_prob", ci_prob)) / 2
     q = da.quantile([0.5, a, 1 - a], dim=dim)
     return xr.Dataset({"median": q.isel(quantile=0, drop=True),
                        "lower": q.isel(quantile=1, drop=True),
@@ -532,19 +536,9 @@ def _input_words(name: str) -> str:
     return f"{q.long_name} ({name})" if q is not None and q.long_name else name
 
 
-def scale(data: xr.DataArray | xr.Dataset, variable: str | None = None, *,
-          ci_prob: float = 0.95, stats: Callable = interval, ax: Axes | None = None,
-          log: bool | None = False, horizontal: bool | None = None,
-          title: str | None = None) -> Axes:
-    """Bars (median) with ``ci_prob`` intervals of a fleet-scale total per category.
-
-    ``data`` is a mapping label -> :func:`mcfoot.scale.scale` result (one bar each, of
-    ``variable``), a DataArray over one category dimension and ``draw`` (intervals from
-    ``stats(da, ci_prob)``, by default :func:`interval`), or a Dataset/DataArray already
-    holding ``median``/``lower``/``upper`` (variables, or values of a ``stat`` dimension),
-    over one category dimension. ``variable`` picks a variable of a Dataset with draws.
-    ``log=None`` chooses a log axis when the intervals span more than a factor of ten.
-    """
+def _scale_stats(data, variable, ci_prob, stats) -> tuple[xr.Dataset, xr.DataArray]:
+    """``median``/``lower``/``upper`` of what :func:`scale` was given, and the array whose
+    attrs label the axis."""
     if isinstance(data, Mapping) and not isinstance(data, xr.Dataset):
         if variable is None:
             raise InputError("name the variable to plot from each result (variable=...)")
@@ -583,6 +577,23 @@ def scale(data: xr.DataArray | xr.Dataset, variable: str | None = None, *,
         else:
             raise InputError(f"scale data need a 'draw' or 'stat' dimension; got {da.dims}")
         units_da = da
+    return st, units_da
+
+
+def scale(data: xr.DataArray | xr.Dataset, variable: str | None = None, *,
+          ci_prob: float = 0.95, stats: Callable = interval, ax: Axes | None = None,
+          log: bool | None = False, horizontal: bool | None = None,
+          title: str | None = None) -> Axes:
+    """Bars (median) with ``ci_prob`` intervals of a fleet-scale total per category.
+
+    ``data`` is a mapping label -> :func:`mcfoot.scale.scale` result (one bar each, of
+    ``variable``), a DataArray over one category dimension and ``draw`` (intervals from
+    ``stats(da, ci_prob)``, by default :func:`interval`), or a Dataset/DataArray already
+    holding ``median``/``lower``/``upper`` (variables, or values of a ``stat`` dimension),
+    over one category dimension. ``variable`` picks a variable of a Dataset with draws.
+    ``log=None`` chooses a log axis when the intervals span more than a factor of ten.
+    """
+    st, units_da = _scale_stats(data, variable, ci_prob, stats)
     cats = [d for d in st["median"].dims]
     if not cats:  # one total: one bar, labelled by the variable's long name
         st = st.expand_dims(variable=[str(units_da.attrs.get("long_name") or variable or

@@ -51,6 +51,10 @@ from . import distributions as dists, plausibility
 from .errors import PriorsError
 from .regions import RegionError, expand_region_entry
 
+__all__ = ["ATTRIBUTIONS", "Copula", "ENTRY_META", "HOST_QUANTITIES", "INF", "load_scenario",
+           "MODE_QUANTITIES", "Prior", "priors_dir", "QUANTITIES", "Quantity", "ROW_COLUMNS",
+           "Scenario", "scenario_path", "SCHEMA", "SCOPE_WORDS", "SCOPES", "shipped_scenarios"]
+
 SCHEMA = 1
 SCOPES = {"hardware": 1, "host": 1, "combo": 2, "row": 0}
 SCOPE_WORDS = {"hardware": "hardware class", "host": "host", "combo": "size class.hardware",
@@ -116,10 +120,63 @@ class Prior:
     source: str
     note: str = ""
 
+    def __post_init__(self):
+        """Validate a prior built in Python as a scenario file's entry is validated."""
+        where = f"Prior {self.quantity}{''.join(f'[{k}]' for k in self.key)}:"
+        if self.quantity not in QUANTITIES:
+            raise PriorsError(f"{where} unknown quantity; known: {', '.join(QUANTITIES)}")
+        q = QUANTITIES[self.quantity]
+        p = _meta_problems(where, self.quantity, self.unit, self.source)
+        if not (isinstance(self.key, tuple) and len(self.key) == KEY_LENGTH[q.scope]
+                and all(isinstance(k, str) for k in self.key)):
+            p.append(f"{where} key must be a tuple of {KEY_LENGTH[q.scope]} string(s) (one per "
+                     f"{SCOPE_WORDS[q.scope]} level), got {self.key!r}")
+        if not isinstance(self.dist, dists.Distribution):
+            p.append(f"{where} dist must be a mcfoot.distributions.Distribution (e.g. "
+                     f"distributions.make('uniform', {{...}})), got {type(self.dist).__name__}")
+        elif q.scope != "row":  # row priors stand for the catalogue's quantiles
+            p += _support_problems(where, self.quantity, self.dist)
+        if p:
+            raise PriorsError(p)
+
     @property
     def stream(self) -> str:
         """Name of this prior's random stream (stable; see ``rng.py``)."""
         return "/".join((self.quantity, *self.key))
+
+
+def _meta_problems(where: str, name: str, unit, source) -> list[str]:
+    """Unit and source of a prior of quantity ``name``."""
+    q, p = QUANTITIES[name], []
+    if unit != q.unit:
+        p.append(f"{where} unit = {unit!r}, but {name} is in '{q.unit}'; write unit = "
+                 f"\"{q.unit}\" (mcfoot does not convert units)")
+    if not isinstance(source, str) or not source.strip():
+        p.append(f"{where} has no source; add source = \"where the number comes from\"")
+    return p
+
+
+def _support_problems(where: str, name: str, d: dists.Distribution) -> list[str]:
+    """A distribution whose support leaves the allowed values of quantity ``name``."""
+    q = QUANTITIES[name]
+    lo, hi = d.support()
+    if lo < q.low or (q.low_open and lo <= q.low) or hi > q.high:
+        return [f"{where} {d.kind} reaches [{lo:g}, {hi:g}] but {name} ({q.long_name}) must "
+                f"be {q.bounds_text()}; change the parameters (nothing is clipped)"]
+    b = plausibility.prior_bounds().get(name)  # possible, but not in practice
+    if b is not None:
+        qq = plausibility.checked_quantile()
+        bottom, top = (float(d.params["value"]),) * 2 if d.is_fixed else \
+            (float(d.ppf(np.array([1 - qq]))[0]), float(d.ppf(np.array([qq]))[0]))
+        if not (b.low <= bottom and top <= b.high):
+            at = "" if d.is_fixed else f" (its {100 * (1 - qq):g}-{100 * qq:g} % range)"
+            return [f"{where} reaches [{bottom:g}, {top:g}] {q.unit}{at}, outside the "
+                    f"{b.text()}; check the value and its unit"]
+    return []
+
+
+#: Number of key parts of a prior per scope.
+KEY_LENGTH = {"hardware": 1, "host": 1, "combo": 2, "row": 0}
 
 
 @dataclass(frozen=True)
@@ -154,9 +211,23 @@ class Scenario:
             "".join(self.hashes).encode()).hexdigest()
 
 
+def priors_dir(sub: str = ""):
+    """The shipped ``priors/`` folder (or its subfolder ``sub``, e.g. ``"claims"``).
+
+    Installed, it is the package ``mcfoot._priors`` (pyproject maps the top-level
+    ``priors/`` there); run from a source tree that was never installed
+    (``python -m mcfoot`` in a clone), it is the clone's ``priors/`` beside ``mcfoot/``.
+    """
+    try:
+        root = resources.files("mcfoot._priors")
+    except ModuleNotFoundError:
+        root = Path(__file__).resolve().parent.parent / "priors"
+    return root.joinpath(sub) if sub else root
+
+
 def shipped_scenarios() -> list[str]:
     """Names of the scenarios shipped with mcfoot."""
-    root = resources.files("mcfoot._priors")
+    root = priors_dir()
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
 
 
@@ -169,8 +240,7 @@ def scenario_path(scenario: str | Path) -> Path:
     s = str(scenario)
     if s.endswith(".toml") or "/" in s or Path(s).is_file():
         return Path(s)
-    root = resources.files("mcfoot._priors")
-    cand = root.joinpath(f"{s}.toml")
+    cand = priors_dir().joinpath(f"{s}.toml")
     if not cand.is_file():
         raise PriorsError(
             f"no shipped scenario '{s}'; shipped: {', '.join(shipped_scenarios())}, "
@@ -257,7 +327,7 @@ def _load_tree(path: Path, seen: tuple[Path, ...] = ()
     merged["meta"] = {**{k: v for k, v in base.get("meta", {}).items() if k != "extends"},
                       **doc["meta"]}
     merged["meta"].pop("extends", None)
-    shipped = path.resolve().parent == Path(str(resources.files("mcfoot._priors"))).resolve()
+    shipped = path.resolve().parent == Path(str(priors_dir())).resolve()
     new = bnew | (frozenset() if shipped else _new_keys(doc, base))
     return merged, files + bfiles, hashes + bhashes, new
 
@@ -389,11 +459,7 @@ def _parse_entry(name, key, table, problems, row=False) -> Prior | None:
         return None
     before = len(problems)
     unit, source = table.get("unit"), table.get("source")
-    if unit != q.unit:
-        problems.append(f"{where} unit = {unit!r}, but {name} is in '{q.unit}'; write unit = "
-                        f"\"{q.unit}\" (mcfoot does not convert units)")
-    if not isinstance(source, str) or not source.strip():
-        problems.append(f"{where} has no source; add source = \"where the number comes from\"")
+    problems += _meta_problems(where, name, unit, source)
     params = {k: v for k, v in table.items() if k not in ENTRY_META}
     kind = table["dist"]
     if row:
@@ -411,20 +477,7 @@ def _parse_entry(name, key, table, problems, row=False) -> Prior | None:
     except dists.ParameterError as e:
         problems.append(f"{where} {e}")
         return None
-    lo, hi = d.support()
-    bad_low = lo < q.low or (q.low_open and lo <= q.low)
-    if bad_low or hi > q.high:
-        problems.append(f"{where} {kind} reaches [{lo:g}, {hi:g}] but {name} ({q.long_name}) "
-                        f"must be {q.bounds_text()}; change the parameters (nothing is clipped)")
-    elif name in plausibility.prior_bounds():
-        b = plausibility.prior_bounds()[name]
-        qq = plausibility.checked_quantile()
-        top = float(d.params["value"]) if d.is_fixed else float(d.ppf(np.array([qq]))[0])
-        bottom = float(d.params["value"]) if d.is_fixed else float(d.ppf(np.array([1 - qq]))[0])
-        if not (b.low <= bottom and top <= b.high):
-            at = "" if d.is_fixed else f" (its {100 * (1 - qq):g}-{100 * qq:g} % range)"
-            problems.append(f"{where} reaches [{bottom:g}, {top:g}] {q.unit}{at}, outside the "
-                            f"{b.text()}; check the value and its unit")
+    problems += _support_problems(where, name, d)
     if len(problems) > before:
         return None
     return Prior(name, key, d, unit, source, str(table.get("note", "")))

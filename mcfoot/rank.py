@@ -1,6 +1,6 @@
 """Eco-efficiency rank probabilities: DEA cross-efficiency in every Monte Carlo draw.
 
-The study (Jegham et al. 2025, section 4.5; ``/work/shared/paper/DEA.md``) ranks models by
+The study (Jegham et al. 2025, arXiv 2505.09598, section 4.5) ranks models by
 their mean Doyle-Green cross-efficiency, computed once from point estimates. :func:`rank`
 solves the same DEA in every draw of a :func:`mcfoot.simulate` result, so the inputs carry
 their uncertainty (and their correlations: a host's PUE draw is shared by all its models),
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
@@ -41,8 +42,10 @@ from ._validate import choice, probability
 from .dea import DEAError, cross_efficiency
 from .errors import InputError
 
-__all__ = ["FOOTPRINT_INPUTS", "INPUT_PRESETS", "POOLED", "STUDY_INPUTS", "min_ranks",
-           "model_scores", "rank", "rank_probabilities"]
+__all__ = ["FOOTPRINT_INPUTS", "INPUT_PRESETS", "POOLED", "Participants", "Ranks",
+           "STUDY_INPUTS", "STUDY_OUTPUTS", "TIE_TOL", "has_tie", "min_ranks", "model_scores",
+           "participants", "per_prompt_ranks", "pooled_ranks", "rank", "rank_counts",
+           "rank_probabilities"]
 
 #: The study's inputs: per-query energy (combined figure), PUE, WUE site, WUE source, CIF.
 STUDY_INPUTS = ("energy_wh", *variables.HOST)
@@ -50,6 +53,10 @@ STUDY_INPUTS = ("energy_wh", *variables.HOST)
 FOOTPRINT_INPUTS = variables.headline_names()
 INPUT_PRESETS = {"study": STUDY_INPUTS, "footprint": FOOTPRINT_INPUTS}
 POOLED = "pooled"  # how the CLI labels the pooled DEA (one group over all prompt sizes)
+#: The study's output: the Artificial Analysis intelligence index (catalogue variable).
+STUDY_OUTPUTS = ("intelligence_index",)
+#: Scores closer than this tie (cross-efficiency is in (0, 1]); streaming ranks use it too.
+TIE_TOL = 1e-9
 
 
 # ---- array layer ---------------------------------------------------------------------------
@@ -182,9 +189,9 @@ def _dea(X, Y, secondary, include_self, on_error):
 
 
 def rank(tree: xr.DataTree, inputs: Sequence[str] | str | None = None,
-         outputs: Sequence[str] = ("intelligence_index",), pool_prompts: bool = True,
+         outputs: Sequence[str] = STUDY_OUTPUTS, pool_prompts: bool = True,
          secondary: str = "aggressive", *, include_self: bool = True, ci_prob: float = 0.9,
-         tie_tol: float = 1e-9, on_error: str = "raise") -> xr.Dataset:
+         tie_tol: float = TIE_TOL, on_error: str = "raise") -> xr.Dataset:
     """Eco-efficiency rank probabilities from DEA cross-efficiency in every draw.
 
     Parameters
@@ -236,6 +243,57 @@ def rank(tree: xr.DataTree, inputs: Sequence[str] | str | None = None,
     choice("on_error", on_error, ("raise", "nan"))
     if not tie_tol >= 0:
         raise InputError(f"tie_tol must be >= 0, got {tie_tol}")
+    part = participants(tree, inputs, outputs, pooled=pool_prompts, warn=True)
+    opts = dict(secondary=secondary, include_self=include_self, on_error=on_error,
+                tie_tol=tie_tol)
+    res = (pooled_ranks if pool_prompts else per_prompt_ranks)(part.X, part.Y, part.has,
+                                                                **opts)
+    n_draws = part.X.shape[0]
+    failed = res.failed
+    n_failed = int(np.any(failed, axis=-1).sum()) if failed.ndim == 2 else int(failed.sum())
+    if failed.all(axis=0).any():
+        raise DEAError("the DEA failed in every draw; nothing to rank (check the inputs)")
+    if n_failed:
+        warnings.warn(f"the DEA failed in {n_failed} of {n_draws} draw(s); their scores and "
+                      "ranks are NaN and the probabilities use the other draws",
+                      UserWarning, stacklevel=2)
+    n_dmus = int(part.has.sum()) if pool_prompts else \
+        ";".join(str(int(h)) for h in part.has.sum(axis=0))
+    attrs = dict(
+        inputs=";".join(part.inputs), outputs=";".join(part.outputs), secondary=secondary,
+        include_self=int(include_self), pool_prompts=int(pool_prompts), n_dmus=n_dmus,
+        excluded_models=";".join(part.excluded),
+        models_with_missing_prompts=";".join(part.partial), failed_draws=n_failed,
+        draws=n_draws, draws_used=n_draws - n_failed, tied_draws=res.tied, tie_tol=tie_tol,
+        ci_prob=ci_prob)
+    return _to_dataset(tree, part, res, ci_prob, attrs)
+
+
+@dataclass(frozen=True)
+class Participants:
+    """Who takes part in a ranking: the models kept, their DMU rows and the DEA arrays.
+
+    ``X`` (draw, model, prompt, input) and ``Y`` (model, prompt, output) over the ``kept``
+    models; ``has`` (model, prompt): which rows are DMUs; ``excluded`` (no output),
+    ``partial`` (some prompt sizes missing) and ``messages`` (what was left out, to warn).
+    """
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    kept: list[str]
+    prompts: list[str]
+    X: np.ndarray
+    Y: np.ndarray
+    has: np.ndarray
+    excluded: list[str]
+    partial: list[str]
+    messages: list[str]
+
+
+def participants(tree: xr.DataTree, inputs=None, outputs=STUDY_OUTPUTS,
+                 pooled: bool = True, warn: bool = False) -> Participants:
+    """Select the models and (model, prompt) DMUs of a ranking (see :func:`rank`); with
+    ``warn``, what is left out is also a ``UserWarning`` (to the caller of the caller)."""
     inputs = _resolve_inputs(inputs)
     outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
     if not outputs:
@@ -243,10 +301,7 @@ def rank(tree: xr.DataTree, inputs: Sequence[str] | str | None = None,
     fp = tree["footprint"]
     models = [str(m) for m in fp.model.values]
     prompts = [str(p) for p in fp.prompt.values]
-    n_draws = fp.sizes["draw"]
     X, Y = _gather(tree, inputs, outputs)
-
-    # which models and (model, prompt) rows take part
     no_output = np.isnan(Y).any(axis=(1, 2))
     excluded = [m for m, b in zip(models, no_output) if b]
     row_missing = np.isnan(X).all(axis=0).any(axis=-1)  # (model, prompt): NaN in every draw
@@ -265,11 +320,11 @@ def rank(tree: xr.DataTree, inputs: Sequence[str] | str | None = None,
     if gone:
         msgs.append(f"{len(gone)} model(s) have no footprint for any prompt and are left out: "
                     f"{', '.join(gone)}")
-    if partial and pool_prompts:
+    if partial and pooled:
         msgs.append(f"{len(partial)} model(s) lack some prompt sizes; their score averages "
                     f"over the prompts they have: {', '.join(partial)}")
-    for msg in msgs:
-        warnings.warn(msg, UserWarning, stacklevel=2)
+    for msg in msgs if warn else ():
+        warnings.warn(msg, UserWarning, stacklevel=3)
     mi = np.flatnonzero(keep)
     if len(mi) < 2:
         raise InputError(f"only {len(mi)} model(s) with {'/'.join(outputs)} and a footprint; "
@@ -277,67 +332,77 @@ def rank(tree: xr.DataTree, inputs: Sequence[str] | str | None = None,
     X, Y, has = X[:, mi], Y[mi], has[mi]
     kept = [models[i] for i in mi]
     _check_inputs(X, inputs, kept, prompts, np.nonzero(has))
+    return Participants(inputs, outputs, kept, prompts, X, Y, has, excluded, partial, msgs)
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """Scores and ranks of one ranking, per draw and on the mean inputs (point estimate).
+
+    Pooled: ``score`` (draw, model), ``ranks`` likewise, ``dmu_score`` (draw, model,
+    prompt), ``failed`` (draw,); per prompt: (draw, model, prompt) and ``failed`` (draw,
+    prompt). ``tied``: draws with a tie.
+    """
+
+    score: np.ndarray
+    ranks: np.ndarray
+    point: np.ndarray
+    point_ranks: np.ndarray
+    failed: np.ndarray
+    tied: int
+    dmu_score: np.ndarray | None = None
+    point_dmu_score: np.ndarray | None = None
+
+
+def pooled_ranks(X, Y, has, *, secondary="aggressive", include_self=True, on_error="raise",
+                 tie_tol=TIE_TOL) -> Ranks:
+    """The study's ranking: every (model, prompt) DMU in one DEA per draw, a model's score
+    the mean over its DMUs, ranks by :func:`min_ranks`. ``X`` (draw, model, prompt, input),
+    ``Y`` (model, prompt, output), ``has`` (model, prompt)."""
+    n_draws, n_m, n_p = X.shape[:3]
+    r = np.nonzero(has)
+    ce = np.full((n_draws, n_m, n_p), np.nan)
+    ce[:, r[0], r[1]] = _dea(X[:, r[0], r[1]], Y[r], secondary, include_self, on_error)
     Xm = X.mean(axis=0, keepdims=True)  # per-DMU mean inputs (point estimate)
-
-    n_m, n_p = len(kept), len(prompts)
-    if pool_prompts:
-        r = np.nonzero(has)
-        ce = np.full((n_draws, n_m, n_p), np.nan)
-        ce[:, r[0], r[1]] = _dea(X[:, r[0], r[1]], Y[r], secondary, include_self, on_error)
-        pce = np.full((1, n_m, n_p), np.nan)
-        pce[:, r[0], r[1]] = _dea(Xm[:, r[0], r[1]], Y[r], secondary, include_self, "raise")
-        score = model_scores(ce, has)  # (draw, model)
-        point = model_scores(pce, has)[0]
-        failed = np.isnan(ce[:, r[0], r[1]]).any(axis=1)
-        score[failed] = np.nan
-        ranks = min_ranks(score, tie_tol)
-        pranks = min_ranks(point, tie_tol)
-        n_dmus = int(has.sum())
-        tied = int(_has_tie(ranks[~failed]).sum())
-    else:
-        score = np.full((n_draws, n_m, n_p), np.nan)
-        point = np.full((n_m, n_p), np.nan)
-        for p in range(n_p):
-            i = np.flatnonzero(has[:, p])
-            if len(i) == 0:
-                continue
-            score[:, i, p] = _dea(X[:, i, p], Y[i, p], secondary, include_self, on_error)
-            point[i, p] = _dea(Xm[:, i, p], Y[i, p], secondary, include_self, "raise")[0]
-        failed = (np.isnan(score) & has).any(axis=1)  # (draw, prompt)
-        score[np.broadcast_to(failed[:, None, :], score.shape)] = np.nan
-        ranks = np.moveaxis(min_ranks(np.moveaxis(score, -1, -2), tie_tol), -1, -2)
-        pranks = min_ranks(point.T, tie_tol).T
-        n_dmus = [int(h) for h in has.sum(axis=0)]
-        tied = int(sum(_has_tie(ranks[~failed[:, p]][:, has[:, p], p]).sum()
-                       for p in range(n_p)))
-    n_failed = int(np.any(failed, axis=-1).sum()) if failed.ndim == 2 else int(failed.sum())
-    if failed.all(axis=0).any():
-        raise DEAError("the DEA failed in every draw; nothing to rank (check the inputs)")
-    if n_failed:
-        warnings.warn(f"the DEA failed in {n_failed} of {n_draws} draw(s); their scores and "
-                      "ranks are NaN and the probabilities use the other draws",
-                      UserWarning, stacklevel=2)
-
-    # summaries over draws
-    n_k = n_m
-    P = rank_probabilities(ranks, n_k)  # (model[, prompt], k)
-    expected = _nanmean0(ranks)
-    a = (1 - ci_prob) / 2
-    interval = np.moveaxis(_nanquantile0(ranks, (a, 1 - a)), 0, -1)
-    return _to_dataset(
-        tree=tree, kept=kept, prompts=prompts, pooled=pool_prompts, has=has,
-        score=score, ce=ce if pool_prompts else None, ranks=ranks, P=P, expected=expected,
-        interval=interval, point=point, pce=pce[0] if pool_prompts else None, pranks=pranks,
-        failed=failed, attrs=dict(
-            inputs=";".join(inputs), outputs=";".join(outputs), secondary=secondary,
-            include_self=int(include_self), pool_prompts=int(pool_prompts),
-            n_dmus=n_dmus, excluded_models=";".join(excluded),
-            models_with_missing_prompts=";".join(partial), failed_draws=n_failed,
-            draws=n_draws, draws_used=n_draws - n_failed, tied_draws=tied, tie_tol=tie_tol,
-            ci_prob=ci_prob))
+    pce = np.full((1, n_m, n_p), np.nan)
+    pce[:, r[0], r[1]] = _dea(Xm[:, r[0], r[1]], Y[r], secondary, include_self, "raise")
+    score = model_scores(ce, has)  # (draw, model)
+    point = model_scores(pce, has)[0]
+    failed = np.isnan(ce[:, r[0], r[1]]).any(axis=1)
+    score[failed] = np.nan
+    ranks = min_ranks(score, tie_tol)
+    return Ranks(score, ranks, point, min_ranks(point, tie_tol), failed,
+                 int(has_tie(ranks[~failed]).sum()), ce, pce[0])
 
 
-def _has_tie(ranks):
+def per_prompt_ranks(X, Y, has, *, secondary="aggressive", include_self=True,
+                     on_error="raise", tie_tol=TIE_TOL) -> Ranks:
+    """One DEA per prompt size among the models that have it (see :func:`pooled_ranks`)."""
+    n_draws, n_m, n_p = X.shape[:3]
+    Xm = X.mean(axis=0, keepdims=True)
+    score = np.full((n_draws, n_m, n_p), np.nan)
+    point = np.full((n_m, n_p), np.nan)
+    for p in range(n_p):
+        i = np.flatnonzero(has[:, p])
+        if len(i) == 0:
+            continue
+        score[:, i, p] = _dea(X[:, i, p], Y[i, p], secondary, include_self, on_error)
+        point[i, p] = _dea(Xm[:, i, p], Y[i, p], secondary, include_self, "raise")[0]
+    failed = (np.isnan(score) & has).any(axis=1)  # (draw, prompt)
+    score[np.broadcast_to(failed[:, None, :], score.shape)] = np.nan
+    ranks = np.moveaxis(min_ranks(np.moveaxis(score, -1, -2), tie_tol), -1, -2)
+    tied = int(sum(has_tie(ranks[~failed[:, p]][:, has[:, p], p]).sum() for p in range(n_p)))
+    return Ranks(score, ranks, point, min_ranks(point.T, tie_tol).T, failed, tied)
+
+
+def rank_counts(ranks: np.ndarray, n_ranks: int) -> np.ndarray:
+    """Integer counts ``C[i, k-1]`` of draws with ``ranks[:, i] == k`` (NaN ranks: none);
+    the mergeable form of :func:`rank_probabilities` (streaming runs add them up)."""
+    ks = np.arange(1, n_ranks + 1)
+    return (np.asarray(ranks)[..., None] == ks).sum(axis=0).astype(np.int64)
+
+
+def has_tie(ranks):
     """Per draw (axis 0): does any rank occur twice along the last axis?"""
     r = np.sort(ranks, axis=-1)
     return (np.diff(r, axis=-1) == 0).any(axis=-1)
@@ -360,8 +425,15 @@ def _nanquantile0(a, qs):
     return out.reshape((len(qs),) + a.shape[1:])
 
 
-def _to_dataset(*, tree, kept, prompts, pooled, has, score, ce, ranks, P, expected, interval,
-                point, pce, pranks, failed, attrs) -> xr.Dataset:
+def _to_dataset(tree, part: Participants, res: Ranks, ci_prob: float, attrs: dict) -> xr.Dataset:
+    kept, prompts, has = part.kept, part.prompts, part.has
+    pooled = res.dmu_score is not None
+    score, ranks, point, pranks, failed = res.score, res.ranks, res.point, res.point_ranks, \
+        res.failed
+    P = rank_probabilities(ranks, len(kept))  # (model[, prompt], k)
+    expected = _nanmean0(ranks)
+    a = (1 - ci_prob) / 2
+    interval = np.moveaxis(_nanquantile0(ranks, (a, 1 - a)), 0, -1)
     fp = tree["footprint"]
     n_m = len(kept)
     cat = tree["catalogue"]
@@ -380,7 +452,7 @@ def _to_dataset(*, tree, kept, prompts, pooled, has, score, ce, ranks, P, expect
     ds["cross_efficiency"] = (d_dims, score, {
         "units": one, "long_name": f"{how}mean cross-efficiency (per draw)"})
     if pooled:
-        ds["dmu_cross_efficiency"] = (("draw", "model", "prompt"), ce, {
+        ds["dmu_cross_efficiency"] = (("draw", "model", "prompt"), res.dmu_score, {
             "units": one, "long_name": "mean cross-efficiency of the model x prompt DMU "
             "(per draw; NaN: not a DMU)"})
     ds["rank"] = (d_dims, ranks, {
@@ -410,6 +482,5 @@ def _to_dataset(*, tree, kept, prompts, pooled, has, score, ce, ranks, P, expect
         "rank", tree.attrs, title="mcfoot eco-efficiency rank probabilities",
         method="input-oriented CCR DEA, Doyle & Green (1994) cross-efficiency, in every "
                "draw (Jegham et al. 2025, arXiv 2505.09598, section 4.5)",
-        **{**attrs, "n_dmus": attrs["n_dmus"] if pooled else
-           ";".join(map(str, attrs["n_dmus"]))})
+        **attrs)
     return ds

@@ -2,8 +2,8 @@
 
 ``mcfoot/data/regions.csv`` holds, for common cloud regions and countries, the location-based
 grid carbon intensity (``cif_kg_per_kwh``, kg CO2e/kWh) and the off-site water intensity of
-electricity (``wue_source_l_per_kwh``, L/kWh), each with its own source column (published
-figures collected in the paper digest's PRIORS_SOURCES.md, sections 3-4). An empty cell means
+electricity (``wue_source_l_per_kwh``, L/kWh), each with its own source column naming the
+published figure (see ``mcfoot/data/SOURCE.md``). An empty cell means
 no source was found: asking for it is an error, never a guess.
 
 In a scenario file, a host's ``cif`` or ``wue_source`` entry may name a region::
@@ -14,7 +14,7 @@ In a scenario file, a host's ``cif`` or ``wue_source`` entry may name a region::
 
 ``rel_sd`` (optional, default 0) is the standard deviation relative to the regional value:
 0 gives ``dist = "fixed"`` at that value; > 0 gives a normal truncated at 0 with
-``sd = rel_sd * value`` (the form PRIORS_SOURCES suggests for grid intensity, with
+``sd = rel_sd * value`` (a relative spread for grid intensity, e.g.
 rel_sd = 0.10). The entry's own ``source`` (optional) is appended to the table's.
 """
 
@@ -28,6 +28,9 @@ from importlib import resources
 import pandas as pd
 
 from .errors import InputError
+
+__all__ = ["COLUMNS", "ENTRY_KEYS", "expand_region_entry", "FILE", "load_regions", "region_prior",
+           "region_value", "RegionError", "regions", "table", "table_hash"]
 
 FILE = "regions.csv"
 #: scenario quantity -> (value column, source column, unit)

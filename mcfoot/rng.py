@@ -17,6 +17,9 @@ import numpy as np
 
 from .errors import InputError
 
+__all__ = ["BLOCK", "block_generator", "normalize_seed", "seed_record", "standard_normals",
+           "standard_normals_many", "stream_key"]
+
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
 #: Draws per block. A constant of the random-number layout: changing it changes every

@@ -44,10 +44,8 @@ from .priors import QUANTITIES, Scenario
 from .simulate import SCOPE_DIM, build_plan, design_columns, evaluate, normals_from_design
 
 __all__ = ["correlations", "delta", "prcc", "row_inputs", "saltelli_design", "sobol",
-           "sobol_from_outputs", "sobol_function"]
+           "sampled_inputs", "sobol_from_outputs", "sobol_function"]
 
-#: names of the row-scoped inputs in ``tree["inputs"]`` -> factor name
-_ROW_INPUTS = {name: v.quantity for name, v in variables.ROW_INPUTS.items()}
 #: scipy.stats.qmc.Sobol's default resolution: points are multiples of 2**-30 in [0, 1).
 _SOBOL_BITS = 30
 #: design points evaluated per chunk x slots, bounding memory (~8 bytes each, a few arrays)
@@ -252,36 +250,58 @@ def _pick(values, wanted, what: str) -> list[str]:
     return wanted
 
 
-def row_inputs(tree: xr.DataTree, model: str, prompt: str) -> tuple[list[str], np.ndarray,
-                                                                     list[str]]:
-    """The sampled inputs that reach one (model, prompt), each at its own scope.
+def sampled_inputs(tree: xr.DataTree, models: list[str] | None = None,
+                   rows: list[tuple[str, str]] | str = (), *, by_quantity: bool = False
+                   ) -> tuple[list[str], np.ndarray, list[str]]:
+    """The per-draw sampled inputs that reach the given models, each at its own scope.
 
-    Returns (names, X of shape (draws, k), units). Inputs that do not vary in the run
-    (fixed priors) are left out: they explain nothing.
+    Host, hardware and size-class inputs are kept for the hosts / hardware classes / size
+    classes of ``models`` (all when ``None``); latency and speed for the (model, prompt)
+    ``rows`` (``"all"``: every present row). Derived inputs (``power_kw``) and inputs that are
+    not finite or do not vary in the run (fixed priors: they explain nothing) are left out.
+
+    Returns (labels, X of shape (draws, k), units). Labels name the scope
+    (``pue[Azure]``, ``latency_s[o3/short]``), or with ``by_quantity`` only the quantity
+    (``pue``, ``latency``: for one row, where each quantity has one column).
     """
-    fp, inp = tree["footprint"], tree["inputs"]
-    m = fp.sel(model=model)
-    key = {"host": str(m["host"].values), "hardware": str(m["hardware"].values),
-           "size_class_hardware": f"{m['size_class'].values}/{m['hardware'].values}"}
-    names, cols, units = [], [], []
-    for v in inp.data_vars:
-        if v in variables.DERIVED:
+    inp, fp = tree["inputs"], tree["footprint"]
+    sel = list(fp.model.values) if models is None else list(models)
+    meta = {c: [str(x) for x in fp[c].sel(model=sel).values] for c in
+            ("host", "hardware", "size_class")}
+    keys = {"host": set(meta["host"]), "hardware": set(meta["hardware"]),
+            "size_class_hardware": {f"{s}/{h}" for s, h in
+                                    zip(meta["size_class"], meta["hardware"])}}
+    labels, cols, units = [], [], []
+    for name in inp.data_vars:
+        if name in variables.DERIVED:
             continue
-        da = inp[v]
-        if v in _ROW_INPUTS:
-            x, name = da.sel(model=model, prompt=prompt).values, _ROW_INPUTS[v]
+        da = inp[name]
+        if name in variables.ROW_INPUTS:
+            want = [(str(m), str(p)) for m in da.model.values for p in da.prompt.values] \
+                if rows == "all" else list(rows)
+            picked = [(variables.ROW_INPUTS[name].quantity if by_quantity else
+                       f"{name}[{m}/{p}]", da.sel(model=m, prompt=p).values) for m, p in want]
         else:
             dim = next((d for d in da.dims if d in SCOPE_DIM.values()), None)
             if dim is None:
                 continue
-            x, name = da.sel({dim: key[dim]}).values, str(v)
-        x = np.asarray(x, float)
-        if not np.all(np.isfinite(x)) or np.ptp(x) == 0:
-            continue
-        names.append(name)
-        cols.append(x)
-        units.append(str(da.attrs.get("units", "")))
-    return names, (np.stack(cols, axis=1) if cols else np.empty((fp.sizes["draw"], 0))), units
+            picked = [(str(name) if by_quantity else f"{name}[{k}]", da.sel({dim: k}).values)
+                      for k in da[dim].values if str(k) in keys[dim]]
+        for label, x in picked:
+            x = np.asarray(x, float)
+            if np.all(np.isfinite(x)) and np.ptp(x) > 0:
+                labels.append(label)
+                cols.append(x)
+                units.append(str(da.attrs.get("units", "")))
+    x = np.stack(cols, axis=1) if cols else np.empty((fp.sizes["draw"], 0))
+    return labels, x, units
+
+
+def row_inputs(tree: xr.DataTree, model: str, prompt: str) -> tuple[list[str], np.ndarray,
+                                                                     list[str]]:
+    """The sampled inputs that reach one (model, prompt), named by quantity
+    (:func:`sampled_inputs`). Returns (names, X of shape (draws, k), units)."""
+    return sampled_inputs(tree, [model], [(model, prompt)], by_quantity=True)
 
 
 def _rank_corr(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -29,10 +29,14 @@ from ._validate import choice, positive_int
 from .errors import InputError, PriorsError
 from .priors import MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Scenario, load_scenario
 
-#: Prior quantities of the per-model host factors, in the kernel's argument order.
-HOST_QUANTITIES = tuple(v.quantity for v in V.HOST.values())
+__all__ = ["BACKENDS", "build_plan", "check_draws", "DEFAULT_CHUNK", "design_columns",
+           "draw_normals", "evaluate", "Normals", "normals_from_design", "Plan", "SCOPE_DIM",
+           "simulate", "simulate_range"]
+
 SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware"}
 DEFAULT_CHUNK = 131_072
+#: Sampler backends: the numba kernel and its NumPy twin (the test oracle).
+BACKENDS = ("numba", "numpy")
 
 
 @dataclass(frozen=True)
@@ -298,25 +302,24 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     With ``backend="numba"`` the row normals are overwritten by the sampled latency and
     speed (they become ``outputs["latency"]``/``["speed"]``), saving two large arrays.
     """
+    choice("backend", backend, BACKENDS, "the numba kernel or its NumPy twin")
     n = normals.latency.shape[1]
     values = _group_values(plan, normals, n)
     power = np.ascontiguousarray(_power_kw(plan, values))
-    host = {q: np.ascontiguousarray(values[q]) for q in HOST_QUANTITIES}
+    host = {v.quantity: np.ascontiguousarray(values[v.quantity]) for v in V.HOST.values()}
     args = (normals.latency, normals.speed, _row_chol(plan), plan.probs, plan.lat_q,
             plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host, power, host["pue"],
             host["wue_site"], host["wue_source"], host["cif"])
     if backend == "numpy":
         res = fp.footprint_reference(*args)
-    elif backend == "numba":
+    else:
         s = plan.n_slots
         if out is None:
             out = {k: np.empty((s, n)) for k in V.kernel_keys()}
-            out["energy_variants"] = np.empty((power.shape[1], s, n))
+            out[V.VARIANTS_KEY] = np.empty((power.shape[1], s, n))
         out.setdefault("latency", normals.latency)
         out.setdefault("speed", normals.speed)
         res = _kernel_footprint(*args, out=out)
-    else:
-        raise InputError(f"backend must be 'numba' or 'numpy', got {backend!r}")
     values["power_kw"] = power
     return res, values
 
@@ -378,6 +381,7 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
     the seed, scenario and catalogue hashes, mcfoot version and creation time.
     """
     draws, chunk = check_draws(draws, chunk_draws)
+    choice("backend", backend, BACKENDS, "the numba kernel or its NumPy twin")
     ss = rng.normalize_seed(seed)
     plan = build_plan(scenario, catalogue, models, prompts)
     check_memory(plan, draws)
@@ -424,14 +428,14 @@ def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: i
             # kernel overwrite them in place with latency/speed (no copies)
             normals = draw_normals(plan, ss, s, e, threads=threads,
                                    out=(full["latency"], full["speed"]))
-            out = {k: full[k] for k in full} | {"energy_variants": variants}
+            out = {k: full[k] for k in full} | {V.VARIANTS_KEY: variants}
             res, values = evaluate(plan, normals, backend, out=out)
         else:
             normals = draw_normals(plan, ss, s, e, threads=threads)
             res, values = evaluate(plan, normals, backend)
             for k in full:
                 full[k][:, s - start:e - start] = res[k]
-            variants[:, :, s - start:e - start] = res["energy_variants"]
+            variants[:, :, s - start:e - start] = res[V.VARIANTS_KEY]
         group_chunks.append(values)
     if single:
         return full, variants, group_chunks[0]

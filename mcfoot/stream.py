@@ -22,11 +22,11 @@ What is accumulated per (variable, model, prompt):
   clipped) and the counts outside the grid are reported. Counts are integers: quantiles do not
   depend on the chunk size or the number of workers at all.
 * **claim probabilities**: ``P(X > t)`` for given thresholds, from integer counts (exact).
-* **rank probabilities**: the study's DEA (:func:`mcfoot.dea.cross_efficiency`, inputs
-  energy, PUE, WUE site, WUE source, CIF; output the intelligence index; DMUs = model x
-  prompt rows, a model's score the mean over its rows) solved in every draw of every chunk;
-  ranks are competition ranks ("1224": 1 + the number of models scoring strictly higher), and
-  integer counts of (model, rank) are accumulated (exact).
+* **rank probabilities**: the study's pooled DEA ranking, computed per chunk by
+  :func:`mcfoot.rank.rank`'s own array layer (:func:`mcfoot.rank.participants`,
+  :func:`mcfoot.rank.pooled_ranks`: same inputs, output, DMUs, scores and tie rule,
+  ``tie_tol = mcfoot.rank.TIE_TOL``); integer counts of (model, rank k) are accumulated
+  (exact), so streamed and in-memory rank probabilities are identical.
 """
 
 from __future__ import annotations
@@ -41,13 +41,15 @@ import xarray as xr
 from . import provenance, rng, variables as variables_
 from ._validate import finite_number, probability
 from .errors import InputError
+from .rank import STUDY_INPUTS, STUDY_OUTPUTS, TIE_TOL, participants, pooled_ranks, \
+    rank_counts
 from .simulate import Plan, build_plan, check_draws, simulate_range
+from .summary import STATS
 
-#: The study's DEA inputs (footprint-group variables) and output (catalogue variable).
-DEA_INPUTS = ("energy_wh", "pue", "wue_site_l_per_kwh", "wue_source_l_per_kwh",
-              "cif_kg_per_kwh")
-DEA_OUTPUT = "intelligence_index"
-STATS = ("mean", "sd", "median", "lower", "upper")
+__all__ = ["LogGrid", "Merger", "Partial", "STREAM_CHUNK", "Spec", "chunk_partial",
+           "make_spec", "merge", "merge_tree", "quantiles_from_hist", "reduce_tree",
+           "release", "stream", "tree_split"]
+
 #: Default draws per chunk of a streaming run: with the whole catalogue (194 rows) one chunk's
 #: arrays take ~0.6 GB, so a run peaks near 1 GB whatever the number of draws.
 STREAM_CHUNK = 32_768
@@ -217,41 +219,12 @@ def reduce_tree(tree: xr.DataTree, spec: Spec, start: int = 0) -> Partial:
     return part
 
 
-def _dea_layout(tree: xr.DataTree):
-    """Models ranked (those with an intelligence index), their DMU rows, outputs."""
-    fp, catalogue = tree["footprint"], tree["catalogue"]
-    y = catalogue[DEA_OUTPUT].sel(model=fp.model).values
-    present = catalogue["present"].sel(model=fp.model, prompt=fp.prompt).values
-    keep = np.flatnonzero(np.isfinite(y))
-    if len(keep) < 2:
-        raise InputError("rank probabilities need at least 2 models with an intelligence index")
-    rows = [(i, j) for i in keep for j in range(fp.sizes["prompt"]) if present[i, j]]
-    return keep, rows, y
-
-
 def _rank_counts(tree: xr.DataTree) -> tuple[np.ndarray, int]:
-    from .dea import cross_efficiency
-
-    fp = tree["footprint"]
-    keep, rows, y = _dea_layout(tree)
-    mi = np.array([r[0] for r in rows])
-    pj = np.array([r[1] for r in rows])
-    e = fp["energy_wh"].values[:, mi, pj]
-    host = [fp[v].values[:, mi] for v in DEA_INPUTS[1:]]
-    X = np.stack([e, *host], axis=-1)  # (draw, dmu, 5)
-    Y = y[mi][:, None]
-    ce = cross_efficiency(X, Y, "aggressive")  # (draw, dmu)
-    pos = {m: k for k, m in enumerate(keep)}
-    owner = np.array([pos[m] for m in mi])
-    n_m = len(keep)
-    score = np.zeros((ce.shape[0], n_m))
-    np.add.at(score.T, owner, ce.T)
-    score /= np.bincount(owner, minlength=n_m)
-    ranks = 1 + (score[:, None, :] > score[:, :, None]).sum(axis=-1)  # (draw, model)
-    counts = np.zeros((n_m, n_m), np.int64)
-    np.add.at(counts, (np.broadcast_to(np.arange(n_m), ranks.shape), ranks - 1), 1)
-    tied = int(np.sum([len(np.unique(r)) < n_m for r in ranks]))
-    return counts, tied
+    """(model, rank) counts and tied draws of a chunk: :func:`mcfoot.rank.rank`'s pooled
+    study ranking (same participants, DEA, scores and tie rule), as integer counts."""
+    part = participants(tree, STUDY_INPUTS, STUDY_OUTPUTS)
+    res = pooled_ranks(part.X, part.Y, part.has)
+    return rank_counts(res.ranks, len(part.kept)), res.tied
 
 
 def chunk_partial(plan: Plan, seed, start: int, stop: int, spec: Spec,
@@ -323,7 +296,8 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
     DataTree with groups ``summary`` (each variable over (model, prompt, stat) with stats
     mean, sd (ddof=1), median, lower, upper, as :func:`mcfoot.summarize`, plus
     ``<var>_outside_grid`` counts), ``claims`` (``p_exceed_<var>`` over (model, prompt,
-    threshold)) and ``rank`` (``rank_probability`` over (model, rank)); root attrs record
+    threshold)) and ``rank`` (``rank_probability`` over (model, k), as :func:`mcfoot.rank`);
+    root attrs record
     the seed, scenario and catalogue hashes, chunk size and quantile error bound.
     """
     draws, chunk = check_draws(draws, chunk_draws, STREAM_CHUNK)
@@ -408,17 +382,19 @@ def _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss) ->
                   "moments": "Chan et al. pairwise merge over a fixed binary tree of chunks"}
     groups = {"summary": summ, "claims": claims}
     if spec.ranks:
-        keep, _, _ = _dea_layout(template)
-        models = fp.model.values[keep]
+        models = participants(template, STUDY_INPUTS, STUDY_OUTPUTS).kept
         used = draws
-        rk = xr.Dataset(coords={"model": models, "rank": np.arange(1, len(keep) + 1)})
-        rk["rank_probability"] = (("model", "rank"), total.rank_counts / used,
-                                  {"units": "1", "long_name": "P(model at rank)"})
-        rk["expected_rank"] = ("model", (total.rank_counts * rk["rank"].values).sum(-1) / used,
+        k = np.arange(1, len(models) + 1)
+        rk = xr.Dataset(coords={"model": models, "k": ("k", k, {
+            "long_name": "rank position (1 = best)"})})
+        rk["rank_probability"] = (("model", "k"), total.rank_counts / used,
+                                  {"units": "1", "long_name": "P(rank = k)"})
+        rk["expected_rank"] = ("model", (total.rank_counts * k).sum(-1) / used,
                                {"units": "1", "long_name": "expected rank (1 = best)"})
-        rk.attrs = {"inputs": ",".join(DEA_INPUTS), "outputs": DEA_OUTPUT,
-                    "secondary": "aggressive", "ties": "competition ranking (1224)",
-                    "tied_draws": total.tied_draws, "draws": used}
+        rk.attrs = {"inputs": ";".join(STUDY_INPUTS), "outputs": ";".join(STUDY_OUTPUTS),
+                    "secondary": "aggressive", "ties": "competition ranking (1224): scores "
+                    "within tie_tol share the smallest rank (as mcfoot.rank)",
+                    "tie_tol": TIE_TOL, "tied_draws": total.tied_draws, "draws": used}
         groups["rank"] = rk
     attrs = provenance.stamp("stream", provenance.run_attrs(plan, ss, draws, backend),
                              title="mcfoot streaming summaries", chunk_draws=chunk)

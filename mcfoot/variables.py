@@ -24,7 +24,7 @@ from .priors import QUANTITIES
 __all__ = [
     "BAND", "FOOTPRINT", "HOST", "PINT_DEFINITIONS", "ROW_INPUTS", "VARIABLES", "Variable",
     "attrs", "axis_label", "footprint_names", "headline_names", "kernel_keys", "per_query",
-    "row_kernel_keys", "unit_registry", "units",
+    "row_kernel_keys", "unit_registry", "units", "VARIANTS_KEY",
 ]
 
 #: pint definitions for the units mcfoot writes that pint does not know (each defined once).
@@ -37,6 +37,8 @@ PINT_DEFINITIONS = (
 )
 
 DRAW_MODEL_PROMPT = ("draw", "model", "prompt")
+#: Kernel output holding the facility energy per utilization variant (V, slot, draw).
+VARIANTS_KEY = "energy_variants"
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ FOOTPRINT: dict[str, Variable] = {v.name: v for v in (
 #: The study's two utilization bounds (band scenarios only): variants of ``energy``.
 BAND: dict[str, Variable] = {v.name: v for v in (
     Variable(f"energy_{b}_wh", "Wh", f"facility energy per query at u_gpu = {b}",
-             kernel_key="energy_variants", band=b) for b in ("min", "max"))}
+             kernel_key=VARIANTS_KEY, band=b) for b in ("min", "max"))}
 #: Per-draw host factors of each model (footprint group, over (draw, model)).
 HOST: dict[str, Variable] = {v.name: v for v in (
     _host("pue", "pue"), _host("wue_site_l_per_kwh", "wue_site"),

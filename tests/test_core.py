@@ -67,6 +67,9 @@ def test_consumers_derive_from_the_registry():
     assert cli_summary.COLUMNS == variables.headline_names() == FOOTPRINT_INPUTS
     for name, v in variables.VARIABLES.items():
         assert CF_ATTRS[name] == (v.units, v.long_name)
+    from mcfoot.priors import HOST_QUANTITIES
+
+    assert tuple(v.quantity for v in variables.HOST.values()) == HOST_QUANTITIES
     assert variables.kernel_keys() == ("energy", "carbon", "water_site", "water_source",
                                        "water")
 
@@ -183,3 +186,73 @@ def test_every_result_kind_carries_the_same_provenance(tree):
         for k in ("scenario_hash", "catalogue_hash", "regions_hash", "seed", "mcfoot_version"):
             assert attrs[k] == (tree.attrs[k] if k != "seed" else attrs[k]), k
     assert {k: st.attrs[k] for k in provenance.RUN_KEYS} == run
+
+
+def test_source_tree_finds_priors_without_install(monkeypatch):
+    """A clone that was never installed has no package mcfoot._priors: the loader falls back
+    to the top-level priors/ folder."""
+    from pathlib import Path
+
+    from mcfoot import claims, priors
+
+    def not_installed(name):
+        raise ModuleNotFoundError(f"No module named {name!r}")
+
+    monkeypatch.setattr(priors.resources, "files", not_installed)
+    root = Path(priors.__file__).resolve().parent.parent / "priors"
+    assert Path(str(priors.priors_dir())) == root
+    assert {"paper", "default", "physical"} <= set(priors.shipped_scenarios())
+    assert priors.load_scenario("paper").name == "paper"
+    assert "study" in claims.shipped_claims()
+
+
+def test_prior_built_in_python_is_validated():
+    from mcfoot import distributions as dists
+    from mcfoot.errors import PriorsError
+    from mcfoot.priors import Prior
+
+    ok = Prior("pue", ("Azure",), dists.make("uniform", {"low": 1.1, "high": 1.3}), "1", "s")
+    assert ok.stream == "pue/Azure"
+    with pytest.raises(PriorsError, match="must be >= 1"):
+        Prior("pue", ("Azure",), dists.make("uniform", {"low": 0.9, "high": 1.3}), "1", "s")
+    with pytest.raises(PriorsError, match="unit = 'kWh', but gpu_node_power is in 'kW'"):
+        Prior("gpu_node_power", ("H100",), dists.make("fixed", {"value": 10.0}), "kWh", "s")
+    with pytest.raises(PriorsError, match="has no source"):
+        Prior("pue", ("Azure",), dists.make("fixed", {"value": 1.2}), "1", "")
+    with pytest.raises(PriorsError, match="key must be a tuple of 1"):
+        Prior("pue", "Azure", dists.make("fixed", {"value": 1.2}), "1", "s")
+    with pytest.raises(PriorsError, match="unknown quantity"):
+        Prior("vibes", (), dists.make("fixed", {"value": 1.2}), "1", "s")
+
+
+def test_a_new_output_variable_needs_only_the_registry_and_the_equations(monkeypatch):
+    """Declare a variable and compute its kernel output (here in the NumPy twin): the tree,
+    summaries, streaming and Sobol' indices pick it up with no other change."""
+    from mcfoot import footprint, sensitivity, stream
+
+    new = variables.Variable("energy_it_wh", "Wh", "IT energy per query",
+                             kernel_key="energy_it")
+    monkeypatch.setitem(variables.FOOTPRINT, new.name, new)
+    monkeypatch.setitem(variables.VARIABLES, new.name, new)
+    twin = footprint.footprint_reference
+
+    def with_it(*args):
+        res = twin(*args)
+        res["energy_it"] = footprint.it_from_facility_wh(res["energy"], args[10][args[8]])
+        return res
+
+    monkeypatch.setattr(footprint, "footprint_reference", with_it)
+    t = mcfoot.simulate("default", draws=50, seed=2, models=MODELS[:2], backend="numpy",
+                        chunk_draws=20)
+    fp = t["footprint"]
+    assert fp["energy_it_wh"].attrs == new.attrs
+    np.testing.assert_allclose(fp["energy_it_wh"] * fp["pue"], fp["energy_wh"], rtol=1e-12)
+    assert "energy_it_wh" in mcfoot.summarize(t).data_vars
+    s = stream.stream("default", 50, seed=2, models=MODELS[:2], backend="numpy",
+                      variables="energy_it_wh", progress=False)
+    np.testing.assert_allclose(s["summary"]["energy_it_wh"].sel(stat="mean"),
+                               mcfoot.summarize(t)["energy_it_wh"].sel(stat="mean"),
+                               rtol=1e-12)
+    so = sensitivity.sobol("default", MODELS[:1], ["short"], "energy_it_wh", n=32,
+                           backend="numpy")
+    assert so.attrs["variable_units"] == "Wh"

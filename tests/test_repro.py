@@ -235,3 +235,31 @@ def test_local_cluster_starts_with_the_default_dashboard_port_taken():
             assert c.submit(sum, [1, 2, 3]).result() == 6
     finally:
         holder.close()
+
+
+def test_streamed_ranks_equal_rank_on_exact_ties():
+    """Two models with identical footprints and outputs tie in every draw: the streamed
+    counts and rank() use one tie rule, so their probabilities are identical."""
+    from mcfoot.rank import rank
+    from mcfoot.stream import LogGrid, Spec, reduce_tree
+
+    models = ["claude-3-7-sonnet", "gpt-4-1-nano", "llama-3-1-8b"]
+    t = mcfoot.simulate("default", 120, seed=3, models=models)
+    fp = t["footprint"].to_dataset()
+    cat = t["catalogue"].to_dataset()
+    twin, src = "llama-3-1-8b", "gpt-4-1-nano"
+    for v in fp.data_vars:
+        if "model" in fp[v].dims:
+            fp[v].loc[{"model": twin}] = fp[v].sel(model=src).values
+    for v in cat.data_vars:
+        if "model" in cat[v].dims and cat[v].dtype.kind == "f":
+            cat[v].loc[{"model": twin}] = cat[v].sel(model=src).values
+    tied = xr.DataTree.from_dict({"/": xr.Dataset(attrs=t.attrs), "footprint": fp,
+                                  "inputs": t["inputs"].to_dataset(), "catalogue": cat})
+    want = rank(tied)
+    assert want.attrs["tied_draws"] == 120
+    part = reduce_tree(tied, Spec(("energy_wh",), LogGrid(), {}, True))
+    assert part.tied_draws == want.attrs["tied_draws"]
+    got = part.rank_counts / 120
+    np.testing.assert_array_equal(got, want["rank_probability"].sel(
+        model=[m for m in models if m in want.model]).values)

@@ -1,8 +1,10 @@
 """The ``mcfoot`` command. The only place in the package that prints or exits.
 
 Each subcommand lives in its own module of this package with ``register(subparsers)``
-(adds its parser and sets ``func``) and a function ``func(args) -> int``. Shared flags:
-``--quiet``, ``--debug``; bad input exits 2 with one line on stderr, no traceback.
+(adds its parser and sets ``func``) and a function ``func(args) -> int``; adding one is a
+module plus its name in :data:`COMMANDS`. Options several subcommands share are declared
+once here (:func:`common`, :func:`sampling`, :func:`ci_option`, :func:`output_option`).
+Bad input exits 2 with one line on stderr, no traceback.
 """
 
 from __future__ import annotations
@@ -52,13 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"mcfoot {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            mod = importlib.import_module(f".{name}", __name__)
-        except ModuleNotFoundError as e:
-            if e.name == f"{__name__}.{name}":
-                continue  # subcommand not built yet
-            raise
-        mod.register(sub)
+        importlib.import_module(f".{name}", __name__).register(sub)
     return p
 
 
@@ -71,10 +67,38 @@ def common(p: argparse.ArgumentParser, json: bool = False) -> None:
         p.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
-def output_option(p: argparse.ArgumentParser, what: str, plot: str) -> None:
-    """``-o/--output FILE``: also write the result (NetCDF, or Zarr with the extra)."""
-    p.add_argument("-o", "--output", default=None, metavar="FILE",
-                   help=f"also write the {what} to FILE (.nc; read by `mcfoot plot {plot}`)")
+def sampling(p: argparse.ArgumentParser, *, draws: bool = True, seed: bool = True,
+             catalogue: bool = False, when: str = "") -> None:
+    """``--scenario``, ``--draws``, ``--seed`` (and ``--catalogue``) of a run.
+
+    ``when``: for subcommands that simulate only without ``--input`` (e.g. "when
+    simulating")."""
+    tail = f" {when}" if when else ""
+    p.add_argument("--scenario", default="default",
+                   help=f"shipped scenario (paper, default, physical) or a .toml path{tail} "
+                        "(default)")
+    if draws:
+        p.add_argument("--draws", type=int, default=10_000,
+                       help=f"Monte Carlo draws{tail} (10000)")
+    if seed:
+        p.add_argument("--seed", type=int, default=0, help=f"random seed{tail} (0)")
+    if catalogue:
+        p.add_argument("--catalogue", default=None, help="catalogue CSV (default: shipped)")
+
+
+def ci_option(p: argparse.ArgumentParser, default: float = 0.95, what: str = "interval"
+              ) -> None:
+    """``--ci``: the probability of an interval (checked by the shared validator)."""
+    p.add_argument("--ci", type=float, default=default,
+                   help=f"{what} probability ({default:g})")
+
+
+def output_option(p: argparse.ArgumentParser, what: str, required: bool = True) -> None:
+    """``-o/--output``: the one way a subcommand names the file it writes. Optional
+    (``required=False``) where the main output is a table and the file comes as well
+    (rank, sensitivity, scale: read back by ``mcfoot plot``)."""
+    p.add_argument("-o", "--output", required=required, default=None, metavar="FILE",
+                   help=what)
 
 
 def check_output_option(args) -> None:

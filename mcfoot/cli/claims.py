@@ -12,7 +12,7 @@ import time
 from .. import io
 from ..claims import evaluate_claims, load_claims, provenance_attrs, shipped_claims
 from ..simulate import simulate
-from . import common
+from . import common, sampling
 
 
 def register(sub) -> None:
@@ -26,10 +26,7 @@ def register(sub) -> None:
         epilog="examples:\n  mcfoot claims --scenario default --draws 10000 --seed 0\n"
                "  mcfoot claims --input out.nc --file my_claims.toml --json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--scenario", default="default",
-                   help="shipped scenario (paper, default, physical) or a .toml path")
-    p.add_argument("--draws", type=int, default=10_000, help="Monte Carlo draws (10000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    sampling(p, when="when simulating")
     p.add_argument("--input", default=None, metavar="FILE",
                    help="reuse a result file of `mcfoot run` instead of simulating")
     p.add_argument("--file", nargs="+", default=None, metavar="CLAIMS",

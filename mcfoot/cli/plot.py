@@ -11,7 +11,7 @@ from pathlib import Path
 from .. import io
 from .._validate import FIGURE_FORMATS, probability
 from ..errors import InputError
-from . import CLIError, common, compile_note
+from . import CLIError, ci_option, common, compile_note, output_option
 
 KINDS = ("forest", "distribution", "rank", "tornado", "scale")
 
@@ -42,7 +42,7 @@ def register(sub) -> None:
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("kind", choices=KINDS, help="figure kind: " + ", ".join(KINDS))
     p.add_argument("files", nargs="+", help="result file(s) (.nc or .zarr)")
-    p.add_argument("-o", "--output", required=True, help="figure file (.png, .pdf or .svg)")
+    output_option(p, "figure file (.png, .pdf or .svg)")
     p.add_argument("--variable", default=None,
                    help="variable to plot (forest/distribution: energy_wh; scale: the one "
                         "with draws)")
@@ -54,7 +54,7 @@ def register(sub) -> None:
                    help="legend labels of the files (distribution; default: their scenario)")
     p.add_argument("--kind", dest="dist_kind", choices=("ecdf", "density"), default="ecdf",
                    help="distribution: ECDF or density (ecdf)")
-    p.add_argument("--ci", type=float, default=0.95, help="interval probability (0.95)")
+    ci_option(p)
     p.add_argument("--linear", action="store_true",
                    help="linear instead of log axis (scale: log only when the bars span more "
                         "than a factor of ten)")
@@ -105,8 +105,7 @@ def _draw(args):
     if args.kind == "distribution":
         if not args.model:
             raise CLIError("plot distribution needs --model MODEL_ID")
-        if args.labels and len(args.labels) != len(args.files):
-            raise CLIError(f"--labels has {len(args.labels)} labels for {len(args.files)} files")
+        _check_labels(args)
         results = {}
         for i, f in enumerate(args.files):
             tree = io.read_tree(f)
@@ -135,8 +134,7 @@ def _draw(args):
     if len(args.files) > 1:  # one bar per file (e.g. one scale result per volume)
         if not args.variable:
             raise CLIError("plot scale with several files needs --variable NAME")
-        if args.labels and len(args.labels) != len(args.files):
-            raise CLIError(f"--labels has {len(args.labels)} labels for {len(args.files)} files")
+        _check_labels(args)
         data = {}
         for i, f in enumerate(args.files):
             ds = io.find_dataset(io.read_tree(f, require=None), args.variable, f)
@@ -164,6 +162,11 @@ def _rank_run(tree, args):
         for w in caught:
             print(f"mcfoot plot: note: {w.message}", file=sys.stderr)
     return ds
+
+
+def _check_labels(args) -> None:
+    if args.labels and len(args.labels) != len(args.files):
+        raise CLIError(f"--labels has {len(args.labels)} labels for {len(args.files)} files")
 
 
 def _run(args) -> int:

@@ -11,7 +11,8 @@ import numpy as np
 
 from .. import io
 from ..rank import INPUT_PRESETS, POOLED, rank
-from . import check_output_option, common, compile_note, output_option, write_output
+from . import (check_output_option, ci_option, common, compile_note, output_option,
+               write_output)
 
 
 def register(sub) -> None:
@@ -37,10 +38,11 @@ def register(sub) -> None:
     p.add_argument("--secondary", default="aggressive",
                    choices=("aggressive", "benevolent", "none"),
                    help="cross-efficiency secondary goal (aggressive, as the study)")
-    p.add_argument("--ci", type=float, default=0.9, help="rank interval probability (0.9)")
+    ci_option(p, 0.9, "rank interval")
     p.add_argument("--on-error", default="raise", choices=("raise", "nan"),
                    help="failed DEA draws: stop (raise) or leave them out (nan)")
-    output_option(p, "rank probabilities", "rank")
+    output_option(p, "also write the rank probabilities to FILE (.nc; `mcfoot plot rank` "
+                     "draws it)", required=False)
     common(p, json=True)
     p.set_defaults(func=_run)
 

@@ -8,7 +8,7 @@ import time
 from .. import io
 from .._validate import positive_int
 from ..simulate import simulate
-from . import CLIError, common, need_extra
+from . import CLIError, common, need_extra, output_option, sampling
 
 
 def register(sub) -> None:
@@ -16,11 +16,7 @@ def register(sub) -> None:
                        description="Sample footprint distributions for every catalogue row.",
                        epilog="example: mcfoot run --scenario default --draws 10000 --seed 0 "
                               "-o out.nc")
-    p.add_argument("--scenario", default="default",
-                   help="shipped scenario (paper, default, physical) or a .toml path")
-    p.add_argument("--draws", type=int, default=10_000, help="Monte Carlo draws (10000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--catalogue", default=None, help="catalogue CSV (default: shipped)")
+    sampling(p, catalogue=True)
     p.add_argument("--models", nargs="+", default=None, help="model ids to keep")
     p.add_argument("--prompts", nargs="+", default=None, help="prompt sizes to keep")
     p.add_argument("--chunk-draws", type=int, default=None, help="draws per chunk")
@@ -29,14 +25,14 @@ def register(sub) -> None:
                         "the file chunk by chunk (bounded memory)")
     p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
                    help="run on the dask scheduler at ADDRESS (e.g. tcp://host:8786)")
-    p.add_argument("-o", "--output", required=True, help="output file (.nc)")
+    output_option(p, "output file (.nc)")
     common(p)
     p.set_defaults(func=_run)
 
 
 def _run(args) -> int:
     t0 = time.perf_counter()
-    io.check_output(args.output)  # before any sampling: a bad path fails in a second
+    io.check_output(args.output)  # before sampling: a bad path costs no run
     if args.workers is not None or args.dask_scheduler is not None:
         if args.workers is not None and args.dask_scheduler is not None:
             raise CLIError("give --workers or --dask-scheduler, not both")

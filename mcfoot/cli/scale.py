@@ -12,7 +12,7 @@ from .. import io
 from ..errors import InputError
 from ..scale import load_constants, scale, summary_rows
 from ..simulate import simulate
-from . import check_output_option, common, output_option, write_output
+from . import check_output_option, ci_option, common, output_option, sampling, write_output
 
 
 def register(sub) -> None:
@@ -29,9 +29,7 @@ def register(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--input", default=None, metavar="FILE",
                    help="result file of `mcfoot run` (default: simulate --scenario)")
-    p.add_argument("--scenario", default="default", help="scenario when simulating (default)")
-    p.add_argument("--draws", type=int, default=10_000, help="draws when simulating (10000)")
-    p.add_argument("--seed", type=int, default=0, help="seed when simulating (0)")
+    sampling(p, when="when simulating")
     p.add_argument("--model", default=None, help="model id (default: gpt-4o-mar)")
     p.add_argument("--queries-per-day", type=float, default=None,
                    help="queries per day (default: the study's 7e8)")
@@ -44,8 +42,9 @@ def register(sub) -> None:
                    help="the study's utilization bound (band scenarios only)")
     p.add_argument("--constants", default="primary", choices=("primary", "study"),
                    help="equivalence constants: primary sources or the study's values")
-    p.add_argument("--ci", type=float, default=0.95, help="interval probability (0.95)")
-    output_option(p, "totals (per draw and summarised)", "scale")
+    ci_option(p)
+    output_option(p, "also write the totals (per draw and summarised) to FILE (.nc; "
+                     "`mcfoot plot scale` draws it)", required=False)
     common(p, json=True)
     p.set_defaults(func=_run)
 

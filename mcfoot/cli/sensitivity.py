@@ -13,7 +13,8 @@ from .. import sensitivity as sens
 from .. import variables
 from .._validate import probability
 from ..simulate import simulate
-from . import CLIError, check_output_option, common, output_option, write_output
+from . import (CLIError, check_output_option, ci_option, common, output_option, sampling,
+               write_output)
 
 METHODS = ("sobol", "prcc", "delta")
 DEFAULT_N = {"sobol": 1024, "prcc": 10_000, "delta": 2_000}
@@ -35,8 +36,7 @@ def register(sub) -> None:
                "--prompt short --method sobol --n 512\n  mcfoot sensitivity --model o3 --prompt "
                "long -o sobol.nc && mcfoot plot tornado sobol.nc --measure ST -o tornado.png",
         formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
-    p.add_argument("--scenario", default="default",
-                   help="shipped scenario (paper, default, physical) or a .toml path")
+    sampling(p, draws=False)
     p.add_argument("--model", action="append", required=True,
                    help="catalogue model id (repeat for several)")
     p.add_argument("--prompt", action="append", choices=("short", "medium", "long"),
@@ -47,9 +47,9 @@ def register(sub) -> None:
                         "(10000 / 2000)")
     p.add_argument("--variable", choices=variables.footprint_names(), default="energy_wh",
                    help="footprint variable (energy_wh)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--ci", type=float, default=0.95, help="interval probability (0.95)")
-    output_option(p, "indices", "tornado")
+    ci_option(p)
+    output_option(p, "also write the indices to FILE (.nc; `mcfoot plot tornado` draws it)",
+                  required=False)
     common(p, json=True)
     p.set_defaults(func=_run)
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import io, variables
 from ..summary import summarize
-from . import common
+from . import ci_option, common
 
 #: The headline footprints, in display order (the registry's).
 COLUMNS = variables.headline_names()
@@ -20,7 +20,7 @@ def register(sub) -> None:
                        description="Summarise a result file of `mcfoot run`.",
                        epilog="example: mcfoot summary out.nc --ci 0.9 --kind hdi")
     p.add_argument("file", help="result file (.nc) from `mcfoot run`")
-    p.add_argument("--ci", type=float, default=0.95, help="interval probability (0.95)")
+    ci_option(p)
     p.add_argument("--kind", choices=("eti", "hdi"), default="eti",
                    help="interval: equal-tailed (eti, default) or highest-density (hdi)")
     common(p, json=True)
