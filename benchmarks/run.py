@@ -3,7 +3,8 @@
 Prints one table of ratios measured side by side in this run (a) the sampler vs a per-row
 NumPy implementation and vs the NumPy random-number floor, with peak memory vs output size;
 (b) DEA per LP, numba vs ``scipy.optimize.linprog``; (c) the full ``mcfoot.rank()``; then
-(d) the scaling curve (draws vs wall time and peak memory, in-memory and streaming).
+(d) the scaling curve (draws vs wall time and peak memory, in-memory and streaming); (e)
+randomized quasi-Monte Carlo vs plain Monte Carlo at equal points (``bench_qmc``).
 Memory: ``tracemalloc`` peak above the allocations alive before the call (NumPy array
 buffers are traced).
 """
@@ -22,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_dea, bench_sampler  # noqa: E402
+from benchmarks import bench_dea, bench_qmc, bench_sampler  # noqa: E402
 
 import mcfoot  # noqa: E402
 
@@ -98,5 +99,9 @@ def main(argv=None) -> int:
         ts = "skipped" if np.isnan(t) else f"{t:.2f}"
         ms = "" if np.isnan(mb) else f"{mb:.0f}"
         print(f"{n:>10,}  {mode:<26}{ts:>10}{ms:>12}")
+    if args.quick:
+        bench_qmc.main(points=1024, reps=4, rank_points=128, cost_points=8192)
+    else:
+        bench_qmc.main()
     print(f"\ntotal benchmark time: {time.perf_counter() - t_start:.0f} s")
     return 0

@@ -65,7 +65,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from . import provenance, variables
+from . import mcse as _mcse, provenance, variables
 from . import scale as _scale
 from ._validate import is_number, probability, prompt_mix_problems
 from .priors import priors_dir
@@ -139,7 +139,9 @@ class ClaimResult:
     """The evaluation of one claim.
 
     ``probability`` is the share of draws in which the claim holds (NaN if it could not be
-    evaluated; ``note`` says why), ``mcse`` its Monte Carlo standard error, ``draws`` the
+    evaluated; ``note`` says why), ``mcse`` its Monte Carlo standard error (for the run's
+    sampling design, :func:`mcfoot.mcse.proportion`: ``sqrt(p (1 - p) / n)`` for plain Monte
+    Carlo, the spread over the replicates for Sobol' runs), ``draws`` the
     number of draws; ``median``/``lower``/``upper`` summarise the per-draw statistic (in
     ``unit``; 95 % equal-tailed); ``driver`` names the input with the largest |Spearman
     rho| (``driver_rho``) with the statistic; ``samples`` holds the statistic per draw.
@@ -543,6 +545,7 @@ def evaluate_claims(tree: xr.DataTree, claims: list[Claim] | str | Path | None =
     fp = tree["footprint"]
     have = set(map(str, fp.model.values))
     n = int(fp.sizes["draw"])
+    lay = _mcse.layout(tree.attrs, n)
     cache: dict = {}
     a = (1 - ci_prob) / 2
     out = []
@@ -574,7 +577,7 @@ def evaluate_claims(tree: xr.DataTree, claims: list[Claim] | str | Path | None =
         if drv is None:
             notes.append("statistic fixed under this scenario")
         out.append(ClaimResult(
-            **base, probability=p, mcse=math.sqrt(p * (1 - p) / n), median=float(q[0]),
+            **base, probability=p, mcse=float(_mcse.proportion(hold, lay)), median=float(q[0]),
             lower=float(q[1]), upper=float(q[2]), driver=drv, driver_rho=rho,
             note="; ".join(notes), samples=x))
     return out
@@ -582,8 +585,9 @@ def evaluate_claims(tree: xr.DataTree, claims: list[Claim] | str | Path | None =
 
 def provenance_attrs(tree: xr.DataTree, ci_prob: float = 0.95) -> dict:
     """Provenance of claim results evaluated on ``tree`` (see :mod:`mcfoot.provenance`)."""
-    return provenance.stamp("claims", tree.attrs, ci_prob=ci_prob,
-                            draws=int(tree["footprint"].sizes["draw"]))
+    n = int(tree["footprint"].sizes["draw"])
+    return provenance.stamp("claims", tree.attrs, ci_prob=ci_prob, draws=n,
+                            mcse_method=_mcse.layout(tree.attrs, n).describe())
 
 
 def results_table(results: list[ClaimResult]) -> list[dict]:

@@ -30,10 +30,10 @@ __all__ = ["client", "DASHBOARD", "run_to_netcdf", "simulate_dask"]
 
 
 def _chunk_arrays(plan: Plan, ss, start: int, stop: int, backend: str,
-                  names: tuple[tuple[str, str], ...]) -> dict:
+                  names: tuple[tuple[str, str], ...], design: rng.Design | None = None) -> dict:
     from .stream import release
 
-    tree = simulate_range(plan, ss, start, stop, backend=backend)
+    tree = simulate_range(plan, ss, start, stop, backend=backend, design=design)
     out = {(g, v): np.ascontiguousarray(tree[g][v].values) for g, v in names}
     release(tree)
     return out
@@ -41,20 +41,24 @@ def _chunk_arrays(plan: Plan, ss, start: int, stop: int, backend: str,
 
 def simulate_dask(scenario="default", draws: int = 10_000, seed=0, models=None, prompts=None,
                   *, catalogue=None, backend: str = "numba",
-                  chunk_draws: int | None = None) -> xr.DataTree:
+                  chunk_draws: int | None = None, sampling: str = "mc",
+                  replicates: int | None = None) -> xr.DataTree:
     """:func:`mcfoot.simulate` as a lazy DataTree of dask arrays chunked along ``draw``.
 
     Nothing is computed until the arrays are (``.compute()``, ``.mean().compute()``,
     ``to_netcdf``); each chunk is computed once per ``compute`` call that needs it. Use a
-    ``dask.distributed.Client`` to run on a cluster.
+    ``dask.distributed.Client`` to run on a cluster. ``sampling``, ``replicates``: as for
+    :func:`mcfoot.simulate` (Sobol' points are fast-forwarded to each chunk's first draw).
     """
     import dask
     import dask.array as da
 
     draws, chunk = check_draws(draws, chunk_draws)
+    design = rng.make_design(sampling, draws, replicates)
     ss = rng.normalize_seed(seed)
     plan = build_plan(scenario, catalogue, models, prompts)
-    template = simulate_range(plan, ss, 0, 1, backend=backend)  # layout, attrs, catalogue
+    # layout, attrs, catalogue
+    template = simulate_range(plan, ss, 0, 1, backend=backend, design=design)
     names = tuple((g, v) for g in ("footprint", "inputs")
                   for v in template[g].data_vars if "draw" in template[g][v].dims)
     for g, v in names:
@@ -62,7 +66,7 @@ def simulate_dask(scenario="default", draws: int = 10_000, seed=0, models=None, 
             raise AssertionError(f"{g}/{v}: draw must be the first dimension")
     plan_d = dask.delayed(plan, pure=True)
     bounds = [(s, min(s + chunk, draws)) for s in range(0, draws, chunk)]
-    parts = [dask.delayed(_chunk_arrays, pure=True)(plan_d, ss, s, e, backend, names)
+    parts = [dask.delayed(_chunk_arrays, pure=True)(plan_d, ss, s, e, backend, names, design)
              for s, e in bounds]
     groups = {}
     for g in ("footprint", "inputs"):
@@ -110,13 +114,15 @@ def client(workers: int | None = None, address: str | None = None, processes: bo
 def run_to_netcdf(path: str | Path, scenario="default", draws: int = 10_000, seed=0,
                   models=None, prompts=None, *, catalogue=None, backend: str = "numba",
                   chunk_draws: int | None = None, workers: int | None = None,
-                  address: str | None = None, processes: bool = True) -> Path:
+                  address: str | None = None, processes: bool = True, sampling: str = "mc",
+                  replicates: int | None = None) -> Path:
     """Sample on a dask cluster and write the NetCDF result chunk by chunk (atomically).
 
     The file equals ``write_tree(simulate(...), path)`` in every value and attribute except
     ``created`` and ``chunk_draws``.
     """
     tree = simulate_dask(scenario, draws, seed, models, prompts, catalogue=catalogue,
-                         backend=backend, chunk_draws=chunk_draws)
+                         backend=backend, chunk_draws=chunk_draws, sampling=sampling,
+                         replicates=replicates)
     with client(workers, address, processes):
         return io.write_tree(tree, path)

@@ -7,8 +7,10 @@ Every result kind (``simulate``, ``stream``, ``summary``, ``rank``, ``sensitivit
 * the run it comes from (:data:`RUN_KEYS`): ``scenario``, ``scenario_attribution``,
   ``scenario_hash``, ``scenario_files``, ``scenario_file_hashes``, ``catalogue``,
   ``catalogue_hash``, ``regions_hash`` (the shipped ``regions.csv``, from which named
-  regions take their values), ``seed``, ``seed_entropy``, ``rng``, ``backend`` and
-  ``draws``.
+  regions take their values), ``seed``, ``seed_entropy``, ``rng``, ``backend``,
+  ``draws`` and the sampling design (:data:`mcfoot.rng.DESIGN_KEYS`: ``sampling``,
+  ``sampling_replicates``, and for Sobol' runs ``sampling_points``, ``sampling_dimensions``,
+  ``sampling_scramble``, ``sampling_scramble_seeds``).
 
 A sampler result (``simulate``, ``stream``, Sobol' indices) gets the run keys from its
 plan and seed (:func:`run_attrs`); a result computed from an existing run copies them from
@@ -29,7 +31,7 @@ __all__ = ["RUN_KEYS", "run_attrs", "stamp"]
 #: Keys describing the run a result comes from, in the order they are written.
 RUN_KEYS = ("scenario", "scenario_attribution", "scenario_hash", "scenario_files",
             "scenario_file_hashes", "catalogue", "catalogue_hash", "regions_hash", "seed",
-            "seed_entropy", "rng", "backend", "draws")
+            "seed_entropy", "rng", "backend", "draws", *rng.DESIGN_KEYS)
 #: What ``rng`` records.
 RNG = f"PCG64 per named stream, blocks of {rng.BLOCK} draws"
 
@@ -39,9 +41,12 @@ def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def run_attrs(plan, seed, draws: int | None = None, backend: str | None = None) -> dict:
+def run_attrs(plan, seed, draws: int | None = None, backend: str | None = None,
+              design: rng.Design | None = None) -> dict:
     """The run keys of a sampler run: scenario and catalogue of ``plan`` (a
-    :class:`mcfoot.simulate.Plan`), ``seed`` (normalized here), ``draws`` and ``backend``."""
+    :class:`mcfoot.simulate.Plan`), ``seed`` (normalized here), ``draws``, ``backend`` and
+    the sampling ``design`` (:func:`mcfoot.rng.make_design`; default plain Monte Carlo
+    over ``draws``)."""
     sc, ss = plan.scenario, rng.normalize_seed(seed)
     out = {
         "scenario": sc.name,
@@ -60,6 +65,11 @@ def run_attrs(plan, seed, draws: int | None = None, backend: str | None = None) 
         out["backend"] = backend
     if draws is not None:
         out["draws"] = int(draws)
+    if design is not None or draws is not None:
+        from .simulate import design_columns  # simulate imports this module
+
+        design = design or rng.Design("mc", int(draws))
+        out.update(design.record(ss, len(design_columns(plan))))
     return out
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from . import provenance, variables
+from . import mcse as _mcse, provenance, variables
 from ._validate import choice, probability
 from .dea import DEAError, cross_efficiency
 from .errors import InputError
@@ -45,7 +45,7 @@ from .errors import InputError
 __all__ = ["FOOTPRINT_INPUTS", "INPUT_PRESETS", "POOLED", "Participants", "Ranks",
            "STUDY_INPUTS", "STUDY_OUTPUTS", "TIE_TOL", "has_tie", "min_ranks", "model_scores",
            "participants", "per_prompt_ranks", "pooled_ranks", "rank", "rank_counts",
-           "rank_probabilities"]
+           "p_top", "rank_mcse", "rank_probabilities"]
 
 #: The study's inputs: per-query energy (combined figure), PUE, WUE site, WUE source, CIF.
 STUDY_INPUTS = ("energy_wh", *variables.HOST)
@@ -90,6 +90,30 @@ def rank_probabilities(ranks: np.ndarray, n_ranks: int) -> np.ndarray:
         p = hits / counts[..., None]
     p[counts == 0] = np.nan
     return p
+
+
+def p_top(P: np.ndarray) -> np.ndarray:
+    """``P(rank <= k)`` from ``P(rank = k)`` (last axis); NaN for a unit never ranked."""
+    return np.where(np.isnan(P[..., :1]), np.nan, np.cumsum(np.nan_to_num(P), axis=-1))
+
+
+def rank_mcse(ranks: np.ndarray, n_ranks: int, layout: _mcse.Layout) -> dict[str, np.ndarray]:
+    """Monte Carlo standard errors of ``rank_probability``, ``p_top`` and ``expected_rank``
+    from ranks (draws, ..., n) of a run with sampling ``layout`` (:func:`mcfoot.mcse.layout`):
+    the spread over the replicates of a Sobol' run; binomial and ``sd / sqrt(n)`` errors over
+    the ranked draws of a plain Monte Carlo run."""
+    if layout.kind == "sobol":
+        def stats(r):
+            P = rank_probabilities(r, n_ranks)
+            return np.concatenate([P, p_top(P), _nanmean0(r)[..., None]], axis=-1)
+
+        err = _mcse.grouped(stats, ranks, layout)
+        return {"rank_probability": err[..., :n_ranks], "p_top": err[..., n_ranks:-1],
+                "expected_rank": err[..., -1]}
+    P = rank_probabilities(ranks, n_ranks)
+    n_ok = (~np.isnan(ranks)).sum(axis=0)[..., None]
+    return {"rank_probability": _mcse.binomial(P, n_ok), "p_top": _mcse.binomial(p_top(P), n_ok),
+            "expected_rank": _mcse.mean_ignoring_nan(ranks, layout)}
 
 
 def model_scores(dmu_scores: np.ndarray, has: np.ndarray) -> np.ndarray:
@@ -225,6 +249,8 @@ def rank(tree: xr.DataTree, inputs: Sequence[str] | str | None = None,
     * ``rank_probability`` — ``P(rank = k)``; ``p_top`` — ``P(rank <= k)``.
     * ``expected_rank``, ``p_best`` (= ``P(rank = 1)``), ``rank_interval`` (equal-tailed,
       values are ranks taken by some draw: ``inverted_cdf`` quantiles).
+    * ``rank_probability_mcse``, ``p_top_mcse``, ``expected_rank_mcse``, ``p_best_mcse`` —
+      Monte Carlo standard errors (:func:`rank_mcse`; attr ``mcse_method``).
     * ``point_cross_efficiency``, ``point_rank`` — the same DEA on the mean inputs over
       draws (the study's point-estimate approach).
     * ``failed`` — draws whose DEA failed (only possible with ``on_error="nan"``).
@@ -459,12 +485,19 @@ def _to_dataset(tree, part: Participants, res: Ranks, ci_prob: float, attrs: dic
         "units": one, "long_name": "rank by cross-efficiency per draw (1 = best; ties share "
         "the smallest rank; NaN: failed draw or absent)"})
     ds["rank_probability"] = (m_dims + ("k",), P, {"units": one, "long_name": "P(rank = k)"})
-    top = np.where(np.isnan(P[..., :1]), np.nan, np.cumsum(np.nan_to_num(P), axis=-1))
+    top = p_top(P)
     ds["p_top"] = (m_dims + ("k",), top,
                    {"units": one, "long_name": "P(rank <= k)"})
     ds["expected_rank"] = (m_dims, expected, {"units": one, "long_name": "expected rank"})
     ds["p_best"] = (m_dims, P[..., 0], {"units": one,
                                         "long_name": "probability of being the most efficient"})
+    lay = _mcse.layout(tree.attrs, fp.sizes["draw"])
+    mcse = rank_mcse(ranks, n_m, lay)
+    for name, dims in (("rank_probability", m_dims + ("k",)), ("p_top", m_dims + ("k",)),
+                       ("expected_rank", m_dims), ("p_best", m_dims)):
+        err = mcse["rank_probability"][..., 0] if name == "p_best" else mcse[name]
+        ds[f"{name}_mcse"] = (dims, err, {"units": one, "long_name":
+                                          f"Monte Carlo standard error of {name}"})
     ds["rank_interval"] = (m_dims + ("ci_bound",), interval, {
         "units": one, "long_name": f"{100 * attrs['ci_prob']:g}% equal-tailed rank interval",
         "ci_kind": "eti", "ci_prob": attrs["ci_prob"]})
@@ -482,5 +515,5 @@ def _to_dataset(tree, part: Participants, res: Ranks, ci_prob: float, attrs: dic
         "rank", tree.attrs, title="mcfoot eco-efficiency rank probabilities",
         method="input-oriented CCR DEA, Doyle & Green (1994) cross-efficiency, in every "
                "draw (Jegham et al. 2025, arXiv 2505.09598, section 4.5)",
-        **attrs)
+        mcse_method=lay.describe(), **attrs)
     return ds

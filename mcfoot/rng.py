@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 
+from ._validate import choice
 from .errors import InputError
 
-__all__ = ["BLOCK", "block_generator", "normalize_seed", "seed_record", "standard_normals",
+__all__ = ["BLOCK", "DESIGN_KEYS", "Design", "SAMPLINGS", "block_generator", "make_design",
+           "normalize_seed", "open_unit", "seed_record", "sobol_blocks", "standard_normals",
            "standard_normals_many", "stream_key"]
 
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
@@ -120,3 +124,154 @@ def standard_normals_many(
         list(pool.map(lambda nr: standard_normals(ss, nr[0], start, stop, out=out[nr[1]]),
                       zip(names, rows)))
     return out
+
+
+# --------------------------------------------------------------------------- sampling designs
+#: How the unit-space points of a run are made: independent PCG64 streams (``"mc"``), or
+#: randomized quasi-Monte Carlo, independent scrambles of a Sobol' sequence (``"sobol"``).
+SAMPLINGS = ("mc", "sobol")
+#: scipy.stats.qmc.Sobol's default resolution: points are multiples of 2**-SOBOL_BITS.
+SOBOL_BITS = 30
+#: Dimensions scipy.stats.qmc.Sobol has direction numbers for (Joe & Kuo 2008, new-joe-kuo-6.21201).
+SOBOL_MAX_DIM = 21_201
+#: Default scrambles of an RQMC run. Derived: the MCSE is the sd of the replicate estimates
+#: over sqrt(R), with R - 1 degrees of freedom; with R = 16, +-2 MCSE is a 93.6 % interval
+#: (Student t, 15 df) and the MCSE itself is known to ~18 % (1/sqrt(2 (R - 1))), while each
+#: replicate keeps draws/16 points of its own balanced Sobol' net.
+DEFAULT_REPLICATES = 16
+#: Points generated per block while filling a chunk (bounds the design's memory to
+#: block x dimensions x 8 bytes; the values do not depend on it).
+SOBOL_BLOCK = 4096
+_SCRAMBLE_STREAM = "sampling/sobol/scramble"
+#: Result attrs that describe the sampling design (:meth:`Design.record`).
+DESIGN_KEYS = ("sampling", "sampling_replicates", "sampling_points", "sampling_dimensions",
+               "sampling_scramble", "sampling_scramble_seeds")
+
+
+@dataclass(frozen=True)
+class Design:
+    """How the draws ``0..draws-1`` of a run are made (see :func:`make_design`).
+
+    ``kind="mc"``: draw ``i`` of every stream is its own PCG64 number (:func:`standard_normals`);
+    ``replicates`` is 1. ``kind="sobol"``: the draws are ``replicates`` independent scrambles of
+    one Sobol' sequence of ``points`` points each, replicate-major: draw ``i`` is point
+    ``i % points`` of replicate ``i // points``; the points' coordinates are the run's design
+    columns (``mcfoot.simulate.design_columns``: group-level inputs first, then every row's
+    latency and speed).
+    """
+
+    kind: str = "mc"
+    draws: int = 0
+    replicates: int = 1
+
+    @property
+    def points(self) -> int:
+        """Points per replicate."""
+        return self.draws // self.replicates
+
+    def replicate_of(self, draw: np.ndarray) -> np.ndarray:
+        """Replicate (0 for ``"mc"``) of each draw index."""
+        return np.asarray(draw) // self.points
+
+    def record(self, ss: np.random.SeedSequence, dims: int) -> dict:
+        """Result attrs describing the design (everything needed to rebuild the points)."""
+        if self.kind == "mc":
+            return {"sampling": "mc", "sampling_replicates": 1, "sampling_points": self.draws,
+                    "sampling_dimensions": dims, "sampling_scramble": "none",
+                    "sampling_scramble_seeds": ""}
+        return {"sampling": "sobol", "sampling_replicates": self.replicates,
+                "sampling_points": self.points, "sampling_dimensions": dims,
+                "sampling_scramble": "scipy.stats.qmc.Sobol(scramble=True): linear matrix "
+                                     "scramble + digital shift, one per replicate; points "
+                                     f"moved to their cell centre (+2**-{SOBOL_BITS + 1})",
+                "sampling_scramble_seeds": ";".join(
+                    seed_record(_scramble_seq(ss, r)) for r in range(self.replicates))}
+
+
+def make_design(sampling: str | Design = "mc", draws: int = 0,
+                replicates: int | None = None) -> Design:
+    """Validate a run's sampling options (public boundary) and return its :class:`Design`.
+
+    ``sampling="sobol"`` needs ``draws = replicates x points`` with ``points`` a power of two
+    (the balance of a Sobol' net holds for its first 2**k points only; Owen 2020, "On dropping
+    the first Sobol' point", arXiv 2008.08051): anything else is refused, naming the nearest
+    valid draw counts. ``replicates`` (default :data:`DEFAULT_REPLICATES`) must be >= 2: the
+    Monte Carlo error of an RQMC estimate comes from the spread between replicates.
+    """
+    if isinstance(sampling, Design):
+        if sampling.draws != draws:
+            raise InputError(f"the design is for {sampling.draws} draws, the run has {draws}")
+        return sampling
+    choice("sampling", sampling, SAMPLINGS, "plain Monte Carlo or scrambled Sobol' points")
+    if sampling == "mc":
+        if replicates not in (None, 1):
+            raise InputError(f"replicates={replicates!r} applies to sampling='sobol' only; "
+                             "plain Monte Carlo draws are all independent")
+        return Design("mc", int(draws), 1)
+    r = DEFAULT_REPLICATES if replicates is None else replicates
+    if not isinstance(r, Integral) or isinstance(r, bool) or r < 2:
+        raise InputError(f"replicates must be an integer >= 2 (independent scrambles, whose "
+                         f"spread gives the Monte Carlo error), got {replicates!r}")
+    r = int(r)
+    m, rem = divmod(int(draws), r)
+    if rem or m < 1 or m & (m - 1):
+        hi = 1 << max(0, int(draws) // r).bit_length()  # smallest power with hi * r > draws
+        near = [f"draws={p * r} ({r} x {p})" for p in (hi // 2, hi) if p >= 1]
+        raise InputError(
+            f"sampling='sobol' needs draws = replicates x a power of two; draws={draws} with "
+            f"{r} replicates is {draws / r:g} points per replicate: use "
+            f"{' or '.join(near)}, or change replicates")
+    if m > 1 << SOBOL_BITS:
+        raise InputError(f"at most 2**{SOBOL_BITS} Sobol' points per replicate; use more "
+                         f"replicates (draws={draws}, replicates={r})")
+    return Design("sobol", int(draws), r)
+
+
+def _scramble_seq(ss: np.random.SeedSequence, replicate: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence(
+        ss.entropy, spawn_key=(*ss.spawn_key, stream_key(_SCRAMBLE_STREAM), int(replicate)))
+
+
+def open_unit(u: np.ndarray) -> np.ndarray:
+    """Move Sobol' points (multiples of 2**-SOBOL_BITS in [0, 1)) to their cell centres,
+    strictly inside (0, 1), so inverse CDFs stay finite. In place; returns ``u``."""
+    u += 2.0 ** -(SOBOL_BITS + 1)
+    return u
+
+
+def sobol_blocks(ss: np.random.SeedSequence, design: Design, dims: int, start: int,
+                 stop: int, block: int = SOBOL_BLOCK):
+    """Yield ``(offset, u)``: the design points of draws ``start..stop-1`` in blocks, ``u`` of
+    shape (k, dims) strictly inside (0, 1), ``offset`` its first draw minus ``start``.
+
+    Point ``j`` of replicate ``r`` comes from the engine of ``r`` (scrambled from the
+    SeedSequence (seed, crc32("sampling/sobol/scramble"), r)) fast-forwarded to ``j``, so
+    the values depend only on (seed, design, dims, draw index): any chunking gives the same
+    numbers bit for bit.
+    """
+    from scipy.stats import qmc
+
+    if design.kind != "sobol":
+        raise ValueError("sobol_blocks needs a 'sobol' design")
+    if not 1 <= dims <= SOBOL_MAX_DIM:
+        raise InputError(f"a Sobol' design supports 1 to {SOBOL_MAX_DIM} dimensions (SciPy's "
+                         f"direction numbers); this run has {dims}: use sampling='mc' or "
+                         "select fewer models")
+    if not 0 <= start <= stop <= design.draws:
+        raise ValueError(f"need 0 <= start <= stop <= {design.draws}, got {start}, {stop}")
+    m = design.points
+    i = start
+    while i < stop:
+        r, j = divmod(i, m)
+        end = min(stop, (r + 1) * m)
+        eng = qmc.Sobol(dims, scramble=True, bits=SOBOL_BITS,
+                        seed=np.random.Generator(np.random.PCG64(_scramble_seq(ss, r))))
+        if j:
+            eng.fast_forward(j)
+        elif end - i > 1:  # the first point alone: SciPy warns on a first draw of 2**k + c
+            yield i - start, open_unit(eng.random(1))
+            i += 1
+        while i < end:
+            k = min(block, end - i)
+            yield i - start, open_unit(eng.random(k))
+            i += k

@@ -46,8 +46,8 @@ from .simulate import SCOPE_DIM, build_plan, design_columns, evaluate, normals_f
 __all__ = ["correlations", "delta", "prcc", "row_inputs", "saltelli_design", "sobol",
            "sampled_inputs", "sobol_from_outputs", "sobol_function"]
 
-#: scipy.stats.qmc.Sobol's default resolution: points are multiples of 2**-30 in [0, 1).
-_SOBOL_BITS = 30
+#: names of the row-scoped inputs in ``tree["inputs"]`` -> factor name
+_ROW_INPUTS = {name: v.quantity for name, v in variables.ROW_INPUTS.items()}
 #: design points evaluated per chunk x slots, bounding memory (~8 bytes each, a few arrays)
 _CHUNK_CELLS = 2**22
 #: Fieller, Hartley & Pearson (1957), Biometrika 44:470: var(atanh(Spearman r)) ~ 1.06/(n-3)
@@ -76,7 +76,7 @@ def saltelli_design(d: int, n: int, groups: list[str] | None = None, seed=0) -> 
     ``n * (g + 2)`` points for ``g`` groups (``g = d`` without groups).
 
     Scrambled Sobol' points are multiples of 2**-30 and may be exactly 0; each is moved to
-    the centre of its cell (+2**-31) so inverse CDFs stay finite.
+    the centre of its cell (:func:`mcfoot.rng.open_unit`) so inverse CDFs stay finite.
     """
     from SALib.sample import sobol as sobol_sample
 
@@ -87,7 +87,7 @@ def saltelli_design(d: int, n: int, groups: list[str] | None = None, seed=0) -> 
         problem["groups"] = list(groups)
     gen = seed if isinstance(seed, np.random.Generator) else _salib_seeds(seed, "sobol")[0]
     u = sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=gen)
-    return u + 2.0 ** -(_SOBOL_BITS + 1)
+    return rng.open_unit(u)
 
 
 def sobol_from_outputs(y: np.ndarray, n_factors: int, *, ci_prob: float = 0.95,

@@ -5,8 +5,9 @@ Pipeline (data flows one way):
 1. :func:`build_plan` resolves which prior applies to every (quantity, key) the selected
    catalogue rows need and lays rows out on a (model, prompt) grid;
 2. :func:`draw_normals` draws every random number up front, one named stream per prior
-   (``rng.py``), as independent standard normals — or :func:`normals_from_design` maps a
-   design of points in the unit hypercube (e.g. a Sobol/Saltelli design) to the same normals;
+   (``rng.py``), as independent standard normals — or, with ``sampling="sobol"``, maps
+   scrambled Sobol' points (``rng.sobol_blocks``) to the same normals; :func:`normals_from_design`
+   maps any design of points in the unit hypercube (e.g. a Saltelli design) the same way;
 3. :func:`evaluate` applies copulas and inverse CDFs, then runs the numba kernel (or its NumPy
    twin) over all draws;
 4. :func:`simulate` wraps it all and returns an ``xarray.DataTree``.
@@ -183,13 +184,18 @@ class Normals:
 
 
 def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
-                 threads: int = 1, out: tuple[np.ndarray, np.ndarray] | None = None) -> Normals:
+                 threads: int = 1, out: tuple[np.ndarray, np.ndarray] | None = None,
+                 design: rng.Design | None = None) -> Normals:
     """Draw ``start..stop-1`` of every stream the plan needs (missing slots stay 0).
 
     ``out``: optional preallocated (latency, speed) arrays of shape (slots, stop - start) to
-    draw the row normals into.
+    draw the row normals into. ``design``: the run's :class:`mcfoot.rng.Design` (default:
+    plain Monte Carlo); with a ``"sobol"`` design the normals are the inverse normal CDF of
+    the run's scrambled Sobol' points, one coordinate per :func:`design_columns` entry.
     """
     n = stop - start
+    if design is not None and design.kind == "sobol":
+        return _sobol_normals(plan, ss, design, start, stop, out)
     group = {}
     for name in plan.group_streams():
         group[name] = rng.standard_normals(ss, name, start, stop)
@@ -231,15 +237,37 @@ def normals_from_design(plan: Plan, design: np.ndarray) -> Normals:
         raise InputError(f"design must have shape (points, {len(cols)}), got {design.shape}")
     if not np.all((design > 0) & (design < 1)):
         raise InputError("design points must lie strictly inside (0, 1)")
-    z = special.ndtri(design)
-    n_g = len(plan.group_streams())
-    group = {name: z[:, i].copy() for i, name in enumerate(cols[:n_g])}
-    rows = np.flatnonzero(plan.present)
-    lat = np.zeros((plan.n_slots, len(design)))
-    spd = np.zeros_like(lat)
-    lat[rows] = z[:, n_g:n_g + len(rows)].T
-    spd[rows] = z[:, n_g + len(rows):].T
-    return Normals(group, lat, spd)
+    normals = _empty_normals(plan, len(design))
+    _fill_normals(plan, special.ndtri(design), normals, 0)
+    return normals
+
+
+def _empty_normals(plan: Plan, n: int, out=None) -> Normals:
+    lat, spd = (np.zeros((plan.n_slots, n)), np.zeros((plan.n_slots, n))) if out is None \
+        else out
+    lat[~plan.present] = 0.0
+    spd[~plan.present] = 0.0
+    return Normals({name: np.empty(n) for name in plan.group_streams()}, lat, spd)
+
+
+def _fill_normals(plan: Plan, z: np.ndarray, normals: Normals, offset: int) -> None:
+    """Write normals ``z`` (points, design columns) at draws ``offset..offset+points-1``."""
+    sl = slice(offset, offset + len(z))
+    for i, arr in enumerate(normals.group.values()):  # group_streams order = design order
+        arr[sl] = z[:, i]
+    n_g, rows = len(normals.group), np.flatnonzero(plan.present)
+    normals.latency[rows, sl] = z[:, n_g:n_g + len(rows)].T
+    normals.speed[rows, sl] = z[:, n_g + len(rows):].T
+
+
+def _sobol_normals(plan: Plan, ss, design: rng.Design, start: int, stop: int,
+                   out=None) -> Normals:
+    """Normals of draws ``start..stop-1`` of a Sobol' design (see :func:`draw_normals`)."""
+    normals = _empty_normals(plan, stop - start, out)
+    dims = len(design_columns(plan))
+    for offset, u in rng.sobol_blocks(ss, design, dims, start, stop):
+        _fill_normals(plan, special.ndtri(u), normals, offset)
+    return normals
 
 
 def _group_values(plan: Plan, normals: Normals, n: int) -> dict[str, np.ndarray]:
@@ -356,7 +384,8 @@ def check_memory(plan: Plan, draws: int) -> None:
 def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, seed=0,
              models=None, prompts=None, *, catalogue=None, backend: str = "numba",
              chunk_draws: int | None = None, threads: int | None = None,
-             progress: bool | None = None) -> xr.DataTree:
+             progress: bool | None = None, sampling: str = "mc",
+             replicates: int | None = None) -> xr.DataTree:
     """Monte Carlo footprints of every (model, prompt) under a scenario.
 
     Parameters
@@ -371,6 +400,13 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
     chunk_draws : draws per chunk (results do not depend on it).
     threads : threads for random-number generation (results do not depend on it).
     progress : show a progress bar on stderr (default: when the run has several chunks).
+    sampling : ``"mc"`` (independent pseudo-random draws) or ``"sobol"`` (randomized
+        quasi-Monte Carlo: ``replicates`` independent scrambles of a Sobol' sequence,
+        ``draws / replicates`` points each, a power of two; see :func:`mcfoot.rng.make_design`).
+        Means of smooth footprints converge far faster with ``"sobol"``; the Monte Carlo
+        error of every estimate then comes from the spread between replicates
+        (:mod:`mcfoot.mcse`).
+    replicates : independent scrambles for ``sampling="sobol"`` (default 16).
 
     Returns
     -------
@@ -378,10 +414,13 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
     ``carbon_g``, ``water_site_ml``, ``water_source_ml``, ``water_ml``; ``energy_min_wh`` /
     ``energy_max_wh`` for the study's band; per-model host factors over draw, model),
     ``inputs`` (every sampled input per draw) and ``catalogue`` (the rows used); attrs record
-    the seed, scenario and catalogue hashes, mcfoot version and creation time.
+    the seed, scenario and catalogue hashes, the sampling design (``sampling``,
+    ``sampling_replicates``, ``sampling_points``, scramble seeds), mcfoot version and
+    creation time.
     """
     draws, chunk = check_draws(draws, chunk_draws)
     choice("backend", backend, BACKENDS, "the numba kernel or its NumPy twin")
+    design = rng.make_design(sampling, draws, replicates)
     ss = rng.normalize_seed(seed)
     plan = build_plan(scenario, catalogue, models, prompts)
     check_memory(plan, draws)
@@ -392,12 +431,12 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
         from tqdm.auto import tqdm
 
         it = tqdm(bounds, desc=f"mcfoot {plan.scenario.name}", unit="chunk", leave=False)
-    full, variants, values = _run(plan, ss, 0, draws, it, backend, threads)
-    return _to_tree(plan, full, variants, values, ss, draws, backend)
+    full, variants, values = _run(plan, ss, 0, draws, it, backend, threads, design)
+    return _to_tree(plan, full, variants, values, ss, draws, backend, design=design)
 
 
 def simulate_range(plan: Plan, seed, start: int, stop: int, *, backend: str = "numba",
-                   threads: int = 1) -> xr.DataTree:
+                   threads: int = 1, design: rng.Design | None = None) -> xr.DataTree:
     """Draws ``start..stop-1`` of the run ``simulate(plan's scenario, seed=seed)`` as a
     DataTree whose ``draw`` coordinate is ``start..stop-1``.
 
@@ -405,16 +444,23 @@ def simulate_range(plan: Plan, seed, start: int, stop: int, *, backend: str = "n
     number depends only on (seed, stream, draw index)); the root attrs describe the whole
     run's provenance, ``draws`` is this range's length. This is the unit of work of chunked,
     streaming and distributed runs (``mcfoot.stream``, ``mcfoot.distributed``).
+    ``design``: the whole run's :class:`mcfoot.rng.Design` (``rng.make_design(sampling,
+    draws, replicates)``; default plain Monte Carlo).
     """
     if not 0 <= start < stop:
         raise InputError(f"need 0 <= start < stop, got start={start}, stop={stop}")
+    if design is not None and design.kind == "sobol" and stop > design.draws:
+        raise InputError(f"draws {start}..{stop - 1} are outside the design's "
+                         f"{design.draws} draws")
     ss = rng.normalize_seed(seed)
     full, variants, values = _run(plan, ss, start, stop, [(start, stop)], backend,
-                                  max(1, int(threads)))
-    return _to_tree(plan, full, variants, values, ss, stop - start, backend, start=start)
+                                  max(1, int(threads)), design)
+    return _to_tree(plan, full, variants, values, ss, stop - start, backend, start=start,
+                    design=design)
 
 
-def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: int):
+def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: int,
+         design: rng.Design | None = None):
     """Evaluate the chunks ``bounds`` (covering ``start..stop``) into whole-range arrays."""
     n, s_n = stop - start, plan.n_slots
     band = plan.scenario.attribution == "band"
@@ -427,11 +473,11 @@ def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: i
             # one chunk: draw the row normals straight into the result arrays and let the
             # kernel overwrite them in place with latency/speed (no copies)
             normals = draw_normals(plan, ss, s, e, threads=threads,
-                                   out=(full["latency"], full["speed"]))
+                                   out=(full["latency"], full["speed"]), design=design)
             out = {k: full[k] for k in full} | {V.VARIANTS_KEY: variants}
             res, values = evaluate(plan, normals, backend, out=out)
         else:
-            normals = draw_normals(plan, ss, s, e, threads=threads)
+            normals = draw_normals(plan, ss, s, e, threads=threads, design=design)
             res, values = evaluate(plan, normals, backend)
             for k in full:
                 full[k][:, s - start:e - start] = res[k]
@@ -453,7 +499,8 @@ def _grid(plan: Plan, a: np.ndarray) -> np.ndarray:
     return np.moveaxis(a.reshape(len(plan.models), len(plan.prompts), -1), -1, 0)
 
 
-def _to_tree(plan, full, variants, values, ss, draws, backend, start=0) -> xr.DataTree:
+def _to_tree(plan, full, variants, values, ss, draws, backend, start=0,
+             design: rng.Design | None = None) -> xr.DataTree:
     coords = {"draw": np.arange(start, start + draws), "model": list(plan.models),
               "prompt": list(plan.prompts)}
     fpt = xr.Dataset(coords=coords)
@@ -490,7 +537,7 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0) -> xr.Da
     inp = inp.assign_coords(bound=list(names))
 
     attrs = provenance.stamp(
-        "simulate", provenance.run_attrs(plan, ss, draws, backend),
+        "simulate", provenance.run_attrs(plan, ss, draws, backend, design),
         title="mcfoot per-query footprint distributions",
         method="Jegham et al. 2025 (arXiv 2505.09598) footprint equations")
     catalogue = plan.catalogue.copy()

@@ -228,9 +228,11 @@ def _rank_counts(tree: xr.DataTree) -> tuple[np.ndarray, int]:
 
 
 def chunk_partial(plan: Plan, seed, start: int, stop: int, spec: Spec,
-                  backend: str = "numba", threads: int = 1) -> Partial:
+                  backend: str = "numba", threads: int = 1,
+                  design: rng.Design | None = None) -> Partial:
     """Evaluate draws ``start..stop-1`` and reduce them (the unit of work of a stream)."""
-    tree = simulate_range(plan, seed, start, stop, backend=backend, threads=threads)
+    tree = simulate_range(plan, seed, start, stop, backend=backend, threads=threads,
+                          design=design)
     part = reduce_tree(tree, spec, start)
     release(tree)
     return part
@@ -279,7 +281,8 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
            catalogue=None, backend: str = "numba", chunk_draws: int | None = None,
            threads: int | None = None, variables=None, ci_prob: float = 0.95,
            thresholds: dict | None = None, ranks: bool = False, grid: LogGrid | None = None,
-           client=None, progress: bool | None = None) -> xr.DataTree:
+           client=None, progress: bool | None = None, sampling: str = "mc",
+           replicates: int | None = None) -> xr.DataTree:
     """Summaries, claim and rank probabilities of a run, never holding all draws in memory.
 
     Parameters are those of :func:`mcfoot.simulate` plus
@@ -290,29 +293,39 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
     ranks : also accumulate DEA rank probabilities (the study's set-up; slow: one DEA per draw).
     grid : :class:`LogGrid` for the quantiles (relative error bound, range).
     client : a ``dask.distributed.Client`` to run the chunks on (default: in this process).
+    sampling, replicates : plain Monte Carlo or scrambled Sobol' points, as for
+        :func:`mcfoot.simulate` (the same numbers, whatever the chunk size).
 
     Returns
     -------
     DataTree with groups ``summary`` (each variable over (model, prompt, stat) with stats
     mean, sd (ddof=1), median, lower, upper, as :func:`mcfoot.summarize`, plus
     ``<var>_outside_grid`` counts), ``claims`` (``p_exceed_<var>`` over (model, prompt,
-    threshold)) and ``rank`` (``rank_probability`` over (model, k), as :func:`mcfoot.rank`);
-    root attrs record
-    the seed, scenario and catalogue hashes, chunk size and quantile error bound.
+    threshold)) and ``rank`` (``rank_probability`` over (model, k), as :func:`mcfoot.rank`),
+    with Monte Carlo standard errors of the means (``<var>_mcse``, stat ``mean``; the other
+    stats NaN), ``p_exceed_<var>_mcse`` and ``rank_probability_mcse``; root attrs record the
+    seed, scenario and catalogue hashes, sampling design, chunk size, quantile error bound
+    and ``mcse_method``.
     """
     draws, chunk = check_draws(draws, chunk_draws, STREAM_CHUNK)
     ci_prob = probability("ci_prob", ci_prob)
+    design = rng.make_design(sampling, draws, replicates)
     ss = rng.normalize_seed(seed)
     plan = build_plan(scenario, catalogue, models, prompts)
     spec = make_spec(plan, variables, thresholds, ranks, grid)
-    bounds = [(s, min(s + chunk, draws)) for s in range(0, draws, chunk)]
+    # chunks never straddle two Sobol' replicates, so each chunk's sums belong to one
+    step = design.points if design.kind == "sobol" else draws
+    bounds = [(s, min(s + chunk, r0 + step)) for r0 in range(0, draws, step)
+              for s in range(r0, r0 + step, chunk)]
     if client is not None:
         import dask
 
         plan_d = dask.delayed(plan, pure=True)
-        parts = [dask.delayed(chunk_partial, pure=True)(plan_d, ss, s, e, spec, backend)
-                 for s, e in bounds]
-        total = client.compute(merge_tree(parts, dask.delayed(merge, pure=True))).result()
+        parts = [dask.delayed(chunk_partial, pure=True)(plan_d, ss, s, e, spec, backend, 1,
+                                                        design) for s, e in bounds]
+        small = [dask.delayed(replicate_sums, pure=True)(p, design) for p in parts]
+        total, *sums = client.compute([merge_tree(parts, dask.delayed(merge, pure=True)),
+                                       *small], sync=True)
     else:
         import numba
 
@@ -323,15 +336,91 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
 
             it = tqdm(bounds, desc=f"mcfoot stream {plan.scenario.name}", unit="chunk",
                       leave=False)
-        m = Merger()
+        m, sums = Merger(), []
         for s, e in it:
-            tree = simulate_range(plan, ss, s, e, backend=backend, threads=threads)
+            tree = simulate_range(plan, ss, s, e, backend=backend, threads=threads,
+                                  design=design)
             part = reduce_tree(tree, spec, s)
             release(tree)
+            sums.append(replicate_sums(part, design))
             m.push(part)
         total = m.result()
-    template = simulate_range(plan, ss, 0, 1, backend=backend)
-    return _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss)
+    template = simulate_range(plan, ss, 0, 1, backend=backend, design=design)
+    tree = _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss, design)
+    _add_mcse(tree, spec, total, design, sums)
+    return tree
+
+
+def replicate_sums(part: Partial, design: rng.Design) -> tuple[int, dict]:
+    """(replicate, small sums) of a chunk inside one replicate of ``design``: per variable
+    the count, the sum and the exceedance counts, and the rank counts (for RQMC errors)."""
+    r = int(design.replicate_of(part.start))
+    out = {v: (part.n[v], part.n[v] * np.nan_to_num(part.mean[v]), part.exceed.get(v))
+           for v in part.n}
+    return r, out | {"_rank": part.rank_counts}
+
+
+def _add_mcse(tree: xr.DataTree, spec: Spec, total: Partial, design: rng.Design,
+              sums) -> None:
+    """Monte Carlo standard errors of the streamed mean, claim and rank probabilities
+    (:mod:`mcfoot.mcse`): from the replicates of a Sobol' run, iid formulas for MC. The sd's
+    and the quantiles' need the draws (NaN: use simulate + summarize): the histogram's bins
+    (``rel_error``) are coarser than a quantile's error at a few thousand draws."""
+    from . import mcse
+
+    R = design.replicates
+    per: dict = {}
+    if design.kind == "sobol":
+        for r, d in sums:
+            acc = per.setdefault(r, {})
+            for k, val in d.items():
+                if k == "_rank":
+                    acc[k] = val if k not in acc else acc[k] + val
+                    continue
+                n, sm, ex = val
+                if k in acc:
+                    n0, s0, e0 = acc[k]
+                    n, sm, ex = n0 + n, s0 + sm, (None if ex is None else e0 + ex)
+                acc[k] = (n, sm, ex)
+        reps = [per[r] for r in range(R)]
+    summ, claims = tree["summary"].to_dataset(), tree["claims"].to_dataset()
+    for v in spec.variables:
+        n = total.n[v]
+        err = np.full((len(n), len(STATS)), np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if design.kind == "sobol":
+                err[:, 0] = mcse.replicate_error([np.where(p[v][0] > 0, p[v][1] / p[v][0],
+                                                           np.nan) for p in reps])
+            else:
+                err[:, 0] = np.sqrt(total.m2[v] / (n - 1) / n)
+        var = summ[v]
+        summ[f"{v}_mcse"] = (var.dims, err.reshape(var.shape), {
+            "units": var.attrs.get("units", ""),
+            "long_name": f"Monte Carlo standard error of the summaries of {v} (NaN: needs "
+                         "the draws)"})
+        if v in spec.thresholds:
+            name = f"p_exceed_{v}"
+            with np.errstate(invalid="ignore", divide="ignore"):
+                e = mcse.replicate_error([p[v][2] / p[v][0][:, None] for p in reps]) \
+                    if design.kind == "sobol" else \
+                    mcse.binomial(total.exceed[v] / n[:, None], n[:, None])
+            claims[f"{name}_mcse"] = (claims[name].dims, e.reshape(claims[name].shape),
+                                      {"units": "1", "long_name": f"Monte Carlo standard "
+                                       f"error of {name}"})
+    tree["summary"] = summ
+    tree["claims"] = claims
+    if spec.ranks:
+        rk = tree["rank"].to_dataset()
+        used = rk.attrs["draws"]
+        if design.kind == "sobol":
+            e = mcse.replicate_error([p["_rank"] / design.points for p in reps])
+        else:
+            e = mcse.binomial(total.rank_counts / used, used)
+        rk["rank_probability_mcse"] = (rk["rank_probability"].dims, e, {
+            "units": "1", "long_name": "Monte Carlo standard error of rank_probability"})
+        tree["rank"] = rk
+    tree.attrs["mcse_method"] = mcse.layout(tree.attrs, design.draws).describe() + \
+        "; streaming: errors of the mean, claim and rank probabilities only"
 
 
 def quantiles_from_hist(hist: np.ndarray, n: np.ndarray, probs, grid: LogGrid) -> np.ndarray:
@@ -347,7 +436,8 @@ def quantiles_from_hist(hist: np.ndarray, n: np.ndarray, probs, grid: LogGrid) -
     return out
 
 
-def _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss) -> xr.DataTree:
+def _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss,
+             design: rng.Design) -> xr.DataTree:
     fp = template["footprint"]
     cells_shape = (fp.sizes["model"], fp.sizes["prompt"])
     coords = {"model": fp.model.values, "prompt": fp.prompt.values}
@@ -396,6 +486,6 @@ def _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss) ->
                     "within tie_tol share the smallest rank (as mcfoot.rank)",
                     "tie_tol": TIE_TOL, "tied_draws": total.tied_draws, "draws": used}
         groups["rank"] = rk
-    attrs = provenance.stamp("stream", provenance.run_attrs(plan, ss, draws, backend),
+    attrs = provenance.stamp("stream", provenance.run_attrs(plan, ss, draws, backend, design),
                              title="mcfoot streaming summaries", chunk_draws=chunk)
     return xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), **groups})

@@ -3,19 +3,21 @@
 Intervals come from ArviZ through :mod:`mcfoot._arviz` (equal-tailed or highest-density);
 moments are plain xarray reductions over ``draw``. Comparisons between models are made per
 draw (:func:`ratio`): the ratio of two footprints is a distribution, and its summary is not
-the ratio of the two summaries.
+the ratio of the two summaries. Every summary comes with its Monte Carlo standard error
+(``<variable>_mcse``, :mod:`mcfoot.mcse`), for plain Monte Carlo and Sobol' runs alike.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import xarray as xr
 
-from . import provenance
+from . import mcse as _mcse, provenance
 from ._arviz import KINDS, interval
 from ._validate import choice, probability
 from .errors import InputError
 
-__all__ = ["STATS", "ratio", "summarize", "summarize_draws"]
+__all__ = ["STATS", "ratio", "summarize", "summarize_draws", "summary_mcse"]
 
 STATS = ("mean", "sd", "median", "lower", "upper")
 
@@ -57,8 +59,34 @@ def summarize_draws(da: xr.DataArray, ci_prob: float = 0.95, kind: str = "eti",
     return out
 
 
+def summary_mcse(da: xr.DataArray, layout: _mcse.Layout, ci_prob: float = 0.95,
+                 kind: str = "eti") -> xr.DataArray:
+    """Monte Carlo standard error of each of :func:`summarize_draws`'s statistics of ``da``
+    (draw first), same dims and units, for the run's sampling ``layout``
+    (:func:`mcfoot.mcse.layout`), by :mod:`mcfoot.mcse`'s estimators (mean, sd, quantiles
+    for the median and an ETI's bounds); an HDI's bounds, which have no formula, by the
+    spread of the replicates' (Sobol') or sections' (MC) HDI bounds."""
+    x = da.values
+
+    def stats(g: np.ndarray) -> np.ndarray:
+        return summarize_draws(da.isel(draw=slice(0, len(g))).copy(data=g), ci_prob,
+                               kind).values
+
+    a = (1 - ci_prob) / 2
+    q = _mcse.quantile(x, [0.5, a, 1 - a], layout)
+    if kind == "hdi":  # no formula: the spread over replicates (Sobol') or sections (MC)
+        q[..., 1:] = _mcse.grouped(stats, x, layout)[..., 3:]
+    err = np.concatenate([_mcse.mean(x, layout)[..., None], _mcse.sd(x, layout)[..., None], q],
+                         axis=-1)
+    dims = [d for d in da.dims if d != "draw"] + ["stat"]
+    coords = {d: da[d] for d in dims if d in da.coords and d != "stat"}
+    return xr.DataArray(err, dims=dims, coords=coords | {"stat": list(STATS)},
+                        attrs={"units": da.attrs.get("units", ""), "long_name":
+                               f"Monte Carlo standard error of the summaries of {da.name}"})
+
+
 def summarize(tree: xr.DataTree | xr.Dataset, ci_prob: float = 0.95, kind: str = "eti",
-              variables=None) -> xr.Dataset:
+              variables=None, *, mcse: bool = True) -> xr.Dataset:
     """Per (model, prompt) mean, sd (ddof=1), median and a ``ci_prob`` credible interval of
     each footprint variable.
 
@@ -70,12 +98,17 @@ def summarize(tree: xr.DataTree | xr.Dataset, ci_prob: float = 0.95, kind: str =
         ``"hdi"`` (highest density: the shortest interval holding ``ci_prob`` of the draws;
         for the right-skewed footprints it sits lower than the ETI).
     variables : names to summarise (default: every variable over (draw, model, prompt)).
+    mcse : also return the Monte Carlo standard error of every statistic (default True).
 
     Returns
     -------
     Dataset with the same variables (and units) over (model, prompt, stat), stat =
-    ``mean, sd, median, lower, upper``; attrs record ``ci_prob``, ``ci_kind``, ``draws`` and
-    the run's provenance. Absent (model, prompt) rows are NaN.
+    ``mean, sd, median, lower, upper``, and beside each ``<variable>_mcse``: the Monte Carlo
+    standard error of each statistic (:func:`summary_mcse`; from the replicates of a Sobol'
+    run, iid formulas for plain Monte Carlo); attrs record ``ci_prob``, ``ci_kind``,
+    ``draws``, ``mcse_method`` and the run's provenance (with its sampling design). A
+    Dataset without a recorded design is taken as plain Monte Carlo, and ``mcse_method``
+    says so. Absent (model, prompt) rows are NaN.
     """
     _check(ci_prob, kind)
     ds, attrs = _footprint(tree)
@@ -89,11 +122,17 @@ def summarize(tree: xr.DataTree | xr.Dataset, ci_prob: float = 0.95, kind: str =
             raise InputError(f"unknown footprint variable(s) {', '.join(unknown)}; "
                              f"known: {', '.join(full)}")
     out = xr.Dataset(coords={"model": ds.model, "prompt": ds.prompt, "stat": list(STATS)})
+    lay = _mcse.layout(attrs, ds.sizes["draw"])
     for v in names:
         da = ds[v].transpose("draw", "model", "prompt")
         out[v] = summarize_draws(da, ci_prob, kind).transpose("model", "prompt", "stat")
+        if mcse:
+            out[f"{v}_mcse"] = summary_mcse(da, lay, ci_prob, kind)
+    how = lay.describe() + ("" if "sampling" in attrs else
+                            "; no sampling design in the attrs: plain Monte Carlo assumed")
     out.attrs = provenance.stamp("summary", attrs, ci_prob=float(ci_prob), ci_kind=kind,
-                                 draws=int(ds.sizes["draw"]))
+                                 draws=int(ds.sizes["draw"]),
+                                 **({"mcse_method": how} if mcse else {}))
     return out
 
 

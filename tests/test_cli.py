@@ -149,6 +149,9 @@ def test_summary_text_and_json(work, capsys):
     row = next(x for x in j["rows"] if x["model"] == "o3" and x["prompt"] == "short")
     np.testing.assert_allclose(row["energy_wh_mean"], float(tree["footprint/energy_wh"].sel(
         model="o3", prompt="short").mean()), rtol=1e-12)
+    x = tree["footprint/energy_wh"].sel(model="o3", prompt="short").values
+    assert row["energy_wh_mean_mcse"] == pytest.approx(x.std(ddof=1) / np.sqrt(len(x)))
+    assert j["sampling"] == "mc" and j["mcse_method"].startswith("iid")
 
 
 def test_zarr_round_trip_through_run_and_summary(tmp_path, capsys):

@@ -36,10 +36,13 @@ def test_layout_units_and_provenance(tree):
     assert list(s.stat.values) == list(STATS)
     fp = tree["footprint"]
     full = {v for v in fp.data_vars if set(fp[v].dims) == {"draw", "model", "prompt"}}
-    assert set(s.data_vars) == full
-    for v in s.data_vars:
-        assert s[v].dims == ("model", "prompt", "stat")
-        assert s[v].attrs["units"] == fp[v].attrs["units"]
+    assert set(s.data_vars) == full | {f"{v}_mcse" for v in full}
+    for v in full:
+        for name in (v, f"{v}_mcse"):
+            assert s[name].dims == ("model", "prompt", "stat")
+            assert s[name].attrs["units"] == fp[v].attrs["units"]
+    assert s.attrs["mcse_method"].startswith("iid")
+    assert set(summarize(tree, mcse=False).data_vars) == full
     assert s.attrs["ci_kind"] == "eti" and s.attrs["ci_prob"] == 0.95
     assert s.attrs["draws"] == 1500 and s.attrs["scenario"] == "default"
     assert s.attrs["seed"] == tree.attrs["seed"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 
 import numpy as np
 
@@ -40,10 +41,14 @@ def _run(args) -> int:
                 row = {"model": str(m), "prompt": str(p)}
                 for v in COLUMNS:
                     for st in s.stat.values:
-                        row[f"{v}_{st}"] = float(s[v].values[i, j, list(s.stat.values).index(st)])
+                        k = list(s.stat.values).index(st)
+                        row[f"{v}_{st}"] = float(s[v].values[i, j, k])
+                        row[f"{v}_{st}_mcse"] = float(s[f"{v}_mcse"].values[i, j, k])
                 rows.append(row)
         json.dump({"ci_prob": args.ci, "ci_kind": args.kind,
-                   "scenario": tree.attrs.get("scenario"), "rows": rows},
+                   "scenario": tree.attrs.get("scenario"),
+                   "sampling": tree.attrs.get("sampling", "mc"),
+                   "mcse_method": s.attrs["mcse_method"], "rows": rows},
                   sys.stdout, indent=1)
         print()
         return 0
@@ -51,8 +56,9 @@ def _run(args) -> int:
     models = [str(m) for m in s.model.values]
     width = min(max(map(len, models)), MODEL_WIDTH)
     cut = [m for m in models if len(m) > width]
-    print(f"scenario '{tree.attrs.get('scenario')}', {s.attrs['draws']} draws; each cell: "
-          f"median [{pct} interval] per query (means: --json)")
+    print(textwrap.fill(f"scenario '{tree.attrs.get('scenario')}', {s.attrs['draws']} draws "
+                        f"({tree.attrs.get('sampling', 'mc')}); each cell: median [{pct} "
+                        f"interval] per query (means, Monte Carlo errors: --json)", 100))
     head = " " * (width + 2)
     for v in COLUMNS:
         unit = s[v].attrs.get("units", "")
