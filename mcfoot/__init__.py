@@ -20,3 +20,20 @@ __all__ = [
     "read_tree", "shipped_scenarios", "simulate", "summarize", "to_inference_data", "workload",
     "write_tree",
 ]
+
+#: Submodules reachable as attributes after ``import mcfoot`` (``mcfoot.plots.forest``, ...),
+#: imported on first access so that ``import mcfoot`` stays fast.
+_LAZY = ("catalogue", "claims", "distributed", "distributions", "footprint", "io", "plots",
+         "priors", "regions", "rng", "scale", "sensitivity", "stream", "summary", "dea")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'mcfoot' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_LAZY})

@@ -6,13 +6,97 @@ Every compiled kernel in the package is declared with :func:`kernel` (serial),
 second process does not recompile, ``error_model="numpy"`` so division follows IEEE rules
 like the NumPy twins, and never ``fastmath`` (it would break bit-for-bit parity with the
 NumPy oracles and reproducibility across machines).
+
+Where the cache goes. numba's default writes ``*.nbi``/``*.nbc`` files into the
+``__pycache__`` beside the source file. For an installed (non-editable) mcfoot that is
+``site-packages/mcfoot/__pycache__/``: pip's RECORD does not list those files, so a later
+``pip uninstall`` (or the reinstall done by ``pip install -e .``) leaves
+``site-packages/mcfoot/`` behind, and that leftover directory then imports as an empty
+namespace package ahead of the new install. So mcfoot's kernels are cached in a per-user
+directory instead, :func:`cache_dir` (``$MCFOOT_CACHE_DIR``, else
+``$XDG_CACHE_HOME/mcfoot/numba``, else ``~/.cache/mcfoot/numba``; a private temporary folder
+if none is writable; no caching at all if nothing is). A user's ``NUMBA_CACHE_DIR`` still
+wins. Entries are keyed by the source file's path and content hash and by Python version,
+so installs of different versions never use each other's entries.
 """
 
 from __future__ import annotations
 
-import numba
+import functools
+import os
+import tempfile
+from pathlib import Path
 
-_POLICY = {"cache": True, "error_model": "numpy", "fastmath": False, "nogil": True}
+import numba
+from numba.core import caching as _caching
+
+#: Source folder of the package: only kernels defined in files below it use our locator.
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _writable(path: Path) -> bool:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError:
+        return False
+    return True
+
+
+@functools.cache
+def cache_dir() -> Path | None:
+    """The folder mcfoot's compiled kernels are cached in (``None``: caching is off)."""
+    env = os.environ.get("MCFOOT_CACHE_DIR")
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    cands = [Path(env)] if env else []
+    if xdg:
+        cands.append(Path(xdg) / "mcfoot" / "numba")
+    try:
+        cands.append(Path.home() / ".cache" / "mcfoot" / "numba")
+    except RuntimeError:  # no home directory
+        pass
+    uid = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    cands.append(Path(tempfile.gettempdir()) / f"mcfoot-numba-{uid}")
+    return next((c for c in cands if _writable(c)), None)
+
+
+# numba >= 0.61 names the locator classes without the leading underscore.
+_UserWide = getattr(_caching, "UserWideCacheLocator", None) or _caching._UserWideCacheLocator
+_Impl = getattr(_caching, "CacheImpl", None) or _caching._CacheImpl
+
+
+class _PackageCacheLocator(_UserWide):
+    """Cache mcfoot's kernels under :func:`cache_dir`, never inside the installed package."""
+
+    def __init__(self, py_func, py_file):
+        super().__init__(py_func, py_file)
+        # keyed by the file's place in the package, not its absolute path: an installed and
+        # an editable copy of the same source share entries (numba checks the source's
+        # content hash on load, so a different version's entry is recompiled, never used)
+        rel = Path(py_file).resolve().relative_to(_PACKAGE_DIR).parent
+        self._cache_path = os.path.join(str(cache_dir()), "_".join(("mcfoot", *rel.parts)))
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        try:
+            ours = Path(py_file).resolve().is_relative_to(_PACKAGE_DIR)
+        except (OSError, ValueError):
+            ours = False
+        if not ours or cache_dir() is None:
+            return None
+        return super().from_function(py_func, py_file)
+
+
+def _install_locator() -> None:
+    classes = _Impl._locator_classes
+    if _PackageCacheLocator not in classes:
+        # after numba's NUMBA_CACHE_DIR locator (the user's explicit choice), before in-tree
+        classes.insert(1, _PackageCacheLocator)
+
+
+_install_locator()
+_POLICY = {"cache": cache_dir() is not None, "error_model": "numpy", "fastmath": False,
+           "nogil": True}
 
 
 def kernel(fn):
@@ -32,6 +116,21 @@ def inline_kernel(fn):
 def parallel_kernel(fn):
     """Compile ``fn`` with the package policy and ``parallel=True`` (use ``numba.prange``)."""
     return numba.njit(parallel=True, **_POLICY)(fn)
+
+
+def is_compiled_on_disk(dispatcher) -> bool:
+    """Whether ``dispatcher`` (a kernel) has a cache index on disk, i.e. its first call in
+    this process loads machine code instead of compiling it (tens of seconds)."""
+    if dispatcher.signatures:  # already compiled or loaded in this process
+        return True
+    index = getattr(getattr(getattr(dispatcher, "_cache", None), "_cache_file", None),
+                    "_index_path", None)
+    return bool(index) and Path(index).is_file()
+
+
+def kernels_cached(*dispatchers) -> bool:
+    """True when every one of ``dispatchers`` is compiled or cached (no long compile)."""
+    return all(is_compiled_on_disk(d) for d in dispatchers)
 
 
 prange = numba.prange

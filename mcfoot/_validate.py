@@ -129,8 +129,12 @@ def prompt_mix(mix, prompts: Iterable[str], present: Mapping[str, bool] | None =
 
 
 def output_path(path, formats: Mapping | Iterable[str], what: str = "result") -> Path:
-    """``path`` as a Path whose suffix is one of ``formats`` and whose folder exists."""
+    """``path`` as a Path whose suffix is one of ``formats``, whose folder exists and that
+    is not an existing folder (except a ``.zarr`` store, which is one)."""
     path = Path(path)
+    if path.is_dir() and path.suffix.lower() != ".zarr":
+        example = "out" + next(iter(formats), ".nc")
+        raise InputError(f"{path}: is a folder; give a file name, e.g. {path / example}")
     if path.suffix.lower() not in tuple(formats):
         raise InputError(f"{path}: unknown {what} format '{path.suffix}', not supported; use "
                          f"one of "

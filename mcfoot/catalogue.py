@@ -7,7 +7,9 @@ indexed by ``(model, prompt)``; missing prompt sizes and unmeasured scores stay 
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import io
 from importlib import resources
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from . import plausibility
 from .errors import CatalogueError
 
 __all__ = ["file_hash", "load_catalogue", "MODEL_TEXT", "PROMPTS", "QUANTILE_PROBS",
@@ -55,15 +58,36 @@ def file_hash(path: str | Path) -> str:
 
 def _read(path: Path) -> pd.DataFrame:
     try:
-        df = pd.read_csv(path, dtype={c: str for c in ("model_id", *MODEL_TEXT, "prompt")})
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise CatalogueError("file not found; give the path of a catalogue CSV", str(path))
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise CatalogueError(f"not a readable CSV ({e}); start from the shipped template",
-                             str(path))
     except OSError as e:
         raise CatalogueError(f"cannot read ({e.strerror})", str(path))
-    return df
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CatalogueError("file starts with a UTF-16 byte-order mark (BOM, e.g. Excel's "
+                             "'Unicode text'); save it as 'CSV UTF-8 (comma delimited)'", str(path))
+    try:
+        # "utf-8-sig": the byte-order mark of Excel's "CSV UTF-8" export is accepted
+        df = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig",
+                         dtype={c: str for c in ("model_id", *MODEL_TEXT, "prompt")})
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        hint = "not UTF-8 text; save it as UTF-8" if isinstance(e, UnicodeDecodeError) else \
+            f"not a readable CSV ({str(e).splitlines()[0][:120]})"
+        raise CatalogueError(f"{hint}; start from the shipped template", str(path))
+    header = raw.decode("utf-8", "replace").splitlines()[0] if raw.strip() else ""
+    if len(df.columns) == 1:
+        for sep, word in ((";", "semicolon"), ("\t", "tab")):
+            if header.count(sep) >= 2:
+                raise CatalogueError(f"only one column found: the file looks {word}-separated? "
+                                     f"save it comma-separated (the shipped template's format)",
+                                     str(path))
+    # rows with every cell empty (e.g. the ",,,," lines a spreadsheet export appends)
+    return df.dropna(how="all")
+
+
+def _closest(name: str, options) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _validate(df: pd.DataFrame, src: str) -> None:
@@ -75,6 +99,12 @@ def _validate(df: pd.DataFrame, src: str) -> None:
             f"catalogue (see `mcfoot/data/catalogue_template.csv`)", src)
     if df.empty:
         raise CatalogueError("no rows; add at least one model and prompt size", src)
+    for col in df.columns:
+        if col not in REQUIRED and col not in SCORES:
+            problems.append(f"unknown column '{col}'{_closest(str(col), (*REQUIRED, *SCORES))}"
+                            f" (the columns are those of mcfoot/data/catalogue_template.csv)")
+    if problems:
+        raise CatalogueError(problems, src)
     for col in ("model_id", *MODEL_TEXT, "prompt"):
         bad = df.index[df[col].isna() | (df[col].astype(str).str.strip() == "")]
         for i in bad:
@@ -114,6 +144,7 @@ def _validate(df: pd.DataFrame, src: str) -> None:
         for i in np.flatnonzero(low):
             problems.append(f"row {df.index[i] + 2}: {label} P5 = {q[i, 0]} {unit} is not "
                             f"{'positive' if prefix == 'tokens_per_s' else 'non-negative'}")
+    problems += _implausible(df)
     meta = df.groupby("model_id")[[*MODEL_TEXT, *[c for c in SCORES if c in df.columns]]]
     varying = meta.nunique(dropna=False) > 1
     for model, row in varying.iterrows():
@@ -122,6 +153,35 @@ def _validate(df: pd.DataFrame, src: str) -> None:
                             f"model metadata must be the same on every row of a model")
     if problems:
         raise CatalogueError(problems, src)
+
+
+def _implausible(df: pd.DataFrame) -> list[str]:
+    """Values outside the plausibility bounds (``mcfoot/data/plausibility.toml``), and
+    latency/speed columns that look swapped."""
+    out = []
+    bounds = plausibility.catalogue_bounds()
+    lat, spd = (df[[f"{p}_{s}" for s in QUANTILE_SUFFIX]].astype(float).to_numpy()
+                for p in QUANTILE_SERIES)
+    mid = QUANTILE_SUFFIX.index("p50")
+    swapped = (lat[:, mid] > spd[:, mid]) & (spd[:, mid] < bounds["tokens_per_s"].low) & \
+        (lat[:, mid] >= bounds["tokens_per_s"].low)
+    for i in np.flatnonzero(swapped):
+        out.append(f"row {df.index[i] + 2}: latency and speed look swapped (first_chunk_s_p50 = "
+                   f"{lat[i, mid]:g} s, tokens_per_s_p50 = {spd[i, mid]:g} tokens/s): "
+                   f"first_chunk_s_* hold seconds to the first chunk, tokens_per_s_* output "
+                   f"tokens per second")
+    cols = {"input_tokens": ["input_tokens"], "output_tokens": ["output_tokens"],
+            **{p: [f"{p}_{s}" for s in QUANTILE_SUFFIX] for p in QUANTILE_SERIES}}
+    for name, columns in cols.items():
+        b = bounds[name]
+        for col in columns:
+            vals = df[col].astype(float)
+            hard = vals <= 0 if col.startswith("tokens_per_s") else vals < 0  # said above
+            for i in df.index[((vals < b.low) | (vals > b.high)) & ~hard]:
+                if name in QUANTILE_SERIES and i in set(df.index[swapped]):
+                    continue  # reported as swapped
+                out.append(f"row {i + 2}: '{col}' = {vals[i]:g} is outside the {b.text()}")
+    return out
 
 
 def read_catalogue(path: str | Path | None = None) -> pd.DataFrame:

@@ -16,7 +16,8 @@ from pathlib import Path
 import xarray as xr
 
 from . import variables
-from ._validate import FIGURE_FORMATS, figure_path, output_path
+from ._resources import check_disk, oserror_text
+from ._validate import FIGURE_FORMATS, output_path
 from .errors import InputError
 
 __all__ = ["CF_ATTRS", "FIGURE_FORMATS", "FORMATS", "find_dataset", "read_tree",
@@ -97,14 +98,51 @@ def _need_zarr() -> None:
 
 
 def _tmp_beside(path: Path, directory: bool = False) -> Path:
-    if directory:
-        return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        if directory:
+            return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part",
+                                         dir=path.parent))
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as e:  # read-only folder or file system, no permission, full disk
+        raise InputError(f"{path}: cannot write in folder {path.parent} ({oserror_text(e)}); "
+                         f"choose a folder you can write to") from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
     return Path(tmp)
+
+
+def check_output(path: str | Path, formats=FORMATS, what: str = "result") -> Path:
+    """Check before any work that ``path`` can be written: the checks of
+    :func:`mcfoot._validate.output_path` (a known suffix, an existing folder, not a folder
+    itself), then that the folder accepts a file. Returns it as a Path."""
+    path = output_path(path, formats, what)
+    _tmp_beside(path).unlink()  # fails now, with one line, if nothing can be written there
+    return path
+
+
+#: Bytes a NetCDF4 file takes beyond its data, per variable and in all (derived: the shipped
+#: scenarios' files exceed their data by 1.2 KB per variable at 1 to 2,000 draws, HDF5 object
+#: headers and attributes; 4x that, plus 1 MiB for the superblock, B-trees and file-system
+#: rounding). HDF5 can crash the process when the disk fills up while it writes, so the
+#: free-space check must not underestimate.
+FILE_OVERHEAD_PER_VARIABLE, FILE_OVERHEAD = 4096, 2 ** 20
+
+
+def file_bytes(tree: xr.DataTree) -> int:
+    """An upper estimate of the size of ``tree`` written as NetCDF4 (uncompressed)."""
+    nodes = [n.to_dataset(inherit=False) for n in tree.subtree]
+    return sum(ds.nbytes for ds in nodes) + FILE_OVERHEAD + \
+        FILE_OVERHEAD_PER_VARIABLE * sum(len(ds.variables) for ds in nodes)
+
+
+def _remove(tmp: Path) -> None:
+    shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+
+
+def _write_failed(path: Path, e: OSError) -> InputError:
+    return InputError(f"{path}: writing failed ({oserror_text(e)}); nothing was written")
 
 
 def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
@@ -113,13 +151,16 @@ def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
     where missing (see :func:`with_cf_attrs`).
 
     The data go to a temporary file beside ``path`` that is renamed over it only when
-    complete, so an interrupted run never leaves a half-written file.
+    complete, so an interrupted run (an error, Ctrl-C, SIGTERM through the CLI) never leaves
+    a half-written file. A folder without room for the data (their size in memory, a lower
+    bound of the file's) is refused before anything is written.
     """
-    path = output_path(path, FORMATS)
+    path = check_output(path)
     fmt = FORMATS[path.suffix.lower()]
     if fmt == "zarr":
         _need_zarr()
     tree = with_cf_attrs(tree)
+    check_disk(path.parent, file_bytes(tree), f"writing {path.name}")
     tmp = _tmp_beside(path, directory=fmt == "zarr")
     try:
         if fmt == "netcdf":
@@ -128,8 +169,11 @@ def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
         else:
             _vlen_strings(tree).to_zarr(tmp, mode="w", consolidated=False)
             _replace_dir(tmp, path)
+    except OSError as e:
+        _remove(tmp)
+        raise _write_failed(path, e) from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise
     return path
 
@@ -202,11 +246,14 @@ def find_dataset(tree: xr.DataTree | xr.Dataset, variable: str, source: str = ""
 
 def save_figure(fig, path: str | Path, dpi: float = 150) -> Path:
     """Save a matplotlib figure atomically (``.png``, ``.pdf`` or ``.svg``)."""
-    path = figure_path(path)
+    path = check_output(path, FIGURE_FORMATS, "figure")
     tmp = _tmp_beside(path)
     try:
         fig.savefig(tmp, format=path.suffix.lower()[1:], dpi=dpi, bbox_inches="tight")
         os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise _write_failed(path, e) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -90,6 +90,70 @@ def axis_label(da: xr.DataArray, fallback: str = "") -> str:
     return f"{name} ({units})" if units not in (None, "") else name
 
 
+def _num(x: float) -> str:
+    """A tick value as a plain decimal (0.5, 2, 300, 0.002), never 5×10⁻¹."""
+    if x == 0 or 1e-4 <= abs(x) < 1e4:
+        return f"{x:g}"
+    return f"{x:,.0f}" if abs(x) < 1e9 else f"{x:.0e}"
+
+
+def _decimal_formatter():
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda x, _: _num(x))
+
+
+def decimal_log_ticks(axis) -> None:
+    """Label a log axis with decimals: every 1..9 multiple within half a decade, 1-2-3-5 up
+    to 1.5 decades (0.5, 1, 2, 3 for 0.45-3), 1-2-5 up to 3.5, powers of ten beyond (call
+    after the data are drawn)."""
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    axis.axes.autoscale_view()
+    lo, hi = sorted(axis.get_view_interval())
+    decades = np.log10(hi / lo) if lo > 0 else np.inf
+    subs = tuple(range(1, 10)) if decades <= 0.5 else (1.0, 2.0, 3.0, 5.0) if decades <= 1.5 \
+        else (1.0, 2.0, 5.0) if decades <= 3.5 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=60))
+    axis.set_major_formatter(_decimal_formatter())
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _words(da: xr.DataArray, fallback: str = "") -> str:
+    """A variable's long name with a capital first letter, and its units: for titles."""
+    text = axis_label(da, fallback)
+    return text[:1].upper() + text[1:]
+
+
+def _short(name: str) -> str:
+    """A variable name in words, without its unit suffix: 'wue_site_l_per_kwh' -> 'WUE site'."""
+    from .io import _SUFFIX_UNITS
+
+    for suffix, _ in _SUFFIX_UNITS:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
+    acronyms = {"pue": "PUE", "wue": "WUE", "cif": "CIF"}
+    return " ".join(acronyms.get(w, w) for w in name.split("_"))
+
+
+def _scenario_of(data) -> str | None:
+    attrs = getattr(data, "attrs", {}) or {}
+    return attrs.get("scenario") or attrs.get("simulation_scenario")
+
+
+def _prompt_words(prompt: str) -> str:
+    from .io import CF_ATTRS  # "prompt size (short 100/300, medium ..., long ...)"
+
+    sizes = CF_ATTRS["prompt"][1].split("(", 1)[-1].rstrip(")").replace(" input/output tokens",
+                                                                           "")
+    for part in sizes.split(", "):
+        name, _, tokens = part.partition(" ")
+        if name == prompt:
+            return f"{prompt} prompts ({tokens} input/output tokens)"
+    return f"prompt '{prompt}'"
+
+
 def _footprint(data) -> xr.Dataset:
     if isinstance(data, xr.DataTree):
         if "footprint" not in data.children:
@@ -180,11 +244,16 @@ def forest(data, variable: str = "energy_wh", prompt: str = "medium", *,
     ax.set_ylim(-0.7, n - 0.3)
     if log:
         ax.set_xscale("log")
+        decimal_log_ticks(ax.xaxis)
     ax.grid(axis="x", which="both", lw=0.4, alpha=0.5)
     ax.set_xlabel(axis_label(s, variable))
     pct = f"{100 * float(summary.attrs.get('ci_prob', ci_prob)):g}%"
-    ax.set_title(title if title is not None else
-                 f"{variable}, prompt '{prompt}': median and {pct} interval", fontsize=9)
+    sc = _scenario_of(data) or _scenario_of(summary)
+    if title is None:
+        title = (f"{_words(s, variable)}, {_prompt_words(prompt)}\n"
+                 f"{'scenario ' + repr(sc) + ': ' if sc else ''}median (dot) and {pct} "
+                 f"interval (line) per model")
+    ax.set_title(title, fontsize=9)
     if n_missing:
         ax.annotate(f"{n_missing} model(s) without a '{prompt}' row not shown",
                     (0, 0), xycoords="figure fraction", xytext=(4, 2),
@@ -242,12 +311,17 @@ def distribution(results, model: str, prompt: str = "medium", variable: str = "e
                 else _footprint(obj)[variable]
     if log:
         ax.set_xscale("log")
+        decimal_log_ticks(ax.xaxis)
     ax.set_xlabel(axis_label(units_da, variable))
     ax.set_ylabel("cumulative probability" if kind == "ecdf" else
                   "density (per decade)" if density is log_histogram else "density")
     ax.grid(which="both", lw=0.4, alpha=0.5)
     ax.legend(fontsize=8, frameon=False)
-    ax.set_title(title if title is not None else f"{model}, prompt '{prompt}'", fontsize=9)
+    if title is None:
+        title = (f"{_words(units_da, variable)} of {model}, {_prompt_words(prompt)}\n"
+                 f"{'empirical CDF' if kind == 'ecdf' else 'density'} under "
+                 f"{' vs '.join(str(k).split(' (')[0] for k in results)}")
+    ax.set_title(title, fontsize=9)
     return ax
 
 
@@ -296,23 +370,64 @@ def rank(ds: xr.Dataset, prompt: str | None = None, *, ax: Axes | None = None,
     models = np.array(list(map(str, P.model.values)))[order]
     p = p[order]
     n = len(models)
-    ax = _new_ax(ax, height=BASE_IN + ROW_IN * max(n, 8), width=max(WIDTH_IN, 2 + 0.22 * len(ks)))
-    im = ax.imshow(p, aspect="auto", cmap="Blues", vmin=0, vmax=max(float(np.nanmax(p)), 1e-12),
-                   interpolation="nearest")
+    ax = _new_ax(ax, height=BASE_IN + 0.4 + ROW_IN * max(n, 8),
+                 width=max(WIDTH_IN, 2 + 0.22 * len(ks)))
+    from matplotlib.colors import PowerNorm
+
+    # a perceptual sequential map on a square-root scale: P = 0.02 is already visible,
+    # white means "never at this rank"
+    im = ax.imshow(p, aspect="auto", cmap="magma_r", interpolation="nearest",
+                   norm=PowerNorm(0.5, vmin=0, vmax=max(float(np.nanmax(p)), 1e-12)))
+    mode = np.argmax(np.nan_to_num(p, nan=-1), axis=1)
+    ax.plot(mode, np.arange(n), "o", ms=3, mfc="none", mec="deepskyblue", mew=1.0,
+            label="most likely rank")
+    if "point_rank" in ds:
+        pr = ds["point_rank"].sel(prompt=prompt) if prompt is not None and \
+            "prompt" in ds["point_rank"].dims else ds["point_rank"]
+        pr = np.asarray(pr.sel(model=models).values, float) if "model" in pr.dims else None
+        if pr is not None and np.isfinite(pr).any():
+            col = np.interp(pr, ks, np.arange(len(ks)), left=np.nan, right=np.nan)
+            ax.plot(col, np.arange(n), "x", ms=3.5, color="limegreen", mew=1.0,
+                    label="rank of the point estimate")
+    marks = "blue ring: most likely rank" + ("; green x: rank of the point estimate"
+                                              if len(ax.lines) > 1 else "")
     ax.set_yticks(np.arange(n), models, fontsize=7 if n > 30 else 8)
     step = max(1, len(ks) // 20)
     ax.set_xticks(np.arange(len(ks))[::step], [f"{k:g}" for k in ks[::step]], fontsize=7)
-    ax.set_xlabel("rank k (1 = most eco-efficient)")
+    ax.set_xlabel(f"rank k (1 = most eco-efficient); {marks}")
     cb = ax.figure.colorbar(im, ax=ax, shrink=0.8)
-    cb.set_label("P(rank = k)")
+    cb.set_label("P(rank = k)  (square-root scale)")
+    cb.set_ticks([t for t in (0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0)
+                  if t <= float(np.nanmax(p)) + 1e-12])
     if annotate or (annotate is None and n <= 15 and len(ks) <= 20):
         for i in range(n):
             for j in range(len(ks)):
                 if p[i, j] >= 0.005:
                     ax.text(j, i, f"{p[i, j]:.2f}", ha="center", va="center", fontsize=6,
                             color="white" if p[i, j] > 0.5 * np.nanmax(p) else "black")
-    ax.set_title(title if title is not None else "rank probabilities" +
-                 (f", prompt '{prompt}'" if prompt else ""), fontsize=9)
+    a = ds.attrs
+    if title is None:
+        sc = _scenario_of(ds)
+        draws = a.get("draws_used", a.get("draws"))
+        how = (f"DEA cross-efficiency ({a['secondary']})" if "secondary" in a
+               else "rank probabilities")
+        title = (f"Eco-efficiency rank of each model: {how}"
+                 + (f", {_prompt_words(prompt)}" if prompt else "")
+                 + (f"\nscenario '{sc}'" if sc else "") + (f", {draws} draws" if draws else "")
+                 + (f"; inputs {', '.join(map(_short, a['inputs'].split(';')))}; output "
+                    f"{', '.join(map(_short, a['outputs'].split(';')))}"
+                    if "inputs" in a and "outputs" in a else ""))
+    ax.set_title(title, fontsize=9)
+    excluded = [m for m in str(a.get("excluded_models", "")).split(";") if m]
+    if excluded:
+        import textwrap
+
+        note = (f"{len(excluded)} model(s) without "
+                f"{', '.join(map(_short, str(a.get('outputs', 'an output')).split(';')))} are left "
+                f"out: {', '.join(excluded)}")
+        ax.annotate("\n".join(textwrap.wrap(note, 150)), (0, 0), xycoords="figure fraction",
+                    xytext=(4, 2), textcoords="offset points", fontsize=6, color="0.3",
+                    va="bottom")
     return ax
 
 
@@ -333,6 +448,8 @@ def tornado(ds: xr.Dataset | xr.DataArray, measure: str | Sequence[str] | None =
         ds = ds.sel(sel)
     if "input" not in ds.dims:
         raise InputError(f"a tornado needs a Dataset over 'input'; got dims {tuple(ds.dims)}")
+    where = ", ".join(f"{ds[d].values.item()}" + (" prompts" if d == "prompt" else "")
+                      for d in ("model", "prompt") if d in ds.coords and ds[d].size == 1)
     ds = ds.squeeze([d for d in ds.dims if ds.sizes[d] == 1 and d != "input" and
                      d not in BOUND_DIMS], drop=True)  # e.g. one model and prompt
     if measure is None:
@@ -359,9 +476,10 @@ def tornado(ds: xr.Dataset | xr.DataArray, measure: str | Sequence[str] | None =
     order = np.argsort(np.where(np.isfinite(key), key, -np.inf), kind="stable")[::-1]
     if top is not None:
         order = order[:top]
-    names = np.array(list(map(str, ds["input"].values)))[order]
+    names = np.array([_input_words(str(v)) for v in ds["input"].values])[order]
     n = len(names)
-    ax = _new_ax(ax, height=BASE_IN + 0.24 * n)
+    ax = _new_ax(ax, height=BASE_IN + 0.24 * n,
+                 width=max(WIDTH_IN, 3.5 + 0.065 * max(map(len, names), default=0)))
     y = np.arange(n)[::-1]
     if bdim:
         base = float(ds.attrs.get("baseline", first.attrs.get("baseline", np.nan)))
@@ -386,11 +504,37 @@ def tornado(ds: xr.Dataset | xr.DataArray, measure: str | Sequence[str] | None =
     ax.set_yticks(y, names, fontsize=8)
     ax.set_ylim(-0.6, n - 0.4)
     ax.grid(axis="x", lw=0.4, alpha=0.5)
-    ax.set_xlabel(axis_label(first, measures[0]) if len(measures) == 1 else
-                  f"sensitivity measure ({first.attrs.get('units', '1')})")
-    ax.set_title(title if title is not None else ds.attrs.get("title", "sensitivity"),
-                 fontsize=9)
+    var = ds.attrs.get("variable")
+    xlabel = axis_label(first, measures[0]) if len(measures) == 1 else \
+        f"sensitivity measure ({first.attrs.get('units', '1')})"
+    if var:
+        import re
+
+        long = variables.VARIABLES[var].long_name if var in variables.VARIABLES else var
+        xlabel = re.sub(rf"\b{re.escape(var)}\b", long, xlabel)
+    ax.set_xlabel(xlabel)
+    if title is None and not ds.attrs.get("variable"):
+        title = ds.attrs.get("title", "sensitivity")
+    if title is None:
+        a = ds.attrs
+        what = a.get("variable")
+        if what:
+            v = variables.VARIABLES.get(what)
+            what = f"{v.long_name if v else what} ({a.get('variable_units', v.units if v else '')})"
+        sc = _scenario_of(ds)
+        title = (f"What drives {what or 'the output'}" + (f": {where}" if where else "")
+                 + (f"\nscenario '{sc}'; " if sc else "\n")
+                 + str(a.get("method", a.get("title", "sensitivity"))).split(",")[0])
+    ax.set_title(title, fontsize=9)
     return ax
+
+
+def _input_words(name: str) -> str:
+    """A sampled input's long name with its quantity name, e.g. 'output speed (speed)'."""
+    from .priors import QUANTITIES
+
+    q = QUANTITIES.get(name.split("/")[0])
+    return f"{q.long_name} ({name})" if q is not None and q.long_name else name
 
 
 def _scale_stats(data, variable, ci_prob, stats) -> tuple[xr.Dataset, xr.DataArray]:
@@ -403,10 +547,14 @@ def _scale_stats(data, variable, ci_prob, stats) -> tuple[xr.Dataset, xr.DataArr
             if variable not in d.data_vars:
                 raise InputError(f"{k}: no variable '{variable}'; available: "
                                  f"{', '.join(map(str, d.data_vars))}")
+        common = {k: v for k, v in next(iter(data.values())).attrs.items()
+                  if k in ("model", "scenario", "prompt_mix") and
+                  all(d.attrs.get(k) == v for d in data.values())}
         data = xr.concat([d[variable] for d in data.values()], dim="case",
                          coords="minimal", compat="override", join="override") \
             .assign_coords(case=[str(k) for k in data])
         data["case"].attrs["long_name"] = "case"
+        data.attrs = {**data.attrs, **common}
     if isinstance(data, xr.Dataset) and {"median", "lower", "upper"} <= set(data.data_vars):
         st = data
         units_da = data["median"]
@@ -435,7 +583,8 @@ def _scale_stats(data, variable, ci_prob, stats) -> tuple[xr.Dataset, xr.DataArr
 
 def scale(data: xr.DataArray | xr.Dataset, variable: str | None = None, *,
           ci_prob: float = 0.95, stats: Callable = interval, ax: Axes | None = None,
-          log: bool = False, horizontal: bool | None = None, title: str | None = None) -> Axes:
+          log: bool | None = False, horizontal: bool | None = None,
+          title: str | None = None) -> Axes:
     """Bars (median) with ``ci_prob`` intervals of a fleet-scale total per category.
 
     ``data`` is a mapping label -> :func:`mcfoot.scale.scale` result (one bar each, of
@@ -443,17 +592,22 @@ def scale(data: xr.DataArray | xr.Dataset, variable: str | None = None, *,
     ``stats(da, ci_prob)``, by default :func:`interval`), or a Dataset/DataArray already
     holding ``median``/``lower``/``upper`` (variables, or values of a ``stat`` dimension),
     over one category dimension. ``variable`` picks a variable of a Dataset with draws.
+    ``log=None`` chooses a log axis when the intervals span more than a factor of ten.
     """
     st, units_da = _scale_stats(data, variable, ci_prob, stats)
     cats = [d for d in st["median"].dims]
-    if not cats:  # one total: one bar, labelled by the variable
-        st = st.expand_dims(variable=[str(variable or units_da.name)])
+    if not cats:  # one total: one bar, labelled by the variable's long name
+        st = st.expand_dims(variable=[str(units_da.attrs.get("long_name") or variable or
+                                          units_da.name)])
+        st["variable"].attrs["long_name"] = ""
         cats = ["variable"]
     if len(cats) != 1:
         raise InputError(f"scale bars need exactly one category dimension; got {cats} "
                          f"(select the others first)")
     cat = cats[0]
     med, lo, hi = (st[k].values.astype(float) for k in ("median", "lower", "upper"))
+    if log is None:
+        log = bool(np.nanmin(lo) > 0 and np.nanmax(hi) / np.nanmin(lo) > 10)
     labels = list(map(str, st[cat].values))
     n = len(labels)
     horizontal = n > 8 if horizontal is None else horizontal
@@ -468,6 +622,9 @@ def scale(data: xr.DataArray | xr.Dataset, variable: str | None = None, *,
         ax.set_ylabel(str(st[cat].attrs.get("long_name", cat)))
         if log:
             ax.set_xscale("log")
+            decimal_log_ticks(ax.xaxis)
+        else:
+            ax.xaxis.set_major_formatter(_decimal_formatter())
         ax.grid(axis="x", which="both", lw=0.4, alpha=0.5)
     else:
         ax.bar(pos, med, yerr=err, **kw)
@@ -477,9 +634,23 @@ def scale(data: xr.DataArray | xr.Dataset, variable: str | None = None, *,
         ax.set_xlabel(str(st[cat].attrs.get("long_name", cat)))
         if log:
             ax.set_yscale("log")
+            decimal_log_ticks(ax.yaxis)
+        else:
+            ax.yaxis.set_major_formatter(_decimal_formatter())
         ax.grid(axis="y", which="both", lw=0.4, alpha=0.5)
     pct = f"{100 * float(st.attrs.get('ci_prob', ci_prob)):g}%"
-    ax.set_title(title if title is not None else f"median and {pct} interval", fontsize=9)
+    if title is None:
+        a = {**getattr(units_da, "attrs", {}), **getattr(data, "attrs", {})}
+        case = ""
+        if "model" in a:
+            case = (a["model"] + (f", {a['queries'] / 1e9:.4g} billion queries"
+                                  if "queries" in a else "")
+                    + (f" (mix {a['prompt_mix']})" if a.get("prompt_mix") else ""))
+        sc = a.get("scenario")
+        title = (f"{_words(units_da).split(' (')[0] if cat != 'variable' else 'Fleet totals'}"
+                 + (f": {case}" if case else "") + "\n"
+                 + (f"scenario '{sc}': " if sc else "") + f"median (bar) and {pct} interval")
+    ax.set_title(title, fontsize=9)
     return ax
 
 

@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from . import distributions as dists
+from . import distributions as dists, plausibility
 from .errors import PriorsError
 from .regions import RegionError, canonical, expand_region_entry, region_prior
 
@@ -211,6 +211,15 @@ def _support_problems(where: str, name: str, d: dists.Distribution) -> list[str]
     if lo < q.low or (q.low_open and lo <= q.low and not d.open_low) or hi > q.high:
         return [f"{where} {d.kind} reaches [{lo:g}, {hi:g}] but {name} ({q.long_name}) must "
                 f"be {q.bounds_text()}; change the parameters (nothing is clipped)"]
+    b = plausibility.prior_bounds().get(name)  # possible, but not in practice
+    if b is not None:
+        qq = plausibility.checked_quantile()
+        bottom, top = (float(d.params["value"]),) * 2 if d.is_fixed else \
+            (float(d.ppf(np.array([1 - qq]))[0]), float(d.ppf(np.array([qq]))[0]))
+        if not (b.low <= bottom and top <= b.high):
+            at = "" if d.is_fixed else f" (its {100 * (1 - qq):g}-{100 * qq:g} % range)"
+            return [f"{where} reaches [{bottom:g}, {top:g}] {q.unit}{at}, outside the "
+                    f"{b.text()}; check the value and its unit"]
     return []
 
 
@@ -242,6 +251,9 @@ class Scenario:
     #: a :class:`mcfoot.posterior.Posterior` when the scenario was calibrated on evidence
     #: (its shared inputs are then drawn from the posterior; see ``posterior.py``)
     posterior: Any = None
+    #: (quantity, key) entries that an extending file adds to its base: checked against the
+    #: catalogue when the scenario is used (a key no catalogue row has is a misspelling)
+    new_keys: frozenset = frozenset()
 
     @property
     def hash(self) -> str:
@@ -270,6 +282,10 @@ def shipped_scenarios() -> list[str]:
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
 
 
+def _is_path(s: str) -> bool:
+    return s.endswith(".toml") or "/" in s or "\\" in s
+
+
 def scenario_path(scenario: str | Path) -> Path:
     """Resolve a shipped scenario name or a path to a TOML file."""
     s = str(scenario)
@@ -291,8 +307,12 @@ def _read_toml(path: Path) -> tuple[dict, bytes]:
                           "path", str(path))
     except OSError as e:
         raise PriorsError(f"cannot read ({e.strerror})", str(path))
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise PriorsError("file starts with a UTF-16 byte-order mark (BOM); save it as UTF-8",
+                          str(path))
     try:
-        return tomllib.loads(raw.decode("utf-8")), raw
+        # "utf-8-sig": a UTF-8 byte-order mark (Windows editors add one) is accepted
+        return tomllib.loads(raw.decode("utf-8-sig")), raw
     except UnicodeDecodeError:
         raise PriorsError("not UTF-8 text; save the file as UTF-8", str(path))
     except tomllib.TOMLDecodeError as e:
@@ -318,26 +338,34 @@ def _merge(base: dict, child: dict) -> dict:
     return out
 
 
-def _load_tree(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, list[str], list[str]]:
+def _load_tree(path: Path, seen: tuple[Path, ...] = ()
+               ) -> tuple[dict, list[str], list[str], frozenset]:
     doc, raw = _read_toml(path)
     files, hashes = [str(path)], ["sha256:" + hashlib.sha256(raw).hexdigest()]
     meta = doc.get("meta")
     base_name = meta.get("extends") if isinstance(meta, dict) else None
     if base_name is None:
-        return doc, files, hashes
+        return doc, files, hashes, frozenset()
     if not isinstance(base_name, str):
         raise PriorsError(f"[meta] extends = {base_name!r} must be a scenario name or a path",
                           str(path))
-    try:
-        base_path = scenario_path(base_name)
-    except PriorsError as e:
-        raise PriorsError(f"[meta] extends = {base_name!r}: {e}", str(path)) from None
-    if not base_path.is_absolute() and not base_path.exists() and \
-            (path.parent / base_path).exists():
-        base_path = path.parent / base_path
+    if _is_path(base_name):  # a path is relative to the extending file, never to the cwd
+        base_path = Path(base_name)
+        if not base_path.is_absolute():
+            base_path = path.parent / base_path
+        if not base_path.is_file():
+            raise PriorsError(f"[meta] extends = {base_name!r}: no file {base_path} (a relative "
+                              f"path is read from the folder of {path.name}); fix the path or "
+                              f"name a shipped scenario ({', '.join(shipped_scenarios())})",
+                              str(path))
+    else:
+        try:
+            base_path = scenario_path(base_name)
+        except PriorsError as e:
+            raise PriorsError(f"[meta] extends = {base_name!r}: {e}", str(path)) from None
     if base_path.resolve() in [p.resolve() for p in (*seen, path)]:
         raise PriorsError(f"[meta] extends '{base_name}' makes a cycle; remove it", str(path))
-    base, bfiles, bhashes = _load_tree(base_path, (*seen, path))
+    base, bfiles, bhashes, bnew = _load_tree(base_path, (*seen, path))
     mode = meta.get("attribution", base.get("meta", {}).get("attribution"))
     if mode in MODE_QUANTITIES and mode != base.get("meta", {}).get("attribution"):
         # A child that changes the attribution model keeps only the base's quantities that
@@ -350,7 +378,31 @@ def _load_tree(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, list[str]
     merged["meta"] = {**{k: v for k, v in base.get("meta", {}).items() if k != "extends"},
                       **doc["meta"]}
     merged["meta"].pop("extends", None)
-    return merged, files + bfiles, hashes + bhashes
+    shipped = path.resolve().parent == Path(str(priors_dir())).resolve()
+    new = bnew | (frozenset() if shipped else _new_keys(doc, base))
+    return merged, files + bfiles, hashes + bhashes, new
+
+
+def _new_keys(doc: dict, base: dict) -> frozenset:
+    """(quantity, key) entries of ``doc`` that ``base`` has no entry for."""
+    out = set()
+    for name, table in doc.items():
+        q = QUANTITIES.get(name)
+        if q is None or q.scope == "row" or not isinstance(table, dict):
+            continue
+
+        def walk(t, key, b):
+            if len(key) == SCOPES[q.scope]:
+                if not isinstance(b, dict):
+                    out.add((name, key))
+                return
+            if not isinstance(t, dict) or _is_entry(t):
+                return
+            for k, sub in t.items():
+                walk(sub, (*key, k), b.get(k) if isinstance(b, dict) else None)
+
+        walk(table, (), base.get(name))
+    return frozenset(out)
 
 
 def load_scenario(scenario: str | Path = "default") -> Scenario:
@@ -361,11 +413,12 @@ def load_scenario(scenario: str | Path = "default") -> Scenario:
     if is_posterior_path(scenario):  # a calibrated scenario (`mcfoot calibrate -o FILE`)
         return load_calibrated(scenario)
     path = scenario_path(scenario)
-    doc, files, hashes = _load_tree(path)
-    return _parse(doc, str(path), files, hashes)
+    doc, files, hashes, new = _load_tree(path)
+    return _parse(doc, str(path), files, hashes, new)
 
 
-def _parse(doc: dict, src: str, files: list[str], hashes: list[str]) -> Scenario:
+def _parse(doc: dict, src: str, files: list[str], hashes: list[str],
+           new_keys: frozenset = frozenset()) -> Scenario:
     problems: list[str] = []
     meta = doc.get("meta")
     if not isinstance(meta, dict):
@@ -420,7 +473,8 @@ def _parse(doc: dict, src: str, files: list[str], hashes: list[str]) -> Scenario
     return Scenario(name=str(meta.get("name", Path(src).stem)),
                     description=str(meta.get("description", "")), attribution=mode,
                     priors=priors, row_sources=row_sources, copulas=tuple(copulas),
-                    files=tuple(files), hashes=tuple(hashes), meta=dict(meta))
+                    files=tuple(files), hashes=tuple(hashes), meta=dict(meta),
+                    new_keys=new_keys)
 
 
 def _walk(name, q, table, key, out, problems):

@@ -47,8 +47,9 @@ def normalize_seed(seed: SeedLike) -> np.random.SeedSequence:
         raise TypeError(
             f"seed must be an int >= 0, a numpy SeedSequence, a Generator or None; got {seed!r}"
         )
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
+    if seed < 0:  # SeedSequence takes only non-negative entropy
+        raise InputError(f"seed must be a non-negative integer, got {seed}; use e.g. "
+                         f"{abs(int(seed))}")
     return np.random.SeedSequence(int(seed))
 
 

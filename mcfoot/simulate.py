@@ -25,6 +25,7 @@ from scipy import special
 
 from . import catalogue as cat, footprint as fp, provenance, rng, variables as V
 from ._kernels import footprint as _kernel_footprint
+from ._resources import check_memory as check_memory_available
 from ._validate import choice, positive_int
 from .errors import InputError, PriorsError
 from .priors import (MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Scenario, load_scenario,
@@ -104,6 +105,30 @@ def _select(ds: xr.Dataset, models, prompts) -> xr.Dataset:
     return ds
 
 
+def _check_new_keys(sc: Scenario, ds: xr.Dataset) -> None:
+    """An entry an extending file adds for a host / hardware / size class that no row of the
+    (whole) catalogue has would silently do nothing: it is an error, with the closest keys."""
+    import difflib
+
+    have = {"hardware": {(str(h),) for h in ds.hardware.values},
+            "host": {(str(h),) for h in ds.host.values},
+            "combo": {(str(a), str(b)) for a, b in zip(ds.size_class.values, ds.hardware.values)}}
+    problems = []
+    for q, key in sorted(sc.new_keys):
+        scope = QUANTITIES[q].scope
+        if key in have[scope]:
+            continue
+        names = sorted("/".join(k) for k in have[scope])
+        close = difflib.get_close_matches("/".join(key), names, n=3, cutoff=0.5)
+        hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(names[:8])}" + \
+            (", ..." if len(names) > 8 else "")
+        problems.append(f"[{q}.{'.'.join(key)}] matches no {SCOPE_WORDS[scope]} of catalogue "
+                        f"{ds.attrs.get('source', '(given)')} ({hint}); fix the key or remove "
+                        f"the entry")
+    if problems:
+        raise PriorsError(problems, sc.files[0])
+
+
 def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Path | xr.Dataset
                | None = None, models=None, prompts=None, region: str | None = None) -> Plan:
     """Resolve a scenario against (a selection of) a catalogue; ``region`` applies a named
@@ -112,6 +137,7 @@ def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Pat
     if region is not None:
         sc = with_region(sc, region)
     full = catalogue if isinstance(catalogue, xr.Dataset) else cat.load_catalogue(catalogue)
+    _check_new_keys(sc, full)
     ds = _select(full, models, prompts)
     n_m, n_p = ds.sizes["model"], ds.sizes["prompt"]
     hw = [str(h) for h in ds.hardware.values]
@@ -409,6 +435,29 @@ def check_draws(draws, chunk_draws, default_chunk: int = DEFAULT_CHUNK) -> tuple
     return positive_int("draws", draws), positive_int("chunk_draws", chunk)
 
 
+def run_bytes(plan: Plan, draws: int) -> int:
+    """Bytes an in-memory run of ``draws`` draws holds at its peak (derived from the arrays
+    :func:`_run` and :func:`_to_tree` allocate, float64): per row slot one array per
+    footprint and row input of the registry and 1-2 energy variants; per group-level key
+    one input array; per model one per host factor; per size class x hardware the
+    attributed power (1 or 2 bounds)."""
+    variants = 2 if plan.scenario.attribution == "band" else 1
+    per_draw = (len(V.FOOTPRINT) + len(V.ROW_INPUTS) + variants) * plan.n_slots \
+        + len(V.HOST) * len(plan.models) + sum(len(v) for v in plan.priors.values()) \
+        + variants * len(plan.keys["combo"])
+    return 8 * per_draw * int(draws)
+
+
+def check_memory(plan: Plan, draws: int) -> None:
+    """Refuse an in-memory run that cannot fit, naming the size and the streaming options."""
+    check_memory_available(
+        run_bytes(plan, draws), f"an in-memory run of {draws:,} draws x {int(plan.present.sum())} "
+        f"catalogue rows",
+        "use fewer draws, or a bounded-memory run: `mcfoot run --workers 2 --chunk-draws 65536` "
+        "(the `dask` extra) writes the file chunk by chunk, and `mcfoot.stream.stream()` "
+        "summarises any number of draws")
+
+
 def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, seed=0,
              models=None, prompts=None, *, catalogue=None, backend: str = "numba",
              chunk_draws: int | None = None, threads: int | None = None,
@@ -454,6 +503,7 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
     design = rng.make_design(sampling, draws, replicates)
     ss = rng.normalize_seed(seed)
     plan = build_plan(scenario, catalogue, models, prompts, region=region)
+    check_memory(plan, draws)
     threads = numba.get_num_threads() if threads is None else max(1, int(threads))
     bounds = [(s, min(s + chunk, draws)) for s in range(0, draws, chunk)]
     it = bounds

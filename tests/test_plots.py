@@ -161,7 +161,10 @@ def _sensitivity_ds():
 def test_tornado_sorted_bars_with_error_bars(tmp_path):
     ds = _sensitivity_ds()
     ax = plots.tornado(ds, "ST")
-    assert ytick_labels(ax) == ["gpu_util/large", "latency/o3/short", "pue/Azure", "cif/Azure"]
+    assert ytick_labels(ax) == ["attributed accelerator share (gpu_util/large)",
+                                "time to first chunk (latency/o3/short)",
+                                "power usage effectiveness (pue/Azure)",
+                                "grid carbon intensity (cif/Azure)"]
     widths = [p.get_width() for p in ax.patches]
     assert widths == [0.6, 0.3, 0.15, 0.05]
     assert ax.get_xlabel() == "total index (1)" and ax.get_title() == "Sobol indices"
@@ -169,7 +172,8 @@ def test_tornado_sorted_bars_with_error_bars(tmp_path):
     one = ds.expand_dims(model=["o3"], prompt=["medium"])  # size-1 dims are squeezed
     assert ytick_labels(plots.tornado(one, "ST")) == ytick_labels(ax)
     ax = plots.tornado(ds, top=2)  # every measure (S1 and ST), top 2 inputs by S1
-    assert ytick_labels(ax) == ["gpu_util/large", "latency/o3/short"] and len(ax.patches) == 4
+    assert ytick_labels(ax) == ["attributed accelerator share (gpu_util/large)",
+                                "time to first chunk (latency/o3/short)"] and len(ax.patches) == 4
 
 
 def test_tornado_swing_bars_and_selection():
@@ -181,7 +185,8 @@ def test_tornado_swing_bars_and_selection():
     with pytest.raises(InputError, match="also varies over output"):
         plots.tornado(ds, "energy_wh")
     ax = plots.tornado(ds, "energy_wh", sel={"output": "a"})
-    assert ytick_labels(ax) == ["gpu_util", "pue", "cif"]
+    assert ytick_labels(ax) == ["attributed accelerator share (gpu_util)",
+                                "power usage effectiveness (pue)", "grid carbon intensity (cif)"]
     assert all(p.get_x() == 1.0 for p in ax.patches)  # bars start at the baseline
     np.testing.assert_allclose(sorted(p.get_x() + p.get_width() for p in ax.patches),
                                sorted(lo_hi.ravel()))

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
+from .. import __version__
 from ..errors import InputError
 
 #: Subcommand modules, in the order ``--help`` lists them.
@@ -24,6 +26,23 @@ class CLIError(InputError):
     """Bad command-line usage found after parsing (exit 2)."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (or SIGHUP) received: unwinds like Ctrl-C, so every atomic write removes its
+    temporary file on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum, frame):
+    raise Terminated(signum)
+
+
+#: Lines of a long error list shown before "and N more".
+MAX_PROBLEMS = 5
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mcfoot",
@@ -33,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
                "  mcfoot summary out.nc",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    p.add_argument("--version", action="version", version=f"mcfoot {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f".{name}", __name__).register(sub)
@@ -74,9 +94,76 @@ def ci_option(p: argparse.ArgumentParser, default: float = 0.95, what: str = "in
                    help=f"{what} probability ({default:g})")
 
 
-def output_option(p: argparse.ArgumentParser, what: str) -> None:
-    """``-o/--output``: the one way a subcommand names the file it writes."""
-    p.add_argument("-o", "--output", required=True, help=what)
+def output_option(p: argparse.ArgumentParser, what: str, required: bool = True) -> None:
+    """``-o/--output``: the one way a subcommand names the file it writes. Optional
+    (``required=False``) where the main output is a table and the file comes as well
+    (rank, sensitivity, scale: read back by ``mcfoot plot``)."""
+    p.add_argument("-o", "--output", required=required, default=None, metavar="FILE",
+                   help=what)
+
+
+def check_output_option(args) -> None:
+    """Refuse a bad ``--output`` before any computing."""
+    if getattr(args, "output", None):
+        from .. import io
+
+        io.check_output(args.output)
+
+
+def write_output(args, result) -> None:
+    """Write ``result`` (a Dataset or DataTree) to ``args.output`` if given, atomically."""
+    if not getattr(args, "output", None):
+        return
+    import xarray as xr
+
+    from .. import io
+
+    tree = result if isinstance(result, xr.DataTree) else xr.DataTree(result)
+    io.write_tree(tree, args.output)
+    if not args.quiet:
+        print(f"mcfoot {args.command}: written to {args.output}", file=sys.stderr)
+
+
+def need_extra(extra: str, modules: tuple[str, ...], what: str) -> None:
+    """Raise CLIError naming the extra to install when one of ``modules`` is missing."""
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise CLIError(f"{what} needs the `{extra}` extra ({', '.join(missing)} not installed); "
+                       f"install it with: python3 -m pip install 'mcfoot[{extra}]'")
+
+
+def compile_note(args, which: str) -> None:
+    """Before a long first compile (the DEA kernels: tens of seconds), say so on stderr."""
+    if getattr(args, "quiet", False):
+        return
+    from .. import _numba
+
+    if which == "dea":
+        from ..dea.lp import _cross_batch
+
+        kernels, label = (_cross_batch,), "DEA kernels"
+    else:
+        from .._kernels import _footprint
+
+        kernels, label = (_footprint,), "sampling kernel"
+    if not _numba.kernels_cached(*kernels):
+        print(f"mcfoot {args.command}: compiling the {label} on first use (up to a minute, "
+              f"once; cached in {_numba.cache_dir()})", file=sys.stderr, flush=True)
+
+
+def error_line(command: str, e: InputError) -> str:
+    """One line for an InputError: the first line, then at most :data:`MAX_PROBLEMS`
+    problems and "and N more"."""
+    lines = str(e).splitlines()
+    rest = [s.strip(" -") for s in lines[1:]]
+    if len(rest) > MAX_PROBLEMS:
+        rest = rest[:MAX_PROBLEMS] + [f"and {len(rest) - MAX_PROBLEMS} more; "
+                                      f"`mcfoot priors validate` lists them all"
+                                      if command == "priors" else
+                                      f"and {len(rest) - MAX_PROBLEMS} more"]
+    return f"mcfoot {command}: error: {lines[0]}" + (f" ({'; '.join(rest)})" if rest else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,24 +172,43 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
+    handlers = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                handlers[sig] = signal.signal(sig, _on_signal)
+            except ValueError:  # not the main thread (e.g. called from a worker thread)
+                pass
     try:
         return int(args.func(args) or 0)
     except InputError as e:
         if getattr(args, "debug", False):
             raise
-        print(f"mcfoot {args.command}: error: {str(e).splitlines()[0]}" +
-              ("" if len(str(e).splitlines()) == 1 else
-               " (" + "; ".join(s.strip(" -") for s in str(e).splitlines()[1:]) + ")"),
-              file=sys.stderr)
+        print(error_line(args.command, e), file=sys.stderr)
+        return 2
+    except MemoryError:
+        if getattr(args, "debug", False):
+            raise
+        print(f"mcfoot {args.command}: error: out of memory; use fewer draws, or a "
+              f"bounded-memory run (`mcfoot run --workers 2 --chunk-draws 65536`, the `dask` "
+              f"extra)", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `mcfoot summary out.nc | head`
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Terminated as e:
+        print(f"mcfoot: terminated by {signal.Signals(e.signum).name}; no partial file is left",
+              file=sys.stderr)
+        return 128 + e.signum
     except KeyboardInterrupt:
-        print("mcfoot: interrupted", file=sys.stderr)
+        print("mcfoot: interrupted; no partial file is left", file=sys.stderr)
         return 130
+    finally:
+        for sig, h in handlers.items():
+            signal.signal(sig, h)
 
 
 if __name__ == "__main__":  # pragma: no cover

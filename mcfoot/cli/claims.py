@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import sys
+import textwrap
 import time
 
 from .. import io
@@ -20,7 +21,7 @@ def register(sub) -> None:
         description="Evaluate claims (the study's headline figures and external checks by "
                     "default; see priors/claims/*.toml) over the draws of a scenario: "
                     "P(holds), its Monte Carlo standard error sqrt(p(1-p)/n), the claim's "
-                    "statistic (median and 95%% interval) and the sampled input with the "
+                    "statistic (median and 95% interval) and the sampled input with the "
                     "largest |Spearman rho| with it.",
         epilog="examples:\n  mcfoot claims --scenario default --draws 10000 --seed 0\n"
                "  mcfoot claims --input out.nc --file my_claims.toml --json",
@@ -58,22 +59,39 @@ def _run(args) -> int:
                    "provenance": provenance_attrs(tree)}, sys.stdout, indent=1)
         print()
         return 0
-    print(f"scenario '{tree.attrs.get('scenario')}', {tree['footprint'].sizes['draw']} draws, "
-          f"seed {tree.attrs.get('seed')}; statistic: median [95% interval]")
-    head = (f"{'id':34s} {'P(holds)':>8s} {'MCSE':>6s}  {'statistic':40s} "
-            f"{'main driver (Spearman rho)':44s} claim")
+    print(textwrap.fill(f"scenario '{tree.attrs.get('scenario')}', "
+                        f"{tree['footprint'].sizes['draw']} draws, seed {tree.attrs.get('seed')}; "
+                        f"statistic: median [95% interval]; MCSE: Monte Carlo standard error",
+                        WIDTH))
+    idw = min(max((len(r.id) for r in results), default=2), ID_WIDTH)
+    head = f"{'claim id':{idw}s}  {'P(holds)':>8s}  {'MCSE':>5s}  statistic"
     print(head)
-    print("-" * len(head))
+    print("-" * WIDTH)
     notes = []
     for r in results:
         p = "n/a" if math.isnan(r.probability) else f"{r.probability:.3f}"
         se = "n/a" if math.isnan(r.mcse) else f"{r.mcse:.3f}"
         stat = f"{_fmt(r.median)} [{_fmt(r.lower)}, {_fmt(r.upper)}] {r.unit}"
-        drv = "-" if r.driver is None else f"{r.driver} ({r.driver_rho:+.2f})"
-        print(f"{r.id[:34]:34s} {p:>8s} {se:>6s}  {stat[:40]:40s} {drv[:44]:44s} {r.text}")
+        rid = r.id if len(r.id) <= idw else r.id[:idw - 1] + "~"
+        first = f"{rid:{idw}s}  {p:>8s}  {se:>5s}  {stat}"
+        if len(first) > WIDTH:  # a long unit: the statistic on a line of its own
+            print(f"{rid:{idw}s}  {p:>8s}  {se:>5s}")
+            print(textwrap.fill(stat, WIDTH, initial_indent="  ", subsequent_indent="    "))
+        else:
+            print(first)
+        if rid != r.id:
+            print(f"  id: {r.id}")
+        print(textwrap.fill(r.text, WIDTH, initial_indent="  ", subsequent_indent="  "))
+        if r.driver is not None:
+            print(textwrap.fill(f"main driver: {r.driver} (Spearman rho {r.driver_rho:+.2f})",
+                                WIDTH, initial_indent="  ", subsequent_indent="    "))
         if r.note:
             notes.append(f"  {r.id}: {r.note}")
     if notes:
         print("notes:")
-        print("\n".join(notes))
+        print("\n".join(textwrap.fill(n, WIDTH, subsequent_indent="    ") for n in notes))
     return 0
+
+
+#: Table width (characters) and the widest claim id shown whole.
+WIDTH, ID_WIDTH = 100, 40

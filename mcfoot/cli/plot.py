@@ -9,9 +9,9 @@ import warnings
 from pathlib import Path
 
 from .. import io
-from .._validate import figure_path, probability
+from .._validate import FIGURE_FORMATS, probability
 from ..errors import InputError
-from . import CLIError, ci_option, common, output_option
+from . import CLIError, ci_option, common, compile_note, output_option
 
 KINDS = ("forest", "distribution", "rank", "tornado", "scale")
 
@@ -55,7 +55,9 @@ def register(sub) -> None:
     p.add_argument("--kind", dest="dist_kind", choices=("ecdf", "density"), default="ecdf",
                    help="distribution: ECDF or density (ecdf)")
     ci_option(p)
-    p.add_argument("--linear", action="store_true", help="linear instead of log axis")
+    p.add_argument("--linear", action="store_true",
+                   help="linear instead of log axis (scale: log only when the bars span more "
+                        "than a factor of ten)")
     p.add_argument("--measure", nargs="+", default=None,
                    help="tornado: measure variable(s) (default: every one over input)")
     p.add_argument("--sel", nargs="+", default=None, metavar="DIM=VALUE",
@@ -137,7 +139,7 @@ def _draw(args):
         for i, f in enumerate(args.files):
             ds = io.find_dataset(io.read_tree(f, require=None), args.variable, f)
             data[args.labels[i] if args.labels else Path(f).stem] = ds.sel(sel) if sel else ds
-        return plots.scale(data, args.variable, ci_prob=args.ci, log=not args.linear,
+        return plots.scale(data, args.variable, ci_prob=args.ci, log=False if args.linear else None,
                            title=args.title)
     f = args.files[0]
     tree = io.read_tree(f, require=None)
@@ -146,12 +148,13 @@ def _draw(args):
     if ds is None:
         raise InputError(f"{f}: holds no variables")
     return plots.scale(ds.sel(sel) if sel else ds, args.variable, ci_prob=args.ci,
-                       log=not args.linear, title=args.title)
+                       log=False if args.linear else None, title=args.title)
 
 
 def _rank_run(tree, args):
     from ..rank import rank
 
+    compile_note(args, "dea")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         ds = rank(tree)
@@ -167,7 +170,7 @@ def _check_labels(args) -> None:
 
 
 def _run(args) -> int:
-    out = figure_path(args.output)
+    out = io.check_output(args.output, FIGURE_FORMATS, "figure")
     probability("--ci", args.ci)
     import matplotlib
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 
 from ..errors import InputError
-from ..priors import QUANTITIES, ROW_COLUMNS, load_scenario, scenario_path, shipped_scenarios
+from ..priors import (QUANTITIES, ROW_COLUMNS, SCOPE_WORDS, load_scenario, scenario_path,
+                      shipped_scenarios)
 from . import common
 
 EPILOG = """\
@@ -70,9 +72,11 @@ def _list(args) -> int:
         json.dump({"scenarios": rows}, sys.stdout, indent=1)
         print()
         return 0
-    width = max(len(r["name"]) for r in rows)
+    width = max(len(r["name"]) + len(r["attribution"]) for r in rows) + 5
     for r in rows:
-        print(f"{r['name']:{width}s}  [{r['attribution']}]  {r['description']}")
+        print(textwrap.fill(r["description"], WIDTH,
+                            initial_indent=f"{r['name'] + '  [' + r['attribution'] + ']':{width}s}",
+                            subsequent_indent=" " * width))
     return 0
 
 
@@ -117,20 +121,29 @@ def _show(args) -> int:
                    "priors": rows, "copulas": copulas}, sys.stdout, indent=1)
         print()
         return 0
-    print(f"scenario '{sc.name}' [{sc.attribution}]: {sc.description}")
-    cols = ("quantity", "key", "dist", "parameters", "unit", "source")
-    table = [[r["quantity"], r["key"], r["dist"],
-              ", ".join(f"{k}={_fmt(v)}" for k, v in r["parameters"].items()), r["unit"],
-              r["source"]] for r in rows]
-    widths = [max([len(c)] + [len(t[i]) for t in table]) for i, c in enumerate(cols[:-1])]
-    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)) + "  source")
-    print("  ".join("-" * w for w in widths) + "  ------")
-    for t in table:
-        print("  ".join(x.ljust(w) for x, w in zip(t, widths)) + "  " + t[-1])
+    print(textwrap.fill(f"scenario '{sc.name}' [{sc.attribution}]: {sc.description}", WIDTH))
+    print("each prior: key, distribution and parameters, then its source (--json: a table)")
+    last = None
+    for r in rows:
+        if r["quantity"] != last:
+            last = r["quantity"]
+            q = QUANTITIES[last]
+            print(f"\n[{last}] {q.long_name} ({r['unit']}), per {SCOPE_WORDS[q.scope]}")
+        params = ", ".join(f"{k}={_fmt(v)}" for k, v in r["parameters"].items())
+        print(textwrap.fill(f"{r['key']}: {r['dist']} {params}", WIDTH, initial_indent="  ",
+                            subsequent_indent="      "))
+        print(textwrap.fill(f"source: {r['source']}", WIDTH, initial_indent="      ",
+                            subsequent_indent="      "))
     for c in copulas:
-        print(f"copula {c['name']}: {', '.join(c['inputs'])}, corr {_fmt(c['corr'])} "
-              f"({c['source']})")
+        print()
+        print(textwrap.fill(f"copula {c['name']}: {', '.join(c['inputs'])}, corr "
+                            f"{_fmt(c['corr'])} ({c['source']})", WIDTH,
+                            subsequent_indent="      "))
     return 0
+
+
+#: Width of the text output (characters).
+WIDTH = 100
 
 
 def _validate(args) -> int:
@@ -181,7 +194,9 @@ def _regions(args) -> int:
         wue = "" if r.wue_source_l_per_kwh != r.wue_source_l_per_kwh else \
             f"{r.wue_source_l_per_kwh:g}"
         al = "" if not isinstance(r.aliases, str) else f" ({r.aliases.replace(';', ', ')})"
-        print(f"{r.region:12s} {cif:>18s} {wue:>19s}  {r.label}{al}")
+        print(textwrap.fill(f"{r.label}{al}", WIDTH,
+                            initial_indent=f"{r.region:12s} {cif:>18s} {wue:>19s}  ",
+                            subsequent_indent=" " * 53))
     print("sources: mcfoot/data/regions.csv (a source column per value); "
           "`mcfoot priors regions --json`")
     return 0

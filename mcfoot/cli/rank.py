@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 import warnings
 
 import numpy as np
 
 from .. import io
 from ..rank import INPUT_PRESETS, POOLED, rank
-from . import ci_option, common
+from . import (check_output_option, ci_option, common, compile_note, output_option,
+               write_output)
 
 
 def register(sub) -> None:
@@ -22,7 +24,8 @@ def register(sub) -> None:
                     "Prints the models ordered by expected rank with P(best), a rank "
                     "interval, and the rank of the point estimate (DEA on mean inputs).",
         epilog="examples:\n  mcfoot rank out.nc\n  mcfoot rank out.nc --inputs footprint "
-               "--per-prompt --json",
+               "--per-prompt --json\n  mcfoot rank out.nc -o ranks.nc && mcfoot plot rank ranks.nc "
+               "-o rank.png",
         formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
     p.add_argument("file", help="result file (.nc) from `mcfoot run`")
     p.add_argument("--inputs", nargs="+", default=["study"], metavar="NAME",
@@ -38,6 +41,8 @@ def register(sub) -> None:
     ci_option(p, 0.9, "rank interval")
     p.add_argument("--on-error", default="raise", choices=("raise", "nan"),
                    help="failed DEA draws: stop (raise) or leave them out (nan)")
+    output_option(p, "also write the rank probabilities to FILE (.nc; `mcfoot plot rank` "
+                     "draws it)", required=False)
     common(p, json=True)
     p.set_defaults(func=_run)
 
@@ -62,16 +67,20 @@ def _rows(r, prompt=None):
 
 
 def _run(args) -> int:
+    check_output_option(args)
     tree = io.read_tree(args.file)
+    compile_note(args, "dea")
     inputs = args.inputs[0] if len(args.inputs) == 1 and args.inputs[0] in INPUT_PRESETS \
         else args.inputs
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         r = rank(tree, inputs=inputs, outputs=args.outputs, pool_prompts=not args.per_prompt,
                  secondary=args.secondary, ci_prob=args.ci, on_error=args.on_error)
+    write_output(args, r)
     if not args.quiet:
         for w in caught:
-            print(f"mcfoot rank: note: {w.message}", file=sys.stderr)
+            print(textwrap.fill(f"mcfoot rank: note: {w.message}", 100,
+                                subsequent_indent="  "), file=sys.stderr)
     groups = [POOLED] if not args.per_prompt else [str(p) for p in r.prompt.values]
     table = {g: _rows(r, None if g == POOLED else g) for g in groups}
     a = r.attrs
@@ -87,11 +96,13 @@ def _run(args) -> int:
         print()
         return 0
     pct = f"{100 * args.ci:g}%"
-    print(f"scenario '{tree.attrs.get('scenario')}', {a['draws_used']} of {a['draws']} draws; "
-          f"inputs {', '.join(a['inputs'].split(';'))}; output {a['outputs']}; "
-          f"{a['secondary']} cross-efficiency")
+    print(textwrap.fill(f"scenario '{tree.attrs.get('scenario')}', {a['draws_used']} of "
+                        f"{a['draws']} draws; inputs {', '.join(a['inputs'].split(';'))}; "
+                        f"output {a['outputs']}; {a['secondary']} cross-efficiency", 100))
     for g in groups:
-        print(f"\n[{g}]" + (f" {a['n_dmus']} DMUs (model x prompt)" if g == POOLED else ""))
+        n_models = len(table[g])
+        print(f"\n[{g}] {n_models} models" + (
+            f" ranked as {a['n_dmus']} DMUs (model x prompt size, pooled)" if g == POOLED else ""))
         head = (f"{'model':34s} {'E[rank]':>7s} {'P(best)':>7s} {pct + ' interval':>14s} "
                 f"{'point rank':>10s} {'mean CE':>7s}")
         print(head)

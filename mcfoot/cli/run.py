@@ -6,9 +6,9 @@ import sys
 import time
 
 from .. import io
+from .._validate import positive_int
 from ..simulate import simulate
-from .._validate import output_path
-from . import CLIError, common, output_option, sampling
+from . import CLIError, common, need_extra, output_option, sampling
 
 
 def register(sub) -> None:
@@ -42,13 +42,14 @@ def register(sub) -> None:
 
 def _run(args) -> int:
     t0 = time.perf_counter()
-    output_path(args.output, io.FORMATS)  # before sampling: a bad name costs no run
+    io.check_output(args.output)  # before sampling: a bad path costs no run
     if args.workers is not None or args.dask_scheduler is not None:
-        from ..distributed import run_to_netcdf
-
         if args.workers is not None and args.dask_scheduler is not None:
             raise CLIError("give --workers or --dask-scheduler, not both")
-        from ..distributed import client
+        if args.workers is not None:
+            positive_int("--workers", args.workers)
+        need_extra("dask", ("dask", "distributed"), "--workers/--dask-scheduler")
+        from ..distributed import client, run_to_netcdf
         from ..priors import load_scenario, with_region
 
         scenario = args.scenario if args.region is None else \

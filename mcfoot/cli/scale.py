@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import textwrap
 
 from .. import io
 from ..errors import InputError
 from ..scale import load_constants, scale, summary_rows
 from ..simulate import simulate
-from . import ci_option, common, sampling
+from . import check_output_option, ci_option, common, output_option, sampling, write_output
 
 
 def register(sub) -> None:
@@ -41,6 +43,8 @@ def register(sub) -> None:
     p.add_argument("--constants", default="primary", choices=("primary", "study"),
                    help="equivalence constants: primary sources or the study's values")
     ci_option(p)
+    output_option(p, "also write the totals (per draw and summarised) to FILE (.nc; "
+                     "`mcfoot plot scale` draws it)", required=False)
     common(p, json=True)
     p.set_defaults(func=_run)
 
@@ -63,6 +67,7 @@ def _mix(text: str | None) -> dict | None:
 
 def _run(args) -> int:
     model = args.model or load_constants()["study_case"]["model"]
+    check_output_option(args)
     if args.input:
         tree = io.read_tree(args.input)
     else:
@@ -71,6 +76,7 @@ def _run(args) -> int:
     ds = scale(tree, model, queries_per_day=args.queries_per_day, prompt_mix=_mix(args.mix),
                days=args.days, ci_prob=args.ci, queries_per_year=args.queries_per_year,
                utilization=args.utilization, constants=args.constants)
+    write_output(args, ds)
     rows = summary_rows(ds)
     if getattr(args, "json", False):
         json.dump({"attrs": {k: (v.item() if hasattr(v, "item") else v)
@@ -78,15 +84,43 @@ def _run(args) -> int:
         print()
         return 0
     a = ds.attrs
-    print(f"{a['model']}: {a['queries']:.4g} queries, mix {a['prompt_mix']}, utilization "
-          f"{a['utilization']}, scenario '{a['scenario']}', {a['draws']} draws; "
-          f"{100 * a['ci_prob']:g}% intervals; equivalents with {a['constants']} constants")
-    head = f"{'quantity':24s} {'units':10s} {'mean':>11s} {'median':>11s} {'interval':>25s}  per"
+    print(textwrap.fill(
+        f"{a['model']}: {a['queries']:.4g} queries, mix {a['prompt_mix']}, utilization "
+        f"{a['utilization']}, scenario '{a['scenario']}', {a['draws']} draws; "
+        f"{100 * a['ci_prob']:g}% intervals; equivalents with {a['constants']} constants", WIDTH))
+    qw = max(len(r["name"]) for r in rows)
+    uw = max(len(r["units"]) for r in rows)
+    cells = [(sig(r["mean"]), sig(r["median"]), f"[{sig(r['lower'])}, {sig(r['upper'])}]")
+             for r in rows]
+    nw = max(max(len(c[0]), len(c[1])) for c in cells)
+    iw = max(len(c[2]) for c in cells)
+    head = (f"{'quantity':{qw}s}  {'units':{uw}s}  {'mean':>{nw}s}  {'median':>{nw}s}  "
+            f"{'interval':>{iw}s}")
     print(head)
     print("-" * len(head))
-    for r in rows:
-        per = "" if r["constant"] is None else f"{r['constant']:g} {r['constant_unit']}"
-        print(f"{r['name']:24s} {r['units']:10s} {r['mean']:11.4g} {r['median']:11.4g} "
-              f"{'[' + format(r['lower'], '.4g') + ', ' + format(r['upper'], '.4g') + ']':>25s}"
-              f"  {per}")
+    for r, (mean, med, iv) in zip(rows, cells):
+        print(f"{r['name']:{qw}s}  {r['units']:{uw}s}  {mean:>{nw}s}  {med:>{nw}s}  {iv:>{iw}s}")
+    per = [f"{r['name']} = total / {r['constant']:g} {r['constant_unit']}" for r in rows
+           if r["constant"] is not None]
+    if per:
+        print(textwrap.fill("; ".join(per), WIDTH, initial_indent="equivalents: ",
+                            subsequent_indent="  "))
     return 0
+
+
+#: Table width (characters).
+WIDTH = 100
+
+
+def sig(x: float, digits: int = 4) -> str:
+    """``x`` to ``digits`` significant digits as a plain decimal with thousands separators
+    (149,800 rather than 1.498e+05; 0.5862); scientific only beyond 1e15 or below 1e-4."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    if x == 0:
+        return "0"
+    e = math.floor(math.log10(abs(x)))
+    if e >= 15 or e < -4:
+        return f"{x:.{digits - 1}e}"
+    places = max(digits - 1 - e, 0)
+    return f"{round(x, digits - 1 - e):,.{places}f}"

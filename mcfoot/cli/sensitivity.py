@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import math
 import sys
+import textwrap
 
 import numpy as np
 
 from .. import sensitivity as sens
 from .. import variables
+from .._validate import probability
 from ..simulate import simulate
-from . import CLIError, ci_option, common, sampling
+from . import (CLIError, check_output_option, ci_option, common, output_option, sampling,
+               write_output)
 
 METHODS = ("sobol", "prcc", "delta")
 DEFAULT_N = {"sobol": 1024, "prcc": 10_000, "delta": 2_000}
@@ -29,8 +32,10 @@ def register(sub) -> None:
                     "through the sampler (n * (k + 2) runs); prcc: Spearman and partial rank "
                     "correlations from n Monte Carlo draws; delta: Borgonovo's "
                     "moment-independent delta from n draws (slow: keep n in the thousands).",
-        epilog="example: mcfoot sensitivity --scenario default --model gpt-4o-mar "
-               "--prompt short --method sobol --n 512")
+        epilog="examples:\n  mcfoot sensitivity --scenario default --model gpt-4o-mar "
+               "--prompt short --method sobol --n 512\n  mcfoot sensitivity --model o3 --prompt "
+               "long -o sobol.nc && mcfoot plot tornado sobol.nc --measure ST -o tornado.png",
+        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
     sampling(p, draws=False)
     p.add_argument("--model", action="append", required=True,
                    help="catalogue model id (repeat for several)")
@@ -43,6 +48,8 @@ def register(sub) -> None:
     p.add_argument("--variable", choices=variables.footprint_names(), default="energy_wh",
                    help="footprint variable (energy_wh)")
     ci_option(p)
+    output_option(p, "also write the indices to FILE (.nc; `mcfoot plot tornado` draws it)",
+                  required=False)
     common(p, json=True)
     p.set_defaults(func=_run)
 
@@ -70,9 +77,10 @@ def _cells(ds, var, mode, i, j, k):
 
 
 def _run(args) -> int:
-    if not 0 < args.ci < 1:
-        raise CLIError(f"--ci must be in (0, 1), got {args.ci}")
+    probability("--ci", args.ci)
+    check_output_option(args)
     ds, n = _compute(args)
+    write_output(args, ds)
     rank_by, columns = SHOW[args.method]
     units = variables.units(args.variable)
     rows = []
@@ -102,8 +110,8 @@ def _run(args) -> int:
             "prcc": f"rank correlations from {n} draws, {100 * args.ci:g}% Fisher-z intervals",
             "delta": f"delta indices from {n} draws, {100 * args.ci:g}% bootstrap intervals"}
     ranked = f"|{rank_by}|" if args.method == "prcc" else rank_by
-    print(f"scenario '{ds.attrs.get('scenario')}', {args.variable} ({units}): "
-          f"{what[args.method]}; ranked by {ranked}")
+    print(textwrap.fill(f"scenario '{ds.attrs.get('scenario')}', {args.variable} ({units}): "
+                        f"{what[args.method]}; ranked by {ranked}", 100))
     head = f"  {'input':18s} {'units':12s}" + "".join(f" {v:>24s}" for v, _ in columns)
     last = None
     for r in rows:

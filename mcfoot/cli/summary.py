@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 
 import numpy as np
 
@@ -16,7 +17,7 @@ COLUMNS = variables.headline_names()
 
 
 def register(sub) -> None:
-    p = sub.add_parser("summary", help="print mean, median and 95%% interval per model",
+    p = sub.add_parser("summary", help="print median and 95%% interval per model (mean with --json)",
                        description="Summarise a result file of `mcfoot run`.",
                        epilog="example: mcfoot summary out.nc --ci 0.9 --kind hdi")
     p.add_argument("file", help="result file (.nc) from `mcfoot run`")
@@ -57,22 +58,60 @@ def _run(args) -> int:
         print()
         return 0
     pct = f"{100 * args.ci:g}% {args.kind.upper()}"
-    head = f"{'model':32s} {'prompt':6s}"
+    models = [str(m) for m in s.model.values]
+    width = min(max(map(len, models)), MODEL_WIDTH)
+    cut = [m for m in models if len(m) > width]
+    print(textwrap.fill(f"scenario '{tree.attrs.get('scenario')}', {s.attrs['draws']} draws "
+                        f"({tree.attrs.get('sampling', 'mc')}); each cell: median [{pct} "
+                        f"interval] per query (means, Monte Carlo errors: --json)", 100))
+    head = " " * (width + 2)
     for v in COLUMNS:
         unit = s[v].attrs.get("units", "")
-        head += f" | {v.split('_')[0] + ' (' + unit + ')':^30s}"
-    print(f"scenario '{tree.attrs.get('scenario')}', {s.attrs['draws']} draws "
-          f"({tree.attrs.get('sampling', 'mc')}); each cell: mean  median  [{pct} interval]; "
-          f"Monte Carlo errors in --json")
-    print(head)
-    print("-" * len(head))
-    for i, m in enumerate(s.model.values):
-        for j, p in enumerate(s.prompt.values):
-            if not present[i, j]:
-                continue
-            line = f"{str(m)[:32]:32s} {p:6s}"
+        head += "  " + f"{v.split('_')[0] + ' (' + unit + ')':^{CELL}s}"
+    print(head.rstrip())
+    stats = list(s.stat.values)
+    for j, p in enumerate(s.prompt.values):
+        rows = [i for i in range(len(models)) if present[i, j]]
+        if not rows:
+            continue
+        print(_prompt_heading(tree, str(p)))
+        for i in rows:
+            m = models[i] if len(models[i]) <= width else models[i][:width - 1] + "~"
+            line = f"  {m:{width}s}"
             for v in COLUMNS:
-                mean, _, med, lo, hi = s[v].values[i, j]
-                line += f" | {mean:7.3g} {med:7.3g} [{lo:.3g}, {hi:.3g}]".ljust(33)
+                med, lo, hi = (float(s[v].values[i, j, stats.index(k)])
+                               for k in ("median", "lower", "upper"))
+                line += f"  {num(med)} [{num(lo)}, {num(hi)}]"
             print(line)
+    if cut:
+        print(f"~ : model id cut to {width} characters ({len(cut)}); `--json` has the full ids")
     return 0
+
+
+#: Widest model id shown whole: 2 + 32 + 3 x (2 + CELL) = 100 characters.
+MODEL_WIDTH = 32
+#: "median [lower, upper]" with numbers of NUM characters: NUM + 2 + NUM + 2 + NUM + 1.
+NUM = 5
+CELL = 3 * NUM + 5
+
+
+def num(x: float) -> str:
+    """A footprint number in exactly NUM characters, 3 significant digits where they fit
+    (0.421, 4.21, 42.1, 421, 4210; 0.042; 4e-04 below 0.01)."""
+    if not np.isfinite(x):
+        return f"{'n/a':>{NUM}s}"
+    a = abs(x)
+    text = (f"{x:.0f}" if a >= 99.95 else f"{x:.1f}" if a >= 9.995 else f"{x:.2f}" if a >= 0.9995
+            else f"{x:.3f}" if a >= 0.01 or a == 0 else f"{x:.0e}")
+    return f"{text:>{NUM}s}"
+
+
+def _prompt_heading(tree, prompt: str) -> str:
+    cat = tree["catalogue"] if "catalogue" in tree.children else None
+    if cat is not None and "input_tokens" in cat:
+        tin = np.unique(cat["input_tokens"].sel(prompt=prompt).values)
+        tout = np.unique(cat["output_tokens"].sel(prompt=prompt).values)
+        tin, tout = tin[np.isfinite(tin)], tout[np.isfinite(tout)]
+        if len(tin) == 1 and len(tout) == 1:
+            return f"{prompt} prompts ({tin[0]:.0f} input / {tout[0]:.0f} output tokens)"
+    return f"{prompt} prompts"
