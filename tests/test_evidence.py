@@ -198,3 +198,23 @@ def test_bad_token_claims(tmp_path, field, match):
     p.write_text(body + field + "\n")
     with pytest.raises(InputError, match=match):
         load_claims(p)
+
+
+def test_cli_csv_matches_json(tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / "compare.csv"
+    assert main(["compare", "--scenario", "paper", "--draws", "200", "--csv", str(out),
+                 "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    head = [ln for ln in out.read_text().splitlines() if ln.startswith("#")]
+    assert any(ln.startswith("# scenario: paper") for ln in head)
+    df = pd.read_csv(out, comment="#", index_col="evidence")
+    assert list(df.index) == [r["id"] for r in rows]
+    for r in rows:
+        got = df.loc[r["id"]]
+        assert got["unit"] == r["unit"] and got["published"] == pytest.approx(r["value"])
+        if r["percentile"] is None:
+            assert pd.isna(got["percentile [%]"])
+        else:
+            assert got["percentile [%]"] == pytest.approx(r["percentile"])

@@ -34,6 +34,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--plot", default=None, metavar="FIGURE",
                    help="also draw the published figures against the intervals (.png/.pdf/.svg)")
+    p.add_argument("--csv", default=None, metavar="FILE",
+                   help="also write the table as CSV (one row per entry; figures in the unit "
+                        "of its 'unit' column, percentile in %%; provenance in '#' lines)")
     common(p, json=True)
     p.set_defaults(func=_run)
 
@@ -42,11 +45,25 @@ def _g(x) -> str:
     return "n/a" if x is None else f"{x:.3g}"
 
 
+def _frame(rows):
+    """The table as a DataFrame: published figure and mcfoot's median and interval share the
+    entry's own unit (a column of its own, since entries differ); percentile in %."""
+    import pandas as pd
+
+    cols = {"variable": "variable", "statistic": "statistic", "unit": "unit",
+            "value": "published", "median": "median", "lower": "lower", "upper": "upper",
+            "percentile": "percentile [%]", "verdict": "verdict", "status": "status"}
+    return pd.DataFrame([{new: r[old] for old, new in cols.items()} for r in rows],
+                        index=pd.Index([r["id"] for r in rows], name="evidence"))
+
+
 def _run(args) -> int:
     if args.plot:  # fail on a bad figure path before the work
         figure_path(args.plot)
     ds = compare(args.scenario, args.file, draws=args.draws, seed=args.seed)
     rows = table(ds)
+    if args.csv:
+        io.write_csv(_frame(rows), args.csv, provenance=dict(ds.attrs))
     if args.plot:
         from ..plots import compare as draw
 
