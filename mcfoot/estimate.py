@@ -168,7 +168,8 @@ def request_catalogue(ds: xr.Dataset, models, output_tokens, input_tokens) -> xr
 
 def estimate_tree(model, output_tokens, input_tokens=None, *, scenario: str | Path | Scenario
                   = "default", draws: int = 10_000, seed=0, catalogue=None,
-                  backend: str = "numba", region: str | None = None) -> xr.DataTree:
+                  backend: str = "numba", region: str | None = None, sampling: str = "mc",
+                  replicates: int | None = None) -> xr.DataTree:
     """:func:`estimate` as a full result tree (``footprint``, ``inputs``, ``catalogue`` over
     ``prompt`` = request labels ``r0, r1, ...``), for the functions that take a
     :func:`mcfoot.simulate` result (e.g. :func:`mcfoot.scale.expected_per_query`)."""
@@ -191,7 +192,7 @@ def estimate_tree(model, output_tokens, input_tokens=None, *, scenario: str | Pa
                          f"{ds.attrs.get('source', '(given)')}")
     req = request_catalogue(sel, list(models), out_t, in_t)
     tree = simulate(scenario, draws=draws, seed=seed, catalogue=req, backend=backend,
-                    progress=False, region=region)
+                    progress=False, region=region, sampling=sampling, replicates=replicates)
     tree.attrs = provenance.stamp("estimate", tree.attrs, estimate=INTERPOLATION,
                                   request_shape=",".join(map(str, out_t.shape)) or "scalar")
     return tree
@@ -199,7 +200,8 @@ def estimate_tree(model, output_tokens, input_tokens=None, *, scenario: str | Pa
 
 def estimate(model, output_tokens, input_tokens=None, *, scenario: str | Path | Scenario
              = "default", draws: int = 10_000, seed=0, catalogue=None,
-             region: str | None = None) -> xr.Dataset:
+             region: str | None = None, sampling: str = "mc",
+             replicates: int | None = None) -> xr.Dataset:
     """Footprint distributions of any request: ``model`` answering ``output_tokens`` (after
     ``input_tokens`` of prompt) under ``scenario``.
 
@@ -210,6 +212,9 @@ def estimate(model, output_tokens, input_tokens=None, *, scenario: str | Path | 
         together; adds a ``request`` dimension with both counts as coordinates).
         ``input_tokens=None``: the model's smallest measured prompt size.
     scenario, draws, seed, catalogue, region : as for :func:`mcfoot.simulate`.
+    sampling, replicates : ``"mc"`` or ``"sobol"`` (randomized QMC), as for
+        :func:`mcfoot.simulate`; a Sobol' design spans the request catalogue's own columns,
+        so its draws differ from a whole-catalogue Sobol' run's (plain MC draws do not).
 
     Returns
     -------
@@ -224,7 +229,8 @@ def estimate(model, output_tokens, input_tokens=None, *, scenario: str | Path | 
     extrapolation (held, with an :class:`EstimateWarning`) and monotonicity.
     """
     tree = estimate_tree(model, output_tokens, input_tokens, scenario=scenario, draws=draws,
-                         seed=seed, catalogue=catalogue, region=region)
+                         seed=seed, catalogue=catalogue, region=region, sampling=sampling,
+                         replicates=replicates)
     fpt = tree["footprint"].to_dataset()
     inp = tree["inputs"].to_dataset()
     for v in ("latency_s", "speed_tokens_per_s"):

@@ -37,6 +37,11 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--region", default=None,
                    help="apply a named grid region to the host (`mcfoot priors regions`)")
+    p.add_argument("--sampling", choices=("mc", "sobol"), default="mc",
+                   help="mc: pseudo-random draws (default); sobol: randomized quasi-Monte "
+                        "Carlo (draws must be replicates x a power of two)")
+    p.add_argument("--replicates", type=int, default=None,
+                   help="independent Sobol' scrambles (default 16; --sampling sobol only)")
     p.add_argument("--csv", default=None, metavar="FILE",
                    help="also write the table as CSV (units in column names, provenance in "
                         "'#' header lines)")
@@ -57,7 +62,8 @@ def _run(args) -> int:
         warnings.simplefilter("always", EstimateWarning)
         ds = estimate(args.model, args.output_tokens, args.input_tokens,
                       scenario=args.scenario, draws=args.draws, seed=args.seed,
-                      region=args.region)
+                      region=args.region, sampling=args.sampling,
+                      replicates=args.replicates)
     notes = [str(w.message) for w in caught if issubclass(w.category, EstimateWarning)]
     for w in caught:
         if not issubclass(w.category, EstimateWarning):
