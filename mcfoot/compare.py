@@ -46,7 +46,6 @@ from .errors import InputError
 from .estimate import EstimateWarning, estimate_tree
 from .evidence import Evidence, load_evidence
 from .priors import Scenario, load_scenario
-from .scale import expected_per_query
 from .simulate import build_plan, check_draws
 
 CI = 0.9
@@ -92,6 +91,8 @@ def predict(e: Evidence, scenario: Scenario, draws: int, seed,
     for w in caught:
         if not issubclass(w.category, EstimateWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    from .scale import expected_per_query  # lazily: `import mcfoot` stays light
+
     total = sum(expected_per_query(tree, v, e.statistic) for v in e.variables)
     x = np.asarray(total.transpose("draw", "model", "prompt").values)  # (D, M, R)
     io = _pick(ss, e, "output_tokens", e.output_tokens, draws)

@@ -164,7 +164,7 @@ def test_tornado_sorted_bars_with_error_bars(tmp_path):
     assert ytick_labels(ax) == ["attributed accelerator share (gpu_util/large)",
                                 "time to first chunk (latency/o3/short)",
                                 "power usage effectiveness (pue/Azure)",
-                                "grid carbon intensity (cif/Azure)"]
+                                "grid carbon intensity (location-based) (cif/Azure)"]
     widths = [p.get_width() for p in ax.patches]
     assert widths == [0.6, 0.3, 0.15, 0.05]
     assert ax.get_xlabel() == "total index (1)" and ax.get_title() == "Sobol indices"
@@ -186,7 +186,7 @@ def test_tornado_swing_bars_and_selection():
         plots.tornado(ds, "energy_wh")
     ax = plots.tornado(ds, "energy_wh", sel={"output": "a"})
     assert ytick_labels(ax) == ["attributed accelerator share (gpu_util)",
-                                "power usage effectiveness (pue)", "grid carbon intensity (cif)"]
+                                "power usage effectiveness (pue)", "grid carbon intensity (location-based) (cif)"]
     assert all(p.get_x() == 1.0 for p in ax.patches)  # bars start at the baseline
     np.testing.assert_allclose(sorted(p.get_x() + p.get_width() for p in ax.patches),
                                sorted(lo_hi.ravel()))

@@ -128,7 +128,8 @@ def _show(args) -> int:
         if r["quantity"] != last:
             last = r["quantity"]
             q = QUANTITIES[last]
-            print(f"\n[{last}] {q.long_name} ({r['unit']}), per {SCOPE_WORDS[q.scope]}")
+            print("\n" + textwrap.fill(f"[{last}] {q.long_name} ({r['unit']}), per "
+                                      f"{SCOPE_WORDS[q.scope]}", WIDTH, subsequent_indent="    "))
         params = ", ".join(f"{k}={_fmt(v)}" for k, v in r["parameters"].items())
         print(textwrap.fill(f"{r['key']}: {r['dist']} {params}", WIDTH, initial_indent="  ",
                             subsequent_indent="      "))
