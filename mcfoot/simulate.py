@@ -116,6 +116,8 @@ def _check_new_keys(sc: Scenario, ds: xr.Dataset) -> None:
     problems = []
     for q, key in sorted(sc.new_keys):
         scope = QUANTITIES[q].scope
+        if scope not in have:  # model-scoped keys (serving): checked where they resolve
+            continue
         if key in have[scope]:
             continue
         names = sorted("/".join(k) for k in have[scope])
