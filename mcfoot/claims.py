@@ -77,7 +77,7 @@ from . import mcse as _mcse, provenance, variables
 from . import scale as _scale
 from ._validate import did_you_mean as _hint
 from ._validate import is_number, probability, prompt_mix_problems
-from .priors import priors_dir
+from .priors import priors_dir, read_shipped_or_file
 from .rank import rank
 from .sensitivity import sampled_inputs
 from .errors import InputError
@@ -417,16 +417,7 @@ def load_claims(files: str | Path | list | None = None, catalogue=None) -> list[
     out: list[Claim] = []
     seen: set[str] = set()
     for f in files:
-        if isinstance(f, str) and f in shipped_claims():
-            src = f"priors/claims/{f}.toml"
-            text = priors_dir("claims").joinpath(f"{f}.toml").read_bytes()
-        else:
-            path = Path(f)
-            src = str(path)
-            if not path.is_file():
-                raise InputError(f"{path}: no such claims file; give a .toml path or one of "
-                                 f"{', '.join(shipped_claims())}")
-            text = path.read_bytes()
+        src, text = read_shipped_or_file(f, "claims", shipped_claims(), "claims")
         try:
             raw = tomllib.loads(text.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:

@@ -55,7 +55,7 @@ import xarray as xr
 from . import distributions as dists
 from ._validate import did_you_mean as _hint
 from .errors import InputError
-from .priors import priors_dir
+from .priors import priors_dir, read_shipped_or_file
 from .variables import FOOTPRINT
 
 SCHEMA = 1
@@ -357,16 +357,7 @@ def load_evidence(files: str | Path | list | None = None, catalogue=None) -> lis
     out: list[Evidence] = []
     seen: set[str] = set()
     for f in files:
-        if isinstance(f, str) and f in shipped_evidence():
-            src = f"mcfoot/_priors/evidence/{f}.toml"
-            raw_bytes = priors_dir("evidence").joinpath(f"{f}.toml").read_bytes()
-        else:
-            path = Path(f)
-            src = str(path)
-            if not path.is_file():
-                raise InputError(f"no such evidence file; give a .toml path or one of "
-                                 f"{', '.join(shipped_evidence())}", src)
-            raw_bytes = path.read_bytes()
+        src, raw_bytes = read_shipped_or_file(f, "evidence", shipped_evidence(), "evidence")
         try:
             raw = tomllib.loads(raw_bytes.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:

@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 
 from . import distributions as dists, plausibility
-from .errors import PriorsError
+from .errors import InputError, PriorsError
 from .regions import RegionError, canonical, expand_region_entry, region_prior
 
 __all__ = ["ATTRIBUTIONS", "Copula", "ENTRY_META", "HOST_QUANTITIES", "INF", "load_scenario",
@@ -260,6 +260,19 @@ class Scenario:
         """Content hash of the scenario (of every file it is built from)."""
         return self.hashes[0] if len(self.hashes) == 1 else "sha256:" + hashlib.sha256(
             "".join(self.hashes).encode()).hexdigest()
+
+
+def read_shipped_or_file(f, sub: str, shipped, what: str) -> tuple[str, bytes]:
+    """``(label, bytes)`` of a data file given by shipped name (``priors/<sub>/<f>.toml``) or
+    by path; a path that is no file is one error naming it and the shipped names.
+    ``what``: the kind of file for the message (``"claims"``, ``"evidence"``)."""
+    if isinstance(f, str) and f in shipped:
+        return f"priors/{sub}/{f}.toml", priors_dir(sub).joinpath(f"{f}.toml").read_bytes()
+    path = Path(f)
+    if not path.is_file():
+        raise InputError(f"no such {what} file; give a .toml path or one of "
+                         f"{', '.join(shipped)}", str(path))
+    return str(path), path.read_bytes()
 
 
 def priors_dir(sub: str = ""):
