@@ -40,7 +40,8 @@ from . import rng
 from .errors import InputError
 
 __all__ = ["Layout", "binomial", "grouped", "layout", "mean", "mean_ignoring_nan",
-           "proportion", "quantile", "replicate_error", "sd"]
+           "proportion", "quantile", "quantile_ranks", "replicate_error", "sd", "sd_error",
+           "variance_error_iid"]
 
 
 @dataclass(frozen=True)
@@ -162,13 +163,36 @@ def sd(x: np.ndarray, lay: Layout) -> np.ndarray:
     n = len(x)
     dev = x - x.mean(axis=0)
     m2, m4 = (dev ** 2).mean(axis=0), (dev ** 4).mean(axis=0)
+    # delta method through the variance, the mean of the squared deviations: its error
+    # by mean() (replicates for Sobol', iid otherwise), then d sd = d var / (2 sd)
+    se_var = mean(dev ** 2, lay) if lay.kind == "sobol" else variance_error_iid(m2, m4, n)
+    return sd_error(se_var, m2)
+
+
+def variance_error_iid(m2, m4, n) -> np.ndarray:
+    """MCSE ``sqrt((m4 - m2^2) / n)`` of the mean squared deviation of ``n`` iid draws with
+    central moments ``m2``, ``m4`` (ddof 0)."""
+    m2, m4 = np.asarray(m2, float), np.asarray(m4, float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        # delta method through the variance, the mean of the squared deviations: its error
-        # by mean() (replicates for Sobol', iid otherwise), then d sd = d var / (2 sd)
-        se_var = mean(dev ** 2, lay) if lay.kind == "sobol" else \
-            np.sqrt(np.maximum(m4 - m2 ** 2, 0.0) / n)
-        out = se_var / (2 * np.sqrt(m2))
-    return np.where(m2 == 0, 0.0, out)  # a constant: no error; NaN stays NaN
+        return np.sqrt(np.maximum(m4 - m2 ** 2, 0.0) / n)
+
+
+def sd_error(se_var, m2) -> np.ndarray:
+    """MCSE of the sd from the MCSE ``se_var`` of the variance ``m2`` (delta method,
+    ``d sd = d var / (2 sd)``); 0 for a constant, NaN stays NaN."""
+    m2 = np.asarray(m2, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.asarray(se_var, float) / (2 * np.sqrt(m2))
+    return np.where(m2 == 0, 0.0, out)
+
+
+def quantile_ranks(n: int, q: float) -> tuple[int, int]:
+    """0-based indices of the order statistics at ranks ``n q -+ sqrt(n q (1 - q))`` (the
+    binomial interval of the ``q`` quantile; half their distance is its iid MCSE)."""
+    half = math.sqrt(n * q * (1 - q))
+    lo = min(max(int(math.floor(n * q - half)) - 1, 0), n - 1)  # 1-based rank -> index
+    hi = min(max(int(math.ceil(n * q + half)) - 1, 0), n - 1)
+    return lo, hi
 
 
 def quantile(x: np.ndarray, q, lay: Layout) -> np.ndarray:
@@ -179,9 +203,7 @@ def quantile(x: np.ndarray, q, lay: Layout) -> np.ndarray:
     n, s = len(x), np.sort(x, axis=0)
     cols = []
     for qi in qs:
-        half = math.sqrt(n * qi * (1 - qi))
-        lo = min(max(int(math.floor(n * qi - half)) - 1, 0), n - 1)  # 1-based rank -> index
-        hi = min(max(int(math.ceil(n * qi + half)) - 1, 0), n - 1)
+        lo, hi = quantile_ranks(n, qi)
         slope = (s[hi] - s[lo]) / 2  # ~ dQ/dp x sqrt(p (1 - p) / n)
         if lay.kind == "sobol":
             # delta method: the error of the CDF at the pooled quantile (a share, whose

@@ -503,7 +503,7 @@ def test_workload_sobol_design_chunking_and_mcse(method):
     assert se_mc == pytest.approx(x.std(ddof=1) / math.sqrt(1024), rel=1e-12)
     assert abs(e.mean() - x.mean()) < 3 * math.hypot(se, se_mc)
     if method == "mean":  # the total is a smooth function of the shared inputs only
-        assert se_mc > 5 * se, (se_mc, se)
+        assert se_mc > 4 * se, (se_mc, se)  # measured 6.6x (16 x 64 points, ~40 inputs)
     assert np.isfinite(table.filter(like="energy_wh_mcse").to_numpy()).all()
 
 
