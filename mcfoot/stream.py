@@ -342,16 +342,30 @@ def reduce_arrays(arrays: dict, spec: Spec, start: int, stop: int,
         part.n[v] = np.where(ok, n_draws, 0).astype(np.int64)
         part.mean[v] = np.where(ok, total / n_draws, np.nan)
         part.m2[v] = np.where(ok, m2, np.nan)
-        if spec.fourth_moments:  # two more passes, in NumPy: a fixed order for both backends
-            with np.errstate(invalid="ignore", over="ignore"):
-                dev = x - part.mean[v][:, None]
-                d2 = dev * dev
-                part.m3[v] = np.where(ok, (d2 * dev).sum(axis=1), np.nan)
-                part.m4[v] = np.where(ok, (d2 * d2).sum(axis=1), np.nan)
+        if spec.fourth_moments:
+            part.m3[v], part.m4[v] = _higher_sums(x, part.mean[v])
         part.hist[v] = hist
         if v in spec.thresholds:
             part.exceed[v] = exceed
     return part
+
+
+#: Rows per block of :func:`_higher_sums` (bounds its temporaries to a few MB per block).
+HIGHER_ROWS = 16
+
+
+def _higher_sums(x: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``x`` (rows, draws), the sums of cubed and fourth-power deviations from
+    ``mean`` (NaN rows stay NaN), in NumPy (the same order for both backends), a block of
+    rows at a time."""
+    m3, m4 = np.empty(len(x)), np.empty(len(x))
+    with np.errstate(invalid="ignore", over="ignore"):
+        for r in range(0, len(x), HIGHER_ROWS):
+            dev = x[r:r + HIGHER_ROWS] - mean[r:r + HIGHER_ROWS, None]
+            d2 = dev * dev
+            m3[r:r + HIGHER_ROWS] = np.einsum("ij,ij->i", d2, dev)
+            m4[r:r + HIGHER_ROWS] = np.einsum("ij,ij->i", d2, d2)
+    return m3, m4
 
 
 def reduce_tree(tree: xr.DataTree, spec: Spec, start: int = 0,
