@@ -39,7 +39,7 @@ import numpy as np
 from . import rng
 from .errors import InputError
 
-__all__ = ["Layout", "binomial", "grouped", "layout", "mean", "mean_ignoring_nan",
+__all__ = ["Layout", "binomial", "grouped", "layout", "mean", "mean_ignoring_nan", "multiplier",
            "proportion", "quantile", "quantile_ranks", "replicate_error", "sd", "sd_error",
            "variance_error_iid"]
 
@@ -60,9 +60,21 @@ class Layout:
         """A one-line account of how the MCSE was computed (for result attrs)."""
         if self.kind == "sobol":
             return (f"sd of {self.replicates} independent Sobol' scrambles' estimates / "
-                    f"sqrt({self.replicates}) (RQMC)")
+                    f"sqrt({self.replicates}) (RQMC; {self.replicates - 1} degrees of freedom: "
+                    f"a 95 % interval is +-{multiplier(self):.3g} MCSE)")
         return ("iid: mean sd/sqrt(n), probability sqrt(p(1-p)/n), sd delta method, quantile "
                 f"order statistics; otherwise sectioning into {self.replicates} batches")
+
+
+def multiplier(lay: Layout, prob: float = 0.95) -> float:
+    """How many MCSE wide each side a ``prob`` interval of an estimate is: the Student t
+    quantile with ``R - 1`` degrees of freedom for RQMC (the MCSE is the spread of ``R``
+    replicates: with few of them it is itself uncertain), the normal one for iid draws."""
+    from scipy import stats
+
+    a = 0.5 + prob / 2
+    return float(stats.t.ppf(a, lay.replicates - 1) if lay.kind == "sobol" and
+                 lay.replicates > 1 else stats.norm.ppf(a))
 
 
 def layout(attrs: dict, draws: int) -> Layout:
