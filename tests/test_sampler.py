@@ -246,3 +246,39 @@ def test_bad_arguments():
         simulate("paper", draws=0)
     with pytest.raises(InputError, match="backend"):
         simulate("paper", draws=10, models=SOME[:1], backend="cuda")
+
+
+# ---- outputs only when asked (issue 17) -----------------------------------------------------
+@pytest.mark.parametrize("scenario, variables", [
+    ("paper", ["energy_wh"]), ("paper", ["water_ml", "energy_min_wh"]),
+    ("default", "carbon_embodied_g"), ("serving", ["energy_it_wh", "carbon_market_g"])])
+def test_requested_variables_equal_the_full_run(scenario, variables):
+    """simulate(variables=...) writes only the requested footprints, with the same values
+    as the full run, and holds nothing else per (model, prompt)."""
+    from mcfoot import variables as V
+
+    full = mcfoot.simulate(scenario, 600, seed=3, progress=False)
+    part = mcfoot.simulate(scenario, 600, seed=3, progress=False, variables=variables,
+                           chunk_draws=250)
+    want = set([variables] if isinstance(variables, str) else variables)
+    if want & set(V.BAND):
+        want |= set(V.BAND)  # the band's two bounds are one kernel output
+    per_query = {v for v in part["footprint"].data_vars if "prompt" in part["footprint"][v].dims}
+    assert per_query == want
+    for v in want:
+        np.testing.assert_array_equal(part["footprint"][v].values, full["footprint"][v].values)
+    for v in full["inputs"].data_vars:
+        np.testing.assert_array_equal(part["inputs"][v].values, full["inputs"][v].values)
+
+
+def test_unknown_requested_variable_is_named():
+    with pytest.raises(InputError, match=r"unknown footprint variable\(s\) energy_max_wh; known"):
+        mcfoot.simulate("default", 10, variables=["energy_max_wh"])  # no band in default
+    with pytest.raises(InputError, match=r"\(none given\)"):
+        mcfoot.simulate("default", 10, variables=[])
+
+
+def test_kernel_outputs_cover_the_registry():
+    from mcfoot import _kernels, variables as V
+
+    assert set(_kernels._OUTPUT_KEYS) == set(V.kernel_keys())
