@@ -113,14 +113,14 @@ def summary_mcse(da: xr.DataArray, layout: _mcse.Layout, ci_prob: float = 0.95,
     has."""
     x = da.values
 
-    def stats(g: np.ndarray) -> np.ndarray:
-        return summarize_draws(da.isel(draw=slice(0, len(g))).copy(data=g), ci_prob,
-                               kind).values
+    def bounds(g: np.ndarray) -> np.ndarray:  # the interval of one replicate or section
+        return median_interval(da.isel(draw=slice(0, len(g))).copy(data=g), ci_prob,
+                               kind)[1].values
 
     a = (1 - ci_prob) / 2
     q = _mcse.quantile(x, [0.5, a, 1 - a], layout, brackets)
     if kind == "hdi":  # no formula: the spread over replicates (Sobol') or sections (MC)
-        q[..., 1:] = _mcse.grouped(stats, x, layout)[..., 3:]
+        q[..., 1:] = _mcse.grouped(bounds, x, layout)
     err = np.concatenate([_mcse.mean(x, layout, sd)[..., None], _mcse.sd(x, layout)[..., None], q],
                          axis=-1)
     dims = [d for d in da.dims if d != "draw"] + ["stat"]
