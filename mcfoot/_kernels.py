@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special
 
 from . import variables as V
 from ._numba import kernel, parallel_kernel, prange
-from .footprint import NEWTON_STEPS, NEWTON_TOL, TAIL_MARGIN_Z
+from .footprint import NEWTON_STEPS, NEWTON_TOL
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 
@@ -32,18 +31,6 @@ def _interp(u, probs, q, r, nq):
     y1 = q[r, k]
     slope = (y1 - y0) / (x1 - x0)
     return slope * (u - x0) + y0  # numpy.interp's formula
-
-
-@kernel
-def _sampled(y, z_lo, z_hi, probs, q, r, nq):
-    """``_interp(0.5 * erfc(-y / sqrt(2)), probs, q, r, nq)``: the quantile function at the
-    normal ``y``; below ``z_lo`` / above ``z_hi`` (the outer knots' normal quantiles minus /
-    plus ``footprint.TAIL_MARGIN_Z``) the clamped knot value, with no ``erfc``."""
-    if y < z_lo:
-        return q[r, 0]
-    if y > z_hi:
-        return q[r, nq - 1]
-    return _interp(0.5 * math.erfc(-y * _INV_SQRT2), probs, q, r, nq)
 
 
 @kernel
@@ -101,7 +88,7 @@ def _serve_query(spd, t_in, t_out, sv, m, d):
 
 
 @parallel_kernel
-def _footprint(z_lat, z_spd, chol, z_lo, z_hi, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
+def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
                acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site, wue_source, cif,
                cif_market, in_tokens, row_model, serve, lat_out, spd_out, energy_v_out, acc_out,
                host_out, idle_out, it_out, energy_out, carbon_out, carbon_market_out,
@@ -151,8 +138,10 @@ def _footprint(z_lat, z_spd, chol, z_lo, z_hi, probs, lat_q, spd_q, out_tokens, 
         for d in range(n_draws):
             a = z_lat[r, d]
             b = z_spd[r, d]
-            lat = _sampled(c00 * a, z_lo, z_hi, probs, lat_q, r, nq)
-            spd = _sampled(c10 * a + c11 * b, z_lo, z_hi, probs, spd_q, r, nq)
+            u1 = 0.5 * math.erfc(-(c00 * a) * _INV_SQRT2)
+            u2 = 0.5 * math.erfc(-(c10 * a + c11 * b) * _INV_SQRT2)
+            lat = _interp(u1, probs, lat_q, r, nq)
+            spd = _interp(u2, probs, spd_q, r, nq)
             p = pue[h, d]
             if serving:
                 ea, eh, ei, bt, se = _serve_query(spd, in_tokens[r], t_out, serve, row_model[r],
@@ -226,9 +215,7 @@ def footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, ro
         serving = (np.zeros(1), np.zeros(1, np.int64), np.zeros((0, 1, 1)))
     batch = out.get("batch", none2)
     o = [out.get(k, none2) for k in _OUTPUT_KEYS]
-    z_lo = float(special.ndtri(probs[0])) - TAIL_MARGIN_Z  # the erfc-free tails (_sampled)
-    z_hi = float(special.ndtri(probs[-1])) + TAIL_MARGIN_Z
-    _footprint(z_lat, z_spd, np.ascontiguousarray(chol), z_lo, z_hi, probs, lat_q, spd_q, out_tokens,
+    _footprint(z_lat, z_spd, np.ascontiguousarray(chol), probs, lat_q, spd_q, out_tokens,
                row_combo, row_host, acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site,
                wue_source, cif, cif_market, *serving, out["latency"], out["speed"],
                out.get(V.VARIANTS_KEY, none3), *o, batch)

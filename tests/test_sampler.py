@@ -282,32 +282,3 @@ def test_kernel_outputs_cover_the_registry():
     from mcfoot import _kernels, variables as V
 
     assert set(_kernels._OUTPUT_KEYS) == set(V.kernel_keys())
-
-
-def test_erfc_free_tails_equal_the_twin_at_the_knots_edges():
-    """The kernel skips erfc below/above the outer knots' normal quantiles (by
-    footprint.TAIL_MARGIN_Z): normals on, just inside and just outside those edges give
-    the NumPy twin's numbers bit for bit."""
-    import copy as _copy
-
-    from scipy import special
-
-    from mcfoot import footprint
-    from mcfoot.simulate import build_plan, draw_normals, evaluate
-
-    plan = build_plan("default")
-    edges = []
-    for p in (plan.probs[0], plan.probs[-1]):
-        z = float(special.ndtri(p))
-        for dz in (0.0, footprint.TAIL_MARGIN_Z):
-            for k in range(-3, 4):
-                edges += [np.nextafter(z + s * dz, np.inf if k > 0 else -np.inf) + k * 1e-9
-                          for s in (-1, 1)]
-    edges = np.array(edges + [0.0, -8.0, 8.0, np.inf, -np.inf])
-    normals = draw_normals(plan, rng.normalize_seed(0), 0, len(edges))
-    normals.latency[:] = edges
-    normals.speed[:] = edges[::-1]
-    ref, _ = evaluate(plan, _copy.deepcopy(normals), "numpy")
-    out, _ = evaluate(plan, normals, "numba")
-    for k in ("latency", "speed", "energy", "carbon"):
-        np.testing.assert_array_equal(out[k], ref[k])
