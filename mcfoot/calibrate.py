@@ -47,6 +47,7 @@ trustworthy posterior raises :class:`~mcfoot.errors.CalibrationError`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -200,6 +201,7 @@ class Likelihood:
             self.plan = build_plan(scenario, req)
             self.group = self.plan.group_streams()
             nuis = [n for nu in self.layout.nuisance for n, _, _ in nu]
+            self.row_sets = _row_sets(self.layout)
         else:
             self.plan, self.layout = build_plan(scenario, full), None
         self.lab_streams = {o.id: lab_streams(o.lab, scenario) for o in self.labs}
@@ -228,38 +230,87 @@ class Likelihood:
         return out
 
     def _predict_rows(self, z: np.ndarray) -> np.ndarray:
+        """Entries' predictions from the plan's rows, evaluating in each draw only the rows
+        its token counts select: the draws are grouped by the choice of each set of entries
+        sharing rows and token unknowns (Google's four figures: one set), and each group is
+        evaluated on its own rows (a slot subset of the plan, the same per-slot arrays; each
+        draw and query point is computed independently, so the values equal those of the
+        full plan bit for bit)."""
         n, k = z.shape[1], self.q.shape[1]
         group = {s: z[self.col[s]] for s in self.group}
         vals = _group_values(self.plan, Normals(group, np.zeros((0, n)), np.zeros((0, n))), n)
-        vals = {q: np.repeat(v, k, axis=-1) for q, v in vals.items()}  # k points per draw
-        normals = Normals({s: np.repeat(v, k) for s, v in group.items()},
-                          np.tile(self.q[0], (self.plan.n_slots, n)),
-                          np.tile(self.q[1], (self.plan.n_slots, n)))
-        res, _ = evaluate(self.plan, normals, self.backend, values=vals)
         out = np.empty((len(self.rows), n))
-        for e, o in enumerate(self.rows):
-            slots = self.layout.slots[e]  # (M, n_out, n_in)
+        for members, slots, nuis in self.row_sets:
             choice = [np.zeros(n, np.int64), np.zeros(n, np.int64)]
-            for name, d, axis in self.layout.nuisance[e]:
+            for name, d, axis in nuis:
                 choice[axis] = _discrete_index(d, z[self.col[name]])
-            rows = slots[:, choice[0], choice[1]]  # (M, n)
-            tot = sum(res[VARIABLE_KEYS[v]] for v in o.variables)  # (S, n*k)
-            tot = tot.reshape(self.plan.n_slots, n, k)
-            vals = tot[rows, np.arange(n)[None, :], :]  # (M, n, k)
-            if o.per == "output_token":
-                vals = vals / self.plan.out_tokens[rows][:, :, None]
-            w = np.array([x for _, x in o.models])
-            if o.statistic == "mean":
-                out[e] = np.tensordot(w, vals.mean(axis=2), axes=1)
-            else:
-                out[e] = _weighted_median(vals, w)
-            out[e] *= o.factor
+            combo = choice[0] * slots.shape[2] + choice[1]
+            for c in np.unique(combo):
+                draws = np.flatnonzero(combo == c)
+                rows = slots[:, c // slots.shape[2], c % slots.shape[2]]  # (M,)
+                res = self._evaluate_rows(rows, draws, vals)
+                for e in members:
+                    o = self.rows[e]
+                    tot = sum(res[VARIABLE_KEYS[v]] for v in o.variables)
+                    tot = tot.reshape(len(rows), len(draws), k)  # (M, draws, k)
+                    if o.per == "output_token":
+                        tot = tot / self.plan.out_tokens[rows][:, None, None]
+                    w = np.array([x for _, x in o.models])
+                    out[e, draws] = (np.tensordot(w, tot.mean(axis=2), axes=1)
+                                     if o.statistic == "mean" else _weighted_median(tot, w))
+                    out[e, draws] *= o.factor
         return out
+
+    def _evaluate_rows(self, rows: np.ndarray, draws: np.ndarray, vals: dict) -> dict:
+        """Kernel outputs (rows, draws * k) of plan slots ``rows`` at ``draws``, each draw at
+        the ``k`` query points."""
+        import dataclasses
+
+        k, m = self.q.shape[1], len(rows)
+        p = self.plan
+        sub = dataclasses.replace(
+            p, present=p.present[rows], slot_combo=p.slot_combo[rows],
+            slot_host=p.slot_host[rows], out_tokens=p.out_tokens[rows],
+            lat_q=p.lat_q[rows], spd_q=p.spd_q[rows], slot_model=p.slot_model[rows],
+            in_tokens=p.in_tokens[rows])
+        v = {q: a[:, draws] for q, a in vals.items()}
+        normals = Normals({}, np.tile(self.q[0], (m, len(draws))),
+                          np.tile(self.q[1], (m, len(draws))))
+        with _one_thread():
+            res, _ = evaluate(sub, normals, self.backend, values=v, repeat=k)
+        return res
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", over="ignore"):
             mu = self.predict(z)
         return _loglik_from(self, mu)
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Run the kernel on the calling thread: calibration evaluates a few rows per call, many
+    calls per likelihood; a parallel region per call waits for its worker threads, which on
+    a loaded machine costs a scheduler time slice (~5 ms measured) per call, far more than
+    the work. Results do not depend on the thread count (the kernel's rows are
+    independent)."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def _row_sets(layout: _Layout) -> list:
+    """Entries that read the same rows with the same token unknowns, evaluated together:
+    [(entry indices, slots (M, n_out, n_in), nuisance), ...]."""
+    sets: dict = {}
+    for e, (slots, nu) in enumerate(zip(layout.slots, layout.nuisance)):
+        key = (slots.shape, slots.tobytes(), tuple((n, axis) for n, _, axis in nu))
+        sets.setdefault(key, ([], slots, nu))[0].append(e)
+    return list(sets.values())
 
 
 def _discrete_index(d: dists.Distribution, z: np.ndarray) -> np.ndarray:
