@@ -608,13 +608,7 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
             "evidence": ";".join(entries), "measurement_floor_log_sd": FLOOR,
             "query_points": lik.q.shape[1],
             "max_correlation": max((st["correlation"] for st in fit.stages), default=0.0),
-            "mixing": "not applicable (importance sampling)" if not fit.stages else (
-                "moves decorrelated the particles at every step" if max(
-                    st["correlation"] for st in fit.stages) < tempering.CORRELATION else
-                "WARNING: at some tempering step the moves did not decorrelate the particles "
-                f"(mean correlation with their resampled positions above "
-                f"{tempering.CORRELATION}, see the tempering group): the posterior's spread "
-                "may be understated; use more draws")}
+            "mixing": tempering.mixing(fit.stages)}
     calib = xr.Dataset(
         {"z": (("draw", "stream"), fit.z.T, {"long_name": "standard normals of the shared "
                                                           "inputs (posterior draws)"}),
@@ -639,7 +633,7 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
     stats = xr.Dataset({("step_size" if k == "step" else k):
                         ("stage", np.array([s[k] for s in fit.stages], float))
                         for k in ("beta", "ess", "khat", "moves", "acceptance", "step",
-                                  "moved", "correlation")} if fit.stages else {},
+                                  "inputs", "moved", "correlation")} if fit.stages else {},
                        coords={"stage": np.arange(len(fit.stages))})
     groups = {
         "/": xr.Dataset(attrs=provenance.stamp("calibration", run, **diag)),

@@ -241,6 +241,25 @@ def test_engine_gaussian_known_answer():
     assert abs(sd / math.sqrt(s * s / (1 + s * s)) - 1) < 0.1
 
 
+def test_mixing_diagnostic_fires_when_moves_cannot_decorrelate():
+    """A narrow curved ridge (z1 ~ z0^2 within 0.02): moves of one input at a time leave
+    it, joint moves along it need tiny steps, so in MAX_MOVES moves the particles stay
+    correlated with where resampling put them; the result must say so. A Gaussian posterior
+    of the same two inputs (independent) mixes, and says that."""
+    ss = mcfoot.rng.normalize_seed(3)
+    z0 = np.stack([mcfoot.rng.standard_normals(ss, n, 0, 3000) for n in ("a", "b")])
+    ridge = tempering.fit(lambda z: (-0.5 * ((z[1] - z[0] ** 2 + 1) / 0.02) ** 2)[None],
+                          z0, ss, min_ess=1000)
+    assert ridge.method == "tempering"
+    assert max(st["correlation"] for st in ridge.stages) > tempering.CORRELATION
+    assert tempering.mixing(ridge.stages).startswith("WARNING")
+    easy = tempering.fit(lambda z: (-0.5 * ((z - 3.0) / 0.3) ** 2).sum(axis=0)[None],
+                         z0, ss, min_ess=1000)
+    assert easy.method == "tempering"
+    assert max(st["correlation"] for st in easy.stages) < tempering.CORRELATION
+    assert not tempering.mixing(easy.stages).startswith("WARNING")
+
+
 def test_psis_shim_normalizes_and_flags_heavy_tails():
     rng = np.random.default_rng(0)
     x = rng.standard_normal(3000)
