@@ -807,7 +807,10 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
     posterior predictive ``mu * exp(sigma * eps)``, whether it falls in the central 50 % and
     90 % intervals, and how much the group narrows the headline models' ``prob`` intervals
     of energy per query: ``1 - log width(all evidence) / log width(without the group)``
-    (widths as ratios upper / lower; ``models``/``prompts`` default to the headline ones).
+    (widths as ratios upper / lower; ``models``/``prompts`` default to the headline ones),
+    and how far it moves their medians, ``median_shift = log(median with / without the group)``:
+    with ``by="source"`` this is how far one provider's figures move another provider's
+    estimate (zero where the two share no input: the posterior there is the prior).
     Coverage over all held-out figures is in the attrs (``coverage_50``, ``coverage_90``).
     """
     cal_ds = result[GROUP].to_dataset()
@@ -818,14 +821,15 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
     y, sig = obs["published"].values, obs["log_sd"].values
     energy, lw_all = headline_energy(result, models, prompts, catalogue=catalogue)
     a = (1 - prob) / 2
-    full = weighted_quantile(energy.values, lw_all, [a, 1 - a])
-    width_full = full[..., 1] / full[..., 0]
+    full = weighted_quantile(energy.values, lw_all, [a, 0.5, 1 - a])
+    width_full = full[..., 2] / full[..., 0]
     rows = []
     for g, held in groups.items():
         lw, k = _loo_log_weights(cal_ds, held)
         w = np.exp(lw)
-        q = weighted_quantile(energy.values, lw, [a, 1 - a])
-        narrowing = 1 - np.log(width_full) / np.log(q[..., 1] / q[..., 0])
+        q = weighted_quantile(energy.values, lw, [a, 0.5, 1 - a])
+        narrowing = 1 - np.log(width_full) / np.log(q[..., 2] / q[..., 0])
+        shift = np.log(full[..., 1] / q[..., 1])
         for e in held:
             j = entries.index(e)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -836,7 +840,7 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
                          "reliable": bool(k <= _arviz.khat_threshold(len(w))),
                          "in_50": bool(0.25 <= p <= 0.75), "in_90": bool(0.05 <= p <= 0.95),
                          "loo_median": med, "published": float(y[j]),
-                         "narrowing": narrowing})
+                         "narrowing": narrowing, "shift": shift})
     ds = xr.Dataset(coords={"entry": [r["entry"] for r in rows], "model": energy.model.values,
                             "prompt": energy.prompt.values})
     for key in ("group", "pit", "khat", "reliable", "in_50", "in_90", "loo_median",
@@ -845,6 +849,10 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
     ds["narrowing"] = (("entry", "model", "prompt"), np.stack([r["narrowing"] for r in rows]),
                        {"units": "1", "long_name": f"1 - log width of the {prob:.0%} energy "
                         "interval with all evidence / without the held-out group"})
+    ds["median_shift"] = (("entry", "model", "prompt"), np.stack([r["shift"] for r in rows]),
+                   {"units": "1", "long_name": "log(median energy with all evidence / median "
+                    "without the held-out group): how far the group moves each headline "
+                    "model's estimate"})
     ds["pit"].attrs = {"units": "1", "long_name": "PIT of the held-out figure"}
     ds["loo_median"].attrs = {"long_name": "leave-one-out posterior predictive median",
                               "units_per_entry": ";".join(map(str, obs["unit"].values))}

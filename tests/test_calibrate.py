@@ -350,6 +350,13 @@ def test_leave_one_out_by_reweighting(setup):
     assert 0 <= res.attrs["coverage_90"] <= 1
     # each entry narrows the interval of the model it informs (it is the only input)
     assert float(res.narrowing.sel(entry="a-1").min()) > 0
+    # the outlier pulls the median up: holding it out moves the estimate down
+    assert float(res.median_shift.sel(entry="b-1").min()) > 0.1
+    energy, lw = cal.headline_energy(t, ["my-model"], ["short", "long"], catalogue=catp)
+    lw_b, _ = cal._loo_log_weights(t["calibration"].to_dataset(), ["b-1"])
+    want = np.log(cal.weighted_quantile(energy.values, lw, [0.5])[..., 0]
+                  / cal.weighted_quantile(energy.values, lw_b, [0.5])[..., 0])
+    np.testing.assert_allclose(res.median_shift.sel(entry="b-1").values, want, rtol=1e-12)
     by_source = cal.loo(t, by="source", models=["my-model"], prompts=["short"],
                         catalogue=catp)
     assert set(by_source.group.values) == {"a", "b"}
