@@ -63,22 +63,33 @@ def rng_rows(draws: int, scenario: str = "paper", repeat: int = 3) -> list[tuple
     threads = numba.get_num_threads()
     out = np.empty((len(names), draws))
     flat = np.empty(len(names) * draws)
+    study = ("energy_wh", "carbon_g", "water_ml")  # the study's three footprints
     fns = {
         "floor": lambda: np.random.default_rng(0).standard_normal(out=flat),
         "mcfoot": lambda: mrng.standard_normals_many(ss, names, 0, draws, out=out,
                                                      threads=threads),
         "mcfoot_1": lambda: mrng.standard_normals_many(ss, names, 0, draws, out=out, threads=1),
+        "simulate": lambda: mcfoot.simulate(scenario, draws, seed=0, progress=False),
+        "simulate_study": lambda: mcfoot.simulate(scenario, draws, seed=0, progress=False,
+                                                  variables=study),
     }
-    for fn in fns.values():
-        fn()  # warm: touch the pages of both buffers
+    for name in ("floor", "mcfoot", "mcfoot_1"):
+        fns[name]()  # warm: touch the pages of both buffers
+    mcfoot.simulate(scenario, 200, seed=0, progress=False)  # kernels loaded
     t = side_by_side(fns, repeat)
     n = f"{len(names) * draws:,} normals"
+    n_fp = len(mcfoot.variables.footprint_names(band=scenario == "paper"))
     return [
         (f"RNG: NumPy floor, 1 generator, 1 thread ({n})", f"{t['floor']:.3f} s", "", ""),
         (f"  mcfoot named streams, {threads} threads", f"{t['mcfoot']:.3f} s",
          f"{t['mcfoot'] / t['floor']:.2f}x the floor", "<= 1.0x"),
         ("  mcfoot named streams, 1 thread", f"{t['mcfoot_1']:.3f} s",
          f"{t['mcfoot_1'] / t['floor']:.2f}x the floor", ""),
+        (f"  simulate('{scenario}'), all {n_fp} footprints (RNG + kernel + tree)",
+         f"{t['simulate']:.3f} s", f"{t['simulate'] / t['floor']:.2f}x the floor", "<= 1.0x"),
+        (f"  simulate('{scenario}', variables=<the study's {len(study)}>)",
+         f"{t['simulate_study']:.3f} s", f"{t['simulate_study'] / t['floor']:.2f}x the floor",
+         "<= 1.0x"),
     ]
 
 

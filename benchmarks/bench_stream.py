@@ -29,6 +29,7 @@ import numba
 import mcfoot
 from mcfoot import rng
 from mcfoot.simulate import build_plan, output_arrays, sample_chunk
+from mcfoot.variables import footprint_names
 from mcfoot.stream import STREAM_CHUNK, stream
 
 SCENARIO = "paper"
@@ -60,7 +61,7 @@ def sampling_only(scenario: str, draws: int, seed: int = 0, chunk: int = STREAM_
         e = min(s + chunk, draws)
         if out is None or out["latency"].shape[1] != e - s:
             out = None
-            out = output_arrays(plan, e - s)
+            out = output_arrays(plan, e - s, footprint_names())  # what stream() reduces
         sample_chunk(plan, ss, s, e, "numba", numba.get_num_threads(), out)
     return None
 

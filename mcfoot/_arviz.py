@@ -71,9 +71,11 @@ def interval(da: xr.DataArray, prob: float, kind: str = "eti",
 
 
 def median_interval(da: xr.DataArray, prob: float, kind: str = "eti",
-                    dim: str = "draw") -> tuple[xr.DataArray, xr.DataArray]:
+                    dim: str = "draw", extra_ranks=None):
     """``(median, interval)`` of ``da`` over ``dim``: ``da.median(dim, skipna=False)`` and
-    :func:`interval`, computed together (see the module docstring)."""
+    :func:`interval`, computed together (see the module docstring). ``extra_ranks`` (ETI
+    only): also return, third, the order statistics of those 0-based ranks over ``dim``
+    from the same selection, a NumPy array ``(len(extra_ranks), *other dims)``."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     da = da.drop_vars([c for c in da.coords if dim in da[c].dims and c != dim])
@@ -82,7 +84,7 @@ def median_interval(da: xr.DataArray, prob: float, kind: str = "eti",
     x = da.transpose(..., dim)
     values = np.asarray(x.values)
     rows = values.reshape(-1, values.shape[-1]) if values.ndim else values.reshape(1, 1)
-    med, lower, upper = _order.median_interval_rows(rows, prob, kind)
+    med, lower, upper, *extra = _order.median_interval_rows(rows, prob, kind, extra_ranks)
     shape = values.shape[:-1]
     dims = x.dims[:-1]
     coords = {k: v for k, v in x.coords.items() if dim not in v.dims}
@@ -91,6 +93,8 @@ def median_interval(da: xr.DataArray, prob: float, kind: str = "eti",
                       dims=dims + ("ci_bound",), coords=coords | {"ci_bound": list(BOUNDS)},
                       name=da.name)
     ci.attrs = dict(da.attrs) | {"ci_kind": kind, "ci_prob": float(prob)}
+    if extra_ranks is not None:
+        return median, ci, np.moveaxis(extra[0].reshape(shape + (-1,)), -1, 0)
     return median, ci
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import special
 
+from . import variables as V
 from ._numba import kernel, parallel_kernel, prange
-from .footprint import NEWTON_STEPS, NEWTON_TOL
+from .footprint import NEWTON_STEPS, NEWTON_TOL, TAIL_MARGIN_Z
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 
@@ -30,6 +32,18 @@ def _interp(u, probs, q, r, nq):
     y1 = q[r, k]
     slope = (y1 - y0) / (x1 - x0)
     return slope * (u - x0) + y0  # numpy.interp's formula
+
+
+@kernel
+def _sampled(y, z_lo, z_hi, probs, q, r, nq):
+    """``_interp(0.5 * erfc(-y / sqrt(2)), probs, q, r, nq)``: the quantile function at the
+    normal ``y``; below ``z_lo`` / above ``z_hi`` (the outer knots' normal quantiles minus /
+    plus ``footprint.TAIL_MARGIN_Z``) the clamped knot value, with no ``erfc``."""
+    if y < z_lo:
+        return q[r, 0]
+    if y > z_hi:
+        return q[r, nq - 1]
+    return _interp(0.5 * math.erfc(-y * _INV_SQRT2), probs, q, r, nq)
 
 
 @kernel
@@ -87,7 +101,7 @@ def _serve_query(spd, t_in, t_out, sv, m, d):
 
 
 @parallel_kernel
-def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
+def _footprint(z_lat, z_spd, chol, z_lo, z_hi, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
                acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site, wue_source, cif,
                cif_market, in_tokens, row_model, serve, lat_out, spd_out, energy_v_out, acc_out,
                host_out, idle_out, it_out, energy_out, carbon_out, carbon_market_out,
@@ -115,6 +129,21 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
     nq = probs.shape[0]
     c00, c10, c11 = chol[0, 0], chol[1, 0], chol[1, 1]
     serving = serve.shape[0] > 0
+    # an output of zero rows was not requested: it is not written (the values are computed
+    # all the same, so the requested ones do not depend on what else was asked)
+    w_var = energy_v_out.shape[1] > 0
+    w_acc = acc_out.shape[0] > 0
+    w_host = host_out.shape[0] > 0
+    w_idle = idle_out.shape[0] > 0
+    w_it = it_out.shape[0] > 0
+    w_energy = energy_out.shape[0] > 0
+    w_carbon = carbon_out.shape[0] > 0
+    w_market = carbon_market_out.shape[0] > 0
+    w_embodied = carbon_embodied_out.shape[0] > 0
+    w_ws = ws_out.shape[0] > 0
+    w_wsrc = wsrc_out.shape[0] > 0
+    w_w = w_out.shape[0] > 0
+    w_batch = batch_out.shape[0] > 0
     for r in prange(n_rows):
         c = row_combo[r]
         h = row_host[r]
@@ -122,16 +151,16 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
         for d in range(n_draws):
             a = z_lat[r, d]
             b = z_spd[r, d]
-            u1 = 0.5 * math.erfc(-(c00 * a) * _INV_SQRT2)
-            u2 = 0.5 * math.erfc(-(c10 * a + c11 * b) * _INV_SQRT2)
-            lat = _interp(u1, probs, lat_q, r, nq)
-            spd = _interp(u2, probs, spd_q, r, nq)
+            lat = _sampled(c00 * a, z_lo, z_hi, probs, lat_q, r, nq)
+            spd = _sampled(c10 * a + c11 * b, z_lo, z_hi, probs, spd_q, r, nq)
             p = pue[h, d]
             if serving:
                 ea, eh, ei, bt, se = _serve_query(spd, in_tokens[r], t_out, serve, row_model[r],
                                                   d)
-                batch_out[r, d] = bt
-                energy_v_out[0, r, d] = (ea + eh + ei) * p
+                if w_batch:
+                    batch_out[r, d] = bt
+                if w_var:
+                    energy_v_out[0, r, d] = (ea + eh + ei) * p
             else:
                 hours = (lat + t_out / spd) / 3600.0
                 sa = 0.0
@@ -142,7 +171,8 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
                     ea = 1000.0 * hours * acc_kw[c, v, d]
                     eh = 1000.0 * hours * host_kw[c, v, d]
                     ei = 1000.0 * hours * idle_kw[c, v, d]
-                    energy_v_out[v, r, d] = (ea + eh + ei) * p
+                    if w_var:
+                        energy_v_out[v, r, d] = (ea + eh + ei) * p
                     sa += ea
                     sh += eh
                     si += ei
@@ -156,17 +186,28 @@ def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, r
             wsrc = energy * wue_source[h, d]
             lat_out[r, d] = lat
             spd_out[r, d] = spd
-            acc_out[r, d] = ea
-            host_out[r, d] = eh
-            idle_out[r, d] = ei
-            it_out[r, d] = it
-            energy_out[r, d] = energy
-            carbon_out[r, d] = energy * cif[h, d]
-            carbon_market_out[r, d] = energy * cif_market[h, d]
-            carbon_embodied_out[r, d] = se / n_var
-            ws_out[r, d] = ws
-            wsrc_out[r, d] = wsrc
-            w_out[r, d] = ws + wsrc
+            if w_acc:
+                acc_out[r, d] = ea
+            if w_host:
+                host_out[r, d] = eh
+            if w_idle:
+                idle_out[r, d] = ei
+            if w_it:
+                it_out[r, d] = it
+            if w_energy:
+                energy_out[r, d] = energy
+            if w_carbon:
+                carbon_out[r, d] = energy * cif[h, d]
+            if w_market:
+                carbon_market_out[r, d] = energy * cif_market[h, d]
+            if w_embodied:
+                carbon_embodied_out[r, d] = se / n_var
+            if w_ws:
+                ws_out[r, d] = ws
+            if w_wsrc:
+                wsrc_out[r, d] = wsrc
+            if w_w:
+                w_out[r, d] = ws + wsrc
 
 
 def footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
@@ -174,19 +215,27 @@ def footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, ro
               cif_market, out, serving=None):
     """Run the kernel, writing into the arrays of ``out`` (dict of preallocated arrays).
 
-    ``serving``: optional ``(in_tokens (R,), row_model (R,), serve (K, M, D))`` of the
-    serving attribution; then ``out["batch"]`` (R, D) receives the implied batch.
+    ``out`` must hold ``"latency"`` and ``"speed"``; an output key it does not hold is
+    computed but not written (zero-size placeholder), so a caller pays memory and bandwidth
+    only for what it asked for. ``serving``: optional ``(in_tokens (R,), row_model (R,),
+    serve (K, M, D))`` of the serving attribution; then ``out["batch"]`` (R, D), if present,
+    receives the implied batch.
     """
+    none2, none3 = np.empty((0, 0)), np.empty((0, 0, 0))
     if serving is None:
         serving = (np.zeros(1), np.zeros(1, np.int64), np.zeros((0, 1, 1)))
-        batch = np.zeros((1, 1))
-    else:
-        batch = out["batch"]
-    _footprint(z_lat, z_spd, np.ascontiguousarray(chol), probs, lat_q, spd_q, out_tokens,
+    batch = out.get("batch", none2)
+    o = [out.get(k, none2) for k in _OUTPUT_KEYS]
+    z_lo = float(special.ndtri(probs[0])) - TAIL_MARGIN_Z  # the erfc-free tails (_sampled)
+    z_hi = float(special.ndtri(probs[-1])) + TAIL_MARGIN_Z
+    _footprint(z_lat, z_spd, np.ascontiguousarray(chol), z_lo, z_hi, probs, lat_q, spd_q, out_tokens,
                row_combo, row_host, acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site,
                wue_source, cif, cif_market, *serving, out["latency"], out["speed"],
-               out["energy_variants"], out["energy_accelerator"], out["energy_host"],
-               out["energy_idle"], out["energy_it"], out["energy"], out["carbon"],
-               out["carbon_market"], out["carbon_embodied"], out["water_site"],
-               out["water_source"], out["water"], batch)
+               out.get(V.VARIANTS_KEY, none3), *o, batch)
     return out
+
+
+#: the kernel's per-(slot, draw) output arguments, in its signature's order
+_OUTPUT_KEYS = ("energy_accelerator", "energy_host", "energy_idle", "energy_it", "energy",
+                "carbon", "carbon_market", "carbon_embodied", "water_site", "water_source",
+                "water")

@@ -196,25 +196,34 @@ _CHUNK = 8  # rows per task: one scratch row is allocated per task, not per row
 
 
 @parallel_kernel
-def _median_eti_rows(A, q_lo, q_hi, med, lower, upper):
-    """Per row of A (rows, n): numpy.median and numpy.quantile(linear) at q_lo and q_hi."""
+def _median_eti_rows(A, q_lo, q_hi, extra, med, lower, upper, extra_out):
+    """Per row of A (rows, n): numpy.median and numpy.quantile(linear) at q_lo and q_hi,
+    and the order statistics of the 0-based ranks ``extra`` (into ``extra_out``, rows x
+    len(extra)), all from one multi-quickselect."""
     rows, n = A.shape
+    ne = extra.shape[0]
     for c in prange((rows + _CHUNK - 1) // _CHUNK):
         a = np.empty(n)
-        ranks = np.empty(6, dtype=np.int64)
-        _eti_ranks(n, q_lo, q_hi, ranks)
+        ranks = np.empty(6 + ne, dtype=np.int64)
+        _eti_ranks(n, q_lo, q_hi, ranks[:6])
+        ranks[6:] = extra
+        ranks.sort()
         for r in range(c * _CHUNK, min(rows, (c + 1) * _CHUNK)):
             x = A[r]
             if _has_nan(x):
                 med[r] = np.nan
                 lower[r] = np.nan
                 upper[r] = np.nan
+                for k in range(ne):
+                    extra_out[r, k] = np.nan
                 continue
             a[:] = x
             _select_many(a, ranks)
             med[r] = _median_sorted(a, n)
             lower[r] = _lerp_index(a, n, q_lo)
             upper[r] = _lerp_index(a, n, q_hi)
+            for k in range(ne):
+                extra_out[r, k] = a[extra[k]]
 
 
 @parallel_kernel
@@ -258,19 +267,86 @@ def _median_hdi_rows(A, prob, med, lower, upper):
             upper[r] = a[k + inc]
 
 
-def median_interval_rows(A: np.ndarray, prob: float, kind: str):
-    """(median, lower, upper) of every row of the 2-D array ``A`` (rows, draws)."""
+@parallel_kernel
+def _order_statistics_rows(A, ranks, out):
+    """Per row of A (rows, n): the values of the ascending 0-based ``ranks`` (NaN rows: NaN)."""
+    rows, n = A.shape
+    nr = ranks.shape[0]
+    for c in prange((rows + _CHUNK - 1) // _CHUNK):
+        a = np.empty(n)
+        for r in range(c * _CHUNK, min(rows, (c + 1) * _CHUNK)):
+            x = A[r]
+            if _has_nan(x):
+                for k in range(nr):
+                    out[r, k] = np.nan
+                continue
+            a[:] = x
+            _select_many(a, ranks)
+            for k in range(nr):
+                out[r, k] = a[ranks[k]]
+
+
+def _check_ranks(ranks, n: int) -> np.ndarray:
+    ranks = np.asarray(ranks, dtype=np.int64).reshape(-1)
+    if ranks.size and (ranks.min() < 0 or ranks.max() >= n):
+        raise ValueError(f"ranks must lie in 0..{n - 1}")
+    return ranks
+
+
+def _nan_rows_in_numpy_order(A: np.ndarray, ranks: np.ndarray, out: np.ndarray) -> None:
+    """Rows of ``A`` holding NaN: the kernels give NaN; NumPy's sort puts NaN last, and
+    order statistics below the NaNs are finite: take them from a sort of those rows."""
+    bad = np.flatnonzero(np.isnan(out).any(axis=1))
+    if bad.size:
+        out[bad] = np.sort(A[bad], axis=-1)[:, ranks]
+
+
+def order_statistics_rows(A: np.ndarray, ranks) -> np.ndarray:
+    """``numpy.sort(A, axis=-1)[:, ranks]`` of the 2-D ``A`` (rows, draws), by
+    multi-quickselect on each row instead of a full sort."""
+    A = np.ascontiguousarray(A, dtype=np.float64)
+    ranks = _check_ranks(ranks, A.shape[1])
+    order = np.argsort(ranks, kind="stable")
+    out = np.empty((A.shape[0], ranks.size))
+    _order_statistics_rows(A, ranks[order], out)
+    res = np.empty_like(out)
+    res[:, order] = out
+    _nan_rows_in_numpy_order(A, ranks, res)
+    return res
+
+
+def order_statistics(x: np.ndarray, ranks) -> np.ndarray:
+    """Values of the 0-based order statistics ``ranks`` of ``x`` along axis 0, shape
+    ``(len(ranks), *x.shape[1:])``: ``numpy.sort(x, axis=0)[ranks]`` (NaN sorting last, as
+    NumPy's)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[0]
+    res = order_statistics_rows(np.moveaxis(x, 0, -1).reshape(-1, n), ranks)  # a view for
+    return np.moveaxis(res.reshape(*x.shape[1:], res.shape[-1]), -1, 0)  # (row, draw) data
+
+
+def median_interval_rows(A: np.ndarray, prob: float, kind: str, extra_ranks=None):
+    """(median, lower, upper) of every row of the 2-D array ``A`` (rows, draws); with
+    ``extra_ranks`` (ETI only) also the order statistics of those 0-based ranks, (rows, k),
+    from the same selection (as :func:`order_statistics_rows`)."""
     A = np.ascontiguousarray(A, dtype=np.float64)
     rows, n = A.shape
     if n == 0:
         raise ValueError("no draws to summarise")
     med, lower, upper = np.empty(rows), np.empty(rows), np.empty(rows)
     if kind == "hdi":
+        if extra_ranks is not None:
+            raise ValueError("extra order statistics come with the ETI kernel only")
         _median_hdi_rows(A, float(prob), med, lower, upper)
-    else:
-        a = (1 - prob) / 2
-        _median_eti_rows(A, float(a), float(1 - a), med, lower, upper)
-    return med, lower, upper
+        return med, lower, upper
+    a = (1 - prob) / 2
+    ranks = _check_ranks(() if extra_ranks is None else extra_ranks, n)
+    extra = np.empty((rows, ranks.size))
+    _median_eti_rows(A, float(a), float(1 - a), ranks, med, lower, upper, extra)
+    if extra_ranks is None:
+        return med, lower, upper
+    _nan_rows_in_numpy_order(A, ranks, extra)
+    return med, lower, upper, extra
 
 
 # ---- NumPy twins (test oracles) -------------------------------------------------------------

@@ -231,6 +231,15 @@ GIGA, TERA, KILO = 1e9, 1e12, 1e3
 NEWTON_STEPS = 16
 NEWTON_TOL = 1e-12
 
+#: Margin (in standard-normal units) of the kernel's shortcut for the clamped tails: a
+#: normal ``y`` below ``ndtri(probs[0]) - TAIL_MARGIN_Z`` has ``Phi(y) < probs[0]`` however
+#: the C library rounds ``erfc`` (Phi moves by ~phi(y) x 1e-6 >= 1e-8 there, its rounding
+#: error is ~1e-17), so it takes the first knot's value without computing ``erfc``; likewise
+#: above the last knot. Derived: any margin far above erfc's rounding error and far below
+#: the knots' spacing keeps every number unchanged; the NumPy twin computes ``erfc``
+#: everywhere and is the oracle that checks it.
+TAIL_MARGIN_Z = 1e-6
+
 #: Per-(model, draw) serving parameters handed to the kernel, in this order.
 SERVE_KEYS = ("weight_read_s", "log_unused_share", "seq_compute_s", "seq_kv_s_per_token",
               "prefill_s_per_token", "kv_capacity_tokens", "power_low_w", "power_high_w",

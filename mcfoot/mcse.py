@@ -37,10 +37,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import rng
+from ._order import order_statistics
 from .errors import InputError
 
 __all__ = ["Layout", "binomial", "grouped", "layout", "mean", "mean_ignoring_nan",
-           "proportion", "quantile", "replicate_error", "sd"]
+           "proportion", "quantile", "quantile_ranks", "replicate_error", "sd"]
 
 
 @dataclass(frozen=True)
@@ -112,13 +113,16 @@ def grouped(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, lay: Layout) 
     return _spread(np.stack([fn(gi) for gi in g]), lay.replicates)
 
 
-def mean(x: np.ndarray, lay: Layout) -> np.ndarray:
-    """MCSE of the mean over axis 0 (NaN where any draw is NaN)."""
+def mean(x: np.ndarray, lay: Layout, sd: np.ndarray | None = None) -> np.ndarray:
+    """MCSE of the mean over axis 0 (NaN where any draw is NaN); ``sd``: the sample sd
+    (ddof=1) over axis 0 when the caller has it (plain Monte Carlo: ``sd / sqrt(n)``)."""
     x = np.asarray(x, float)
     if lay.kind == "sobol":
         return grouped(lambda g: g.mean(axis=0), x, lay)
+    if sd is not None and len(x) > 1:
+        return np.asarray(sd, float) / math.sqrt(len(x))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.std(x, axis=0, ddof=1) / math.sqrt(len(x)) if len(x) > 1 \
+        return np.std(_draws_last(x), axis=-1, ddof=1) / math.sqrt(len(x)) if len(x) > 1 \
             else np.full(x.shape[1:], np.nan)
 
 
@@ -156,33 +160,62 @@ def mean_ignoring_nan(x: np.ndarray, lay: Layout) -> np.ndarray:
         return np.where(n > 1, np.sqrt((dev ** 2).sum(axis=0) / (n - 1) / n), np.nan)
 
 
+def _draws_last(x: np.ndarray) -> np.ndarray:
+    """``x`` (draws on axis 0) with the draws moved last: a contiguous view for mcfoot's
+    results, whose arrays are stored (row, draw), so reductions over draws run along memory."""
+    return np.moveaxis(x, 0, -1)
+
+
 def sd(x: np.ndarray, lay: Layout) -> np.ndarray:
     """MCSE of the sample sd (ddof=1) over axis 0."""
     x = np.asarray(x, float)
     n = len(x)
-    dev = x - x.mean(axis=0)
-    m2, m4 = (dev ** 2).mean(axis=0), (dev ** 4).mean(axis=0)
+    if lay.kind == "sobol":
+        d2 = x - x.mean(axis=0)
+        np.multiply(d2, d2, out=d2)
+        m2 = d2.mean(axis=0)
+    else:
+        xt = _draws_last(x)
+        d2 = xt - xt.mean(axis=-1, keepdims=True)
+        np.multiply(d2, d2, out=d2)  # squared deviations (a product: ``** 4`` calls pow)
+        m2 = d2.mean(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         # delta method through the variance, the mean of the squared deviations: its error
         # by mean() (replicates for Sobol', iid otherwise), then d sd = d var / (2 sd)
-        se_var = mean(dev ** 2, lay) if lay.kind == "sobol" else \
-            np.sqrt(np.maximum(m4 - m2 ** 2, 0.0) / n)
+        if lay.kind == "sobol":
+            se_var = mean(d2, lay)
+        else:
+            np.multiply(d2, d2, out=d2)
+            se_var = np.sqrt(np.maximum(d2.mean(axis=-1) - m2 ** 2, 0.0) / n)
         out = se_var / (2 * np.sqrt(m2))
     return np.where(m2 == 0, 0.0, out)  # a constant: no error; NaN stays NaN
 
 
-def quantile(x: np.ndarray, q, lay: Layout) -> np.ndarray:
+def quantile_ranks(n: int, q) -> list[int]:
+    """0-based ranks of the order statistics bracketing each ``q`` quantile of ``n`` draws,
+    ``n q -+ sqrt(n q (1 - q))`` (1-based, clipped to the sample): ``[lo_0, hi_0, lo_1,
+    ...]``, the inputs of :func:`quantile`'s ``brackets``."""
+    out = []
+    for qi in np.atleast_1d(np.asarray(q, float)):
+        half = math.sqrt(n * qi * (1 - qi))
+        out.append(min(max(int(math.floor(n * qi - half)) - 1, 0), n - 1))
+        out.append(min(max(int(math.ceil(n * qi + half)) - 1, 0), n - 1))
+    return out
+
+
+def quantile(x: np.ndarray, q, lay: Layout, brackets: np.ndarray | None = None) -> np.ndarray:
     """MCSE of the ``q`` sample quantile(s) over axis 0 (a sequence of ``q`` adds a last
-    axis, one per ``q``)."""
+    axis, one per ``q``). ``brackets``: the order statistics of :func:`quantile_ranks` over
+    axis 0, when the caller already selected them (:func:`mcfoot.summary.summarize` does,
+    with the median and interval)."""
     x = np.asarray(x, float)
     qs = np.atleast_1d(np.asarray(q, float))
-    n, s = len(x), np.sort(x, axis=0)
+    n = len(x)
+    # only the order statistics needed, not a sort
+    s = order_statistics(x, quantile_ranks(n, qs)) if brackets is None else brackets
     cols = []
-    for qi in qs:
-        half = math.sqrt(n * qi * (1 - qi))
-        lo = min(max(int(math.floor(n * qi - half)) - 1, 0), n - 1)  # 1-based rank -> index
-        hi = min(max(int(math.ceil(n * qi + half)) - 1, 0), n - 1)
-        slope = (s[hi] - s[lo]) / 2  # ~ dQ/dp x sqrt(p (1 - p) / n)
+    for i, qi in enumerate(qs):
+        slope = (s[2 * i + 1] - s[2 * i]) / 2  # ~ dQ/dp x sqrt(p (1 - p) / n)
         if lay.kind == "sobol":
             # delta method: the error of the CDF at the pooled quantile (a share, whose
             # replicate spread is exact for the pooled sample) times dQ/dp

@@ -449,24 +449,26 @@ def check_draws(draws, chunk_draws, default_chunk: int = DEFAULT_CHUNK) -> tuple
     return positive_int("draws", draws), positive_int("chunk_draws", chunk)
 
 
-def run_bytes(plan: Plan, draws: int) -> int:
+def run_bytes(plan: Plan, draws: int, variables=None) -> int:
     """Bytes an in-memory run of ``draws`` draws holds at its peak (derived from the arrays
     :func:`_run` and :func:`_to_tree` allocate, float64): per row slot one array per
-    footprint and row input of the registry and 1-2 energy variants; per group-level key
-    one input array; per model one per host factor; per size class x hardware the
-    attributed power (1 or 2 bounds)."""
-    variants = 2 if plan.scenario.attribution == "band" else 1
-    per_draw = (len(V.FOOTPRINT) + len(V.ROW_INPUTS) + variants) * plan.n_slots \
+    requested footprint (``variables``, default all; the band's two variants as one array
+    each) and row input of the registry; per group-level key one input array; per model one
+    per host factor; per size class x hardware the attributed power (1 or 2 bounds)."""
+    bounds = 2 if plan.scenario.attribution == "band" else 1
+    per_slot = sum(a.shape[0] if a.ndim == 3 else 1
+                   for a in output_arrays(plan, 0, variables).values())
+    per_draw = per_slot * plan.n_slots \
         + len(V.HOST) * len(plan.models) + sum(len(v) for v in plan.priors.values()) \
-        + variants * len(plan.keys["combo"])
+        + bounds * len(plan.keys["combo"])
     return 8 * per_draw * int(draws)
 
 
-def check_memory(plan: Plan, draws: int) -> None:
+def check_memory(plan: Plan, draws: int, variables=None) -> None:
     """Refuse an in-memory run that cannot fit, naming the size and the streaming options."""
     check_memory_available(
-        run_bytes(plan, draws), f"an in-memory run of {draws:,} draws x {int(plan.present.sum())} "
-        f"catalogue rows",
+        run_bytes(plan, draws, variables), f"an in-memory run of {draws:,} draws x "
+        f"{int(plan.present.sum())} catalogue rows",
         "use fewer draws, or a bounded-memory run: `mcfoot run --workers 2 --chunk-draws 65536` "
         "(the `dask` extra) writes the file chunk by chunk, and `mcfoot.stream.stream()` "
         "summarises any number of draws")
@@ -476,7 +478,8 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
              models=None, prompts=None, *, catalogue=None, backend: str = "numba",
              chunk_draws: int | None = None, threads: int | None = None,
              progress: bool | None = None, sampling: str = "mc",
-             replicates: int | None = None, region: str | None = None) -> xr.DataTree:
+             replicates: int | None = None, region: str | None = None,
+             variables=None) -> xr.DataTree:
     """Monte Carlo footprints of every (model, prompt) under a scenario.
 
     Parameters
@@ -501,6 +504,10 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
     region : a grid region (``mcfoot priors regions``) whose grid carbon intensity (and
         off-site water intensity, where sourced) replaces every host's; the scenario is
         then named ``NAME@region``.
+    variables : per-query footprints to compute and hold (a name or names of
+        ``mcfoot.variables.footprint_names``; default all): only these are written, so a run
+        that needs ``energy_wh`` alone holds and writes one array per row instead of every
+        boundary. The values do not depend on the selection.
 
     Returns
     -------
@@ -517,7 +524,8 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
     design = rng.make_design(sampling, draws, replicates)
     ss = rng.normalize_seed(seed)
     plan = build_plan(scenario, catalogue, models, prompts, region=region)
-    check_memory(plan, draws)
+    variables = V.select_per_query(variables, band=plan.scenario.attribution == "band")
+    check_memory(plan, draws, variables)
     threads = numba.get_num_threads() if threads is None else max(1, int(threads))
     bounds = [(s, min(s + chunk, draws)) for s in range(0, draws, chunk)]
     it = bounds
@@ -525,12 +533,13 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
         from tqdm.auto import tqdm
 
         it = tqdm(bounds, desc=f"mcfoot {plan.scenario.name}", unit="chunk", leave=False)
-    full, variants, values = _run(plan, ss, 0, draws, it, backend, threads, design)
+    full, variants, values = _run(plan, ss, 0, draws, it, backend, threads, design, variables)
     return _to_tree(plan, full, variants, values, ss, draws, backend, design=design)
 
 
 def simulate_range(plan: Plan, seed, start: int, stop: int, *, backend: str = "numba",
-                   threads: int = 1, design: rng.Design | None = None) -> xr.DataTree:
+                   threads: int = 1, design: rng.Design | None = None,
+                   variables=None) -> xr.DataTree:
     """Draws ``start..stop-1`` of the run ``simulate(plan's scenario, seed=seed)`` as a
     DataTree whose ``draw`` coordinate is ``start..stop-1``.
 
@@ -539,7 +548,7 @@ def simulate_range(plan: Plan, seed, start: int, stop: int, *, backend: str = "n
     run's provenance, ``draws`` is this range's length. This is the unit of work of chunked,
     streaming and distributed runs (``mcfoot.stream``, ``mcfoot.distributed``).
     ``design``: the whole run's :class:`mcfoot.rng.Design` (``rng.make_design(sampling,
-    draws, replicates)``; default plain Monte Carlo).
+    draws, replicates)``; default plain Monte Carlo). ``variables``: as in :func:`simulate`.
     """
     if not 0 <= start < stop:
         raise InputError(f"need 0 <= start < stop, got start={start}, stop={stop}")
@@ -548,18 +557,28 @@ def simulate_range(plan: Plan, seed, start: int, stop: int, *, backend: str = "n
                          f"{design.draws} draws")
     ss = rng.normalize_seed(seed)
     full, variants, values = _run(plan, ss, start, stop, [(start, stop)], backend,
-                                  max(1, int(threads)), design)
+                                  max(1, int(threads)), design, variables)
     return _to_tree(plan, full, variants, values, ss, stop - start, backend, start=start,
                     design=design)
 
 
-def output_arrays(plan: Plan, n: int) -> dict[str, np.ndarray]:
-    """Uninitialised arrays for every kernel output of ``n`` draws (``evaluate(out=...)``):
-    (slot, draw) per footprint and row input, (variant, slot, draw) under ``VARIANTS_KEY``."""
-    s_n = plan.n_slots
+def output_arrays(plan: Plan, n: int, variables=None) -> dict[str, np.ndarray]:
+    """Uninitialised arrays for the kernel outputs of ``n`` draws (``evaluate(out=...)``):
+    (slot, draw) per footprint and row input, (variant, slot, draw) under ``VARIANTS_KEY``.
+
+    ``variables``: the per-query footprints wanted (validated names; default every one of
+    the scenario): the kernel writes only those (the row inputs latency and speed, and the
+    serving batch, always), so memory and bandwidth follow what was asked.
+    """
+    band = plan.scenario.attribution == "band"
+    names = V.select_per_query(variables, band=band)
+    per_query = V.per_query()
+    keys = [per_query[v].kernel_key for v in names if not per_query[v].band]
     extra = ("batch",) if plan.scenario.attribution == "serving" else ()  # physics' batch
-    out = {k: np.empty((s_n, n)) for k in (*V.kernel_keys(), *V.row_kernel_keys(), *extra)}
-    out[V.VARIANTS_KEY] = np.empty((2 if plan.scenario.attribution == "band" else 1, s_n, n))
+    s_n = plan.n_slots
+    out = {k: np.empty((s_n, n)) for k in (*keys, *V.row_kernel_keys(), *extra)}
+    if any(per_query[v].band for v in names):
+        out[V.VARIANTS_KEY] = np.empty((len(V.BAND), s_n, n))
     return out
 
 
@@ -584,23 +603,24 @@ def sample_chunk(plan: Plan, ss, start: int, stop: int, backend: str = "numba",
 
 
 def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: int,
-         design: rng.Design | None = None):
-    """Evaluate the chunks ``bounds`` (covering ``start..stop``) into whole-range arrays."""
+         design: rng.Design | None = None, variables=None):
+    """Evaluate the chunks ``bounds`` (covering ``start..stop``) into whole-range arrays of
+    the requested ``variables`` (:func:`output_arrays`)."""
     n = stop - start
-    full = output_arrays(plan, n)
-    variants = full.pop(V.VARIANTS_KEY)
+    full = output_arrays(plan, n, variables)
     group_chunks: list[dict] = []
     single = len(bounds) == 1
     for s, e in bounds:
         if backend == "numba" and single:  # one chunk: straight into the result (no copies)
-            _, values = sample_chunk(plan, ss, s, e, backend, threads,
-                                     out=full | {V.VARIANTS_KEY: variants}, design=design)
+            _, values = sample_chunk(plan, ss, s, e, backend, threads, out=full, design=design)
         else:
-            res, values = sample_chunk(plan, ss, s, e, backend, threads, design=design)
+            out = None if backend != "numba" else output_arrays(plan, e - s, variables)
+            res, values = sample_chunk(plan, ss, s, e, backend, threads, out=out,
+                                       design=design)
             for k in full:
-                full[k][:, s - start:e - start] = res[k]
-            variants[:, :, s - start:e - start] = res[V.VARIANTS_KEY]
+                full[k][..., s - start:e - start] = res[k]
         group_chunks.append(values)
+    variants = full.pop(V.VARIANTS_KEY, None)
     if single:
         return full, variants, group_chunks[0]
     values = {k: np.concatenate([g[k] for g in group_chunks], axis=-1) for k in group_chunks[0]}
@@ -623,8 +643,9 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0,
               "prompt": list(plan.prompts)}
     fpt = xr.Dataset(coords=coords)
     for name, v in V.FOOTPRINT.items():
-        fpt[name] = (v.dims, _grid(plan, full[v.kernel_key]), v.attrs)
-    if plan.scenario.attribution == "band":
+        if v.kernel_key in full:  # the requested ones (simulate's ``variables``)
+            fpt[name] = (v.dims, _grid(plan, full[v.kernel_key]), v.attrs)
+    if variants is not None:
         for i, (name, v) in enumerate(V.BAND.items()):
             fpt[name] = (v.dims, _grid(plan, variants[i]), v.attrs)
     host_idx = plan.slot_host.reshape(len(plan.models), -1)[:, 0]

@@ -382,13 +382,8 @@ def release(tree: xr.DataTree) -> None:
 
 def make_spec(plan: Plan, variables=None, thresholds=None, ranks=False,
               grid: LogGrid | None = None) -> Spec:
-    known = variables_.footprint_names(band=plan.scenario.attribution == "band")
-    variables = tuple(variables_.footprint_names() if variables is None else
-                      ([variables] if isinstance(variables, str) else variables))
-    bad = [v for v in variables if v not in known]
-    if bad:
-        raise InputError(f"unknown footprint variable(s) {', '.join(bad)}; known: "
-                         f"{', '.join(known)}")
+    variables = variables_.footprint_names() if variables is None else \
+        variables_.select_per_query(variables, band=plan.scenario.attribution == "band")
     th = {}
     for v, t in (thresholds or {}).items():
         if v not in variables:
@@ -463,9 +458,9 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
         m, sums, out = Merger(), [], None
         for s, e in it:
             if backend == "numba" and not spec.ranks and (
-                    out is None or out[variables_.VARIANTS_KEY].shape[-1] != e - s):
+                    out is None or out["latency"].shape[-1] != e - s):
                 out = None  # free the previous chunk's arrays first
-                out = output_arrays(plan, e - s)
+                out = output_arrays(plan, e - s, spec.variables)  # only what is reduced
             part = chunk_partial(plan, ss, s, e, spec, backend, threads, design, out)
             sums.append(replicate_sums(part, design))
             m.push(part)

@@ -78,10 +78,17 @@ def summarize_draws(da: xr.DataArray, ci_prob: float = 0.95, kind: str = "eti",
     """Mean, sd (ddof=1), median and the ``ci_prob`` interval of ``da`` over ``dim``; the
     result has a trailing ``stat`` dimension (``mean, sd, median, lower, upper``) and keeps
     ``da``'s attrs (units)."""
+    return _summarize_draws(da, ci_prob, kind, dim)[0]
+
+
+def _summarize_draws(da: xr.DataArray, ci_prob: float, kind: str, dim: str = "draw",
+                     extra_ranks=None) -> tuple[xr.DataArray, np.ndarray | None]:
+    """:func:`summarize_draws` and the order statistics ``extra_ranks`` over ``dim`` (ETI:
+    selected with the median and interval; else None)."""
     _check(ci_prob, kind)
     if dim not in da.dims:
         raise InputError(f"{da.name or 'the array'} has no {dim!r} dimension (dims {da.dims})")
-    median, ci = median_interval(da, ci_prob, kind, dim=dim)
+    median, ci, *extra = median_interval(da, ci_prob, kind, dim=dim, extra_ranks=extra_ranks)
     moments = [da.mean(dim, skipna=False), _std(da, dim), median]
     parts = [m.drop_vars([c for c in m.coords if c not in ci.coords], errors="ignore")
              for m in moments] + [ci.sel(ci_bound=b, drop=True) for b in ("lower", "upper")]
@@ -90,27 +97,31 @@ def summarize_draws(da: xr.DataArray, ci_prob: float = 0.95, kind: str = "eti",
     out = out.transpose(..., "stat")
     out.attrs = dict(da.attrs)
     out.name = da.name
-    return out
+    return out, (extra[0] if extra else None)
 
 
 def summary_mcse(da: xr.DataArray, layout: _mcse.Layout, ci_prob: float = 0.95,
-                 kind: str = "eti") -> xr.DataArray:
+                 kind: str = "eti", *, sd: np.ndarray | None = None,
+                 brackets: np.ndarray | None = None) -> xr.DataArray:
     """Monte Carlo standard error of each of :func:`summarize_draws`'s statistics of ``da``
     (draw first), same dims and units, for the run's sampling ``layout``
     (:func:`mcfoot.mcse.layout`), by :mod:`mcfoot.mcse`'s estimators (mean, sd, quantiles
     for the median and an ETI's bounds); an HDI's bounds, which have no formula, by the
-    spread of the replicates' (Sobol') or sections' (MC) HDI bounds."""
+    spread of the replicates' (Sobol') or sections' (MC) HDI bounds. ``sd`` (the sd
+    statistic) and ``brackets`` (the order statistics of :func:`mcfoot.mcse.quantile_ranks`
+    at the median and the ETI's bounds) skip recomputing what :func:`summarize` already
+    has."""
     x = da.values
 
-    def stats(g: np.ndarray) -> np.ndarray:
-        return summarize_draws(da.isel(draw=slice(0, len(g))).copy(data=g), ci_prob,
-                               kind).values
+    def bounds(g: np.ndarray) -> np.ndarray:  # the interval of one replicate or section
+        return median_interval(da.isel(draw=slice(0, len(g))).copy(data=g), ci_prob,
+                               kind)[1].values
 
     a = (1 - ci_prob) / 2
-    q = _mcse.quantile(x, [0.5, a, 1 - a], layout)
+    q = _mcse.quantile(x, [0.5, a, 1 - a], layout, brackets)
     if kind == "hdi":  # no formula: the spread over replicates (Sobol') or sections (MC)
-        q[..., 1:] = _mcse.grouped(stats, x, layout)[..., 3:]
-    err = np.concatenate([_mcse.mean(x, layout)[..., None], _mcse.sd(x, layout)[..., None], q],
+        q[..., 1:] = _mcse.grouped(bounds, x, layout)
+    err = np.concatenate([_mcse.mean(x, layout, sd)[..., None], _mcse.sd(x, layout)[..., None], q],
                          axis=-1)
     dims = [d for d in da.dims if d != "draw"] + ["stat"]
     coords = {d: da[d] for d in dims if d in da.coords and d != "stat"}
@@ -157,11 +168,18 @@ def summarize(tree: xr.DataTree | xr.Dataset, ci_prob: float = 0.95, kind: str =
                              f"known: {', '.join(full)}")
     out = xr.Dataset(coords={"model": ds.model, "prompt": ds.prompt, "stat": list(STATS)})
     lay = _mcse.layout(attrs, ds.sizes["draw"])
+    a = (1 - ci_prob) / 2
     for v in names:
         da = ds[v].transpose("draw", "model", "prompt")
-        out[v] = summarize_draws(da, ci_prob, kind).transpose("model", "prompt", "stat")
+        # the MCSE's order statistics are selected with the median and the ETI
+        ranks = _mcse.quantile_ranks(da.sizes["draw"], [0.5, a, 1 - a]) \
+            if mcse and kind == "eti" else None
+        stats, brackets = _summarize_draws(da, ci_prob, kind, extra_ranks=ranks)
+        out[v] = stats.transpose("model", "prompt", "stat")
         if mcse:
-            out[f"{v}_mcse"] = summary_mcse(da, lay, ci_prob, kind)
+            out[f"{v}_mcse"] = summary_mcse(da, lay, ci_prob, kind,
+                                            sd=stats.sel(stat="sd").values,
+                                            brackets=brackets)
     how = lay.describe() + ("" if "sampling" in attrs else
                             "; no sampling design in the attrs: plain Monte Carlo assumed")
     out.attrs = provenance.stamp("summary", attrs, ci_prob=float(ci_prob), ci_kind=kind,

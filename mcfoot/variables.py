@@ -25,7 +25,7 @@ __all__ = [
     "BAND", "FOOTPRINT", "HOST", "PINT_DEFINITIONS", "ROW_INPUTS", "SERVING", "VARIABLES",
     "Variable",
     "attrs", "axis_label", "footprint_names", "headline_names", "kernel_keys", "per_query",
-    "row_kernel_keys", "study_input_names", "unit_registry", "units", "VARIANTS_KEY",
+    "row_kernel_keys", "select_per_query", "study_input_names", "unit_registry", "units", "VARIANTS_KEY",
 ]
 
 #: pint definitions for the units mcfoot writes that pint does not know (each defined once).
@@ -147,6 +147,21 @@ VARIABLES: dict[str, Variable] = {**FOOTPRINT, **BAND, **HOST, **ROW_INPUTS, **D
 def footprint_names(band: bool = False) -> tuple[str, ...]:
     """Names of the per-query footprints (with the band variants when ``band``)."""
     return tuple(FOOTPRINT) + (tuple(BAND) if band else ())
+
+
+def select_per_query(names=None, band: bool = False) -> tuple[str, ...]:
+    """Validated per-query footprint names (a name or a sequence; ``None``: every footprint
+    of :func:`footprint_names` with the band variants when ``band``), registry order kept
+    as given; one InputError naming the unknown ones and the known ones."""
+    known = footprint_names(band=band)
+    if names is None:
+        return known
+    names = (names,) if isinstance(names, str) else tuple(names)
+    bad = [v for v in names if v not in known]
+    if bad or not names:
+        raise InputError(f"unknown footprint variable(s) {', '.join(map(str, bad)) or '(none given)'}"
+                         f"; known: {', '.join(known)}")
+    return tuple(dict.fromkeys(names))
 
 
 def per_query() -> dict[str, Variable]:

@@ -246,3 +246,68 @@ def test_bad_arguments():
         simulate("paper", draws=0)
     with pytest.raises(InputError, match="backend"):
         simulate("paper", draws=10, models=SOME[:1], backend="cuda")
+
+
+# ---- outputs only when asked (issue 17) -----------------------------------------------------
+@pytest.mark.parametrize("scenario, variables", [
+    ("paper", ["energy_wh"]), ("paper", ["water_ml", "energy_min_wh"]),
+    ("default", "carbon_embodied_g"), ("serving", ["energy_it_wh", "carbon_market_g"])])
+def test_requested_variables_equal_the_full_run(scenario, variables):
+    """simulate(variables=...) writes only the requested footprints, with the same values
+    as the full run, and holds nothing else per (model, prompt)."""
+    from mcfoot import variables as V
+
+    full = mcfoot.simulate(scenario, 600, seed=3, progress=False)
+    part = mcfoot.simulate(scenario, 600, seed=3, progress=False, variables=variables,
+                           chunk_draws=250)
+    want = set([variables] if isinstance(variables, str) else variables)
+    if want & set(V.BAND):
+        want |= set(V.BAND)  # the band's two bounds are one kernel output
+    per_query = {v for v in part["footprint"].data_vars if "prompt" in part["footprint"][v].dims}
+    assert per_query == want
+    for v in want:
+        np.testing.assert_array_equal(part["footprint"][v].values, full["footprint"][v].values)
+    for v in full["inputs"].data_vars:
+        np.testing.assert_array_equal(part["inputs"][v].values, full["inputs"][v].values)
+
+
+def test_unknown_requested_variable_is_named():
+    with pytest.raises(InputError, match=r"unknown footprint variable\(s\) energy_max_wh; known"):
+        mcfoot.simulate("default", 10, variables=["energy_max_wh"])  # no band in default
+    with pytest.raises(InputError, match=r"\(none given\)"):
+        mcfoot.simulate("default", 10, variables=[])
+
+
+def test_kernel_outputs_cover_the_registry():
+    from mcfoot import _kernels, variables as V
+
+    assert set(_kernels._OUTPUT_KEYS) == set(V.kernel_keys())
+
+
+def test_erfc_free_tails_equal_the_twin_at_the_knots_edges():
+    """The kernel skips erfc below/above the outer knots' normal quantiles (by
+    footprint.TAIL_MARGIN_Z): normals on, just inside and just outside those edges give
+    the NumPy twin's numbers bit for bit."""
+    import copy as _copy
+
+    from scipy import special
+
+    from mcfoot import footprint
+    from mcfoot.simulate import build_plan, draw_normals, evaluate
+
+    plan = build_plan("default")
+    edges = []
+    for p in (plan.probs[0], plan.probs[-1]):
+        z = float(special.ndtri(p))
+        for dz in (0.0, footprint.TAIL_MARGIN_Z):
+            for k in range(-3, 4):
+                edges += [np.nextafter(z + s * dz, np.inf if k > 0 else -np.inf) + k * 1e-9
+                          for s in (-1, 1)]
+    edges = np.array(edges + [0.0, -8.0, 8.0, np.inf, -np.inf])
+    normals = draw_normals(plan, rng.normalize_seed(0), 0, len(edges))
+    normals.latency[:] = edges
+    normals.speed[:] = edges[::-1]
+    ref, _ = evaluate(plan, _copy.deepcopy(normals), "numpy")
+    out, _ = evaluate(plan, normals, "numba")
+    for k in ("latency", "speed", "energy", "carbon"):
+        np.testing.assert_array_equal(out[k], ref[k])

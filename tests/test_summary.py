@@ -210,3 +210,54 @@ def test_order_kernels_equal_numpy_and_arviz(n, prob, ties, seed):
     for kind in ("eti", "hdi"):
         xr.testing.assert_identical(_arviz.interval(da, prob, kind),
                                     _arviz._interval_arviz(da, prob, kind))
+
+
+# ---- order statistics selected, not sorted (issue 17) ---------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 300), cols=st.integers(1, 4), seed=st.integers(0, 2**31),
+       ties=st.booleans(), nan_col=st.booleans(), k=st.integers(1, 8))
+def test_order_statistics_equal_numpy_sort(n, cols, seed, ties, nan_col, k):
+    g = np.random.default_rng(seed)
+    x = g.standard_normal((n, cols))
+    if ties:
+        x = np.round(x, 1)
+    if nan_col and n > 1:
+        x[g.integers(0, n), 0] = np.nan  # NumPy sorts NaN last; the order below it is finite
+    ranks = g.integers(0, n, size=k)
+    np.testing.assert_array_equal(_order.order_statistics(x, ranks), np.sort(x, axis=0)[ranks])
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 400), seed=st.integers(0, 2**31), prob=st.floats(0.05, 0.99))
+def test_median_eti_with_extra_ranks_is_the_same_selection(n, seed, prob):
+    """The ETI kernel's extra order statistics equal a sort's, and asking for them leaves
+    the median and interval bit-identical to NumPy's."""
+    A = np.random.default_rng(seed).lognormal(size=(5, n))
+    ranks = np.random.default_rng(seed + 1).integers(0, n, size=6)
+    med, lo, hi, extra = _order.median_interval_rows(A, prob, "eti", ranks)
+    m0, l0, h0 = _order.median_eti_numpy(A, prob)
+    np.testing.assert_array_equal(med, m0)
+    np.testing.assert_array_equal(lo, l0)
+    np.testing.assert_array_equal(hi, h0)
+    np.testing.assert_array_equal(extra, np.sort(A, axis=-1)[:, ranks])
+
+
+def test_order_statistics_refuse_ranks_outside_the_sample():
+    with pytest.raises(ValueError, match="ranks must lie in 0..9"):
+        _order.order_statistics(np.zeros(10), [10])
+
+
+def test_summary_mcse_from_the_shared_selection_equals_the_standalone_one():
+    """summarize() takes the quantile MCSE's order statistics from the median/ETI
+    selection and the mean's from the sd statistic: the same numbers as summary_mcse()
+    computing them on its own."""
+    from mcfoot import mcse
+    from mcfoot.summary import summary_mcse
+
+    tree = mcfoot.simulate("paper", 3000, seed=4, progress=False)
+    s = summarize(tree, variables=["energy_wh", "water_ml"])
+    lay = mcse.layout(tree.attrs, 3000)
+    for v in ("energy_wh", "water_ml"):
+        da = tree["footprint"][v].transpose("draw", "model", "prompt")
+        alone = summary_mcse(da, lay).transpose("model", "prompt", "stat")
+        np.testing.assert_allclose(s[f"{v}_mcse"].values, alone.values, rtol=1e-12)
