@@ -464,3 +464,24 @@ def test_cli_commands_take_a_calibrated_file(posterior_file, tmp_path, capsys):
                  "--seed", "2", "-q"]) == 0
     text = capsys.readouterr().out
     assert "openai-chatgpt-energy" in text and "calibrated" in text
+
+
+@pytest.mark.parametrize("scenario", ["serving", "default"])
+def test_evaluate_repeat_equals_repeated_group_inputs(scenario):
+    """evaluate(repeat=k) (group inputs once per draw, as calibration's query lattice uses
+    it) gives the same bits as group inputs repeated k times by hand."""
+    from mcfoot.simulate import Normals, _group_values, build_plan, draw_normals, evaluate
+
+    plan = build_plan(scenario, None, ["gpt-4o-mar", "llama-3-1-70b-standard"],
+                      ["short", "long"])
+    n, k = 50, 3
+    nz = draw_normals(plan, mcfoot.rng.normalize_seed(1), 0, n)
+    vals = _group_values(plan, nz, n)
+    q = cal.query_points(k, 2)
+    lat = np.tile(q[0], (plan.n_slots, n))
+    spd = np.tile(q[1], (plan.n_slots, n))
+    a, _ = evaluate(plan, Normals({}, lat.copy(), spd.copy()), values=vals, repeat=k)
+    b, _ = evaluate(plan, Normals({}, lat.copy(), spd.copy()),
+                    values={x: np.repeat(v, k, axis=-1) for x, v in vals.items()})
+    for key in mcfoot.variables.kernel_keys():
+        np.testing.assert_array_equal(a[key], b[key])
