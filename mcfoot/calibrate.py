@@ -212,6 +212,15 @@ class Likelihood:
         self.y = np.array([o.value for o in self.obs])
         self.sigma = np.array([o.sigma for o in self.obs])
 
+    def normals(self, ss: np.random.SeedSequence, draws: int) -> np.ndarray:
+        """Normals (streams, draws) of the streams the entries read, as a run of the
+        scenario with seed ``ss`` draws them (a calibrated scenario: from its posterior)."""
+        from .simulate import stream_normals
+
+        post = self.scenario.posterior
+        idx = None if post is None else post.indices(ss, 0, draws)
+        return np.stack([stream_normals(post, idx, ss, s, 0, draws) for s in self.streams])
+
     def predict(self, z: np.ndarray) -> np.ndarray:
         """Predicted statistic of every entry in its unit: (entries, n)."""
         n = z.shape[1]
@@ -499,7 +508,7 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
                          f"scenario on all the evidence at once")
     obs = _observations(evidence, exclude, catalogue)
     lik = Likelihood(sc, obs, catalogue, backend)
-    z0 = np.stack([rng.standard_normals(ss, s, 0, draws) for s in lik.streams])
+    z0 = lik.normals(ss, draws)
     mu0 = tempering.evaluate(lik.predict, z0, chunk)
     pit0 = pit(lik, mu0, np.full(draws, -math.log(draws)))
     bad = [f"{o.id} (prior predictive tail probability {min(p, 1 - p):.1e}, figure "

@@ -227,8 +227,7 @@ def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
     post = plan.scenario.posterior  # a calibrated scenario: shared inputs from its posterior
     idx = None if post is None else post.indices(ss, start, stop)
     for name in plan.group_streams():
-        group[name] = post.normals(name, idx) if post is not None and name in post else \
-            rng.standard_normals(ss, name, start, stop)
+        group[name] = stream_normals(post, idx, ss, name, start, stop)
     res = {}
     for i, q in enumerate(("latency", "speed")):
         if out is None:
@@ -245,6 +244,14 @@ def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
             arr[~plan.present] = 0.0
         res[q] = arr
     return Normals(group, res["latency"], res["speed"])
+
+
+def stream_normals(post, idx, ss, name: str, start: int, stop: int) -> np.ndarray:
+    """Normals of draws ``start..stop-1`` of stream ``name``: the posterior's (rows ``idx``
+    of a calibrated scenario's draws, see :mod:`mcfoot.posterior`) where it has the stream,
+    else the seed's own."""
+    return post.normals(name, idx) if post is not None and name in post else \
+        rng.standard_normals(ss, name, start, stop)
 
 
 def _row_columns(plan: Plan, quantity: str) -> tuple[list[str], np.ndarray]:
