@@ -73,10 +73,19 @@ def variance_rows(scenario: str, points: int = 4096, reps: int = 12,
     p = {k: np.stack([(e["sample"] > med).mean(axis=0) for e in est[k]]) for k in est}
     res["claim P(X > median)"] = _ratio_stats(p["mc"].var(0, ddof=1), p["sobol"].var(0, ddof=1))
     res["_var_sobol"] = np.var(np.stack([e["mean"] for e in est["sobol"]]), axis=0, ddof=1)
+    res["_var_mc_mean"] = np.var(np.stack([e["mean"] for e in est["mc"]]), axis=0, ddof=1)
     res["_var_x"] = np.mean([e["var"] for e in est["mc"]], axis=0)
     res["_mean"] = np.mean([e["mean"] for e in est["mc"]], axis=0)
     res["n_rows"] = len(med)
     return res
+
+
+def layout_row(scenario: str, res: dict, points: int, reps: int, replicates: int):
+    """var(MC) / var(RQMC) of the mean per row with another replicate layout at the same
+    points (the MC runs of ``res``)."""
+    v = np.var(np.stack([_estimates(t)["mean"] for t in _runs(scenario, points, reps, "sobol",
+                                                               replicates)]), axis=0, ddof=1)
+    return _ratio_stats(res["_var_mc_mean"], v)
 
 
 def rank_row(scenario: str, points: int = 512, reps: int = 8) -> tuple[float, float, float]:
@@ -132,7 +141,7 @@ def design_cost(scenario: str = "default", points: int = 65_536, repeat: int = 3
 
 
 def main(points: int = 4096, reps: int = 12, rank_points: int = 512, cost_points: int = 65_536,
-         scenarios=("paper", "default")) -> None:
+         scenarios=("paper", "default"), layouts=(4,)) -> None:
     print(f"\nRQMC (sampling='sobol', {rng.DEFAULT_REPLICATES} scrambles) vs MC at {points:,} "
           f"points, {reps} independent runs each: var(MC) / var(RQMC) per row "
           "(median / 10th pct / worst)")
@@ -142,6 +151,10 @@ def main(points: int = 4096, reps: int = 12, rank_points: int = 512, cost_points
         for stat in ("mean", "p5", "p95", "claim P(X > median)"):
             m, p10, w = res[stat]
             print(f"{sc:<9}{stat:<26}{m:>9.1f}x{p10:>9.1f}x{w:>9.2f}x")
+        for r in layouts:
+            m, p10, w = layout_row(sc, res, points, reps, r)
+            label = f"mean, {r} x {points // r:,}"
+            print(f"{sc:<9}{label:<26}{m:>9.1f}x{p10:>9.1f}x{w:>9.2f}x")
         m, p10, w = rank_row(sc, rank_points, max(4, reps // 2))
         print(f"{sc:<9}{f'rank P(rank=k) @{rank_points}':<26}{m:>9.1f}x{p10:>9.1f}x{w:>9.2f}x")
         n_mc, n_q, a = points_needed(sc, res, points, reps)

@@ -466,7 +466,8 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
               draws: int = 20_000, min_ess: int = 2_000, seed=0, exclude=(),
               method: str = "auto", catalogue=None, footprint: bool = True,
               chunk_draws: int = 8_192, backend: str = "numba",
-              allow_conflict: bool = False) -> xr.DataTree:
+              allow_conflict: bool = False, sampling: str = "mc",
+              replicates: int | None = None) -> xr.DataTree:
     """Condition ``scenario``'s shared inputs on published figures.
 
     Parameters
@@ -487,6 +488,19 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
     chunk_draws : draws per evaluation chunk (results do not depend on it).
     allow_conflict : go on when an entry is in prior-data conflict (its figure beyond the
         ``measurement.toml`` tail probability of the prior predictive); refused otherwise.
+    sampling, replicates : how the prior draws are made (:func:`mcfoot.rng.make_design`):
+        ``"mc"`` or ``"sobol"`` (``replicates`` scrambles of a Sobol' sequence over the
+        particle streams, group-level inputs first; ``draws`` must be replicates x a power
+        of two). The design supplies importance sampling's proposals and tempering's
+        initial particles only: self-normalized importance sampling over scrambled Sobol'
+        points is consistent (and usually less noisy), but resampling and the tempering
+        moves are pseudo-random, so the posterior draws, and the ``footprint`` groups
+        simulated from them, are plain Monte Carlo (root attrs ``sampling="mc"``; their
+        MCSE uses iid formulas, which for importance sampling hold with n replaced by the
+        ESS). The prior design is recorded in the ``prior`` group's attrs (``sampling``,
+        ``sampling_replicates``, ...) and as ``prior_sampling*`` in the root attrs; k̂ and
+        the ESS are computed as for independent draws (for RQMC proposals the ESS is a
+        conservative measure).
 
     Returns
     -------
@@ -501,6 +515,7 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
     from .simulate import check_draws
 
     draws, chunk = check_draws(draws, chunk_draws)
+    design = rng.make_design(sampling, draws, replicates)
     ss = rng.normalize_seed(seed)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if sc.posterior is not None:
@@ -508,7 +523,7 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
                          f"scenario on all the evidence at once")
     obs = _observations(evidence, exclude, catalogue)
     lik = Likelihood(sc, obs, catalogue, backend)
-    z0 = lik.normals(ss, draws)
+    z0 = rng.design_normals(ss, design, lik.streams, 0, draws)
     mu0 = tempering.evaluate(lik.predict, z0, chunk)
     pit0 = pit(lik, mu0, np.full(draws, -math.log(draws)))
     bad = [f"{o.id} (prior predictive tail probability {min(p, 1 - p):.1e}, figure "
@@ -527,7 +542,7 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
             f"{', '.join(np.asarray(lik.streams)[far][:4])}: the prior's inverse CDF cannot "
             f"represent it (the evidence contradicts the prior); fix the prior or the evidence")
     return _tree(sc, lik, fit, z0, mu0, pit0, ss, draws, footprint, catalogue, backend,
-                 method)
+                 method, design)
 
 
 def pit(lik: Likelihood, mu: np.ndarray, log_weights: np.ndarray) -> np.ndarray:
@@ -589,7 +604,8 @@ def _values(lik: Likelihood, z: np.ndarray) -> xr.Dataset:
     return ds
 
 
-def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, backend, method):
+def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, backend, method,
+          design):
     entries = [o.id for o in lik.obs]
     # equal-weight posterior draws: systematic resampling (tempering's are equal already)
     u0 = float(special.ndtr(rng.standard_normals(ss, "calibrate/posterior", 0, 1))[0])
@@ -610,12 +626,14 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
                                   "unit": ("entry", units)})
 
     post = Posterior(tuple(lik.streams), fit.z.T, fit.log_weights)
+    prior_design = design.record(ss, len(lik.streams))  # the prior draws' design
     run = provenance.run_attrs(lik.plan, ss, draws=draws, backend=backend)
     diag = {"method": fit.method, "method_asked": method, "khat": fit.khat, "ess": fit.ess,
             "khat_threshold": fit.khat_max, "prior_khat": fit.prior_khat,
             "prior_ess": fit.prior_ess, "tempering_steps": len(fit.stages),
             "evidence": ";".join(entries), "measurement_floor_log_sd": FLOOR,
             "query_points": lik.q.shape[1],
+            **{f"prior_{k}": v for k, v in prior_design.items()},
             "max_correlation": max((st["correlation"] for st in fit.stages), default=0.0),
             "mixing": tempering.mixing(fit.stages)}
     calib = xr.Dataset(
@@ -646,7 +664,7 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
                        coords={"stage": np.arange(len(fit.stages))})
     groups = {
         "/": xr.Dataset(attrs=provenance.stamp("calibration", run, **diag)),
-        "prior": _values(lik, z0),
+        "prior": _values(lik, z0).assign_attrs(prior_design),
         "posterior": _values(lik, zpost),
         "prior_predictive": per_entry(mu_prior, "predicted", "predicted statistic"),
         "posterior_predictive": per_entry(mu_post, "predicted", "predicted statistic"),

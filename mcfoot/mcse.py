@@ -40,8 +40,9 @@ from . import rng
 from ._order import order_statistics
 from .errors import InputError
 
-__all__ = ["Layout", "binomial", "grouped", "layout", "mean", "mean_ignoring_nan",
-           "proportion", "quantile", "quantile_ranks", "replicate_error", "sd"]
+__all__ = ["Layout", "binomial", "grouped", "layout", "mean", "mean_ignoring_nan", "multiplier",
+           "proportion", "quantile", "quantile_ranks", "replicate_error", "sd", "sd_error",
+           "variance_error_iid"]
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,21 @@ class Layout:
         """A one-line account of how the MCSE was computed (for result attrs)."""
         if self.kind == "sobol":
             return (f"sd of {self.replicates} independent Sobol' scrambles' estimates / "
-                    f"sqrt({self.replicates}) (RQMC)")
+                    f"sqrt({self.replicates}) (RQMC; {self.replicates - 1} degrees of freedom: "
+                    f"a 95 % interval is +-{multiplier(self):.3g} MCSE)")
         return ("iid: mean sd/sqrt(n), probability sqrt(p(1-p)/n), sd delta method, quantile "
                 f"order statistics; otherwise sectioning into {self.replicates} batches")
+
+
+def multiplier(lay: Layout, prob: float = 0.95) -> float:
+    """How many MCSE wide each side a ``prob`` interval of an estimate is: the Student t
+    quantile with ``R - 1`` degrees of freedom for RQMC (the MCSE is the spread of ``R``
+    replicates: with few of them it is itself uncertain), the normal one for iid draws."""
+    from scipy import stats
+
+    a = 0.5 + prob / 2
+    return float(stats.t.ppf(a, lay.replicates - 1) if lay.kind == "sobol" and
+                 lay.replicates > 1 else stats.norm.ppf(a))
 
 
 def layout(attrs: dict, draws: int) -> Layout:
@@ -179,16 +192,31 @@ def sd(x: np.ndarray, lay: Layout) -> np.ndarray:
         d2 = xt - xt.mean(axis=-1, keepdims=True)
         np.multiply(d2, d2, out=d2)  # squared deviations (a product: ``** 4`` calls pow)
         m2 = d2.mean(axis=-1)
+    # delta method through the variance, the mean of the squared deviations: its error
+    # by mean() (replicates for Sobol', iid otherwise), then d sd = d var / (2 sd)
+    if lay.kind == "sobol":
+        se_var = mean(d2, lay)
+    else:
+        np.multiply(d2, d2, out=d2)
+        se_var = variance_error_iid(m2, d2.mean(axis=-1), n)
+    return sd_error(se_var, m2)
+
+
+def variance_error_iid(m2, m4, n) -> np.ndarray:
+    """MCSE ``sqrt((m4 - m2^2) / n)`` of the mean squared deviation of ``n`` iid draws with
+    central moments ``m2``, ``m4`` (ddof 0)."""
+    m2, m4 = np.asarray(m2, float), np.asarray(m4, float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        # delta method through the variance, the mean of the squared deviations: its error
-        # by mean() (replicates for Sobol', iid otherwise), then d sd = d var / (2 sd)
-        if lay.kind == "sobol":
-            se_var = mean(d2, lay)
-        else:
-            np.multiply(d2, d2, out=d2)
-            se_var = np.sqrt(np.maximum(d2.mean(axis=-1) - m2 ** 2, 0.0) / n)
-        out = se_var / (2 * np.sqrt(m2))
-    return np.where(m2 == 0, 0.0, out)  # a constant: no error; NaN stays NaN
+        return np.sqrt(np.maximum(m4 - m2 ** 2, 0.0) / n)
+
+
+def sd_error(se_var, m2) -> np.ndarray:
+    """MCSE of the sd from the MCSE ``se_var`` of the variance ``m2`` (delta method,
+    ``d sd = d var / (2 sd)``); 0 for a constant, NaN stays NaN."""
+    m2 = np.asarray(m2, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.asarray(se_var, float) / (2 * np.sqrt(m2))
+    return np.where(m2 == 0, 0.0, out)
 
 
 def quantile_ranks(n: int, q) -> list[int]:

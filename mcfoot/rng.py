@@ -20,8 +20,8 @@ import numpy as np
 from ._validate import choice
 from .errors import InputError
 
-__all__ = ["BLOCK", "DESIGN_KEYS", "Design", "SAMPLINGS", "block_generator", "make_design",
-           "normalize_seed", "open_unit", "seed_record", "sobol_blocks", "standard_normals",
+__all__ = ["BLOCK", "DESIGN_KEYS", "Design", "SAMPLINGS", "block_generator", "design_normals", "make_design",
+           "normalize_seed", "open_unit", "seed_record", "sobol_blocks", "sobol_normals", "standard_normals",
            "standard_normals_many", "stream_key"]
 
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
@@ -299,3 +299,27 @@ def sobol_blocks(ss: np.random.SeedSequence, design: Design, dims: int, start: i
             k = min(block, end - i)
             yield i - start, open_unit(eng.random(k))
             i += k
+
+
+def sobol_normals(ss: np.random.SeedSequence, design: Design, dims: int, start: int,
+                  stop: int, block: int = SOBOL_BLOCK):
+    """:func:`sobol_blocks` mapped to standard normals (the inverse normal CDF of each
+    coordinate): yield ``(offset, z)``, ``z`` of shape (k, dims)."""
+    from scipy import special
+
+    for offset, u in sobol_blocks(ss, design, dims, start, stop, block):
+        yield offset, special.ndtri(u)
+
+
+def design_normals(ss: np.random.SeedSequence, design: Design, names: list[str], start: int,
+                   stop: int) -> np.ndarray:
+    """Standard normals of draws ``start..stop-1`` for the named streams ``names`` under
+    ``design``, shape ``(len(names), stop - start)``: each name's own PCG64 stream
+    (:func:`standard_normals_many`) for ``"mc"``; for ``"sobol"`` one coordinate of the
+    design per name, in the order given (put the inputs that matter most first)."""
+    if design.kind != "sobol":
+        return standard_normals_many(ss, list(names), start, stop)
+    out = np.empty((len(names), stop - start))
+    for offset, z in sobol_normals(ss, design, len(names), start, stop):
+        out[:, offset:offset + len(z)] = z.T
+    return out

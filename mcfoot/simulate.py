@@ -322,8 +322,8 @@ def _sobol_normals(plan: Plan, ss, design: rng.Design, start: int, stop: int,
     """Normals of draws ``start..stop-1`` of a Sobol' design (see :func:`draw_normals`)."""
     normals = _empty_normals(plan, stop - start, out)
     dims = len(design_columns(plan))
-    for offset, u in rng.sobol_blocks(ss, design, dims, start, stop):
-        _fill_normals(plan, special.ndtri(u), normals, offset)
+    for offset, z in rng.sobol_normals(ss, design, dims, start, stop):
+        _fill_normals(plan, z, normals, offset)
     return normals
 
 

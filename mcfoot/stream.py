@@ -32,6 +32,11 @@ What is accumulated per (variable, model, prompt):
   counts outside the grid are reported. Counts are integers: quantiles do not depend on the
   chunk size or the number of workers at all.
 * **claim probabilities**: ``P(X > t)`` for given thresholds, from integer counts (exact).
+* **Monte Carlo errors** of all of these (:func:`_add_mcse`, the formulas of
+  :func:`mcfoot.summarize`): plain MC also merges the sums of cubed and fourth-power
+  deviations (Pebay 2008) for the sd's error; a Sobol' run keeps, per replicate (chunks never
+  straddle two), the count, mean, sum of squared deviations, exceedance and rank counts and
+  the replicate's histogram trimmed to its occupied bins (:class:`Trimmed`).
 * **rank probabilities**: the study's pooled DEA ranking, computed per chunk by
   :func:`mcfoot.rank.rank`'s own array layer (:func:`mcfoot.rank.participants`,
   :func:`mcfoot.rank.pooled_ranks`: same inputs, output, DMUs, scores and tie rule,
@@ -156,28 +161,55 @@ class Partial:
     n: dict = field(default_factory=dict)  # var -> (cells,) int count of finite values
     mean: dict = field(default_factory=dict)  # var -> (cells,)
     m2: dict = field(default_factory=dict)  # var -> (cells,) sum of squared deviations
+    m3: dict = field(default_factory=dict)  # var -> (cells,) sums of cubed and fourth-power
+    m4: dict = field(default_factory=dict)  # deviations (Spec.fourth_moments only)
     hist: dict = field(default_factory=dict)  # var -> (cells, grid.size) int64
     exceed: dict = field(default_factory=dict)  # var -> (cells, n_thresholds) int64
     rank_counts: np.ndarray | None = None  # (ranked models, ranks) int64
     tied_draws: int = 0
 
 
+def merge_moments(na, ma, m2a, nb, mb, m2b) -> tuple:
+    """Count, mean and sum of squared deviations of two sets of values (Chan et al. 1979);
+    either count may be 0."""
+    n = na + nb
+    with np.errstate(invalid="ignore", divide="ignore"):
+        delta = mb - ma
+        mean = np.where(nb == 0, ma, np.where(na == 0, mb, ma + delta * (nb / n)))
+        m2 = np.where(nb == 0, m2a, np.where(na == 0, m2b,
+                                             m2a + m2b + delta * delta * (na * nb / n)))
+    return n, mean, m2
+
+
+def _merge_higher(a: Partial, b: Partial, v: str) -> tuple:
+    """Sums of cubed and fourth-power deviations of the union (Pebay 2008, "Formulas for
+    robust, one-pass parallel computation of covariances and arbitrary-order statistical
+    moments", Sandia SAND2008-6212, eq. 3.1 for p = 3, 4)."""
+    na, nb = a.n[v].astype(float), b.n[v].astype(float)
+    n = na + nb
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = b.mean[v] - a.mean[v]
+        m3 = a.m3[v] + b.m3[v] + d ** 3 * na * nb * (na - nb) / n ** 2 + \
+            3 * d * (na * b.m2[v] - nb * a.m2[v]) / n
+        m4 = a.m4[v] + b.m4[v] + d ** 4 * na * nb * (na * na - na * nb + nb * nb) / n ** 3 + \
+            6 * d * d * (na * na * b.m2[v] + nb * nb * a.m2[v]) / n ** 2 + \
+            4 * d * (na * b.m3[v] - nb * a.m3[v]) / n
+    pick = lambda x, y, z: np.where(nb == 0, x, np.where(na == 0, y, z))  # noqa: E731
+    return pick(a.m3[v], b.m3[v], m3), pick(a.m4[v], b.m4[v], m4)
+
+
 def merge(a: Partial, b: Partial) -> Partial:
-    """Merge two partials of adjacent draw ranges (Chan et al. 1979 for the moments)."""
+    """Merge two partials of adjacent draw ranges (Chan et al. 1979 for the moments, Pebay
+    2008 for the third and fourth)."""
     if a.stop != b.start:
         raise ValueError(f"partials must be adjacent, got [{a.start}, {a.stop}) and "
                          f"[{b.start}, {b.stop})")
     out = Partial(a.start, b.stop)
     for v in a.n:
-        na, nb = a.n[v], b.n[v]
-        n = na + nb
-        with np.errstate(invalid="ignore", divide="ignore"):
-            delta = b.mean[v] - a.mean[v]
-            mean = np.where(nb == 0, a.mean[v], np.where(na == 0, b.mean[v],
-                                                          a.mean[v] + delta * (nb / n)))
-            m2 = np.where(nb == 0, a.m2[v], np.where(na == 0, b.m2[v],
-                                                       a.m2[v] + b.m2[v] + delta * delta * (na * nb / n)))
-        out.n[v], out.mean[v], out.m2[v] = n, mean, m2
+        if v in a.m4:
+            out.m3[v], out.m4[v] = _merge_higher(a, b, v)
+        out.n[v], out.mean[v], out.m2[v] = merge_moments(a.n[v], a.mean[v], a.m2[v], b.n[v],
+                                                         b.mean[v], b.m2[v])
         out.hist[v] = a.hist[v] + b.hist[v]
         if v in a.exceed:
             out.exceed[v] = a.exceed[v] + b.exceed[v]
@@ -229,6 +261,9 @@ class Spec:
     grid: LogGrid
     thresholds: dict  # var -> tuple of floats
     ranks: bool
+    #: also accumulate the sums of cubed and fourth-power deviations (for the plain-MC
+    #: error of the sd; a Sobol' run takes it from its replicates instead)
+    fourth_moments: bool = False
 
 
 def _cells(a: np.ndarray) -> np.ndarray:
@@ -307,10 +342,30 @@ def reduce_arrays(arrays: dict, spec: Spec, start: int, stop: int,
         part.n[v] = np.where(ok, n_draws, 0).astype(np.int64)
         part.mean[v] = np.where(ok, total / n_draws, np.nan)
         part.m2[v] = np.where(ok, m2, np.nan)
+        if spec.fourth_moments:
+            part.m3[v], part.m4[v] = _higher_sums(x, part.mean[v])
         part.hist[v] = hist
         if v in spec.thresholds:
             part.exceed[v] = exceed
     return part
+
+
+#: Rows per block of :func:`_higher_sums` (bounds its temporaries to a few MB per block).
+HIGHER_ROWS = 16
+
+
+def _higher_sums(x: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``x`` (rows, draws), the sums of cubed and fourth-power deviations from
+    ``mean`` (NaN rows stay NaN), in NumPy (the same order for both backends), a block of
+    rows at a time."""
+    m3, m4 = np.empty(len(x)), np.empty(len(x))
+    with np.errstate(invalid="ignore", over="ignore"):
+        for r in range(0, len(x), HIGHER_ROWS):
+            dev = x[r:r + HIGHER_ROWS] - mean[r:r + HIGHER_ROWS, None]
+            d2 = dev * dev
+            m3[r:r + HIGHER_ROWS] = np.einsum("ij,ij->i", d2, dev)
+            m4[r:r + HIGHER_ROWS] = np.einsum("ij,ij->i", d2, d2)
+    return m3, m4
 
 
 def reduce_tree(tree: xr.DataTree, spec: Spec, start: int = 0,
@@ -381,7 +436,7 @@ def release(tree: xr.DataTree) -> None:
 
 
 def make_spec(plan: Plan, variables=None, thresholds=None, ranks=False,
-              grid: LogGrid | None = None) -> Spec:
+              grid: LogGrid | None = None, fourth_moments: bool = False) -> Spec:
     variables = variables_.footprint_names() if variables is None else \
         variables_.select_per_query(variables, band=plan.scenario.attribution == "band")
     th = {}
@@ -393,7 +448,7 @@ def make_spec(plan: Plan, variables=None, thresholds=None, ranks=False,
         if not t:
             raise InputError(f"thresholds for '{v}' must be finite numbers, got {t!r}")
         th[v] = tuple(finite_number(f"threshold for '{v}'", x) for x in t)
-    return Spec(variables, grid or LogGrid(), th, bool(ranks))
+    return Spec(variables, grid or LogGrid(), th, bool(ranks), bool(fourth_moments))
 
 
 def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts=None, *,
@@ -421,17 +476,19 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
     mean, sd (ddof=1), median, lower, upper, as :func:`mcfoot.summarize`, plus
     ``<var>_outside_grid`` counts), ``claims`` (``p_exceed_<var>`` over (model, prompt,
     threshold)) and ``rank`` (``rank_probability`` over (model, k), as :func:`mcfoot.rank`),
-    with Monte Carlo standard errors of the means (``<var>_mcse``, stat ``mean``; the other
-    stats NaN), ``p_exceed_<var>_mcse`` and ``rank_probability_mcse``; root attrs record the
-    seed, scenario and catalogue hashes, sampling design, chunk size, quantile error bound
-    and ``mcse_method``.
+    with the Monte Carlo standard error of every statistic (``<var>_mcse``, as
+    :func:`mcfoot.summarize`; a quantile's to within the grid's ``rel_error``, see
+    :func:`_add_mcse`), ``p_exceed_<var>_mcse`` and ``rank_probability_mcse``; root attrs
+    record the seed, scenario and catalogue hashes, sampling design, chunk size, quantile
+    error bound and ``mcse_method``.
     """
     draws, chunk = check_draws(draws, chunk_draws, STREAM_CHUNK)
     ci_prob = probability("ci_prob", ci_prob)
     design = rng.make_design(sampling, draws, replicates)
     ss = rng.normalize_seed(seed)
     plan = build_plan(scenario, catalogue, models, prompts)
-    spec = make_spec(plan, variables, thresholds, ranks, grid)
+    spec = make_spec(plan, variables, thresholds, ranks, grid,
+                     fourth_moments=design.kind == "mc")
     # chunks never straddle two Sobol' replicates, so each chunk's sums belong to one
     step = design.points if design.kind == "sobol" else draws
     bounds = [(s, min(s + chunk, r0 + step)) for r0 in range(0, draws, step)
@@ -443,8 +500,11 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
         parts = [dask.delayed(chunk_partial, pure=True)(plan_d, ss, s, e, spec, backend, 1,
                                                         design) for s, e in bounds]
         small = [dask.delayed(replicate_sums, pure=True)(p, design) for p in parts]
-        total, *sums = client.compute([merge_tree(parts, dask.delayed(merge, pure=True)),
-                                       *small], sync=True)
+        total, *small = client.compute([merge_tree(parts, dask.delayed(merge, pure=True)),
+                                        *small], sync=True)
+        sums: dict = {}
+        for item in small:  # in chunk order, as in this process
+            _add_replicate(sums, item)
     else:
         import numba
 
@@ -455,76 +515,169 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
 
             it = tqdm(bounds, desc=f"mcfoot stream {plan.scenario.name}", unit="chunk",
                       leave=False)
-        m, sums, out = Merger(), [], None
+        m, sums, out = Merger(), {}, None
         for s, e in it:
             if backend == "numba" and not spec.ranks and (
                     out is None or out["latency"].shape[-1] != e - s):
                 out = None  # free the previous chunk's arrays first
                 out = output_arrays(plan, e - s, spec.variables)  # only what is reduced
             part = chunk_partial(plan, ss, s, e, spec, backend, threads, design, out)
-            sums.append(replicate_sums(part, design))
+            _add_replicate(sums, replicate_sums(part, design))
             m.push(part)
         del out
         total = m.result()
     template = simulate_range(plan, ss, 0, 1, backend=backend, design=design)
     tree = _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss, design)
-    _add_mcse(tree, spec, total, design, sums)
+    _add_mcse(tree, spec, total, design, sums, ci_prob)
     return tree
 
 
+@dataclass
+class Trimmed:
+    """Histograms (cells, bins) without their leading and trailing empty bins: per cell the
+    first bin kept and the int32 counts from it (a replicate's counts, <= 2**30, fit)."""
+
+    first: np.ndarray  # (cells,) int64
+    counts: list  # per cell, int32 array
+
+    @classmethod
+    def of(cls, hist: np.ndarray) -> "Trimmed":
+        nz = hist != 0
+        has = nz.any(axis=1)
+        lo = np.where(has, nz.argmax(axis=1), 0)
+        hi = np.where(has, hist.shape[1] - nz[:, ::-1].argmax(axis=1), 0)
+        return cls(lo.astype(np.int64), [hist[c, lo[c]:hi[c]].astype(np.int32)
+                                         for c in range(len(hist))])
+
+    def __add__(self, other: "Trimmed") -> "Trimmed":
+        first, counts = [], []
+        for a0, a, b0, b in zip(self.first, self.counts, other.first, other.counts):
+            if not len(b) or not len(a):
+                first.append(a0 if len(a) else b0)
+                counts.append(a if len(a) else b)
+                continue
+            lo, hi = min(a0, b0), max(a0 + len(a), b0 + len(b))
+            z = np.zeros(hi - lo, np.int32)
+            z[a0 - lo:a0 - lo + len(a)] += a
+            z[b0 - lo:b0 - lo + len(b)] += b
+            first.append(lo)
+            counts.append(z)
+        return Trimmed(np.array(first, np.int64), counts)
+
+    def below_and_at(self, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per cell, the count in the bins below ``bins[c]`` and in bin ``bins[c]``."""
+        below, at = np.zeros(len(bins), np.int64), np.zeros(len(bins), np.int64)
+        for c, (f, a) in enumerate(zip(self.first, self.counts)):
+            k = int(bins[c]) - int(f)
+            below[c] = a[:max(0, min(k, len(a)))].sum(dtype=np.int64)
+            at[c] = a[k] if 0 <= k < len(a) else 0
+        return below, at
+
+    def rank_position(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per cell, the bin holding the ``k``-th smallest value (1-based; -1 if empty) and
+        its place in the bin (:func:`_in_bin`)."""
+        bins, t = np.full(len(self.first), -1, np.int64), np.full(len(self.first), np.nan)
+        for c, (f, a) in enumerate(zip(self.first, self.counts)):
+            if len(a):
+                cum = np.cumsum(a, dtype=np.int64)
+                j = min(int(np.searchsorted(cum, k)), len(a) - 1)
+                bins[c], t[c] = f + j, _in_bin(k, cum[j] - a[j], a[j])
+        return bins, t
+
+
 def replicate_sums(part: Partial, design: rng.Design) -> tuple[int, dict]:
-    """(replicate, small sums) of a chunk inside one replicate of ``design``: per variable
-    the count, the sum and the exceedance counts, and the rank counts (for RQMC errors)."""
+    """(replicate, small sums) of a chunk inside one replicate of ``design``, for the RQMC
+    errors: per variable the count, the sum and the exceedance counts, and the rank counts;
+    for a Sobol' design also the mean, the sum of squared deviations and the trimmed
+    histogram (:class:`Trimmed`)."""
     r = int(design.replicate_of(part.start))
-    out = {v: (part.n[v], part.n[v] * np.nan_to_num(part.mean[v]), part.exceed.get(v))
-           for v in part.n}
+    sobol = design.kind == "sobol"
+    out = {v: (part.n[v], part.n[v] * np.nan_to_num(part.mean[v]), part.exceed.get(v),
+               part.mean[v] if sobol else None, part.m2[v] if sobol else None,
+               Trimmed.of(part.hist[v]) if sobol else None) for v in part.n}
     return r, out | {"_rank": part.rank_counts}
 
 
+def _add_replicate(acc: dict, item: tuple[int, dict]) -> None:
+    """Add a chunk's :func:`replicate_sums` to the running sums of its replicate (chunks in
+    order, so the floating-point merges are the same in this process and on dask)."""
+    r, d = item
+    if r not in acc:
+        acc[r] = d
+        return
+    per = acc[r]
+    for k, val in d.items():
+        if k == "_rank":
+            per[k] = None if val is None else per[k] + val
+            continue
+        n0, s0, e0, m0, q0, h0 = per[k]
+        n1, s1, e1, m1, q1, h1 = val
+        if m0 is not None:
+            _, m0, q0 = merge_moments(n0, m0, q0, n1, m1, q1)
+            h0 = h0 + h1
+        per[k] = (n0 + n1, s0 + s1, None if e0 is None else e0 + e1, m0, q0, h0)
+
+
 def _add_mcse(tree: xr.DataTree, spec: Spec, total: Partial, design: rng.Design,
-              sums) -> None:
-    """Monte Carlo standard errors of the streamed mean, claim and rank probabilities
-    (:mod:`mcfoot.mcse`): from the replicates of a Sobol' run, iid formulas for MC. The sd's
-    and the quantiles' need the draws (NaN: use simulate + summarize): the histogram's bins
-    (``rel_error``) are coarser than a quantile's error at a few thousand draws."""
+              per: dict, ci_prob: float) -> None:
+    """Monte Carlo standard errors of every streamed estimate, by :mod:`mcfoot.mcse`'s
+    formulas (the same as :func:`mcfoot.summarize` on the draws): the mean, a claim or rank
+    probability and the sd from merged moments (iid) or from the replicates' own (Sobol');
+    a quantile from the order statistics at ranks ``n q -+ sqrt(n q (1 - q))`` read off the
+    histogram (iid) times, for Sobol', the replicates' spread of the share below it over the
+    binomial one, never below the spread of the replicates' quantiles (their histograms are
+    kept trimmed, :class:`Trimmed`). Read off the histogram, an order statistic carries the
+    grid's relative error (``rel_error``): so does a quantile's MCSE, relative to the
+    quantile (it agrees with the in-memory one to within that)."""
     from . import mcse
 
-    R = design.replicates
-    per: dict = {}
-    if design.kind == "sobol":
-        for r, d in sums:
-            acc = per.setdefault(r, {})
-            for k, val in d.items():
-                if k == "_rank":
-                    acc[k] = val if k not in acc else acc[k] + val
-                    continue
-                n, sm, ex = val
-                if k in acc:
-                    n0, s0, e0 = acc[k]
-                    n, sm, ex = n0 + n, s0 + sm, (None if ex is None else e0 + ex)
-                acc[k] = (n, sm, ex)
-        reps = [per[r] for r in range(R)]
+    R, N = design.replicates, design.draws
+    sobol = design.kind == "sobol"
+    reps = [per[r] for r in range(R)] if sobol else []
+    a = (1 - ci_prob) / 2
     summ, claims = tree["summary"].to_dataset(), tree["claims"].to_dataset()
     for v in spec.variables:
         n = total.n[v]
         err = np.full((len(n), len(STATS)), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
-            if design.kind == "sobol":
+            m2 = total.m2[v] / n
+            if sobol:
                 err[:, 0] = mcse.replicate_error([np.where(p[v][0] > 0, p[v][1] / p[v][0],
                                                            np.nan) for p in reps])
+                # the replicates' means of the squared deviations from the pooled mean
+                se_var = mcse.replicate_error([p[v][4] / p[v][0] + (p[v][3] - total.mean[v])
+                                               ** 2 for p in reps])
             else:
                 err[:, 0] = np.sqrt(total.m2[v] / (n - 1) / n)
+                se_var = mcse.variance_error_iid(m2, total.m4[v] / n, n)
+            err[:, 1] = mcse.sd_error(se_var, m2)
+            hist = total.hist[v]
+            cum = np.cumsum(hist, axis=-1)
+            for j, q in enumerate((0.5, a, 1 - a)):
+                lo, hi = mcse.quantile_ranks(N, q)
+                s_lo, s_hi = (_interp(spec.grid, *_position(hist, cum, k + 1)) for k in (lo, hi))
+                slope = (s_hi - s_lo) / 2  # ~ dQ/dp x sqrt(p (1 - p) / n)
+                if sobol:
+                    b, t = _position(hist, cum, max(math.ceil(q * N), 1))  # the quantile
+                    share = []
+                    for p in reps:  # the part t of the quantile's bin below it
+                        below, at = p[v][5].below_and_at(b)
+                        share.append((below + at * t) / design.points)
+                    slope = mcse.replicate_error(share) * slope / math.sqrt(q * (1 - q) / N)
+                    rq = [_interp(spec.grid, *p[v][5].rank_position(
+                        max(math.ceil(q * design.points), 1))) for p in reps]
+                    slope = np.fmax(slope, mcse.replicate_error(rq))
+                err[:, 2 + j] = slope
+        err[n == 0] = np.nan
         var = summ[v]
         summ[f"{v}_mcse"] = (var.dims, err.reshape(var.shape), {
             "units": var.attrs.get("units", ""),
-            "long_name": f"Monte Carlo standard error of the summaries of {v} (NaN: needs "
-                         "the draws)"})
+            "long_name": f"Monte Carlo standard error of the summaries of {v}"})
         if v in spec.thresholds:
             name = f"p_exceed_{v}"
             with np.errstate(invalid="ignore", divide="ignore"):
                 e = mcse.replicate_error([p[v][2] / p[v][0][:, None] for p in reps]) \
-                    if design.kind == "sobol" else \
-                    mcse.binomial(total.exceed[v] / n[:, None], n[:, None])
+                    if sobol else mcse.binomial(total.exceed[v] / n[:, None], n[:, None])
             claims[f"{name}_mcse"] = (claims[name].dims, e.reshape(claims[name].shape),
                                       {"units": "1", "long_name": f"Monte Carlo standard "
                                        f"error of {name}"})
@@ -533,7 +686,7 @@ def _add_mcse(tree: xr.DataTree, spec: Spec, total: Partial, design: rng.Design,
     if spec.ranks:
         rk = tree["rank"].to_dataset()
         used = rk.attrs["draws"]
-        if design.kind == "sobol":
+        if sobol:
             e = mcse.replicate_error([p["_rank"] / design.points for p in reps])
         else:
             e = mcse.binomial(total.rank_counts / used, used)
@@ -541,7 +694,41 @@ def _add_mcse(tree: xr.DataTree, spec: Spec, total: Partial, design: rng.Design,
             "units": "1", "long_name": "Monte Carlo standard error of rank_probability"})
         tree["rank"] = rk
     tree.attrs["mcse_method"] = mcse.layout(tree.attrs, design.draws).describe() + \
-        "; streaming: errors of the mean, claim and rank probabilities only"
+        ("; streaming: moments merged over chunks, quantiles' order statistics from the "
+         f"histogram (within its rel_error {spec.grid.rel_error:g} of the quantile)")
+
+
+def _rank_bin(cum: np.ndarray, k: int) -> np.ndarray:
+    """Per row of cumulative histogram counts, the bin of the ``k``-th smallest value."""
+    return np.minimum((cum < k).sum(axis=-1), cum.shape[-1] - 1)
+
+
+def _in_bin(k, below, count):
+    """Place in (0, 1) of the ``k``-th smallest value inside its bin, which holds the values
+    ranked ``below + 1 .. below + count``: the ``j``-th of them at ``(j - 1/2) / count``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (k - below - 0.5) / count
+
+
+def _position(hist: np.ndarray, cum: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the bin of the ``k``-th smallest value and its place in the bin."""
+    b = _rank_bin(cum, k)
+    rows = np.arange(len(b))
+    at = hist[rows, b]
+    return b, _in_bin(k, cum[rows, b] - at, at)
+
+
+def _interp(grid: LogGrid, bins: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """A value at place ``t`` inside each of ``bins``, geometrically (0 in the zero bin, NaN
+    outside the grid). An order statistic's error is then well below the bin's width when
+    the bin holds many draws, so the quantiles' MCSE (differences of order statistics)
+    resolve below the grid's ``rel_error`` at large draw counts."""
+    k = np.asarray(bins) - 2
+    reg = (k >= 0) & (k < grid.nbins)
+    out = np.where(np.asarray(bins) == 0, 0.0, np.nan)
+    with np.errstate(invalid="ignore", over="ignore"):
+        val = grid.lo * np.exp((k + t) * grid.log_r)
+    return np.where(reg, val, out)
 
 
 def quantiles_from_hist(hist: np.ndarray, n: np.ndarray, probs, grid: LogGrid) -> np.ndarray:
@@ -551,9 +738,9 @@ def quantiles_from_hist(hist: np.ndarray, n: np.ndarray, probs, grid: LogGrid) -
     out = np.full((hist.shape[0], len(probs)), np.nan)
     for j, q in enumerate(probs):
         k = np.maximum(np.ceil(q * n).astype(np.int64), 1)
-        b = (cum < k[:, None]).sum(axis=-1)
+        b = _rank_bin(cum, k[:, None])
         ok = n > 0
-        out[ok, j] = mids[np.minimum(b[ok], len(mids) - 1)]
+        out[ok, j] = mids[b[ok]]
     return out
 
 

@@ -23,7 +23,15 @@ latency is one hour and output is zero tokens). Two ways to get ``H_s[d]``:
 * ``method="exact"`` (small logs): every request gets its own latency and speed in every
   draw (its own named random streams ``workload/latency/ROW/K``), through the same sampler.
 
-``method="auto"`` is exact up to :data:`EXACT_MAX_REQUESTS` requests, else mean. Sums over
+``method="auto"`` is exact up to :data:`EXACT_MAX_REQUESTS` requests, else mean.
+
+``sampling="sobol"`` (:func:`mcfoot.rng.make_design`) makes the shared inputs of the draws a
+scrambled Sobol' design, one coordinate per group-level stream (in the plans' order, so the
+inputs shared by every request sit on the first, best-balanced dimensions), the same
+design -> normals path as :func:`mcfoot.simulate` (:func:`mcfoot.rng.design_normals`). The
+per-request latencies and speeds of ``method="exact"`` stay pseudo-random (their own named
+streams): each replicate is then still an independent unbiased estimate, so the Monte Carlo
+errors from the replicates' spread (:func:`summary_table`, :mod:`mcfoot.mcse`) stay honest. Sums over
 rows are exact (:class:`mcfoot.aggregate.ExactSum`: integer mantissas per binary exponent), so
 the result does not depend on how the log is chunked or partitioned, nor on the order
 partitions finish. Reading and reducing the log is ``mcfoot.aggregate``; this module draws.
@@ -92,7 +100,8 @@ def workload(log, *, scenario="default", draws: int = 10_000, seed=0, by=None,
              catalogue=None, region: str | None = None, columns=None,
              skip_unknown: bool = False, method: str = "auto", backend: str = "numba",
              chunk_rows: int = CHUNK_ROWS, progress: bool | None = None,
-             client=None) -> xr.DataTree:
+             client=None, sampling: str = "mc", replicates: int | None = None
+             ) -> xr.DataTree:
     """Footprint of a request log: per-draw totals of every footprint variable, overall and
     per group, with the right uncertainty for a total (see the module docstring).
 
@@ -109,6 +118,8 @@ def workload(log, *, scenario="default", draws: int = 10_000, seed=0, by=None,
     method : ``"auto"``, ``"mean"`` or ``"exact"`` (module docstring).
     client : a ``dask.distributed.Client``: each file of a partitioned log is reduced on the
         cluster (same numbers as locally).
+    sampling, replicates : ``"mc"`` or ``"sobol"`` draws of the shared inputs (module
+        docstring; ``draws`` must then be replicates x a power of two).
 
     Returns
     -------
@@ -118,6 +129,7 @@ def workload(log, *, scenario="default", draws: int = 10_000, seed=0, by=None,
     scenario and its hash, catalogue hash, log hash, method, skipped rows).
     """
     draws, _ = check_draws(draws, None)
+    design = rng.make_design(sampling, draws, replicates)
     choice("method", method, METHODS)
     chunk_rows = positive_int("chunk_rows", chunk_rows)
     by = _check_by(by)
@@ -144,7 +156,7 @@ def workload(log, *, scenario="default", draws: int = 10_000, seed=0, by=None,
                        _log_label(log))
     _warn(tot)
     exact = method == "exact" or (method == "auto" and tot.rows is not None)
-    return _draws(tot, sc, cat, ss, draws, by, time_unit, exact, backend, log, region)
+    return _draws(tot, sc, cat, ss, design, by, time_unit, exact, backend, log, region)
 
 
 def _warn(tot: LogTotals) -> None:
@@ -236,10 +248,11 @@ def _group_labels(keys: list[int], by: list[str], cat: xr.Dataset, time_unit) ->
     return pd.DataFrame(rows, index=keys)
 
 
-def _draws(tot: LogTotals, sc, cat, ss, draws, by, time_unit, exact, backend, log,
-           region) -> xr.DataTree:
+def _draws(tot: LogTotals, sc, cat, ss, design: rng.Design, by, time_unit, exact, backend,
+           log, region) -> xr.DataTree:
     from .regions import regions
 
+    draws = design.draws
     region_names = [None, *regions()]
     keys = sorted(tot.ints)
     split = {k: split_key(k) for k in keys}
@@ -249,8 +262,9 @@ def _draws(tot: LogTotals, sc, cat, ss, draws, by, time_unit, exact, backend, lo
     used_regions = sorted({r for _, r, _ in split.values()})
     plans = {r: build_plan(sc if r == 0 else with_region(sc, region_names[r]), cat, models)
              for r in used_regions}
-    streams = sorted({s for p in plans.values() for s in p.group_streams()})
-    group = {s: rng.standard_normals(ss, s, 0, draws) for s in streams}
+    # design columns: every plan's group streams, in plan order (each stream once)
+    streams = list(dict.fromkeys(s for p in plans.values() for s in p.group_streams()))
+    group = dict(zip(streams, rng.design_normals(ss, design, streams, 0, draws)))
     labels = _group_labels(keys, by, cat, time_unit)
     if by:
         tuples = list(labels.itertuples(index=False, name=None))
@@ -288,8 +302,8 @@ def _draws(tot: LogTotals, sc, cat, ss, draws, by, time_unit, exact, backend, lo
                 acc = totals.setdefault(name, np.zeros((n_groups, draws)))
                 for j in range(len(models_r)):  # fixed order (no BLAS: thread-independent)
                     acc += weights[:, j:j + 1] * v[j]
-    return _tree(tot, totals, keys, labels, gcodes, guniq, by, plans[min(plans)], ss, draws,
-                 exact, backend, log, region, models)
+    return _tree(tot, totals, keys, labels, gcodes, guniq, by, plans[min(plans)], ss, design,
+                 len(streams), exact, backend, log, region, models)
 
 
 def _exact(tot, plans, group, pos, cell_group, cat, draws, ss, backend, add):
@@ -317,10 +331,11 @@ def _exact(tot, plans, group, pos, cell_group, cat, draws, ss, backend, add):
                 add(name, g_idx, v)
 
 
-def _tree(tot, totals, keys, labels, gcodes, guniq, by, plan, ss, draws, exact, backend,
-          log, region, models) -> xr.DataTree:
+def _tree(tot, totals, keys, labels, gcodes, guniq, by, plan, ss, design, dims, exact,
+          backend, log, region, models) -> xr.DataTree:
     from .scale import everyday_equivalents
 
+    draws = design.draws
     hours = tot.hours.values()
     b2 = tot.bound2.values()
     n_groups = len(guniq)
@@ -372,7 +387,7 @@ def _tree(tot, totals, keys, labels, gcodes, guniq, by, plan, ss, draws, exact, 
                                      {"units": "1", "long_name": total["noise_rel_sd_bound"]
                                       .attrs["long_name"]})
         nodes["groups"] = gds
-    run = provenance.run_attrs(plan, ss, draws, backend)
+    run = provenance.run_attrs(plan, ss, draws, backend) | design.record(ss, dims)
     attrs = provenance.stamp(
         "workload", run, title="mcfoot footprint of a request log",
         log=_log_label(log), log_hash=_log_hash(log),
@@ -387,11 +402,16 @@ def _tree(tot, totals, keys, labels, gcodes, guniq, by, plan, ss, draws, exact, 
 
 
 def summary_table(tree: xr.DataTree, ci_prob: float = 0.90, variables=None) -> pd.DataFrame:
-    """Median and ``ci_prob`` equal-tailed interval of every total (and group): one row per
-    group (``total`` first), columns ``VAR median [units]``, ``VAR lower [units]``, ``VAR upper
-    [units]`` plus ``requests``; ``df.attrs`` holds the run's provenance."""
-    from .summary import summarize_draws
+    """Median, ``ci_prob`` equal-tailed interval and mean of every total (and group), each with
+    its Monte Carlo standard error (:func:`mcfoot.summary.summary_mcse`, following the run's
+    sampling design): one row per group (``total`` first), columns ``VAR median [units]``,
+    ``VAR lower [units]``, ``VAR upper [units]``, ``VAR mean [units]``, ``VAR_mcse STAT
+    [units]`` for each of those, plus ``requests``; ``df.attrs`` holds the run's provenance
+    and ``mcse_method``."""
+    from . import mcse
+    from .summary import summarize_draws, summary_mcse
 
+    lay = mcse.layout(tree.attrs, tree["total"].sizes["draw"])
     parts = [("total", tree["total"].to_dataset().expand_dims(group=["total"]))]
     if "groups" in tree.children:
         g = tree["groups"].to_dataset()
@@ -406,11 +426,15 @@ def summary_table(tree: xr.DataTree, ci_prob: float = 0.90, variables=None) -> p
         cols = {"requests": ds["requests"].values.reshape(-1)}
         for v in names:
             s = summarize_draws(ds[v].transpose("group", "draw"), ci_prob)
+            err = summary_mcse(ds[v].transpose("draw", "group"), lay, ci_prob)
             u = ds[v].attrs.get("units", "")
-            for st in ("median", "lower", "upper"):
+            for st in ("median", "lower", "upper", "mean"):
                 cols[f"{v} {st} [{u}]"] = s.sel(stat=st).values
+            for st in ("median", "lower", "upper", "mean"):
+                cols[f"{v}_mcse {st} [{u}]"] = err.sel(stat=st).values
         frames.append(pd.DataFrame(cols, index=pd.Index([str(x) for x in ds.group.values],
                                                         name="group")))
     df = pd.concat(frames)
-    df.attrs = dict(tree.attrs) | {"ci_prob": ci_prob, "ci_kind": "eti"}
+    df.attrs = dict(tree.attrs) | {"ci_prob": ci_prob, "ci_kind": "eti",
+                                   "mcse_method": lay.describe()}
     return df

@@ -473,3 +473,61 @@ def test_estimate_region_and_csv(tmp_path, capsys):
                  str(tmp_path / "e.csv"), "-q"]) == 0
     df = pd.read_csv(tmp_path / "e.csv", comment="#", index_col=0)
     assert df.index.tolist() == ["gpt-4o-mar"] and "energy_wh median [Wh]" in df.columns
+
+
+# ---- sampling designs --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["mean", "exact"])
+def test_workload_sobol_design_chunking_and_mcse(method):
+    """sampling="sobol": the shared inputs are a scrambled Sobol' design over the group
+    streams (recorded), any chunking gives the same bits, the summary's MCSE comes from the
+    replicates and is far smaller than plain MC's for the mean total (mean mode)."""
+    log = _synthetic(40, seed=6) if method == "exact" else _synthetic(1500, seed=6)
+    kw = dict(draws=1024, seed=3, method=method, by="model")
+    s = workload(log, sampling="sobol", **kw)
+    again = workload(log, sampling="sobol", chunk_rows=7, **kw)
+    for g in ("total", "groups"):
+        np.testing.assert_array_equal(again[g]["energy_wh"].values, s[g]["energy_wh"].values)
+    a = s.attrs
+    assert (a["sampling"], a["sampling_replicates"], a["sampling_points"]) == ("sobol", 16, 64)
+    assert len(a["sampling_scramble_seeds"].split(";")) == 16
+    mc = workload(log, **kw)
+    assert mc.attrs["sampling"] == "mc"
+    e = s["total"]["energy_wh"].values
+    table, mct = summary_table(s), summary_table(mc)
+    assert table.attrs["mcse_method"].startswith("sd of 16 independent Sobol' scrambles")
+    se = table.loc["total", "energy_wh_mcse mean [Wh]"]
+    assert se == pytest.approx(e.reshape(16, 64).mean(1).std(ddof=1) / 4, rel=1e-12)
+    se_mc = mct.loc["total", "energy_wh_mcse mean [Wh]"]
+    x = mc["total"]["energy_wh"].values
+    assert se_mc == pytest.approx(x.std(ddof=1) / math.sqrt(1024), rel=1e-12)
+    assert abs(e.mean() - x.mean()) < 3 * math.hypot(se, se_mc)
+    if method == "mean":  # the total is a smooth function of the shared inputs only
+        assert se_mc > 4 * se, (se_mc, se)  # measured 6.6x (16 x 64 points, ~40 inputs)
+    assert np.isfinite(table.filter(like="energy_wh_mcse").to_numpy()).all()
+
+
+def test_workload_sampling_options_are_checked_first_and_cli_passes_them(tmp_path, capsys):
+    from mcfoot.cli import main
+
+    with pytest.raises(mcfoot.InputError, match=r"draws=512 \(16 x 32\)"):
+        workload("/no/such/log.csv", draws=1000, sampling="sobol")  # before reading the log
+    good = _csv(tmp_path, "model,input_tokens,output_tokens\ngpt-4o-mar,120,300\n"
+                          "o3,800,2000\n", "good.csv")
+    assert main(["workload", str(good), "--draws", "256", "--sampling", "sobol",
+                 "--replicates", "4", "-q", "-o", str(tmp_path / "w.nc")]) == 0
+    out = capsys.readouterr().out
+    assert "(sobol)" in out and "mcse" in out
+    tree = mcfoot.read_tree(tmp_path / "w.nc", require="total")
+    ref = workload(good, draws=256, sampling="sobol", replicates=4)
+    np.testing.assert_array_equal(tree["total"]["energy_wh"].values,
+                                  ref["total"]["energy_wh"].values)
+    assert int(tree.attrs["sampling_replicates"]) == 4
+
+
+def test_estimate_usage_takes_the_sampling_design():
+    u = {"input_tokens": 900, "output_tokens": 400}
+    got = mcfoot.estimate_usage(u, model="o3", draws=256, sampling="sobol", replicates=8)
+    ref = mcfoot.estimate("o3", 400, 900, draws=256, sampling="sobol", replicates=8)
+    np.testing.assert_array_equal(got["energy_wh"].values, ref["energy_wh"].values)
+    assert got.attrs["sampling"] == "sobol" and got.attrs["sampling_replicates"] == 8

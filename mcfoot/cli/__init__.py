@@ -91,6 +91,21 @@ def sampling(p: argparse.ArgumentParser, *, draws: bool = True, seed: bool = Tru
         p.add_argument("--catalogue", default=None, help="catalogue CSV (default: shipped)")
 
 
+def design_option(p: argparse.ArgumentParser, what: str = "") -> None:
+    """``--sampling`` and ``--replicates``: how the draws are made
+    (:func:`mcfoot.rng.make_design` checks them)."""
+    from ..rng import DEFAULT_REPLICATES, SAMPLINGS
+
+    tail = f" ({what})" if what else ""
+    p.add_argument("--sampling", choices=SAMPLINGS, default="mc",
+                   help="mc: pseudo-random draws (default); sobol: randomized quasi-Monte "
+                        "Carlo, --replicates scrambles of a Sobol' sequence (draws must be "
+                        f"replicates x a power of two){tail}")
+    p.add_argument("--replicates", type=int, default=None,
+                   help=f"independent Sobol' scrambles (default {DEFAULT_REPLICATES}; "
+                        "--sampling sobol only)")
+
+
 def ci_option(p: argparse.ArgumentParser, default: float = 0.95, what: str = "interval"
               ) -> None:
     """``--ci``: the probability of an interval (checked by the shared validator)."""

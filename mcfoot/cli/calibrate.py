@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from . import common
+from . import common, design_option
 
 
 def register(sub) -> None:
@@ -38,6 +38,8 @@ def register(sub) -> None:
                    help="effective sample size asked for (2000)")
     p.add_argument("--method", choices=("auto", "importance", "tempering"), default="auto")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    design_option(p, "of the prior draws / initial particles; the posterior draws are "
+                     "resampled, plain Monte Carlo")
     p.add_argument("--no-footprint", action="store_true",
                    help="do not add the posterior footprints of every catalogue row")
     p.add_argument("--loo", action="store_true",
@@ -69,7 +71,8 @@ def _run(args) -> int:
         warnings.simplefilter("always", EstimateWarning)
         tree = calibrate(args.scenario, args.evidence, draws=args.draws, min_ess=args.min_ess,
                          seed=args.seed, exclude=tuple(args.exclude), method=args.method,
-                         footprint=not args.no_footprint)
+                         footprint=not args.no_footprint, sampling=args.sampling,
+                         replicates=args.replicates)
     for w in caught:
         if not issubclass(w.category, EstimateWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -77,7 +80,8 @@ def _run(args) -> int:
     if not args.quiet:
         print(f"mcfoot calibrate: {a['method']} ({a['tempering_steps']} tempering steps), "
               f"k̂ {a['khat']:.2f}, ESS {a['ess']:.0f} of {a['draws']} draws "
-              f"(from the prior: k̂ {a['prior_khat']:.2f}, ESS {a['prior_ess']:.0f})",
+              f"(from the prior: k̂ {a['prior_khat']:.2f}, ESS {a['prior_ess']:.0f}; prior "
+              f"draws: {a.get('prior_sampling', 'mc')})",
               file=sys.stderr)
     if args.output is not None:
         write_tree(tree, out)

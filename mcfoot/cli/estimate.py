@@ -9,7 +9,7 @@ import warnings
 
 from ..estimate import EstimateWarning, estimate
 from ..summary import summarize_draws
-from . import SCENARIO_HELP, common
+from . import SCENARIO_HELP, common, design_option
 
 #: variables printed, in order (every footprint variable of the result, then the host factors)
 SKIP = ("latency_s", "speed_tokens_per_s")
@@ -37,11 +37,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--region", default=None,
                    help="apply a named grid region to the host (`mcfoot priors regions`)")
-    p.add_argument("--sampling", choices=("mc", "sobol"), default="mc",
-                   help="mc: pseudo-random draws (default); sobol: randomized quasi-Monte "
-                        "Carlo (draws must be replicates x a power of two)")
-    p.add_argument("--replicates", type=int, default=None,
-                   help="independent Sobol' scrambles (default 16; --sampling sobol only)")
+    design_option(p)
     p.add_argument("--csv", default=None, metavar="FILE",
                    help="also write the table as CSV (units in column names, provenance in "
                         "'#' header lines)")

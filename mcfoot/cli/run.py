@@ -8,7 +8,7 @@ import time
 from .. import io
 from .._validate import positive_int
 from ..simulate import simulate
-from . import CLIError, common, need_extra, output_option, sampling
+from . import CLIError, common, design_option, need_extra, output_option, sampling
 
 
 def register(sub) -> None:
@@ -22,12 +22,7 @@ def register(sub) -> None:
     p.add_argument("--region", default=None,
                    help="apply a named grid region to every host (`mcfoot priors regions`)")
     p.add_argument("--chunk-draws", type=int, default=None, help="draws per chunk")
-    p.add_argument("--sampling", choices=("mc", "sobol"), default="mc",
-                   help="mc: pseudo-random draws (default); sobol: randomized quasi-Monte "
-                        "Carlo, --replicates scrambles of a Sobol' sequence (draws must be "
-                        "replicates x a power of two)")
-    p.add_argument("--replicates", type=int, default=None,
-                   help="independent Sobol' scrambles (default 16; --sampling sobol only)")
+    design_option(p)
     p.add_argument("--workers", type=int, default=None,
                    help="run on a local dask cluster of this many worker processes, writing "
                         "the file chunk by chunk (bounded memory)")

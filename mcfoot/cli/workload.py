@@ -10,7 +10,7 @@ import warnings
 
 from .. import io
 from ..workload import BY, METHODS, summary_table, workload
-from . import CLIError, ci_option, common, sampling
+from . import CLIError, ci_option, common, design_option, sampling
 
 #: Variables printed per group (all are in -o / --csv / --json).
 SHOWN = ("energy_wh", "carbon_g", "water_ml")
@@ -33,6 +33,7 @@ def register(sub) -> None:
     p.add_argument("--by", default=None, metavar="KEY[,KEY]",
                    help=f"group totals by any of {', '.join(BY)}")
     sampling(p, catalogue=True)
+    design_option(p, "of the shared inputs")
     p.add_argument("--region", default=None,
                    help="grid region for requests whose row names none (`mcfoot priors "
                         "regions`); default: each host's own priors")
@@ -70,7 +71,8 @@ def _run(args) -> int:
     kw = dict(scenario=args.scenario, draws=args.draws, seed=args.seed, by=args.by,
               catalogue=args.catalogue, region=args.region, columns=args.columns,
               skip_unknown=args.skip_unknown, method=args.method,
-              progress=False if args.quiet else None)
+              progress=False if args.quiet else None, sampling=args.sampling,
+              replicates=args.replicates)
     from ..estimate import EstimateWarning
 
     with warnings.catch_warnings(record=True) as caught:
@@ -107,15 +109,19 @@ def _run(args) -> int:
     tot = tree["total"]
     print(f"{int(tot['requests'])} requests ({int(tot['input_tokens'])} input, "
           f"{int(tot['output_tokens'])} output tokens), scenario '{a['scenario']}', "
-          f"{a['draws']} draws, method {a['method'].split(' ')[0]}; median and "
-          f"{100 * args.ci:g}% interval")
+          f"{a['draws']} draws ({a['sampling']}), method {a['method'].split(' ')[0]}; median "
+          f"and {100 * args.ci:g}% interval; mean and its Monte Carlo standard error")
     total = table.loc["total"]
-    print(f"{'total':28s} {'units':12s} {'median':>11s} {'interval':>26s}")
+    print(f"{'total':28s} {'units':12s} {'median':>11s} {'interval':>26s} {'mean':>11s} "
+          f"{'mcse':>9s}")
     for v in [c[:-len(" median [") - len(u) - 1] for c in table.columns
-              for u in [c.split("[")[-1][:-1]] if " median [" in c]:
+              for u in [c.split("[")[-1][:-1]] if " median [" in c and "_mcse " not in c]:
         u = tot[v].attrs.get("units", "")
-        lo, med, hi = (total[f"{v} {s} [{u}]"] for s in ("lower", "median", "upper"))
-        print(f"{v:28s} {u:12s} {med:11.4g} {'[' + format(lo, '.4g') + ', ' + format(hi, '.4g') + ']':>26s}")
+        lo, med, hi, mean = (total[f"{v} {s} [{u}]"] for s in ("lower", "median", "upper",
+                                                               "mean"))
+        err = total[f"{v}_mcse mean [{u}]"]
+        print(f"{v:28s} {u:12s} {med:11.4g} {'[' + format(lo, '.4g') + ', ' + format(hi, '.4g') + ']':>26s} "
+              f"{mean:11.4g} {err:9.2g}")
     if "groups" in tree.children:
         print()
         head = f"{'group':40s} {'requests':>9s}"
