@@ -65,9 +65,10 @@ def main(argv=None) -> int:
           f"{at['ess'] / wall:.0f}; {calls['n']} likelihood evaluations of "
           f"{calls['draws']} draws, {1e3 * per_draw:.2f} ms per draw "
           f"(target: ESS >= 2000 in < 60 s: {'met' if at['ess'] >= 2000 and wall < 60 else 'NOT met'})")
+    print(f"mixing: {at['mixing']} (max correlation {at['max_correlation']:.3f})")
     if "tempering" in tree.children:
         print(tree["tempering"].to_dataset().to_dataframe().round(3).to_string())
-    print("leave-one-out k̂ per entry:")
+    print(f"leave-one-out k̂ per entry (load average now {os.getloadavg()[0]:.1f}):")
     for e in res.entry.values:
         print(f"  {str(e):48s} k̂ {float(res.khat.sel(entry=e)):5.2f}  PIT "
               f"{float(res.pit.sel(entry=e)):.2f}")

@@ -47,6 +47,7 @@ trustworthy posterior raises :class:`~mcfoot.errors.CalibrationError`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -200,6 +201,7 @@ class Likelihood:
             self.plan = build_plan(scenario, req)
             self.group = self.plan.group_streams()
             nuis = [n for nu in self.layout.nuisance for n, _, _ in nu]
+            self.row_sets = _row_sets(self.layout)
         else:
             self.plan, self.layout = build_plan(scenario, full), None
         self.lab_streams = {o.id: lab_streams(o.lab, scenario) for o in self.labs}
@@ -209,6 +211,15 @@ class Likelihood:
         self.q = query_points()
         self.y = np.array([o.value for o in self.obs])
         self.sigma = np.array([o.sigma for o in self.obs])
+
+    def normals(self, ss: np.random.SeedSequence, draws: int) -> np.ndarray:
+        """Normals (streams, draws) of the streams the entries read, as a run of the
+        scenario with seed ``ss`` draws them (a calibrated scenario: from its posterior)."""
+        from .simulate import stream_normals
+
+        post = self.scenario.posterior
+        idx = None if post is None else post.indices(ss, 0, draws)
+        return np.stack([stream_normals(post, idx, ss, s, 0, draws) for s in self.streams])
 
     def predict(self, z: np.ndarray) -> np.ndarray:
         """Predicted statistic of every entry in its unit: (entries, n)."""
@@ -228,38 +239,87 @@ class Likelihood:
         return out
 
     def _predict_rows(self, z: np.ndarray) -> np.ndarray:
+        """Entries' predictions from the plan's rows, evaluating in each draw only the rows
+        its token counts select: the draws are grouped by the choice of each set of entries
+        sharing rows and token unknowns (Google's four figures: one set), and each group is
+        evaluated on its own rows (a slot subset of the plan, the same per-slot arrays; each
+        draw and query point is computed independently, so the values equal those of the
+        full plan bit for bit)."""
         n, k = z.shape[1], self.q.shape[1]
         group = {s: z[self.col[s]] for s in self.group}
         vals = _group_values(self.plan, Normals(group, np.zeros((0, n)), np.zeros((0, n))), n)
-        vals = {q: np.repeat(v, k, axis=-1) for q, v in vals.items()}  # k points per draw
-        normals = Normals({s: np.repeat(v, k) for s, v in group.items()},
-                          np.tile(self.q[0], (self.plan.n_slots, n)),
-                          np.tile(self.q[1], (self.plan.n_slots, n)))
-        res, _ = evaluate(self.plan, normals, self.backend, values=vals)
         out = np.empty((len(self.rows), n))
-        for e, o in enumerate(self.rows):
-            slots = self.layout.slots[e]  # (M, n_out, n_in)
+        for members, slots, nuis in self.row_sets:
             choice = [np.zeros(n, np.int64), np.zeros(n, np.int64)]
-            for name, d, axis in self.layout.nuisance[e]:
+            for name, d, axis in nuis:
                 choice[axis] = _discrete_index(d, z[self.col[name]])
-            rows = slots[:, choice[0], choice[1]]  # (M, n)
-            tot = sum(res[VARIABLE_KEYS[v]] for v in o.variables)  # (S, n*k)
-            tot = tot.reshape(self.plan.n_slots, n, k)
-            vals = tot[rows, np.arange(n)[None, :], :]  # (M, n, k)
-            if o.per == "output_token":
-                vals = vals / self.plan.out_tokens[rows][:, :, None]
-            w = np.array([x for _, x in o.models])
-            if o.statistic == "mean":
-                out[e] = np.tensordot(w, vals.mean(axis=2), axes=1)
-            else:
-                out[e] = _weighted_median(vals, w)
-            out[e] *= o.factor
+            combo = choice[0] * slots.shape[2] + choice[1]
+            for c in np.unique(combo):
+                draws = np.flatnonzero(combo == c)
+                rows = slots[:, c // slots.shape[2], c % slots.shape[2]]  # (M,)
+                res = self._evaluate_rows(rows, draws, vals)
+                for e in members:
+                    o = self.rows[e]
+                    tot = sum(res[VARIABLE_KEYS[v]] for v in o.variables)
+                    tot = tot.reshape(len(rows), len(draws), k)  # (M, draws, k)
+                    if o.per == "output_token":
+                        tot = tot / self.plan.out_tokens[rows][:, None, None]
+                    w = np.array([x for _, x in o.models])
+                    out[e, draws] = (np.tensordot(w, tot.mean(axis=2), axes=1)
+                                     if o.statistic == "mean" else _weighted_median(tot, w))
+                    out[e, draws] *= o.factor
         return out
+
+    def _evaluate_rows(self, rows: np.ndarray, draws: np.ndarray, vals: dict) -> dict:
+        """Kernel outputs (rows, draws * k) of plan slots ``rows`` at ``draws``, each draw at
+        the ``k`` query points."""
+        import dataclasses
+
+        k, m = self.q.shape[1], len(rows)
+        p = self.plan
+        sub = dataclasses.replace(
+            p, present=p.present[rows], slot_combo=p.slot_combo[rows],
+            slot_host=p.slot_host[rows], out_tokens=p.out_tokens[rows],
+            lat_q=p.lat_q[rows], spd_q=p.spd_q[rows], slot_model=p.slot_model[rows],
+            in_tokens=p.in_tokens[rows])
+        v = {q: a[:, draws] for q, a in vals.items()}
+        normals = Normals({}, np.tile(self.q[0], (m, len(draws))),
+                          np.tile(self.q[1], (m, len(draws))))
+        with _one_thread():
+            res, _ = evaluate(sub, normals, self.backend, values=v, repeat=k)
+        return res
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", over="ignore"):
             mu = self.predict(z)
         return _loglik_from(self, mu)
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Run the kernel on the calling thread: calibration evaluates a few rows per call, many
+    calls per likelihood; a parallel region per call waits for its worker threads, which on
+    a loaded machine costs a scheduler time slice (~5 ms measured) per call, far more than
+    the work. Results do not depend on the thread count (the kernel's rows are
+    independent)."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def _row_sets(layout: _Layout) -> list:
+    """Entries that read the same rows with the same token unknowns, evaluated together:
+    [(entry indices, slots (M, n_out, n_in), nuisance), ...]."""
+    sets: dict = {}
+    for e, (slots, nu) in enumerate(zip(layout.slots, layout.nuisance)):
+        key = (slots.shape, slots.tobytes(), tuple((n, axis) for n, _, axis in nu))
+        sets.setdefault(key, ([], slots, nu))[0].append(e)
+    return list(sets.values())
 
 
 def _discrete_index(d: dists.Distribution, z: np.ndarray) -> np.ndarray:
@@ -575,13 +635,7 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
             "query_points": lik.q.shape[1],
             **{f"prior_{k}": v for k, v in prior_design.items()},
             "max_correlation": max((st["correlation"] for st in fit.stages), default=0.0),
-            "mixing": "not applicable (importance sampling)" if not fit.stages else (
-                "moves decorrelated the particles at every step" if max(
-                    st["correlation"] for st in fit.stages) < tempering.CORRELATION else
-                "WARNING: at some tempering step the moves did not decorrelate the particles "
-                f"(mean correlation with their resampled positions above "
-                f"{tempering.CORRELATION}, see the tempering group): the posterior's spread "
-                "may be understated; use more draws")}
+            "mixing": tempering.mixing(fit.stages)}
     calib = xr.Dataset(
         {"z": (("draw", "stream"), fit.z.T, {"long_name": "standard normals of the shared "
                                                           "inputs (posterior draws)"}),
@@ -606,7 +660,7 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
     stats = xr.Dataset({("step_size" if k == "step" else k):
                         ("stage", np.array([s[k] for s in fit.stages], float))
                         for k in ("beta", "ess", "khat", "moves", "acceptance", "step",
-                                  "moved", "correlation")} if fit.stages else {},
+                                  "inputs", "moved", "correlation")} if fit.stages else {},
                        coords={"stage": np.arange(len(fit.stages))})
     groups = {
         "/": xr.Dataset(attrs=provenance.stamp("calibration", run, **diag)),
@@ -780,7 +834,10 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
     posterior predictive ``mu * exp(sigma * eps)``, whether it falls in the central 50 % and
     90 % intervals, and how much the group narrows the headline models' ``prob`` intervals
     of energy per query: ``1 - log width(all evidence) / log width(without the group)``
-    (widths as ratios upper / lower; ``models``/``prompts`` default to the headline ones).
+    (widths as ratios upper / lower; ``models``/``prompts`` default to the headline ones),
+    and how far it moves their medians, ``median_shift = log(median with / without the group)``:
+    with ``by="source"`` this is how far one provider's figures move another provider's
+    estimate (zero where the two share no input: the posterior there is the prior).
     Coverage over all held-out figures is in the attrs (``coverage_50``, ``coverage_90``).
     """
     cal_ds = result[GROUP].to_dataset()
@@ -791,14 +848,15 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
     y, sig = obs["published"].values, obs["log_sd"].values
     energy, lw_all = headline_energy(result, models, prompts, catalogue=catalogue)
     a = (1 - prob) / 2
-    full = weighted_quantile(energy.values, lw_all, [a, 1 - a])
-    width_full = full[..., 1] / full[..., 0]
+    full = weighted_quantile(energy.values, lw_all, [a, 0.5, 1 - a])
+    width_full = full[..., 2] / full[..., 0]
     rows = []
     for g, held in groups.items():
         lw, k = _loo_log_weights(cal_ds, held)
         w = np.exp(lw)
-        q = weighted_quantile(energy.values, lw, [a, 1 - a])
-        narrowing = 1 - np.log(width_full) / np.log(q[..., 1] / q[..., 0])
+        q = weighted_quantile(energy.values, lw, [a, 0.5, 1 - a])
+        narrowing = 1 - np.log(width_full) / np.log(q[..., 2] / q[..., 0])
+        shift = np.log(full[..., 1] / q[..., 1])
         for e in held:
             j = entries.index(e)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -809,7 +867,7 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
                          "reliable": bool(k <= _arviz.khat_threshold(len(w))),
                          "in_50": bool(0.25 <= p <= 0.75), "in_90": bool(0.05 <= p <= 0.95),
                          "loo_median": med, "published": float(y[j]),
-                         "narrowing": narrowing})
+                         "narrowing": narrowing, "shift": shift})
     ds = xr.Dataset(coords={"entry": [r["entry"] for r in rows], "model": energy.model.values,
                             "prompt": energy.prompt.values})
     for key in ("group", "pit", "khat", "reliable", "in_50", "in_90", "loo_median",
@@ -818,6 +876,10 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
     ds["narrowing"] = (("entry", "model", "prompt"), np.stack([r["narrowing"] for r in rows]),
                        {"units": "1", "long_name": f"1 - log width of the {prob:.0%} energy "
                         "interval with all evidence / without the held-out group"})
+    ds["median_shift"] = (("entry", "model", "prompt"), np.stack([r["shift"] for r in rows]),
+                   {"units": "1", "long_name": "log(median energy with all evidence / median "
+                    "without the held-out group): how far the group moves each headline "
+                    "model's estimate"})
     ds["pit"].attrs = {"units": "1", "long_name": "PIT of the held-out figure"}
     ds["loo_median"].attrs = {"long_name": "leave-one-out posterior predictive median",
                               "units_per_entry": ";".join(map(str, obs["unit"].values))}

@@ -8,16 +8,18 @@ percentile at which the published figure falls:
 1. **Boundary**: the entry's variable(s) (summed per draw when a source counts several, e.g.
    market-based + embodied carbon).
 2. **Requests**: the entry's model, or every model of its weighted mix, at every token count
-   of its token priors, through :func:`mcfoot.estimate.estimate_tree` (same scenario, seed
-   and draws for every entry).
-3. **Statistic**: each draw is rescaled to the entry's statistic (mean or median) of the
-   query-to-query spread given that draw's assumptions
-   (:func:`mcfoot.scale.expected_per_query`).
+   of its token priors (:func:`mcfoot.estimate.request_catalogue`: latency and speed
+   interpolated in log input tokens; same scenario, seed and draws for every entry).
+3. **Statistic**: per draw, the entry's statistic (mean or median) of the query-to-query
+   spread given that draw's assumptions, by calibration's measurement model
+   (:class:`mcfoot.calibrate.Likelihood`, the same prediction calibration compares the
+   figure with): the footprint at a fixed lattice of latency/speed points, reduced by the
+   mean or median.
 4. **Token priors**: each draw picks its token counts from the entry's priors (streams
    ``evidence/ID/output_tokens`` and ``evidence/ID/input_tokens``): the prior's uncertainty
    joins the others.
-5. **Mix**: per draw, the weighted mean of the models' values (exact for a mean; for a
-   median statistic it is the weighted mean of the models' medians, an approximation).
+5. **Mix**: per draw, the weighted mean of the models' means, or the median of the mixture
+   of their query distributions.
 6. ``per = "output_token"``: divided by the draw's output tokens (and Wh -> J when the unit
    is J/token).
 
@@ -43,7 +45,7 @@ from scipy import special
 
 from . import provenance, rng, serving
 from .errors import InputError
-from .estimate import EstimateWarning, estimate_tree
+from .estimate import EstimateWarning
 from .evidence import Evidence, load_evidence
 from .priors import Scenario, load_scenario
 from .simulate import build_plan, check_draws
@@ -76,35 +78,18 @@ def predict(e: Evidence, scenario: Scenario, draws: int, seed,
                 "throughput at that batch); it attributes node power per catalogue row and "
                 "size class")
         return fn(e, scenario, draws, seed), []
-    ss = rng.normalize_seed(seed)
-    weights = next(iter(e.applies_to.values()))
-    models = list(weights)
-    outs = list(e.output_tokens.values)
-    ins = None if e.input_tokens is None else list(e.input_tokens.values)
-    grid_o = np.repeat(outs, 1 if ins is None else len(ins))
-    grid_i = None if ins is None else np.tile(ins, len(outs))
+    from .calibrate import Likelihood, observation_from_evidence  # the measurement model
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EstimateWarning)
-        tree = estimate_tree(models, grid_o, grid_i, scenario=scenario, draws=draws, seed=ss,
-                             catalogue=catalogue)
-    notes = [str(w.message) for w in caught if issubclass(w.category, EstimateWarning)]
+        lik = Likelihood(scenario, [observation_from_evidence(e)], catalogue)
+    notes = list(dict.fromkeys(str(w.message) for w in caught
+                               if issubclass(w.category, EstimateWarning)))
     for w in caught:
         if not issubclass(w.category, EstimateWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    from .scale import expected_per_query  # lazily: `import mcfoot` stays light
-
-    total = sum(expected_per_query(tree, v, e.statistic) for v in e.variables)
-    x = np.asarray(total.transpose("draw", "model", "prompt").values)  # (D, M, R)
-    io = _pick(ss, e, "output_tokens", e.output_tokens, draws)
-    ii = np.zeros(draws, np.int64) if ins is None else \
-        _pick(ss, e, "input_tokens", e.input_tokens, draws)
-    req = io * (1 if ins is None else len(ins)) + ii
-    d = np.arange(draws)
-    w = np.array([weights[m] for m in models])
-    y = sum(w[k] * x[d, k, req] for k in range(len(models)))
-    if e.per == "output_token":
-        y = y / np.asarray(outs)[io]
-    return y * e.scale, notes
+    with np.errstate(invalid="ignore", over="ignore"):
+        return lik.predict(lik.normals(rng.normalize_seed(seed), draws))[0], notes
 
 
 def _uncertainty_text(u: dict) -> str:

@@ -227,8 +227,7 @@ def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
     post = plan.scenario.posterior  # a calibrated scenario: shared inputs from its posterior
     idx = None if post is None else post.indices(ss, start, stop)
     for name in plan.group_streams():
-        group[name] = post.normals(name, idx) if post is not None and name in post else \
-            rng.standard_normals(ss, name, start, stop)
+        group[name] = stream_normals(post, idx, ss, name, start, stop)
     res = {}
     for i, q in enumerate(("latency", "speed")):
         if out is None:
@@ -245,6 +244,14 @@ def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
             arr[~plan.present] = 0.0
         res[q] = arr
     return Normals(group, res["latency"], res["speed"])
+
+
+def stream_normals(post, idx, ss, name: str, start: int, stop: int) -> np.ndarray:
+    """Normals of draws ``start..stop-1`` of stream ``name``: the posterior's (rows ``idx``
+    of a calibrated scenario's draws, see :mod:`mcfoot.posterior`) where it has the stream,
+    else the seed's own."""
+    return post.normals(name, idx) if post is not None and name in post else \
+        rng.standard_normals(ss, name, start, stop)
 
 
 def _row_columns(plan: Plan, quantity: str) -> tuple[list[str], np.ndarray]:
@@ -384,7 +391,7 @@ def _row_chol(plan: Plan) -> np.ndarray:
 
 
 def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
-             out: dict | None = None, values: dict | None = None
+             out: dict | None = None, values: dict | None = None, repeat: int = 1
              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Footprints for the given normals. Returns (outputs over (slot, draw), group inputs).
 
@@ -392,9 +399,12 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     speed (they become ``outputs["latency"]``/``["speed"]``), saving two large arrays.
     ``values``: the group inputs already evaluated (:func:`_group_values` of the same
     normals; calibration evaluates several query points per draw of the group inputs).
+    ``repeat``: row-normal columns per draw of the group inputs (``values`` then has
+    ``columns / repeat`` draws; the group-level arrays are computed once per draw and
+    repeated, column ``j`` reading draw ``j // repeat``).
     """
     choice("backend", backend, BACKENDS, "the numba kernel or its NumPy twin")
-    n = normals.latency.shape[1]
+    n = normals.latency.shape[1] // repeat
     values = _group_values(plan, normals, n) if values is None else dict(values)
     serving = None
     if plan.scenario.attribution == "serving":
@@ -408,6 +418,15 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     else:
         power = _attributed(plan, values)
     host = {v.quantity: np.ascontiguousarray(values[v.quantity]) for v in V.HOST.values()}
+    if repeat > 1:  # group-level arrays (..., draws) -> (..., draws * repeat)
+        def rep(a):
+            return np.ascontiguousarray(np.repeat(a, repeat, axis=-1)) if a.shape[-1] == n \
+                else a
+        host = {k: rep(a) for k, a in host.items()}
+        power = {k: rep(a) for k, a in power.items()}
+        if serving is not None:
+            serving = (serving[0], serving[1], rep(serving[2]))
+        n *= repeat
     args = (normals.latency, normals.speed, _row_chol(plan), plan.probs, plan.lat_q,
             plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host,
             power["accelerator"], power["host"], power["idle"], power["embodied"],

@@ -241,6 +241,25 @@ def test_engine_gaussian_known_answer():
     assert abs(sd / math.sqrt(s * s / (1 + s * s)) - 1) < 0.1
 
 
+def test_mixing_diagnostic_fires_when_moves_cannot_decorrelate():
+    """A narrow curved ridge (z1 ~ z0^2 within 0.02): moves of one input at a time leave
+    it, joint moves along it need tiny steps, so in MAX_MOVES moves the particles stay
+    correlated with where resampling put them; the result must say so. A Gaussian posterior
+    of the same two inputs (independent) mixes, and says that."""
+    ss = mcfoot.rng.normalize_seed(3)
+    z0 = np.stack([mcfoot.rng.standard_normals(ss, n, 0, 3000) for n in ("a", "b")])
+    ridge = tempering.fit(lambda z: (-0.5 * ((z[1] - z[0] ** 2 + 1) / 0.02) ** 2)[None],
+                          z0, ss, min_ess=1000)
+    assert ridge.method == "tempering"
+    assert max(st["correlation"] for st in ridge.stages) > tempering.CORRELATION
+    assert tempering.mixing(ridge.stages).startswith("WARNING")
+    easy = tempering.fit(lambda z: (-0.5 * ((z - 3.0) / 0.3) ** 2).sum(axis=0)[None],
+                         z0, ss, min_ess=1000)
+    assert easy.method == "tempering"
+    assert max(st["correlation"] for st in easy.stages) < tempering.CORRELATION
+    assert not tempering.mixing(easy.stages).startswith("WARNING")
+
+
 def test_psis_shim_normalizes_and_flags_heavy_tails():
     rng = np.random.default_rng(0)
     x = rng.standard_normal(3000)
@@ -331,6 +350,13 @@ def test_leave_one_out_by_reweighting(setup):
     assert 0 <= res.attrs["coverage_90"] <= 1
     # each entry narrows the interval of the model it informs (it is the only input)
     assert float(res.narrowing.sel(entry="a-1").min()) > 0
+    # the outlier pulls the median up: holding it out moves the estimate down
+    assert float(res.median_shift.sel(entry="b-1").min()) > 0.1
+    energy, lw = cal.headline_energy(t, ["my-model"], ["short", "long"], catalogue=catp)
+    lw_b, _ = cal._loo_log_weights(t["calibration"].to_dataset(), ["b-1"])
+    want = np.log(cal.weighted_quantile(energy.values, lw, [0.5])[..., 0]
+                  / cal.weighted_quantile(energy.values, lw_b, [0.5])[..., 0])
+    np.testing.assert_allclose(res.median_shift.sel(entry="b-1").values, want, rtol=1e-12)
     by_source = cal.loo(t, by="source", models=["my-model"], prompts=["short"],
                         catalogue=catp)
     assert set(by_source.group.values) == {"a", "b"}
@@ -374,6 +400,91 @@ def test_cli_calibrate_bad_usage(capsys):
     assert main(["calibrate", "-o", "/nonexistent-dir/p.nc"]) == 2
     assert main(["calibrate", "--exclude", "no-such-entry", "--loo"]) == 2
     assert "unknown evidence id" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def posterior_file(tmp_path_factory):
+    """A small calibrated scenario file on the shipped catalogue: ``default`` conditioned
+    on OpenAI's two figures (importance sampling, 2,000 draws)."""
+    import warnings
+
+    obs = [o for o in cal.shipped_observations() if o.id.startswith("openai")]
+    with warnings.catch_warnings():  # the token prior spans a segment where speed rises
+        warnings.simplefilter("ignore", EstimateWarning)
+        tree = cal.calibrate("default", evidence=obs, draws=2000, min_ess=200, seed=4,
+                             footprint=False)
+    assert tree.attrs["method"] == "importance"
+    path = tmp_path_factory.mktemp("post") / "posterior.nc"
+    mcfoot.write_tree(tree, path)
+    return path
+
+
+def _median_energy(text: str, model: str) -> float:
+    """The energy_wh median of ``model`` in `mcfoot estimate --json` output."""
+    import json
+
+    rows = json.loads(text)
+    rows = rows if isinstance(rows, list) else rows.get("rows", rows.get("estimates", rows))
+    for r in rows:
+        if r.get("model") == model and r.get("variable") == "energy_wh":
+            return float(r["median"])
+    raise AssertionError(f"no energy_wh row for {model} in {text[:300]}")
+
+
+def test_cli_commands_take_a_calibrated_file(posterior_file, tmp_path, capsys):
+    """`mcfoot run`, `estimate` and `compare` accept --scenario posterior.nc, and what they
+    compute is the posterior (it differs from the base scenario's prior at the same seed;
+    `run` equals simulate() of the file)."""
+    from mcfoot.cli import main
+
+    m = "gpt-4o-chatgpt"
+    out = tmp_path / "run.nc"
+    assert main(["run", "--scenario", str(posterior_file), "--draws", "400", "--seed", "2",
+                 "--models", m, "--prompts", "short", "-o", str(out), "-q"]) == 0
+    capsys.readouterr()
+    got = mcfoot.read_tree(out)
+    want = mcfoot.simulate(str(posterior_file), draws=400, seed=2, models=[m],
+                           prompts=["short"])
+    np.testing.assert_array_equal(got["footprint"]["energy_wh"].values,
+                                  want["footprint"]["energy_wh"].values)
+    assert got.attrs["scenario"] == "default+calibrated"
+    prior = mcfoot.simulate("default", draws=400, seed=2, models=[m], prompts=["short"])
+    assert not np.array_equal(prior["footprint"]["energy_wh"].values,
+                              want["footprint"]["energy_wh"].values)
+
+    med = {}
+    for sc in (str(posterior_file), "default"):
+        assert main(["estimate", "--model", m, "--output-tokens", "400", "--input-tokens",
+                     "500", "--scenario", sc, "--draws", "400", "--seed", "2", "--json",
+                     "-q"]) == 0
+        med[sc] = _median_energy(capsys.readouterr().out, m)
+    assert med[str(posterior_file)] != med["default"]
+
+    assert main(["compare", "--scenario", str(posterior_file), "--draws", "400",
+                 "--seed", "2", "-q"]) == 0
+    text = capsys.readouterr().out
+    assert "openai-chatgpt-energy" in text and "calibrated" in text
+
+
+@pytest.mark.parametrize("scenario", ["serving", "default"])
+def test_evaluate_repeat_equals_repeated_group_inputs(scenario):
+    """evaluate(repeat=k) (group inputs once per draw, as calibration's query lattice uses
+    it) gives the same bits as group inputs repeated k times by hand."""
+    from mcfoot.simulate import Normals, _group_values, build_plan, draw_normals, evaluate
+
+    plan = build_plan(scenario, None, ["gpt-4o-mar", "llama-3-1-70b-standard"],
+                      ["short", "long"])
+    n, k = 50, 3
+    nz = draw_normals(plan, mcfoot.rng.normalize_seed(1), 0, n)
+    vals = _group_values(plan, nz, n)
+    q = cal.query_points(k, 2)
+    lat = np.tile(q[0], (plan.n_slots, n))
+    spd = np.tile(q[1], (plan.n_slots, n))
+    a, _ = evaluate(plan, Normals({}, lat.copy(), spd.copy()), values=vals, repeat=k)
+    b, _ = evaluate(plan, Normals({}, lat.copy(), spd.copy()),
+                    values={x: np.repeat(v, k, axis=-1) for x, v in vals.items()})
+    for key in mcfoot.variables.kernel_keys():
+        np.testing.assert_array_equal(a[key], b[key])
 
 
 def _weighted_power(t):

@@ -68,6 +68,11 @@ def common(p: argparse.ArgumentParser, json: bool = False) -> None:
         p.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+#: what ``--scenario`` accepts (every subcommand that takes one)
+SCENARIO_HELP = ("shipped scenario (paper, default, physical, serving), a .toml path, or a "
+                 "calibrated scenario file (.nc written by `mcfoot calibrate -o`)")
+
+
 def sampling(p: argparse.ArgumentParser, *, draws: bool = True, seed: bool = True,
              catalogue: bool = False, when: str = "") -> None:
     """``--scenario``, ``--draws``, ``--seed`` (and ``--catalogue``) of a run.
@@ -76,8 +81,7 @@ def sampling(p: argparse.ArgumentParser, *, draws: bool = True, seed: bool = Tru
     simulating")."""
     tail = f" {when}" if when else ""
     p.add_argument("--scenario", default="default",
-                   help=f"shipped scenario (paper, default, physical) or a .toml path{tail} "
-                        "(default)")
+                   help=f"{SCENARIO_HELP}{tail} (default)")
     if draws:
         p.add_argument("--draws", type=int, default=10_000,
                        help=f"Monte Carlo draws{tail} (10000)")

@@ -7,6 +7,8 @@ import json
 import sys
 import warnings
 
+import numpy as np
+
 from . import common, design_option
 
 
@@ -99,7 +101,29 @@ def _run(args) -> int:
             print()
             return 0
         print(loo_table(rows, t.attrs))
+        print()
+        print(influence_table(t))
     return 0
+
+
+def influence_table(t) -> str:
+    """How far each held-out group moves each headline model's median energy (first prompt
+    size), in percent: ``exp(median_shift) - 1``, one row per group."""
+    shift = t["median_shift"].isel(prompt=0)
+    groups = list(dict.fromkeys(map(str, t["group"].values)))
+    models = [str(m) for m in shift.model.values]
+    lines = [f"median energy with / without each {t.attrs['by']} ({shift.prompt.item()} "
+             f"prompts), %: how far its figures move each model (k̂ marked ! : "
+             f"reweighting unreliable; a model sharing no input with the group moves by "
+             f"Monte Carlo noise only)",
+             f"{'held out':32s} {'k̂':>5s} " + " ".join(f"{m[:14]:>14s}" for m in models)]
+    for g in groups:
+        e = str(t.entry.values[list(map(str, t["group"].values)).index(g)])
+        vals = np.expm1(shift.sel(entry=e).values)
+        mark = "" if bool(t["reliable"].sel(entry=e)) else "!"
+        lines.append(f"{g[:32]:32s} {float(t['khat'].sel(entry=e)):5.2f}{mark:1s}"
+                     + " ".join(f"{v:+14.0%}" for v in vals))
+    return "\n".join(lines)
 
 
 def loo_table(rows, attrs) -> str:

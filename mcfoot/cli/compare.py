@@ -10,7 +10,7 @@ from .. import io
 from .._validate import figure_path
 from ..compare import compare, table
 from ..evidence import shipped_evidence
-from . import common
+from . import SCENARIO_HELP, common
 
 
 def register(sub) -> None:
@@ -26,7 +26,7 @@ def register(sub) -> None:
                "  mcfoot compare --plot compare.png",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scenario", default="default",
-                   help="shipped scenario (paper, default, physical) or a .toml path")
+                   help=SCENARIO_HELP)
     p.add_argument("--file", nargs="+", default=None, metavar="EVIDENCE",
                    help=f"evidence files (.toml) or shipped names "
                         f"({', '.join(shipped_evidence())}); default: all shipped")

@@ -9,7 +9,7 @@ import warnings
 
 from ..estimate import EstimateWarning, estimate
 from ..summary import summarize_draws
-from . import common, design_option
+from . import SCENARIO_HELP, common, design_option
 
 #: variables printed, in order (every footprint variable of the result, then the host factors)
 SKIP = ("latency_s", "speed_tokens_per_s")
@@ -32,7 +32,7 @@ def register(sub) -> None:
     p.add_argument("--input-tokens", type=int, default=None,
                    help="input tokens (default: the model's smallest measured prompt size)")
     p.add_argument("--scenario", default="default",
-                   help="shipped scenario (paper, default, physical) or a .toml path")
+                   help=SCENARIO_HELP)
     p.add_argument("--draws", type=int, default=10_000, help="Monte Carlo draws (10000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--region", default=None,
