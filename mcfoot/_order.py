@@ -78,6 +78,17 @@ def _partition(a, lo, hi):
 
 
 @kernel
+def _push(stack, top, lo, hi, r0, r1, depth):
+    """Push the range ``a[lo:hi]`` holding ``ranks[r0:r1]`` onto ``stack``; the new top."""
+    stack[top, 0] = lo
+    stack[top, 1] = hi
+    stack[top, 2] = r0
+    stack[top, 3] = r1
+    stack[top, 4] = depth
+    return top + 1
+
+
+@kernel
 def _select_many(a, ranks):
     """Rearrange the NaN-free row ``a`` so that ``a[k]`` holds the value of rank k for
     every k in the ascending ``ranks`` (duplicates allowed), and ``a[:k] <= a[k] <=
@@ -89,13 +100,7 @@ def _select_many(a, ranks):
     depth_max = 2 * int(math.log2(n + 1)) + 8
     # stack of (lo, hi, first rank, end rank, depth)
     stack = np.empty((nr * (depth_max + 2) + 2, 5), dtype=np.int64)
-    top = 0
-    stack[0, 0] = 0
-    stack[0, 1] = n
-    stack[0, 2] = 0
-    stack[0, 3] = nr
-    stack[0, 4] = 0
-    top = 1
+    top = _push(stack, 0, 0, n, 0, nr, 0)
     while top > 0:
         top -= 1
         lo = stack[top, 0]
@@ -117,19 +122,9 @@ def _select_many(a, ranks):
         while m1 < r1 and ranks[m1] < i1:
             m1 += 1
         if m0 > r0:
-            stack[top, 0] = lo
-            stack[top, 1] = i0
-            stack[top, 2] = r0
-            stack[top, 3] = m0
-            stack[top, 4] = depth + 1
-            top += 1
+            top = _push(stack, top, lo, i0, r0, m0, depth + 1)
         if r1 > m1:
-            stack[top, 0] = i1
-            stack[top, 1] = hi
-            stack[top, 2] = m1
-            stack[top, 3] = r1
-            stack[top, 4] = depth + 1
-            top += 1
+            top = _push(stack, top, i1, hi, m1, r1, depth + 1)
 
 
 @kernel
@@ -267,25 +262,6 @@ def _median_hdi_rows(A, prob, med, lower, upper):
             upper[r] = a[k + inc]
 
 
-@parallel_kernel
-def _order_statistics_rows(A, ranks, out):
-    """Per row of A (rows, n): the values of the ascending 0-based ``ranks`` (NaN rows: NaN)."""
-    rows, n = A.shape
-    nr = ranks.shape[0]
-    for c in prange((rows + _CHUNK - 1) // _CHUNK):
-        a = np.empty(n)
-        for r in range(c * _CHUNK, min(rows, (c + 1) * _CHUNK)):
-            x = A[r]
-            if _has_nan(x):
-                for k in range(nr):
-                    out[r, k] = np.nan
-                continue
-            a[:] = x
-            _select_many(a, ranks)
-            for k in range(nr):
-                out[r, k] = a[ranks[k]]
-
-
 def _check_ranks(ranks, n: int) -> np.ndarray:
     ranks = np.asarray(ranks, dtype=np.int64).reshape(-1)
     if ranks.size and (ranks.min() < 0 or ranks.max() >= n):
@@ -304,15 +280,8 @@ def _nan_rows_in_numpy_order(A: np.ndarray, ranks: np.ndarray, out: np.ndarray) 
 def order_statistics_rows(A: np.ndarray, ranks) -> np.ndarray:
     """``numpy.sort(A, axis=-1)[:, ranks]`` of the 2-D ``A`` (rows, draws), by
     multi-quickselect on each row instead of a full sort."""
-    A = np.ascontiguousarray(A, dtype=np.float64)
-    ranks = _check_ranks(ranks, A.shape[1])
-    order = np.argsort(ranks, kind="stable")
-    out = np.empty((A.shape[0], ranks.size))
-    _order_statistics_rows(A, ranks[order], out)
-    res = np.empty_like(out)
-    res[:, order] = out
-    _nan_rows_in_numpy_order(A, ranks, res)
-    return res
+    # the ETI kernel's selection, its median and interval (six ranks more) discarded
+    return median_interval_rows(A, 0.5, "eti", ranks)[3]
 
 
 def order_statistics(x: np.ndarray, ranks) -> np.ndarray:

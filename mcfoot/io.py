@@ -281,12 +281,18 @@ def to_dataframe(obj: xr.Dataset | xr.DataArray, dim: str | None = None) -> "pd.
     return df
 
 
-def write_csv(df, path: str | Path, provenance: dict | None = None) -> Path:
-    """Write ``df`` as CSV (atomically) with the provenance as ``# key: value`` header lines
-    (read it back with ``pandas.read_csv(path, comment="#")``)."""
+def check_csv_output(path: str | Path) -> Path:
+    """``path`` as a Path, if a CSV table can go there (its folder exists)."""
     path = Path(path)
     if not path.parent.exists():
         raise InputError(f"output folder {path.parent} does not exist; create it first")
+    return path
+
+
+def write_csv(df, path: str | Path, provenance: dict | None = None) -> Path:
+    """Write ``df`` as CSV (atomically) with the provenance as ``# key: value`` header lines
+    (read it back with ``pandas.read_csv(path, comment="#")``)."""
+    path = check_csv_output(path)
     prov = dict(provenance if provenance is not None else df.attrs)
     head = "".join(f"# {k}: {prov[k]}\n" for k in PROVENANCE_KEYS if k in prov and prov[k] != "")
     tmp = _tmp_beside(path)

@@ -617,12 +617,15 @@ def _run(plan: Plan, ss, start: int, stop: int, bounds, backend: str, threads: i
     full = output_arrays(plan, n, variables)
     group_chunks: list[dict] = []
     single = len(bounds) == 1
+    buf = None  # numba: one set of chunk arrays, reused while the chunk size stays
     for s, e in bounds:
         if backend == "numba" and single:  # one chunk: straight into the result (no copies)
             _, values = sample_chunk(plan, ss, s, e, backend, threads, out=full, design=design)
         else:
-            out = None if backend != "numba" else output_arrays(plan, e - s, variables)
-            res, values = sample_chunk(plan, ss, s, e, backend, threads, out=out,
+            if backend == "numba" and (buf is None or buf["latency"].shape[1] != e - s):
+                buf = None
+                buf = output_arrays(plan, e - s, variables)
+            res, values = sample_chunk(plan, ss, s, e, backend, threads, out=buf,
                                        design=design)
             for k in full:
                 full[k][..., s - start:e - start] = res[k]

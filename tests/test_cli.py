@@ -331,3 +331,14 @@ def test_bad_input_through_the_real_command(i, work, tmp_path):
 def test_debug_shows_the_traceback(tmp_path, capsys):
     with pytest.raises(InputError, match="no such file"):
         main(["--debug", "summary", str(tmp_path / "missing.nc")])
+
+
+@pytest.mark.parametrize("cmd", [
+    ["compare", "--draws", "100"], ["estimate", "--model", "gpt-4o-mar", "--output-tokens", "300", "--draws", "100"],
+    ["workload", "requests.csv"], ["summary", "out.nc"]])
+def test_a_bad_csv_path_fails_before_the_work(cmd, tmp_path, capsys):
+    """--csv into a folder that does not exist is refused first, with the folder named (the
+    inputs named here do not exist either: the path check comes before reading them)."""
+    rc, _, err = cli(capsys, *cmd, "--csv", str(tmp_path / "nowhere" / "t.csv"), cwd=tmp_path)
+    assert rc == 2
+    assert "output folder" in err and "nowhere" in err and "does not exist" in err

@@ -3,7 +3,8 @@
 Each subcommand lives in its own module of this package with ``register(subparsers)``
 (adds its parser and sets ``func``) and a function ``func(args) -> int``; adding one is a
 module plus its name in :data:`COMMANDS`. Options several subcommands share are declared
-once here (:func:`common`, :func:`sampling`, :func:`ci_option`, :func:`output_option`).
+once here (:func:`common`, :func:`sampling`, :func:`ci_option`, :func:`output_option`,
+:func:`csv_option`, :func:`dask_options`).
 Bad input exits 2 with one line on stderr, no traceback.
 """
 
@@ -13,6 +14,7 @@ import argparse
 import importlib
 import signal
 import sys
+from contextlib import contextmanager
 
 from .. import __version__
 from ..errors import InputError
@@ -121,12 +123,56 @@ def output_option(p: argparse.ArgumentParser, what: str, required: bool = True) 
                    help=what)
 
 
-def check_output_option(args) -> None:
-    """Refuse a bad ``--output`` before any computing."""
-    if getattr(args, "output", None):
-        from .. import io
+def csv_option(p: argparse.ArgumentParser, what: str,
+               columns: str = "units in column names") -> None:
+    """``--csv``: also write ``what`` as CSV (``io.write_csv``: provenance in '#' lines)."""
+    p.add_argument("--csv", default=None, metavar="FILE",
+                   help=f"also write {what} as CSV ({columns}, provenance in '#' header lines)")
 
+
+def check_output_option(args) -> None:
+    """Refuse a bad ``--output`` (or ``--csv``) before any computing."""
+    from .. import io
+
+    if getattr(args, "output", None):
         io.check_output(args.output)
+    if getattr(args, "csv", None):
+        io.check_csv_output(args.csv)
+
+
+def dask_options(p: argparse.ArgumentParser, workers: str, scheduler: str) -> None:
+    """``--workers``, ``--dask-scheduler`` and ``--dashboard`` (checked by :func:`uses_dask`)."""
+    p.add_argument("--workers", type=int, default=None, help=workers)
+    p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS", help=scheduler)
+    p.add_argument("--dashboard", action="store_true",
+                   help="serve the dask dashboard (needs bokeh) with --workers/--dask-scheduler")
+
+
+def uses_dask(args) -> bool:
+    """Whether the command runs on dask; refuses both ``--workers`` and ``--dask-scheduler``,
+    a ``--workers`` that is not a positive int and a missing ``dask`` extra."""
+    if args.workers is None and args.dask_scheduler is None:
+        return False
+    if args.workers is not None and args.dask_scheduler is not None:
+        raise CLIError("give --workers or --dask-scheduler, not both")
+    if args.workers is not None:
+        from .._validate import positive_int
+
+        positive_int("--workers", args.workers)
+    need_extra("dask", ("dask", "distributed"), "--workers/--dask-scheduler")
+    return True
+
+
+@contextmanager
+def dask_client(args):
+    """The dask client of ``--workers``/``--dask-scheduler``; with ``--dashboard`` its link
+    goes to stderr."""
+    from ..distributed import client
+
+    with client(args.workers, args.dask_scheduler, dashboard=args.dashboard) as c:
+        if args.dashboard and not args.quiet:
+            print(f"mcfoot {args.command}: dask dashboard at {c.dashboard_link}", file=sys.stderr)
+        yield c
 
 
 def write_output(args, result) -> None:

@@ -10,7 +10,7 @@ from .. import io
 from .._validate import figure_path
 from ..compare import compare, table
 from ..evidence import shipped_evidence
-from . import SCENARIO_HELP, common
+from . import SCENARIO_HELP, check_output_option, common, csv_option
 
 
 def register(sub) -> None:
@@ -34,9 +34,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--plot", default=None, metavar="FIGURE",
                    help="also draw the published figures against the intervals (.png/.pdf/.svg)")
-    p.add_argument("--csv", default=None, metavar="FILE",
-                   help="also write the table as CSV (one row per entry; figures in the unit "
-                        "of its 'unit' column, percentile in %%; provenance in '#' lines)")
+    csv_option(p, "the table", "one row per entry; figures in the unit of its 'unit' "
+                                "column, percentile in %%")
     common(p, json=True)
     p.set_defaults(func=_run)
 
@@ -58,8 +57,9 @@ def _frame(rows):
 
 
 def _run(args) -> int:
-    if args.plot:  # fail on a bad figure path before the work
+    if args.plot:  # fail on a bad figure or table path before the work
         figure_path(args.plot)
+    check_output_option(args)
     ds = compare(args.scenario, args.file, draws=args.draws, seed=args.seed)
     rows = table(ds)
     if args.csv:

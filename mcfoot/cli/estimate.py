@@ -9,7 +9,7 @@ import warnings
 
 from ..estimate import EstimateWarning, estimate
 from ..summary import summarize_draws
-from . import SCENARIO_HELP, common, design_option
+from . import SCENARIO_HELP, check_output_option, common, csv_option, design_option
 
 #: variables printed, in order (every footprint variable of the result, then the host factors)
 SKIP = ("latency_s", "speed_tokens_per_s")
@@ -38,9 +38,7 @@ def register(sub) -> None:
     p.add_argument("--region", default=None,
                    help="apply a named grid region to the host (`mcfoot priors regions`)")
     design_option(p)
-    p.add_argument("--csv", default=None, metavar="FILE",
-                   help="also write the table as CSV (units in column names, provenance in "
-                        "'#' header lines)")
+    csv_option(p, "the table")
     common(p, json=True)
     p.set_defaults(func=_run)
 
@@ -54,6 +52,7 @@ def _order(v: str) -> tuple:
 
 
 def _run(args) -> int:
+    check_output_option(args)  # a bad --csv path fails before the work
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EstimateWarning)
         ds = estimate(args.model, args.output_tokens, args.input_tokens,

@@ -6,9 +6,8 @@ import sys
 import time
 
 from .. import io
-from .._validate import positive_int
 from ..simulate import simulate
-from . import CLIError, common, design_option, need_extra, output_option, sampling
+from . import common, dask_client, dask_options, design_option, output_option, sampling, uses_dask
 
 
 def register(sub) -> None:
@@ -23,13 +22,9 @@ def register(sub) -> None:
                    help="apply a named grid region to every host (`mcfoot priors regions`)")
     p.add_argument("--chunk-draws", type=int, default=None, help="draws per chunk")
     design_option(p)
-    p.add_argument("--workers", type=int, default=None,
-                   help="run on a local dask cluster of this many worker processes, writing "
-                        "the file chunk by chunk (bounded memory)")
-    p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
-                   help="run on the dask scheduler at ADDRESS (e.g. tcp://host:8786)")
-    p.add_argument("--dashboard", action="store_true",
-                   help="serve the dask dashboard (needs bokeh) with --workers/--dask-scheduler")
+    dask_options(p, "run on a local dask cluster of this many worker processes, writing the "
+                    "file chunk by chunk (bounded memory)",
+                 "run on the dask scheduler at ADDRESS (e.g. tcp://host:8786)")
     output_option(p, "output file (.nc)")
     common(p)
     p.set_defaults(func=_run)
@@ -38,20 +33,13 @@ def register(sub) -> None:
 def _run(args) -> int:
     t0 = time.perf_counter()
     io.check_output(args.output)  # before sampling: a bad path costs no run
-    if args.workers is not None or args.dask_scheduler is not None:
-        if args.workers is not None and args.dask_scheduler is not None:
-            raise CLIError("give --workers or --dask-scheduler, not both")
-        if args.workers is not None:
-            positive_int("--workers", args.workers)
-        need_extra("dask", ("dask", "distributed"), "--workers/--dask-scheduler")
-        from ..distributed import client, run_to_netcdf
+    if uses_dask(args):
+        from ..distributed import run_to_netcdf
         from ..priors import load_scenario, with_region
 
         scenario = args.scenario if args.region is None else \
             with_region(load_scenario(args.scenario), args.region)
-        with client(args.workers, args.dask_scheduler, dashboard=args.dashboard) as c:
-            if args.dashboard and not args.quiet:
-                print(f"mcfoot run: dask dashboard at {c.dashboard_link}", file=sys.stderr)
+        with dask_client(args) as c:
             run_to_netcdf(args.output, scenario, args.draws, args.seed, args.models,
                           args.prompts, catalogue=args.catalogue,
                           chunk_draws=args.chunk_draws, dask_client=c,

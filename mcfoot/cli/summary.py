@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import io, variables
 from ..summary import summarize, to_dataframe
-from . import ci_option, common
+from . import check_output_option, ci_option, common, csv_option
 
 #: The headline footprints, in display order (the registry's).
 COLUMNS = variables.headline_names()
@@ -24,14 +24,13 @@ def register(sub) -> None:
     ci_option(p)
     p.add_argument("--kind", choices=("eti", "hdi"), default="eti",
                    help="interval: equal-tailed (eti, default) or highest-density (hdi)")
-    p.add_argument("--csv", default=None, metavar="FILE",
-                   help="also write every variable's summary as CSV (units in column names, "
-                        "provenance in '#' header lines)")
+    csv_option(p, "every variable's summary")
     common(p, json=True)
     p.set_defaults(func=_run)
 
 
 def _run(args) -> int:
+    check_output_option(args)  # a bad --csv path fails before the work
     tree = io.read_tree(args.file)
     s = summarize(tree, ci_prob=args.ci, kind=args.kind)
     if args.csv:

@@ -10,7 +10,8 @@ import warnings
 
 from .. import io
 from ..workload import BY, METHODS, summary_table, workload
-from . import CLIError, ci_option, common, design_option, sampling
+from . import (check_output_option, ci_option, common, csv_option, dask_client, dask_options,
+               design_option, output_option, sampling, uses_dask)
 
 #: Variables printed per group (all are in -o / --csv / --json).
 SHOWN = ("energy_wh", "carbon_g", "water_ml")
@@ -44,30 +45,18 @@ def register(sub) -> None:
     p.add_argument("--method", choices=METHODS, default="auto",
                    help="per-request sampling (exact), conditional mean (mean) or auto")
     ci_option(p, 0.90)
-    p.add_argument("--workers", type=int, default=None,
-                   help="reduce the log's files on a local dask cluster of this many workers")
-    p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
-                   help="reduce on the dask scheduler at ADDRESS")
-    p.add_argument("--dashboard", action="store_true",
-                   help="serve the dask dashboard (needs bokeh) with --workers/--dask-scheduler")
-    p.add_argument("-o", "--output", default=None, help="write the per-draw result (.nc)")
-    p.add_argument("--csv", default=None, metavar="FILE",
-                   help="write the summary table as CSV (units in column names, provenance "
-                        "in '#' header lines)")
+    dask_options(p, "reduce the log's files on a local dask cluster of this many workers",
+                 "reduce on the dask scheduler at ADDRESS")
+    output_option(p, "write the per-draw result (.nc)", required=False)
+    csv_option(p, "the summary table")
     common(p, json=True)
     p.set_defaults(func=_run)
 
 
 def _run(args) -> int:
     t0 = time.perf_counter()
-    if args.workers is not None and args.dask_scheduler is not None:
-        raise CLIError("give --workers or --dask-scheduler, not both")
-    for path in (args.output, args.csv):
-        if path is not None:
-            from pathlib import Path
-
-            if not Path(path).parent.exists():
-                raise CLIError(f"output folder {Path(path).parent} does not exist; create it")
+    on_dask = uses_dask(args)
+    check_output_option(args)  # before any work: a bad path costs no run
     kw = dict(scenario=args.scenario, draws=args.draws, seed=args.seed, by=args.by,
               catalogue=args.catalogue, region=args.region, columns=args.columns,
               skip_unknown=args.skip_unknown, method=args.method,
@@ -77,13 +66,8 @@ def _run(args) -> int:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EstimateWarning)
-        if args.workers is not None or args.dask_scheduler is not None:
-            from ..distributed import client
-
-            with client(args.workers, args.dask_scheduler, dashboard=args.dashboard) as c:
-                if args.dashboard and not args.quiet:
-                    print(f"mcfoot workload: dask dashboard at {c.dashboard_link}",
-                          file=sys.stderr)
+        if on_dask:
+            with dask_client(args) as c:
                 tree = workload(args.log, client=c, **kw)
         else:
             tree = workload(args.log, **kw)
