@@ -147,3 +147,13 @@ def output_path(path, formats: Mapping | Iterable[str], what: str = "result") ->
 def figure_path(path) -> Path:
     """A figure's output path (``.png``, ``.pdf`` or ``.svg``; its folder must exist)."""
     return output_path(path, FIGURE_FORMATS, "figure")
+
+
+#: Draws per chunk of a sampler run unless told (results do not depend on it).
+DEFAULT_CHUNK = 131_072
+
+
+def check_draws(draws, chunk_draws, default_chunk: int = DEFAULT_CHUNK) -> tuple[int, int]:
+    """Validate ``draws`` and ``chunk_draws`` (public boundary); return them as ints."""
+    chunk = default_chunk if chunk_draws is None else chunk_draws
+    return positive_int("draws", draws), positive_int("chunk_draws", chunk)

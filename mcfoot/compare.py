@@ -12,7 +12,7 @@ percentile at which the published figure falls:
    interpolated in log input tokens; same scenario, seed and draws for every entry).
 3. **Statistic**: per draw, the entry's statistic (mean or median) of the query-to-query
    spread given that draw's assumptions, by calibration's measurement model
-   (:class:`mcfoot.calibrate.Likelihood`, the same prediction calibration compares the
+   (:class:`mcfoot.observation.Likelihood`, the same prediction calibration compares the
    figure with): the footprint at a fixed lattice of latency/speed points, reduced by the
    mean or median.
 4. **Token priors**: each draw picks its token counts from the entry's priors (streams
@@ -28,68 +28,27 @@ scenario predicts them only if its attribution models a serving configuration; t
 ``paper``, ``default`` and ``physical`` scenarios do not (their accelerator share is per
 catalogue row and size class, with no batch or throughput of the bench), so these entries
 are reported as **not predictable under this scenario**, with the reason, never with a
-made-up number. :data:`LAB_PREDICTORS` is where a scenario attribution that models serving
+made-up number. :data:`mcfoot.observation.LAB_PREDICTORS` is where a scenario attribution that models serving
 registers its prediction.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import xarray as xr
-from scipy import special
 
-from . import provenance, rng, serving
+from . import provenance, rng
+from ._validate import check_draws
 from .errors import InputError
-from .estimate import EstimateWarning
 from .evidence import Evidence, load_evidence
+from .observation import LAB_PREDICTORS, NotPredictable, predict  # noqa: F401 - public names
+from .plan import build_plan
 from .priors import Scenario, load_scenario
-from .simulate import build_plan, check_draws
 
 CI = 0.9
-#: attribution -> function(entry, scenario, draws, seed) -> per-draw prediction (in the
-#: entry's unit); attributions missing here cannot predict lab-configuration entries.
-LAB_PREDICTORS: dict[str, Callable] = {"serving": serving.lab_evidence_prediction}
-
-
-def _pick(ss, e: Evidence, which: str, tokens, draws: int) -> np.ndarray:
-    """Per-draw index into ``tokens.values`` (fixed: all 0)."""
-    if tokens.fixed:
-        return np.zeros(draws, np.int64)
-    u = special.ndtr(rng.standard_normals(ss, f"evidence/{e.id}/{which}", 0, draws))
-    v = tokens.ppf(u)
-    return np.searchsorted(np.asarray(tokens.values), v)
-
-
-def predict(e: Evidence, scenario: Scenario, draws: int, seed,
-            catalogue=None) -> tuple[np.ndarray, list[str]]:
-    """Per-draw prediction of evidence entry ``e`` in its unit, and the estimate's warnings.
-    Raises :class:`NotPredictable` for a lab configuration the scenario cannot model."""
-    if e.kind == "lab":
-        fn = LAB_PREDICTORS.get(scenario.attribution)
-        if fn is None:
-            raise NotPredictable(
-                f"not predictable under scenario '{scenario.name}': its '{scenario.attribution}'"
-                " attribution has no model of a lab configuration (accelerators, batch, "
-                "throughput at that batch); it attributes node power per catalogue row and "
-                "size class")
-        return fn(e, scenario, draws, seed), []
-    from .calibrate import Likelihood, observation_from_evidence  # the measurement model
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", EstimateWarning)
-        lik = Likelihood(scenario, [observation_from_evidence(e)], catalogue)
-    notes = list(dict.fromkeys(str(w.message) for w in caught
-                               if issubclass(w.category, EstimateWarning)))
-    for w in caught:
-        if not issubclass(w.category, EstimateWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return lik.predict(lik.normals(rng.normalize_seed(seed), draws))[0], notes
 
 
 def _uncertainty_text(u: dict) -> str:
@@ -99,10 +58,6 @@ def _uncertainty_text(u: dict) -> str:
     if u["kind"] == "relative_sd":
         return f"relative sd {u['value']:g}"
     return "none"
-
-
-class NotPredictable(Exception):
-    """The scenario has no model for this kind of evidence (the reason is the message)."""
 
 
 def compare(scenario: str | Path | Scenario = "default", evidence=None, *, draws: int = 10_000,

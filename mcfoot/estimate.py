@@ -47,7 +47,8 @@ from . import provenance
 from ._validate import token_counts
 from .errors import InputError
 from .priors import Scenario
-from .simulate import _select, simulate
+from .plan import _select
+from .simulate import simulate
 
 #: dimension of the requests when token arguments are arrays
 REQUEST_DIM = "request"

@@ -50,9 +50,11 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
+from scipy import special
 
-from . import distributions as dists
+from . import distributions as dists, rng
 from ._validate import did_you_mean as _hint
 from .errors import InputError
 from .priors import priors_dir, read_shipped_or_file
@@ -92,8 +94,6 @@ class Tokens:
 
     def ppf(self, u):
         """The count at cumulative probability ``u``."""
-        import numpy as np
-
         return np.broadcast_to(np.asarray(self.dist.ppf(u)), np.shape(u)).astype(int)
 
 
@@ -128,6 +128,19 @@ class Evidence:
     def scale(self) -> float:
         """Factor from mcfoot's per-query variable units to ``unit``."""
         return J_PER_WH if self.unit == "J/token" else 1.0
+
+    def token_index(self, which: str, draws: int, ss=None, normals: dict | None = None
+                    ) -> np.ndarray:
+        """Per-draw index into ``tokens.values`` of this entry's ``which`` token prior
+        (``"output_tokens"`` or ``"input_tokens"``): the count at the normals of the stream
+        ``evidence/ID/which``, given in ``normals`` (name -> (draws,)) or drawn from the seed
+        sequence ``ss``; a fixed count: all 0 (no stream drawn)."""
+        tokens = getattr(self, which)
+        if tokens.fixed:
+            return np.zeros(draws, np.int64)
+        name = f"evidence/{self.id}/{which}"
+        z = normals[name] if normals is not None else rng.standard_normals(ss, name, 0, draws)
+        return np.searchsorted(np.asarray(tokens.values), tokens.ppf(special.ndtr(z)))
 
 
 def shipped_evidence() -> list[str]:

@@ -18,8 +18,8 @@ posterior's streams are row ``j_i`` of ``z``, where ``j_i`` is drawn with probab
   run is reproducible bit for bit whatever the chunking, threads or workers.
 
 A calibrated scenario is stored in a result file's ``calibration`` group (``mcfoot
-calibrate -o posterior.nc``) and loaded back by :func:`load_calibrated` wherever a scenario
-is accepted (``scenario="posterior.nc"``). The file records the base scenario's name and
+calibrate -o posterior.nc``) and loaded back by ``priors.load_calibrated`` wherever a scenario
+is accepted (``scenario="posterior.nc"``; :func:`mcfoot.priors.load_calibrated`). The file records the base scenario's name and
 content hash; loading refuses a base scenario whose content has changed.
 """
 
@@ -96,29 +96,3 @@ def attach(scenario, posterior: Posterior, name: str | None = None):
 
 def is_posterior_path(scenario) -> bool:
     return isinstance(scenario, (str, Path)) and str(scenario).lower().endswith(SUFFIXES)
-
-
-def load_calibrated(path: str | Path):
-    """The calibrated scenario stored in a result file of :func:`mcfoot.calibrate`."""
-    from .io import read_tree
-    from .priors import load_scenario
-
-    path = Path(path)
-    tree = read_tree(path, require=None)
-    if GROUP not in tree.children:
-        raise InputError(f"{path}: has no '{GROUP}' group; give a file written by `mcfoot "
-                         f"calibrate -o FILE` (a `mcfoot run` result is not a scenario)")
-    ds = tree[GROUP].to_dataset()
-    a = ds.attrs
-    base = load_scenario(a["base_scenario"])
-    if base.hash != a["base_scenario_hash"]:
-        raise InputError(f"{path}: calibrated on scenario '{a['base_scenario']}' with content "
-                         f"hash {a['base_scenario_hash']}, which now hashes to {base.hash}; "
-                         f"the scenario changed since: run `mcfoot calibrate` again")
-    post = Posterior(tuple(str(s) for s in ds["stream"].values), ds["z"].values,
-                     ds["log_weight"].values)
-    if post.hash != a["posterior_hash"]:
-        raise InputError(f"{path}: the calibration group's content does not match its "
-                         f"recorded hash; the file is damaged: run `mcfoot calibrate` again")
-    sc = attach(base, post, name=a.get("scenario_name"))
-    return replace(sc, files=(str(path), *base.files))

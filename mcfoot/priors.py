@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -54,16 +53,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import special
 
-from . import distributions as dists, plausibility
+from . import distributions as dists, plausibility, rng
 from .errors import InputError, PriorsError
+from .io import read_tree
+from .posterior import GROUP, Posterior, attach, is_posterior_path
 from .regions import RegionError, canonical, expand_region_entry, region_prior
+from .variables import HOST, INF, QUANTITIES, Quantity  # noqa: F401 - priors.QUANTITIES
 
 __all__ = ["ATTRIBUTIONS", "Copula", "ENTRY_META", "HOST_QUANTITIES", "INF", "load_scenario",
            "MODE_QUANTITIES", "Prior", "priors_dir", "QUANTITIES", "Quantity", "ROW_COLUMNS",
            "Scenario", "scenario_path", "SCHEMA", "SCOPE_WORDS", "SCOPES", "shipped_scenarios"]
 
 SCHEMA = 1
+#: Scope -> how many key levels its entries have (``[pue.Azure]``: 1; ``[gpu_util.Large.H100]``: 2).
 SCOPES = {"hardware": 1, "host": 1, "combo": 2, "row": 0, "model": 1}
 SCOPE_WORDS = {"hardware": "hardware class", "host": "host", "combo": "size class.hardware",
                "row": "catalogue row",
@@ -71,69 +75,8 @@ SCOPE_WORDS = {"hardware": "hardware class", "host": "host", "combo": "size clas
 ATTRIBUTIONS = ("band", "share", "physical", "serving")
 
 
-@dataclass(frozen=True)
-class Quantity:
-    scope: str
-    unit: str
-    low: float
-    high: float
-    low_open: bool = False
-    long_name: str = ""
-
-    def bounds_text(self) -> str:
-        lo = f"{'>' if self.low_open else '>='} {self.low:g}"
-        return lo if math.isinf(self.high) else f"in [{self.low:g}, {self.high:g}]"
-
-
-INF = math.inf
-QUANTITIES: dict[str, Quantity] = {
-    "gpu_node_power": Quantity("hardware", "kW", 0, INF, long_name="rated accelerator power of a node"),
-    "nongpu_node_power": Quantity("hardware", "kW", 0, INF, long_name="rated non-accelerator power of a node"),
-    "gpu_power_factor": Quantity("hardware", "1", 0, INF, long_name="actual over study-assumed accelerator power"),
-    "gpu_util_min": Quantity("combo", "1", 0, 1, long_name="attributed accelerator share, study minimum"),
-    "gpu_util_max": Quantity("combo", "1", 0, 1, long_name="attributed accelerator share, study maximum"),
-    "gpu_util": Quantity("combo", "1", 0, 1, long_name="attributed accelerator share"),
-    "nongpu_util": Quantity("combo", "1", 0, 1, long_name="attributed non-accelerator share"),
-    "gpus": Quantity("combo", "GPUs", 1, INF, long_name="accelerators allocated to one model instance"),
-    "batch_size": Quantity("combo", "requests", 1, INF, long_name="concurrent requests sharing an instance"),
-    "gpus_per_node": Quantity("hardware", "GPUs", 1, INF, long_name="accelerators per node"),
-    "node_share": Quantity("combo", "1", 0, 1, long_name="share of a node's time held by one query (allocated accelerators / node / batch)"),
-    "embodied_accelerator": Quantity("hardware", "kg CO2e", 0, INF, long_name="manufacturing emissions per accelerator"),
-    "embodied_node": Quantity("hardware", "kg CO2e", 0, INF, long_name="manufacturing emissions of a node without its accelerators"),
-    "hardware_lifetime": Quantity("hardware", "yr", 0, INF, low_open=True, long_name="service lifetime of the hardware"),
-    "fleet_utilisation": Quantity("hardware", "1", 0, 1, low_open=True, long_name="share of the lifetime the hardware serves queries"),
-    "gpu_power_fraction": Quantity("hardware", "1", 0, 1, long_name="accelerator power draw over rated power"),
-    "host_load": Quantity("hardware", "1", 0, 1, long_name="non-accelerator power draw over rated power"),
-    "idle_fraction": Quantity("hardware", "1", 0, INF, long_name="idle provisioned power over active (accelerator + host) power"),
-    "pue": Quantity("host", "1", 1, INF, long_name="power usage effectiveness"),
-    "wue_site": Quantity("host", "L/kWh", 0, INF, long_name="on-site water use effectiveness (per IT kWh)"),
-    "wue_source": Quantity("host", "L/kWh", 0, INF, long_name="off-site water intensity of electricity"),
-    "cif": Quantity("host", "kg CO2e/kWh", 0, INF, long_name="grid carbon intensity (location-based)"),
-    "cif_market": Quantity("host", "kg CO2e/kWh", 0, INF, long_name="market-based carbon intensity of the host's electricity (net of PPAs/RECs)"),
-    # serving attribution (see priors/serving.toml and footprint.serving_parameters)
-    "active_params": Quantity("model", "Gparameter", 0, INF, low_open=True, long_name="parameters active per token (billions)"),
-    "moe_total_ratio": Quantity("model", "1", 1, INF, long_name="total over active parameters (1 = dense)"),
-    "bytes_per_param": Quantity("model", "bytes", 0, INF, low_open=True, long_name="bytes per served weight"),
-    "kv_cache_per_token": Quantity("model", "kB/token", 0, INF, low_open=True, long_name="KV-cache bytes per context token"),
-    "spec_tokens_per_step": Quantity("model", "tokens/step", 1, INF, long_name="tokens accepted per decode step (speculative decoding)"),
-    "parallelism_factor": Quantity("model", "1", 1, INF, long_name="accelerators per instance over the memory minimum"),
-    "hardware_choice": Quantity("model", "1", 0, INF, long_name="accelerator the model is served on (index into classes)"),
-    "accelerator_tdp": Quantity("hardware", "W", 0, INF, low_open=True, long_name="rated power of one accelerator"),
-    "accelerator_memory": Quantity("hardware", "GB", 0, INF, low_open=True, long_name="memory of one accelerator"),
-    "memory_bandwidth": Quantity("hardware", "TB/s", 0, INF, low_open=True, long_name="peak memory bandwidth of one accelerator"),
-    "peak_flops": Quantity("hardware", "TFLOP/s", 0, INF, low_open=True, long_name="dense 16-bit peak compute of one accelerator"),
-    "bandwidth_efficiency": Quantity("hardware", "1", 0, 1, low_open=True, long_name="achieved over peak memory bandwidth in decode"),
-    "compute_efficiency": Quantity("hardware", "1", 0, 1, low_open=True, long_name="achieved over peak compute"),
-    "power_fraction_memory_bound": Quantity("hardware", "1", 0, 1, long_name="accelerator power over TDP while streaming weights"),
-    "power_fraction_compute_bound": Quantity("hardware", "1", 0, 1, long_name="accelerator power over TDP in per-sequence compute"),
-    "host_power_per_accelerator": Quantity("hardware", "W", 0, INF, long_name="host (CPU, DRAM, network) power per accelerator"),
-    "memory_utilization": Quantity("hardware", "1", 0, 1, low_open=True, long_name="share of accelerator memory the server may use"),
-    "weight_memory_share": Quantity("hardware", "1", 0, 1, low_open=True, long_name="largest share of usable memory given to weights"),
-    "max_batch": Quantity("hardware", "requests", 1, INF, long_name="scheduler's cap on concurrent sequences"),
-    "latency": Quantity("row", "s", 0, INF, long_name="time to first chunk"),
-    "speed": Quantity("row", "tokens/s", 0, INF, low_open=True, long_name="output speed"),
-}
-HOST_QUANTITIES = ("pue", "wue_site", "wue_source", "cif", "cif_market")
+#: The host factors (PUE, WUE, grid): the quantities of the registry's host variables.
+HOST_QUANTITIES = tuple(v.quantity for v in HOST.values())
 _COMMON = ("gpu_node_power", "nongpu_node_power", "idle_fraction", "gpus_per_node",
            "embodied_accelerator", "embodied_node", "hardware_lifetime", "fleet_utilisation",
            *HOST_QUANTITIES, "latency", "speed")
@@ -175,9 +118,9 @@ class Prior:
             raise PriorsError(f"{where} unknown quantity; known: {', '.join(QUANTITIES)}")
         q = QUANTITIES[self.quantity]
         p = _meta_problems(where, self.quantity, self.unit, self.source)
-        if not (isinstance(self.key, tuple) and len(self.key) == KEY_LENGTH[q.scope]
+        if not (isinstance(self.key, tuple) and len(self.key) == SCOPES[q.scope]
                 and all(isinstance(k, str) for k in self.key)):
-            p.append(f"{where} key must be a tuple of {KEY_LENGTH[q.scope]} string(s) (one per "
+            p.append(f"{where} key must be a tuple of {SCOPES[q.scope]} string(s) (one per "
                      f"{SCOPE_WORDS[q.scope]} level), got {self.key!r}")
         if not isinstance(self.dist, dists.Distribution):
             p.append(f"{where} dist must be a mcfoot.distributions.Distribution (e.g. "
@@ -191,6 +134,24 @@ class Prior:
     def stream(self) -> str:
         """Name of this prior's random stream (stable; see ``rng.py``)."""
         return "/".join((self.quantity, *self.key))
+
+    def value_at(self, z):
+        """The prior's draws at standard normals ``z`` of its stream: the inverse CDF at
+        ``Phi(z)``, the sampler's one map from normals to values; a fixed prior: its value
+        (``z`` is not read and may be None)."""
+        return self.dist.params["value"] if self.dist.is_fixed else \
+            self.dist.ppf(special.ndtr(z))
+
+    def draws(self, draws: int, ss=None, normals: dict | None = None,
+              stream: str | None = None) -> np.ndarray:
+        """``draws`` values at the normals of ``stream`` (default: the prior's own), given in
+        ``normals`` (name -> (draws,)) or drawn from the seed sequence ``ss``; a fixed
+        prior draws no stream."""
+        if self.dist.is_fixed:
+            return np.full(draws, self.dist.params["value"])
+        name = self.stream if stream is None else stream
+        return self.value_at(normals[name] if normals is not None else
+                             rng.standard_normals(ss, name, 0, draws))
 
 
 def _meta_problems(where: str, name: str, unit, source) -> list[str]:
@@ -223,8 +184,6 @@ def _support_problems(where: str, name: str, d: dists.Distribution) -> list[str]
     return []
 
 
-#: Number of key parts of a prior per scope.
-KEY_LENGTH = {"hardware": 1, "host": 1, "combo": 2, "row": 0, "model": 1}
 
 
 @dataclass(frozen=True)
@@ -421,13 +380,42 @@ def _new_keys(doc: dict, base: dict) -> frozenset:
 def load_scenario(scenario: str | Path = "default") -> Scenario:
     """Load and validate a scenario (shipped name or TOML path). Raises PriorsError listing
     every problem, each naming the entry and what to change."""
-    from .posterior import is_posterior_path, load_calibrated
-
     if is_posterior_path(scenario):  # a calibrated scenario (`mcfoot calibrate -o FILE`)
         return load_calibrated(scenario)
     path = scenario_path(scenario)
     doc, files, hashes, new = _load_tree(path)
     return _parse(doc, str(path), files, hashes, new)
+
+
+
+def calibrated_from_tree(tree, where: str = "the calibration result") -> Scenario:
+    """The calibrated scenario held in a DataTree's ``calibration`` group (a
+    :func:`mcfoot.calibrate` result): its base scenario, which must still hash as it did,
+    with the group's posterior draws attached."""
+    ds = tree[GROUP].to_dataset()
+    a = ds.attrs
+    base = load_scenario(a["base_scenario"])
+    if base.hash != a["base_scenario_hash"]:
+        raise InputError(f"{where}: calibrated on scenario '{a['base_scenario']}' with content "
+                         f"hash {a['base_scenario_hash']}, which now hashes to {base.hash}; "
+                         f"the scenario changed since: run `mcfoot calibrate` again")
+    post = Posterior(tuple(str(s) for s in ds["stream"].values), ds["z"].values,
+                     ds["log_weight"].values)
+    if post.hash != a["posterior_hash"]:
+        raise InputError(f"{where}: the calibration group's content does not match its "
+                         f"recorded hash; the file is damaged: run `mcfoot calibrate` again")
+    return attach(base, post, name=a.get("scenario_name"))
+
+
+def load_calibrated(path: str | Path) -> Scenario:
+    """The calibrated scenario stored in a result file of :func:`mcfoot.calibrate`."""
+    path = Path(path)
+    tree = read_tree(path, require=None)
+    if GROUP not in tree.children:
+        raise InputError(f"{path}: has no '{GROUP}' group; give a file written by `mcfoot "
+                         f"calibrate -o FILE` (a `mcfoot run` result is not a scenario)")
+    sc = calibrated_from_tree(tree, str(path))
+    return dataclasses.replace(sc, files=(str(path), *sc.files))
 
 
 def _parse(doc: dict, src: str, files: list[str], hashes: list[str],

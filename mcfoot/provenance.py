@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from . import regions, rng
+from .plan import design_columns
 from ._version import __version__
 
 __all__ = ["RUN_KEYS", "run_attrs", "stamp"]
@@ -44,7 +45,7 @@ def now() -> str:
 def run_attrs(plan, seed, draws: int | None = None, backend: str | None = None,
               design: rng.Design | None = None) -> dict:
     """The run keys of a sampler run: scenario and catalogue of ``plan`` (a
-    :class:`mcfoot.simulate.Plan`), ``seed`` (normalized here), ``draws``, ``backend`` and
+    :class:`mcfoot.plan.Plan`), ``seed`` (normalized here), ``draws``, ``backend`` and
     the sampling ``design`` (:func:`mcfoot.rng.make_design`; default plain Monte Carlo
     over ``draws``)."""
     sc, ss = plan.scenario, rng.normalize_seed(seed)
@@ -66,8 +67,6 @@ def run_attrs(plan, seed, draws: int | None = None, backend: str | None = None,
     if draws is not None:
         out["draws"] = int(draws)
     if design is not None or draws is not None:
-        from .simulate import design_columns  # simulate imports this module
-
         design = design or rng.Design("mc", int(draws))
         out.update(design.record(ss, len(design_columns(plan))))
     return out

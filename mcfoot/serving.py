@@ -162,14 +162,7 @@ def lab_prediction(hardware: str, active_params, accelerators, batch, *,
             known = ", ".join(k[0] for k in sc.priors.get(q, {}))
             raise PriorsError(f"no [{q}.\"{hardware}\"] prior; known hardware: {known}",
                               sc.files[0])
-        if prior.dist.is_fixed:
-            vals[arg] = np.full(draws, prior.dist.params["value"])
-        else:
-            from scipy import special
-
-            z = normals[prior.stream] if normals is not None else \
-                rng.standard_normals(ss, prior.stream, 0, draws)
-            vals[arg] = prior.dist.ppf(special.ndtr(z))
+        vals[arg] = prior.draws(draws, ss, normals)
     total = active_params if total_params is None else total_params
     p = fp.serving_parameters(active_params=active_params,
                               moe_total_ratio=np.asarray(total, float) / active_params,
@@ -237,36 +230,19 @@ def lab_evidence_prediction(e, scenario: Scenario, draws: int, seed,
     parameters (streams ``evidence/ID/QUANTITY``), the context from the entry's token priors
     (inputs plus half the outputs; no inputs stated: none). ``normals``: the standard normals
     of :func:`lab_streams` given instead of drawn from ``seed`` (calibration)."""
-    from .compare import _pick  # the entry's token draws, as compare() makes them
-
-    if normals is not None:
-        def z_of(name):
-            return normals[name]
-
-        def _pick(ss, e, which, tokens, draws):  # noqa: F811 - the same pick, given normals
-            if tokens.fixed:
-                return np.zeros(draws, np.int64)
-            return np.searchsorted(np.asarray(tokens.values),
-                                   tokens.ppf(special.ndtr(z_of(f"evidence/{e.id}/{which}"))))
-
     lab = e.applies_to["lab"]
     hw = LAB_ACCELERATORS.get(lab["accelerator"], lab["accelerator"])
     params = float(lab["model_parameters_b"])
     ss = rng.normalize_seed(seed)
-    from scipy import special
-
     drawn = {}
     for q in ("kv_cache_per_token", "bytes_per_param"):
-        prior = _class_prior(scenario, q, params)
-        drawn[q] = np.full(draws, prior.dist.params["value"]) if prior.dist.is_fixed else \
-            prior.dist.ppf(special.ndtr(normals[f"evidence/{e.id}/{q}"] if normals is not None
-                                        else rng.standard_normals(ss, f"evidence/{e.id}/{q}",
-                                                                  0, draws)))
-    out = np.asarray(e.output_tokens.values, float)[_pick(ss, e, "output_tokens",
-                                                          e.output_tokens, draws)]
+        drawn[q] = _class_prior(scenario, q, params).draws(draws, ss, normals,
+                                                           stream=f"evidence/{e.id}/{q}")
+    out = np.asarray(e.output_tokens.values, float)[e.token_index("output_tokens", draws, ss,
+                                                                  normals)]
     inp = np.zeros(draws) if e.input_tokens is None else \
-        np.asarray(e.input_tokens.values, float)[_pick(ss, e, "input_tokens", e.input_tokens,
-                                                       draws)]
+        np.asarray(e.input_tokens.values, float)[e.token_index("input_tokens", draws, ss,
+                                                               normals)]
     ds = lab_prediction(hw, params, lab["accelerators"], lab["batch"],
                         bytes_per_param=drawn["bytes_per_param"],
                         kv_cache_per_token=drawn["kv_cache_per_token"],

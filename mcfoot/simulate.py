@@ -3,7 +3,7 @@
 Pipeline (data flows one way):
 
 1. :func:`build_plan` resolves which prior applies to every (quantity, key) the selected
-   catalogue rows need and lays rows out on a (model, prompt) grid;
+   catalogue rows need and lays rows out on a (model, prompt) grid (:mod:`mcfoot.plan`);
 2. :func:`draw_normals` draws every random number up front, one named stream per prior
    (``rng.py``), as independent standard normals — or, with ``sampling="sobol"``, maps
    scrambled Sobol' points (``rng.sobol_blocks``) to the same normals; :func:`normals_from_design`
@@ -23,181 +23,21 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
-from . import catalogue as cat, footprint as fp, provenance, rng, variables as V
+from . import footprint as fp, provenance, rng, variables as V
 from ._kernels import footprint as _kernel_footprint
 from ._resources import check_memory as check_memory_available
-from ._validate import choice, positive_int
-from .errors import InputError, PriorsError
-from .priors import (MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Scenario, load_scenario,
-                     with_region)
+from ._validate import DEFAULT_CHUNK, check_draws, choice
+from .errors import InputError
+from .plan import SCOPE_DIM, Plan, _row_columns, build_plan, design_columns
+from .priors import QUANTITIES, Scenario
+from .serving import serve_arrays
 
 __all__ = ["BACKENDS", "build_plan", "check_draws", "DEFAULT_CHUNK", "design_columns",
            "draw_normals", "evaluate", "Normals", "normals_from_design", "output_arrays",
            "Plan", "sample_chunk", "SCOPE_DIM", "simulate", "simulate_range"]
 
-SCOPE_DIM = {"hardware": "hardware", "host": "host", "combo": "size_class_hardware",
-             "model": "model"}
-DEFAULT_CHUNK = 131_072
 #: Sampler backends: the numba kernel and its NumPy twin (the test oracle).
 BACKENDS = ("numba", "numpy")
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Everything the sampler needs, resolved to arrays. Built by :func:`build_plan`."""
-
-    scenario: Scenario
-    catalogue: xr.Dataset
-    models: tuple[str, ...]
-    prompts: tuple[str, ...]
-    present: np.ndarray  # (S,) bool over slots s = model * n_prompts + prompt
-    slot_combo: np.ndarray  # (S,) int
-    slot_host: np.ndarray  # (S,) int
-    out_tokens: np.ndarray  # (S,) float, NaN where missing
-    lat_q: np.ndarray  # (S, Q)
-    spd_q: np.ndarray  # (S, Q)
-    probs: np.ndarray  # (Q,)
-    keys: dict  # scope -> tuple of keys (hardware names, hosts, (size class, hardware))
-    combo_hw: np.ndarray  # (C,) index into keys["hardware"]
-    priors: dict  # quantity -> tuple of Prior, aligned with keys[scope]
-    slot_model: np.ndarray  # (S,) int, index into models
-    in_tokens: np.ndarray  # (S,) float, NaN where missing
-
-    @property
-    def n_slots(self) -> int:
-        return len(self.present)
-
-    def group_streams(self) -> list[str]:
-        """Names of the random streams of non-fixed group-level priors, in a stable order."""
-        return [p.stream for q in self.priors for p in self.priors[q] if not p.dist.is_fixed]
-
-    def row_streams(self, quantity: str) -> list[str]:
-        """Stream names of a row-scoped quantity (``latency``/``speed``), one per slot.
-
-        One stream per *model*, shared by its prompt sizes: within a draw a model's rows sit
-        at the same quantile of their latency (and speed) distributions (the API is slow or
-        fast at that moment for every prompt). This is what lets :func:`mcfoot.estimate`
-        reproduce a catalogue row exactly at the row's own token counts and vary
-        continuously, draw by draw, in between (common random numbers across token counts).
-        """
-        return [f"{quantity}/{m}" for m in self.models for _ in self.prompts]
-
-
-def _select(ds: xr.Dataset, models, prompts) -> xr.Dataset:
-    for name, wanted, have in (("model", models, ds.model.values),
-                               ("prompt", prompts, ds.prompt.values)):
-        if wanted is None:
-            continue
-        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
-        dup = sorted({str(w) for w in wanted if wanted.count(w) > 1})
-        if dup:
-            raise InputError(f"{name}(s) {', '.join(dup)} selected more than once; list each once")
-        unknown = [w for w in wanted if w not in set(have)]
-        if unknown:
-            hint = ", ".join(map(str, have[:8])) + (", ..." if len(have) > 8 else "")
-            raise InputError(f"unknown {name}(s) {', '.join(map(str, unknown))}; known: {hint}")
-        if not wanted:
-            raise InputError(f"no {name} selected; pass at least one")
-        ds = ds.sel({name: wanted})
-    ds = ds.isel(model=ds.present.any("prompt").values)
-    if ds.sizes["model"] == 0:
-        raise InputError("the selection has no catalogue rows")
-    return ds
-
-
-def _check_new_keys(sc: Scenario, ds: xr.Dataset) -> None:
-    """An entry an extending file adds for a host / hardware / size class that no row of the
-    (whole) catalogue has would silently do nothing: it is an error, with the closest keys."""
-    import difflib
-
-    have = {"hardware": {(str(h),) for h in ds.hardware.values},
-            "host": {(str(h),) for h in ds.host.values},
-            "combo": {(str(a), str(b)) for a, b in zip(ds.size_class.values, ds.hardware.values)}}
-    problems = []
-    for q, key in sorted(sc.new_keys):
-        scope = QUANTITIES[q].scope
-        if scope not in have:  # model-scoped keys (serving): checked where they resolve
-            continue
-        if key in have[scope]:
-            continue
-        names = sorted("/".join(k) for k in have[scope])
-        close = difflib.get_close_matches("/".join(key), names, n=3, cutoff=0.5)
-        hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(names[:8])}" + \
-            (", ..." if len(names) > 8 else "")
-        problems.append(f"[{q}.{'.'.join(key)}] matches no {SCOPE_WORDS[scope]} of catalogue "
-                        f"{ds.attrs.get('source', '(given)')} ({hint}); fix the key or remove "
-                        f"the entry")
-    if problems:
-        raise PriorsError(problems, sc.files[0])
-
-
-def build_plan(scenario: str | Path | Scenario = "default", catalogue: str | Path | xr.Dataset
-               | None = None, models=None, prompts=None, region: str | None = None) -> Plan:
-    """Resolve a scenario against (a selection of) a catalogue; ``region`` applies a named
-    grid region to every host (:func:`mcfoot.priors.with_region`)."""
-    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    if region is not None:
-        sc = with_region(sc, region)
-    full = catalogue if isinstance(catalogue, xr.Dataset) else cat.load_catalogue(catalogue)
-    _check_new_keys(sc, full)
-    ds = _select(full, models, prompts)
-    n_m, n_p = ds.sizes["model"], ds.sizes["prompt"]
-    hw = [str(h) for h in ds.hardware.values]
-    host = [str(h) for h in ds.host.values]
-    combo = [(str(s), h) for s, h in zip(ds.size_class.values, hw)]
-    models = [str(m) for m in ds.model.values]
-    problems, priors, lacking = [], {}, {}
-    if sc.attribution == "serving":  # model-scoped priors, and the hardware they choose
-        from .serving import resolve_model_priors
-
-        priors, hw_keys = resolve_model_priors(sc, models, ds, problems, full)
-    else:
-        hw_keys = tuple(dict.fromkeys(hw))
-    keys = {"hardware": hw_keys, "host": tuple(dict.fromkeys(host)),
-            "combo": tuple(dict.fromkeys(combo)), "model": tuple(models)}
-    idx = {s: {k: i for i, k in enumerate(v)} for s, v in keys.items()}
-    slot_combo = np.repeat([idx["combo"][c] for c in combo], n_p)
-    slot_host = np.repeat([idx["host"][h] for h in host], n_p)
-    for q in MODE_QUANTITIES[sc.attribution]:
-        scope = QUANTITIES[q].scope
-        if scope in ("row", "model"):
-            continue
-        table = sc.priors.get(q, {})
-        resolved = []
-        for k in keys[scope]:
-            key = k if isinstance(k, tuple) else (k,)
-            if key not in table:
-                lacking.setdefault((scope, key), []).append(q)
-            else:
-                resolved.append(table[key])
-        priors[q] = tuple(resolved)
-    for (scope, key), qs in lacking.items():
-        k = key if scope == "combo" else key[0]
-        users = [m for m, c, hh, ho in zip(ds.model.values, combo, hw, host)
-                 if {"combo": c, "hardware": hh, "host": ho}[scope] == k] or \
-            [m for m, ps in zip(models, priors.get("hardware_choice", ()))
-             if k in ps.labels]
-        label = ".".join(repr(x) if " " in x or "/" in x else x for x in key)
-        problems.append(
-            f"{SCOPE_WORDS[scope]} {' / '.join(key)} (used by {', '.join(users[:3])}"
-            f"{', ...' if len(users) > 3 else ''} in catalogue "
-            f"{ds.attrs.get('source', '(given)')}) has no prior in {', '.join(f'[{q}]' for q in qs)}"
-            f"; add {', '.join(f'[{q}.{label}]' for q in qs)} to the scenario, or fix the "
-            f"catalogue's {'size_class/hardware' if scope == 'combo' else scope} column")
-    if problems:
-        raise PriorsError(problems, sc.files[0])
-    return Plan(
-        scenario=sc, catalogue=ds, models=tuple(map(str, ds.model.values)),
-        prompts=tuple(map(str, ds.prompt.values)),
-        present=ds.present.values.reshape(-1).copy(),
-        slot_combo=slot_combo.astype(np.int64), slot_host=slot_host.astype(np.int64),
-        out_tokens=ds.output_tokens.values.reshape(-1).astype(float),
-        lat_q=np.ascontiguousarray(ds.latency_s.values.reshape(n_m * n_p, -1), float),
-        spd_q=np.ascontiguousarray(ds.speed_tokens_per_s.values.reshape(n_m * n_p, -1), float),
-        probs=ds["quantile"].values.astype(float), keys=keys,
-        combo_hw=np.array([idx["hardware"].get(h, -1) for _, h in keys["combo"]], np.int64),
-        priors=priors, slot_model=np.repeat(np.arange(n_m, dtype=np.int64), n_p),
-        in_tokens=ds.input_tokens.values.reshape(-1).astype(float))
 
 
 @dataclass
@@ -254,15 +94,6 @@ def stream_normals(post, idx, ss, name: str, start: int, stop: int) -> np.ndarra
         rng.standard_normals(ss, name, start, stop)
 
 
-def _row_columns(plan: Plan, quantity: str) -> tuple[list[str], np.ndarray]:
-    """Distinct row streams of the present slots, and each slot's index among them (-1 if
-    absent)."""
-    names = plan.row_streams(quantity)
-    cols = list(dict.fromkeys(names[i] for i in np.flatnonzero(plan.present)))
-    at = {c: i for i, c in enumerate(cols)}
-    return cols, np.array([at[n] if ok else -1 for n, ok in zip(names, plan.present)])
-
-
 def _no_posterior(plan: Plan, what: str) -> None:
     """A calibrated scenario's shared inputs are resampled posterior draws, which a design of
     points in the unit hypercube cannot express: refuse rather than sample the prior."""
@@ -272,12 +103,6 @@ def _no_posterior(plan: Plan, what: str) -> None:
                          f"Carlo draws (design='mc'), or the base scenario")
 
 
-def design_columns(plan: Plan) -> list[str]:
-    """Names of the columns a unit-space design must have, in order (see
-    :func:`normals_from_design`): group streams, then the latency and the speed stream of
-    every model with a present row."""
-    return plan.group_streams() + _row_columns(plan, "latency")[0] + \
-        _row_columns(plan, "speed")[0]
 
 
 def normals_from_design(plan: Plan, design: np.ndarray) -> Normals:
@@ -348,8 +173,7 @@ def _group_values(plan: Plan, normals: Normals, n: int) -> dict[str, np.ndarray]
     for q, priors in plan.priors.items():
         arr = np.empty((len(priors), n))
         for j, p in enumerate(priors):
-            arr[j] = p.dist.params["value"] if p.dist.is_fixed else \
-                p.dist.ppf(special.ndtr(mixed[p.stream]))
+            arr[j] = p.value_at(mixed.get(p.stream))
         values[q] = arr
     return values
 
@@ -408,8 +232,6 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     values = _group_values(plan, normals, n) if values is None else dict(values)
     serving = None
     if plan.scenario.attribution == "serving":
-        from .serving import serve_arrays
-
         serve, extra = serve_arrays(plan, values)
         values.update(extra)
         serving = (plan.in_tokens, plan.slot_model, serve)
@@ -448,12 +270,6 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     if serving is None:
         values["power_kw"] = power["accelerator"] + power["host"]
     return res, values
-
-
-def check_draws(draws, chunk_draws, default_chunk: int = DEFAULT_CHUNK) -> tuple[int, int]:
-    """Validate ``draws`` and ``chunk_draws`` (public boundary); return them as ints."""
-    chunk = default_chunk if chunk_draws is None else chunk_draws
-    return positive_int("draws", draws), positive_int("chunk_draws", chunk)
 
 
 def run_bytes(plan: Plan, draws: int, variables=None) -> int:

@@ -16,14 +16,14 @@ twin (``footprint.py``), and test it. Nothing else changes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .errors import InputError
-from .priors import QUANTITIES
 
 __all__ = [
-    "BAND", "FOOTPRINT", "HOST", "PINT_DEFINITIONS", "ROW_INPUTS", "SERVING", "VARIABLES",
-    "Variable",
+    "BAND", "FOOTPRINT", "HOST", "PINT_DEFINITIONS", "QUANTITIES", "Quantity", "ROW_INPUTS",
+    "SERVING", "VARIABLES", "Variable",
     "attrs", "axis_label", "footprint_names", "headline_names", "kernel_keys", "per_query",
     "row_kernel_keys", "select_per_query", "study_input_names", "unit_registry", "units", "VARIANTS_KEY",
 ]
@@ -39,6 +39,75 @@ PINT_DEFINITIONS = (
     "FLOP = [floating_point_operation]",
     "step = [decode_step]",
 )
+
+@dataclass(frozen=True)
+class Quantity:
+    """What a prior quantity is: the scope its keys name (``priors.SCOPES``), its unit, the
+    bounds every prior of it must respect, and what it means. Every prior of a scenario file
+    is of one of these quantities (``mcfoot.priors``); the sampled ones are written to a
+    result's ``inputs`` group with these units and long names."""
+
+    scope: str
+    unit: str
+    low: float
+    high: float
+    low_open: bool = False
+    long_name: str = ""
+
+    def bounds_text(self) -> str:
+        lo = f"{'>' if self.low_open else '>='} {self.low:g}"
+        return lo if math.isinf(self.high) else f"in [{self.low:g}, {self.high:g}]"
+
+
+INF = math.inf
+QUANTITIES: dict[str, Quantity] = {
+    "gpu_node_power": Quantity("hardware", "kW", 0, INF, long_name="rated accelerator power of a node"),
+    "nongpu_node_power": Quantity("hardware", "kW", 0, INF, long_name="rated non-accelerator power of a node"),
+    "gpu_power_factor": Quantity("hardware", "1", 0, INF, long_name="actual over study-assumed accelerator power"),
+    "gpu_util_min": Quantity("combo", "1", 0, 1, long_name="attributed accelerator share, study minimum"),
+    "gpu_util_max": Quantity("combo", "1", 0, 1, long_name="attributed accelerator share, study maximum"),
+    "gpu_util": Quantity("combo", "1", 0, 1, long_name="attributed accelerator share"),
+    "nongpu_util": Quantity("combo", "1", 0, 1, long_name="attributed non-accelerator share"),
+    "gpus": Quantity("combo", "GPUs", 1, INF, long_name="accelerators allocated to one model instance"),
+    "batch_size": Quantity("combo", "requests", 1, INF, long_name="concurrent requests sharing an instance"),
+    "gpus_per_node": Quantity("hardware", "GPUs", 1, INF, long_name="accelerators per node"),
+    "node_share": Quantity("combo", "1", 0, 1, long_name="share of a node's time held by one query (allocated accelerators / node / batch)"),
+    "embodied_accelerator": Quantity("hardware", "kg CO2e", 0, INF, long_name="manufacturing emissions per accelerator"),
+    "embodied_node": Quantity("hardware", "kg CO2e", 0, INF, long_name="manufacturing emissions of a node without its accelerators"),
+    "hardware_lifetime": Quantity("hardware", "yr", 0, INF, low_open=True, long_name="service lifetime of the hardware"),
+    "fleet_utilisation": Quantity("hardware", "1", 0, 1, low_open=True, long_name="share of the lifetime the hardware serves queries"),
+    "gpu_power_fraction": Quantity("hardware", "1", 0, 1, long_name="accelerator power draw over rated power"),
+    "host_load": Quantity("hardware", "1", 0, 1, long_name="non-accelerator power draw over rated power"),
+    "idle_fraction": Quantity("hardware", "1", 0, INF, long_name="idle provisioned power over active (accelerator + host) power"),
+    "pue": Quantity("host", "1", 1, INF, long_name="power usage effectiveness"),
+    "wue_site": Quantity("host", "L/kWh", 0, INF, long_name="on-site water use effectiveness (per IT kWh)"),
+    "wue_source": Quantity("host", "L/kWh", 0, INF, long_name="off-site water intensity of electricity"),
+    "cif": Quantity("host", "kg CO2e/kWh", 0, INF, long_name="grid carbon intensity (location-based)"),
+    "cif_market": Quantity("host", "kg CO2e/kWh", 0, INF, long_name="market-based carbon intensity of the host's electricity (net of PPAs/RECs)"),
+    # serving attribution (see priors/serving.toml and footprint.serving_parameters)
+    "active_params": Quantity("model", "Gparameter", 0, INF, low_open=True, long_name="parameters active per token (billions)"),
+    "moe_total_ratio": Quantity("model", "1", 1, INF, long_name="total over active parameters (1 = dense)"),
+    "bytes_per_param": Quantity("model", "bytes", 0, INF, low_open=True, long_name="bytes per served weight"),
+    "kv_cache_per_token": Quantity("model", "kB/token", 0, INF, low_open=True, long_name="KV-cache bytes per context token"),
+    "spec_tokens_per_step": Quantity("model", "tokens/step", 1, INF, long_name="tokens accepted per decode step (speculative decoding)"),
+    "parallelism_factor": Quantity("model", "1", 1, INF, long_name="accelerators per instance over the memory minimum"),
+    "hardware_choice": Quantity("model", "1", 0, INF, long_name="accelerator the model is served on (index into classes)"),
+    "accelerator_tdp": Quantity("hardware", "W", 0, INF, low_open=True, long_name="rated power of one accelerator"),
+    "accelerator_memory": Quantity("hardware", "GB", 0, INF, low_open=True, long_name="memory of one accelerator"),
+    "memory_bandwidth": Quantity("hardware", "TB/s", 0, INF, low_open=True, long_name="peak memory bandwidth of one accelerator"),
+    "peak_flops": Quantity("hardware", "TFLOP/s", 0, INF, low_open=True, long_name="dense 16-bit peak compute of one accelerator"),
+    "bandwidth_efficiency": Quantity("hardware", "1", 0, 1, low_open=True, long_name="achieved over peak memory bandwidth in decode"),
+    "compute_efficiency": Quantity("hardware", "1", 0, 1, low_open=True, long_name="achieved over peak compute"),
+    "power_fraction_memory_bound": Quantity("hardware", "1", 0, 1, long_name="accelerator power over TDP while streaming weights"),
+    "power_fraction_compute_bound": Quantity("hardware", "1", 0, 1, long_name="accelerator power over TDP in per-sequence compute"),
+    "host_power_per_accelerator": Quantity("hardware", "W", 0, INF, long_name="host (CPU, DRAM, network) power per accelerator"),
+    "memory_utilization": Quantity("hardware", "1", 0, 1, low_open=True, long_name="share of accelerator memory the server may use"),
+    "weight_memory_share": Quantity("hardware", "1", 0, 1, low_open=True, long_name="largest share of usable memory given to weights"),
+    "max_batch": Quantity("hardware", "requests", 1, INF, long_name="scheduler's cap on concurrent sequences"),
+    "latency": Quantity("row", "s", 0, INF, long_name="time to first chunk"),
+    "speed": Quantity("row", "tokens/s", 0, INF, low_open=True, long_name="output speed"),
+}
+
 
 DRAW_MODEL_PROMPT = ("draw", "model", "prompt")
 #: Kernel output holding the facility energy per utilization variant (V, slot, draw).
