@@ -14,6 +14,8 @@ import pandas as pd
 import xarray as xr
 
 from .logs import CHUNK_ROWS, Skipped, read_log
+from .estimate import _measured, interpolate_quantiles
+from .regions import canonical, regions
 
 #: Seconds per hour: a unit conversion.
 SECONDS_PER_HOUR = 3600.0
@@ -120,8 +122,6 @@ def quantiles_at(catalogue: xr.Dataset, model: np.ndarray, input_tokens: np.ndar
     tokens between the measured prompt sizes, held at the nearest one outside). Returns
     ``(lat_q, spd_q, outside, falling)``: bool per request beyond the measured range, and on a
     segment where the measurements make the footprint fall with more input tokens."""
-    from .estimate import _measured, interpolate_quantiles
-
     model = np.asarray(model)
     x = np.asarray(input_tokens, float)
     n, nq = len(model), catalogue.sizes["quantile"]
@@ -192,8 +192,6 @@ def split_key(key: int) -> tuple[int, int, int]:
 
 
 def _regions_index() -> dict[str, int]:
-    from .regions import regions
-
     return {r: i + 1 for i, r in enumerate(regions())}  # 0 = the host's own grid
 
 
@@ -220,8 +218,6 @@ def aggregate(log, catalogue: xr.Dataset, *, columns=None, skip_unknown=False,
 
     ``keep``: keep the rows themselves while the log has at most this many requests (for
     per-request sampling; 0 keeps none)."""
-    from .regions import canonical
-
     known = [str(m) for m in catalogue.model.values]
     ridx = _regions_index()
     default_region = ridx[canonical(region)] if region is not None else 0

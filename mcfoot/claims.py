@@ -77,10 +77,13 @@ from . import mcse as _mcse, provenance, variables
 from . import scale as _scale
 from ._validate import did_you_mean as _hint
 from ._validate import is_number, probability, prompt_mix_problems
-from .priors import priors_dir, read_shipped_or_file
+from .priors import load_scenario, priors_dir, read_shipped_or_file, shipped_scenarios
 from .rank import rank
 from .sensitivity import sampled_inputs
 from .errors import InputError
+from .catalogue import load_catalogue
+from .estimate import estimate_tree
+from .rng import seed_from_record
 
 __all__ = ["BETWEEN_OPS", "Claim", "claim_problems", "ClaimResult", "COMMON", "evaluate_claims",
            "FIELDS", "FOOTPRINT_UNITS", "input_columns", "KIND_CHECKS", "KINDS", "load_claims",
@@ -192,8 +195,6 @@ def shipped_claims() -> list[str]:
 
 
 def _known_rows(catalogue) -> tuple[list[str], list[str], dict]:
-    from .catalogue import load_catalogue
-
     ds = catalogue if isinstance(catalogue, xr.Dataset) else load_catalogue(catalogue)
     models = [str(m) for m in ds.model.values]
     prompts = [str(p) for p in ds.prompt.values]
@@ -470,10 +471,6 @@ def _footprint(tree, claim, model, prompt) -> xr.DataArray:
 
 def _request_tree(tree: xr.DataTree, claim: Claim, scenario, cache: dict) -> xr.DataTree:
     """The result's run (same scenario, seed, draws, catalogue) at the claim's token counts."""
-    from .estimate import estimate_tree
-    from .priors import load_scenario, shipped_scenarios
-    from .rng import seed_from_record
-
     f = claim.fields
     key = ("request", f["model"], f["output_tokens"], f.get("input_tokens"))
     if key in cache:

@@ -25,14 +25,15 @@ from . import io, rng
 from ._validate import positive_int
 from .errors import InputError
 from .simulate import Plan, build_plan, check_draws, simulate_range
+from .stream import release
+from .aggregate import aggregate
+from .logs import LogError, _files, _pyarrow
 
 __all__ = ["client", "DASHBOARD", "run_to_netcdf", "simulate_dask"]
 
 
 def _chunk_arrays(plan: Plan, ss, start: int, stop: int, backend: str,
                   names: tuple[tuple[str, str], ...], design: rng.Design | None = None) -> dict:
-    from .stream import release
-
     tree = simulate_range(plan, ss, start, stop, backend=backend, design=design)
     out = {(g, v): np.ascontiguousarray(tree[g][v].values) for g, v in names}
     release(tree)
@@ -144,8 +145,6 @@ def run_to_netcdf(path: str | Path, scenario="default", draws: int = 10_000, see
 
 
 def _file_totals(path: str, offset: int, catalogue, kw: dict):
-    from .aggregate import aggregate
-
     return aggregate(path, catalogue, row_offset=offset, **kw)
 
 
@@ -156,8 +155,6 @@ def workload_totals(client, log, catalogue, kw: dict, progress: bool = True):
     those of the files read in sorted order, as locally. A progress bar goes to stderr."""
     import pandas as pd
     from distributed import as_completed
-
-    from .logs import LogError, _files, _pyarrow
 
     if isinstance(log, pd.DataFrame):
         raise LogError("a DataFrame is reduced locally; give a file or a folder of Parquet "

@@ -59,6 +59,7 @@ from ._validate import did_you_mean as _hint
 from .errors import InputError
 from .priors import priors_dir, read_shipped_or_file
 from .variables import FOOTPRINT
+from .catalogue import load_catalogue
 
 SCHEMA = 1
 KEYS = ("id", "variable", "value", "unit", "per", "statistic", "uncertainty", "date",
@@ -359,8 +360,6 @@ def load_evidence(files: str | Path | list | None = None, catalogue=None) -> lis
     problem of a file is reported together as one :class:`~mcfoot.errors.InputError` naming
     the file, the entry and the fix.
     """
-    from .catalogue import load_catalogue
-
     if files is None:
         files = shipped_evidence()
     if isinstance(files, (str, Path)):

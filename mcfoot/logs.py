@@ -34,6 +34,7 @@ import pandas as pd
 
 from ._validate import positive_int
 from .errors import InputError
+from .regions import RegionError, canonical
 
 REQUIRED = ("model", "input_tokens", "output_tokens")
 OPTIONAL = ("count", "timestamp", "region")
@@ -264,8 +265,6 @@ def read_log(source, known_models, *, columns=None, skip_unknown: bool = False,
     a :class:`Skipped` to fill when ``skip_unknown`` drops rows. ``need_timestamp``: the
     caller groups by time, so a log without ``timestamp`` is an error.
     """
-    from .regions import RegionError, canonical
-
     known = list(known_models)
     index = pd.Index(known)
     mapping = parse_columns(columns)

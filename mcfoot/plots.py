@@ -27,6 +27,8 @@ from . import variables
 from ._validate import probability
 from .errors import InputError
 from .summary import summarize
+from .io import _SUFFIX_UNITS, CF_ATTRS
+from .priors import QUANTITIES
 
 __all__ = ["axis_label", "BOUND_DIMS", "distribution", "ecdf", "forest", "interval",
            "interval_summary", "log_histogram", "rank", "RANK_DIMS", "scale", "tornado"]
@@ -127,8 +129,6 @@ def _words(da: xr.DataArray, fallback: str = "") -> str:
 
 def _short(name: str) -> str:
     """A variable name in words, without its unit suffix: 'wue_site_l_per_kwh' -> 'WUE site'."""
-    from .io import _SUFFIX_UNITS
-
     for suffix, _ in _SUFFIX_UNITS:
         if name.endswith(suffix) and len(name) > len(suffix):
             name = name[: -len(suffix)]
@@ -143,8 +143,6 @@ def _scenario_of(data) -> str | None:
 
 
 def _prompt_words(prompt: str) -> str:
-    from .io import CF_ATTRS  # "prompt size (short 100/300, medium ..., long ...)"
-
     sizes = CF_ATTRS["prompt"][1].split("(", 1)[-1].rstrip(")").replace(" input/output tokens",
                                                                            "")
     for part in sizes.split(", "):
@@ -531,8 +529,6 @@ def tornado(ds: xr.Dataset | xr.DataArray, measure: str | Sequence[str] | None =
 
 def _input_words(name: str) -> str:
     """A sampled input's long name with its quantity name, e.g. 'output speed (speed)'."""
-    from .priors import QUANTITIES
-
     q = QUANTITIES.get(name.split("/")[0])
     return f"{q.long_name} ({name})" if q is not None and q.long_name else name
 

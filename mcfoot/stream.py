@@ -63,6 +63,7 @@ from ._reduce import SUM_BLOCK, SUM_LANES
 from .simulate import Plan, build_plan, check_draws, output_arrays, sample_chunk, \
     simulate_range
 from .summary import STATS
+from . import mcse
 
 __all__ = ["LogGrid", "Merger", "Partial", "STREAM_CHUNK", "Spec", "chunk_partial",
            "make_spec", "merge", "merge_tree", "quantiles_from_hist", "reduce_arrays",
@@ -629,8 +630,6 @@ def _add_mcse(tree: xr.DataTree, spec: Spec, total: Partial, design: rng.Design,
     kept trimmed, :class:`Trimmed`). Read off the histogram, an order statistic carries the
     grid's relative error (``rel_error``): so does a quantile's MCSE, relative to the
     quantile (it agrees with the in-memory one to within that)."""
-    from . import mcse
-
     R, N = design.replicates, design.draws
     sobol = design.kind == "sobol"
     reps = [per[r] for r in range(R)] if sobol else []

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .errors import InputError
+from . import estimate
 
 __all__ = ["estimate_usage", "usage_tokens"]
 
@@ -82,8 +83,6 @@ def estimate_usage(usage: Mapping, model: str, **kwargs):
     (``scenario``, ``draws``, ``seed``, ``catalogue``, ...). The result's attrs record the
     tokens read and the usage style.
     """
-    from . import estimate
-
     t_in, t_out, style = usage_tokens(usage)
     ds = estimate(model, t_out, t_in, **kwargs)
     ds.attrs.update({"usage_style": style, "usage_input_tokens": t_in,

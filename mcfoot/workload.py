@@ -49,15 +49,19 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import provenance, rng, variables as V
+from . import mcse, provenance, rng, variables as V
 from ._validate import choice, positive_int
 from .catalogue import load_catalogue
 from .errors import InputError
 from .aggregate import SECONDS_PER_HOUR, LogTotals, split_key, aggregate, quantiles_at
 from .logs import CHUNK_ROWS, LogError
-from .estimate import INTERPOLATION
+from .estimate import INTERPOLATION, EstimateWarning
 from .priors import Scenario, load_scenario, with_region
 from .simulate import Normals, Plan, build_plan, check_draws, evaluate
+from .regions import regions
+from .scale import everyday_equivalents
+from .summary import summarize_draws, summary_mcse
+from .distributed import workload_totals
 
 #: ``method="auto"`` samples every request when the log has at most this many requests (a
 #: numerical setting, not an assumption: above it the per-request noise the conditional mean
@@ -141,8 +145,6 @@ def workload(log, *, scenario="default", draws: int = 10_000, seed=0, by=None,
     kw = dict(columns=columns, skip_unknown=skip_unknown, time_unit=time_unit, region=region,
               chunk_rows=chunk_rows, keep=keep)
     if client is not None:
-        from .distributed import workload_totals
-
         tot = workload_totals(client, log, cat, kw, progress=progress is not False)
     else:
         bar = _progress(log, progress)
@@ -162,8 +164,6 @@ def workload(log, *, scenario="default", draws: int = 10_000, seed=0, by=None,
 def _warn(tot: LogTotals) -> None:
     """One :class:`~mcfoot.estimate.EstimateWarning` for the requests outside the measured
     prompt sizes and on falling segments (``estimate`` warns per request)."""
-    from .estimate import EstimateWarning
-
     parts = []
     if tot.outside:
         parts.append(f"{tot.outside} of {tot.n_requests} requests lie outside their model's "
@@ -228,8 +228,6 @@ def _log_hash(log) -> str:
 
 def _group_labels(keys: list[int], by: list[str], cat: xr.Dataset, time_unit) -> pd.DataFrame:
     """Per cell key, the value of each ``by`` grouping (strings)."""
-    from .regions import regions
-
     names = ["(host's own)", *regions()]
     rows = []
     for k in keys:
@@ -250,8 +248,6 @@ def _group_labels(keys: list[int], by: list[str], cat: xr.Dataset, time_unit) ->
 
 def _draws(tot: LogTotals, sc, cat, ss, design: rng.Design, by, time_unit, exact, backend,
            log, region) -> xr.DataTree:
-    from .regions import regions
-
     draws = design.draws
     region_names = [None, *regions()]
     keys = sorted(tot.ints)
@@ -333,8 +329,6 @@ def _exact(tot, plans, group, pos, cell_group, cat, draws, ss, backend, add):
 
 def _tree(tot, totals, keys, labels, gcodes, guniq, by, plan, ss, design, dims, exact,
           backend, log, region, models) -> xr.DataTree:
-    from .scale import everyday_equivalents
-
     draws = design.draws
     hours = tot.hours.values()
     b2 = tot.bound2.values()
@@ -408,9 +402,6 @@ def summary_table(tree: xr.DataTree, ci_prob: float = 0.90, variables=None) -> p
     ``VAR lower [units]``, ``VAR upper [units]``, ``VAR mean [units]``, ``VAR_mcse STAT
     [units]`` for each of those, plus ``requests``; ``df.attrs`` holds the run's provenance
     and ``mcse_method``."""
-    from . import mcse
-    from .summary import summarize_draws, summary_mcse
-
     lay = mcse.layout(tree.attrs, tree["total"].sizes["draw"])
     parts = [("total", tree["total"].to_dataset().expand_dims(group=["total"]))]
     if "groups" in tree.children:
