@@ -63,7 +63,6 @@ from __future__ import annotations
 import math
 import operator
 import re
-import tomllib
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -77,7 +76,8 @@ from . import mcse as _mcse, provenance, variables
 from . import scale as _scale
 from ._validate import did_you_mean as _hint
 from ._validate import is_number, probability, prompt_mix_problems
-from .priors import load_scenario, priors_dir, read_shipped_or_file, shipped_scenarios
+from .entryfiles import SCHEMA, load_entry_files
+from .priors import load_scenario, priors_dir, shipped_scenarios
 from .rank import rank
 from .sensitivity import sampled_inputs
 from .errors import InputError
@@ -90,7 +90,6 @@ __all__ = ["BETWEEN_OPS", "Claim", "claim_problems", "ClaimResult", "COMMON", "e
            "OPS", "provenance_attrs", "RANK_OPTIONS", "REQUIRED", "results_table", "SCHEMA",
            "shipped_claims", "spearman_driver"]
 
-SCHEMA = 1
 KINDS = ("threshold", "ratio", "rank", "fleet")
 OPS: dict[str, Callable] = {"<": operator.lt, "<=": operator.le, ">": operator.gt,
                             ">=": operator.ge, "==": operator.eq}
@@ -410,42 +409,10 @@ def load_claims(files: str | Path | list | None = None, catalogue=None) -> list[
     (a path or Dataset; default: the shipped catalogue). All problems of a file are reported
     together as one :class:`~mcfoot.errors.InputError` naming the file, the entry and the fix.
     """
-    if files is None:
-        files = shipped_claims()
-    if isinstance(files, (str, Path)):
-        files = [files]
     known = _known_rows(catalogue)
-    out: list[Claim] = []
     seen: set[str] = set()
-    for f in files:
-        src, text = read_shipped_or_file(f, "claims", shipped_claims(), "claims")
-        try:
-            raw = tomllib.loads(text.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise InputError(f"not valid TOML ({e}); fix the syntax", src)
-        problems = []
-        for k in raw:
-            if k not in ("meta", "claim"):
-                problems.append(f"unknown top-level key {k!r}; a claims file has [meta] and "
-                                f"[[claim]] entries")
-        meta = raw.get("meta", {})
-        if meta.get("schema") != SCHEMA:
-            problems.append(f"[meta] schema must be {SCHEMA}, got {meta.get('schema')!r}")
-        for k in meta:
-            if k not in ("schema", "name", "description"):
-                problems.append(f"[meta] unknown key {k!r}; allowed: schema, name, description")
-        entries = raw.get("claim", [])
-        if not isinstance(entries, list) or not entries:
-            problems.append("no claims; add [[claim]] entries")
-            entries = []
-        for i, c in enumerate(entries):
-            ps, claim = _validate(i, c, src, known, seen)
-            problems += ps
-            if claim is not None:
-                out.append(claim)
-        if problems:
-            raise InputError(problems, src)
-    return out
+    return load_entry_files(files, "claims", shipped_claims(), "claim", "claims",
+                            lambda i, c, src, _: _validate(i, c, src, known, seen))
 
 
 # --------------------------------------------------------------------------- evaluation

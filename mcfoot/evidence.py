@@ -43,10 +43,8 @@ accelerators only, ``energy_wh`` = facility; ``carbon_market_g`` = market-based)
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,12 +54,11 @@ from scipy import special
 
 from . import distributions as dists, rng
 from ._validate import did_you_mean as _hint
-from .errors import InputError
-from .priors import priors_dir, read_shipped_or_file
+from .entryfiles import SCHEMA, load_entry_files  # noqa: F401 - evidence.SCHEMA
+from .priors import priors_dir
 from .variables import FOOTPRINT
 from .catalogue import load_catalogue
 
-SCHEMA = 1
 KEYS = ("id", "variable", "value", "unit", "per", "statistic", "uncertainty", "date",
         "source", "boundary", "note", "applies_to", "tokens")
 REQUIRED = ("id", "variable", "value", "unit", "statistic", "date", "source", "boundary",
@@ -282,10 +279,8 @@ def _uncertainty(where, raw, problems) -> dict | None:
 
 
 def _entry(i, e, src, models, seen, digest="") -> tuple[list[str], Evidence | None]:
-    eid = e.get("id") if isinstance(e, dict) else None
+    eid = e.get("id")
     where = f"[[evidence]] #{i + 1}" + (f" ({eid})" if isinstance(eid, str) else "")
-    if not isinstance(e, dict):
-        return [f"{where}: must be a table"], None
     p: list[str] = []
     for k in e:
         if k not in KEYS:
@@ -360,39 +355,8 @@ def load_evidence(files: str | Path | list | None = None, catalogue=None) -> lis
     problem of a file is reported together as one :class:`~mcfoot.errors.InputError` naming
     the file, the entry and the fix.
     """
-    if files is None:
-        files = shipped_evidence()
-    if isinstance(files, (str, Path)):
-        files = [files]
     ds = catalogue if isinstance(catalogue, xr.Dataset) else load_catalogue(catalogue)
     models = [str(m) for m in ds.model.values]
-    out: list[Evidence] = []
     seen: set[str] = set()
-    for f in files:
-        src, raw_bytes = read_shipped_or_file(f, "evidence", shipped_evidence(), "evidence")
-        try:
-            raw = tomllib.loads(raw_bytes.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise InputError(f"not valid TOML ({e}); fix the syntax", src)
-        problems = [f"unknown top-level key {k!r}; an evidence file has [meta] and "
-                    f"[[evidence]] entries" for k in raw if k not in ("meta", "evidence")]
-        meta = raw.get("meta", {})
-        if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
-            problems.append(f"[meta] schema must be {SCHEMA}, got "
-                            f"{meta.get('schema') if isinstance(meta, dict) else meta!r}")
-        elif set(meta) - {"schema", "name", "description"}:
-            problems.append(f"[meta] unknown key(s) {', '.join(sorted(set(meta) - {'schema', 'name', 'description'}))}; "
-                            "allowed: schema, name, description")
-        entries = raw.get("evidence", [])
-        if not isinstance(entries, list) or not entries:
-            problems.append("no entries; add [[evidence]] tables")
-            entries = []
-        digest = "sha256:" + hashlib.sha256(raw_bytes).hexdigest()
-        for i, e in enumerate(entries):
-            ps, ev = _entry(i, e, src, models, seen, digest)
-            problems += ps
-            if ev is not None:
-                out.append(ev)
-        if problems:
-            raise InputError(problems, src)
-    return out
+    return load_entry_files(files, "evidence", shipped_evidence(), "evidence", "evidence",
+                            lambda i, e, src, digest: _entry(i, e, src, models, seen, digest))

@@ -184,8 +184,6 @@ def _support_problems(where: str, name: str, d: dists.Distribution) -> list[str]
     return []
 
 
-
-
 @dataclass(frozen=True)
 class Copula:
     name: str
@@ -219,19 +217,6 @@ class Scenario:
         """Content hash of the scenario (of every file it is built from)."""
         return self.hashes[0] if len(self.hashes) == 1 else "sha256:" + hashlib.sha256(
             "".join(self.hashes).encode()).hexdigest()
-
-
-def read_shipped_or_file(f, sub: str, shipped, what: str) -> tuple[str, bytes]:
-    """``(label, bytes)`` of a data file given by shipped name (``priors/<sub>/<f>.toml``) or
-    by path; a path that is no file is one error naming it and the shipped names.
-    ``what``: the kind of file for the message (``"claims"``, ``"evidence"``)."""
-    if isinstance(f, str) and f in shipped:
-        return f"priors/{sub}/{f}.toml", priors_dir(sub).joinpath(f"{f}.toml").read_bytes()
-    path = Path(f)
-    if not path.is_file():
-        raise InputError(f"no such {what} file; give a .toml path or one of "
-                         f"{', '.join(shipped)}", str(path))
-    return str(path), path.read_bytes()
 
 
 def priors_dir(sub: str = ""):
@@ -385,7 +370,6 @@ def load_scenario(scenario: str | Path = "default") -> Scenario:
     path = scenario_path(scenario)
     doc, files, hashes, new = _load_tree(path)
     return _parse(doc, str(path), files, hashes, new)
-
 
 
 def calibrated_from_tree(tree, where: str = "the calibration result") -> Scenario:

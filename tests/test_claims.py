@@ -286,6 +286,27 @@ def test_bad_file_structure(tmp_path, body, match):
         load_claims(f)
 
 
+@pytest.mark.parametrize("table", ["claim", "evidence"])
+@pytest.mark.parametrize("body, match", [
+    ("meta = 1\n[[{t}]]\nid = 'a'\n", r"\[meta\] schema must be 1, got 1"),
+    ("[meta]\nschema = 1\ncolour = 'red'\n[[{t}]]\nid = 'a'\n", r"unknown key\(s\) colour"),
+    ("{t} = [1, 2]\n[meta]\nschema = 1\n", r"\[\[{t}\]\] #1: must be a table"),
+    ("[meta]\nschema = 1\n", r"no (claims|evidence) entries; add \[\[{t}\]\]"),
+])
+def test_claims_and_evidence_files_share_one_frame_check(tmp_path, table, body, match):
+    """Claims and evidence files are read by one loader: a malformed frame (``meta = 1``
+    once raised AttributeError for claims but a clear error for evidence) is one InputError
+    naming the file, for both kinds."""
+    from mcfoot.evidence import load_evidence
+
+    f = tmp_path / "x.toml"
+    f.write_text(body.format(t=table))
+    load = load_claims if table == "claim" else load_evidence
+    with pytest.raises(InputError, match=match.format(t=table)) as err:
+        load(f)
+    assert str(f) in str(err.value)
+
+
 def test_missing_file():
     with pytest.raises(InputError, match="no such claims file"):
         load_claims("nope.toml")
