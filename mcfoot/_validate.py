@@ -14,8 +14,8 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["FIGURE_FORMATS", "choice", "figure_path", "finite_number", "is_number",
-           "output_path", "positive_int", "positive_number", "probability",
+__all__ = ["FIGURE_FORMATS", "check_draws", "choice", "DEFAULT_CHUNK", "figure_path",
+           "finite_number", "is_finite_number", "is_number", "unit_problems", "output_path", "positive_int", "positive_number", "probability",
            "prompt_mix", "prompt_mix_problems", "token_counts", "did_you_mean"]
 
 #: Figure formats the package writes.
@@ -35,9 +35,25 @@ def is_number(x) -> bool:
     return isinstance(x, Real) and not isinstance(x, bool)
 
 
+def is_finite_number(x) -> bool:
+    """A finite real number that is not a bool: the number check of every file validator."""
+    return is_number(x) and math.isfinite(x)
+
+
+def unit_problems(where: str, unit, want, what: str) -> list[str]:
+    """The unit check of file validators: ``unit`` must be one of ``want`` (a unit or a
+    sequence of accepted units), the units of ``what``; else one problem naming the fix."""
+    want = (want,) if isinstance(want, str) else tuple(want)
+    if unit in want:
+        return []
+    units = " or ".join(repr(u) for u in want)
+    return [f"{where}: unit {unit!r} does not match {what} (units {units}); write unit = "
+            f"{units} and the value in it"]
+
+
 def finite_number(name: str, x) -> float:
     """``x`` as a float; it must be a finite real number (not a bool)."""
-    if not is_number(x) or not math.isfinite(x):
+    if not is_finite_number(x):
         raise InputError(f"{name} must be a finite number, got {x!r}")
     return float(x)
 

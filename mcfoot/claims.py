@@ -75,7 +75,8 @@ from scipy import stats
 from . import mcse as _mcse, provenance, variables
 from . import scale as _scale
 from ._validate import did_you_mean as _hint
-from ._validate import is_number, probability, prompt_mix_problems
+from ._validate import (is_finite_number, is_number, probability, prompt_mix_problems,
+                        unit_problems)
 from .entryfiles import SCHEMA, load_entry_files
 from .priors import load_scenario, priors_dir, shipped_scenarios
 from .rank import rank
@@ -244,7 +245,7 @@ def _check_common(where: str, c: dict, kind: str, p: list[str]):
         else:
             value = (float(value[0]), float(value[1]))
     elif "value" in c:
-        if not is_number(value) or not math.isfinite(value):
+        if not is_finite_number(value):
             p.append(f"{where}: value must be a finite number, got {value!r}")
         else:
             value = float(value)
@@ -273,10 +274,9 @@ def _check_footprint(where: str, c: dict, kind: str, p: list[str]) -> None:
         p.append(f"{where}: variables {names} must be distinct and share a unit to be summed")
         return
     want = FOOTPRINT_UNITS[names[0]] if kind == "threshold" else "1"
-    if want and unit is not None and unit != want:
-        p.append(f"{where}: unit {unit!r} does not match "
-                 f"{' + '.join(names) if kind == 'threshold' else 'a ratio'} (units {want!r}); "
-                 f"write unit = {want!r} and the value in {want}")
+    if want and unit is not None:
+        p += unit_problems(where, unit, want,
+                           " + ".join(names) if kind == "threshold" else "a ratio")
 
 
 def _check_threshold(where, c, known, p) -> None:
@@ -338,9 +338,8 @@ def _check_fleet(where, c, known, p) -> None:
     if "variable" in c and var not in fleet_units:
         p.append(f"{where}: unknown fleet variable {var!r}{_hint(var, fleet_units)}; use "
                  f"one of {', '.join(fleet_units)}")
-    elif unit is not None and var in fleet_units and unit != fleet_units[var]:
-        p.append(f"{where}: unit {unit!r} does not match {var} (units "
-                 f"{fleet_units[var]!r}); write unit = {fleet_units[var]!r}")
+    elif unit is not None and var in fleet_units:
+        p += unit_problems(where, unit, fleet_units[var], var)
     if known is not None and "model" in c:
         _check_row(where, c["model"], None, *known, p)
     if "mix" in c:

@@ -53,7 +53,7 @@ import xarray as xr
 from scipy import special
 
 from . import distributions as dists, rng
-from ._validate import did_you_mean as _hint
+from ._validate import did_you_mean as _hint, is_finite_number, is_number, unit_problems
 from .entryfiles import SCHEMA, load_entry_files  # noqa: F401 - evidence.SCHEMA
 from .priors import priors_dir
 from .variables import FOOTPRINT
@@ -215,7 +215,7 @@ def _applies(where, raw, models, problems) -> tuple[str, dict] | None:
                 problems.append(f"{where}: applies_to.mix: {m!r} is not a catalogue model"
                                 + _hint(m, models))
                 bad = True
-            if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 < w <= 1:
+            if not is_number(w) or not 0 < w <= 1:
                 problems.append(f"{where}: applies_to.mix weight of {m!r} must be in (0, 1], "
                                 f"got {w!r}")
                 bad = True
@@ -265,8 +265,7 @@ def _uncertainty(where, raw, problems) -> dict | None:
                         f"prob}} or {{kind = \"relative_sd\", value}}")
         return None
     nums = {k: v for k, v in raw.items() if k != "kind"}
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-               for v in nums.values()):
+    if not all(is_finite_number(v) for v in nums.values()):
         problems.append(f"{where}: uncertainty values must be finite numbers")
         return None
     if kind == "interval" and not (nums["low"] <= nums["high"] and 0 < nums["prob"] < 1):
@@ -311,12 +310,10 @@ def _entry(i, e, src, models, seen, digest="") -> tuple[list[str], Evidence | No
     if per not in PERS:
         p.append(f"{where}: per must be one of {', '.join(PERS)}, got {per!r}")
         return p, None
-    units = _units(variables, per)
-    if e["unit"] not in units:
-        p.append(f"{where}: unit {e['unit']!r} does not match {' + '.join(variables)} per {per}; "
-                 f"write unit = {' or '.join(repr(u) for u in units)}")
+    p += unit_problems(where, e["unit"], _units(variables, per),
+                       f"{' + '.join(variables)} per {per}")
     v = e["value"]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+    if not is_finite_number(v) or v < 0:
         p.append(f"{where}: value must be a finite number >= 0, got {v!r}")
     if e["statistic"] not in STATISTICS:
         p.append(f"{where}: statistic must be one of {', '.join(STATISTICS)}, got "

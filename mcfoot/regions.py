@@ -21,12 +21,12 @@ rel_sd = 0.10). The entry's own ``source`` (optional) is appended to the table's
 from __future__ import annotations
 
 import hashlib
-import math
 from functools import lru_cache
 from importlib import resources
 
 import pandas as pd
 
+from ._validate import is_finite_number
 from .errors import InputError
 
 __all__ = ["COLUMNS", "ENTRY_KEYS", "expand_region_entry", "FILE", "load_regions", "region_prior",
@@ -102,8 +102,7 @@ def region_prior(name: str, quantity: str, rel_sd: float = 0.0, source: str = ""
     ``rel_sd = 0`` gives ``{"dist": "fixed", "value": v, ...}``; ``rel_sd > 0`` a
     ``truncnormal`` with ``mean = v``, ``sd = rel_sd * v``, ``low = 0``.
     """
-    if isinstance(rel_sd, bool) or not isinstance(rel_sd, (int, float)) or \
-            not math.isfinite(rel_sd) or rel_sd < 0:
+    if not is_finite_number(rel_sd) or rel_sd < 0:
         raise RegionError(f"rel_sd = {rel_sd!r} must be a number >= 0 (e.g. 0.10 for 10% of "
                           f"the regional value)")
     value, unit, table_source = region_value(name, quantity)

@@ -30,7 +30,7 @@ import xarray as xr
 
 from . import footprint as fp_eq
 from . import provenance
-from ._validate import choice, positive_number, probability
+from ._validate import choice, is_number, positive_number, probability
 from ._validate import prompt_mix as valid_prompt_mix
 from .errors import InputError
 
@@ -97,7 +97,7 @@ def load_constants() -> dict:
         if not str(e.get("unit", "")).startswith(BASES[q][1]):
             problems.append(f"[equivalent.{name}] unit must start with {BASES[q][1]!r}")
         for k in ("value", "study_value"):
-            if not isinstance(e.get(k), (int, float)) or not e[k] > 0:
+            if not is_number(e.get(k)) or not e[k] > 0:
                 problems.append(f"[equivalent.{name}] {k} must be a positive number")
         if not e.get("source"):
             problems.append(f"[equivalent.{name}] needs a source")
