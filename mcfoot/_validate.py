@@ -7,6 +7,7 @@ instead, for validators that report every problem of a file or object at once.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable, Mapping
 from numbers import Integral, Real
@@ -14,19 +15,23 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["FIGURE_FORMATS", "check_draws", "choice", "DEFAULT_CHUNK", "figure_path",
-           "finite_number", "is_finite_number", "is_number", "unit_problems", "output_path", "positive_int", "positive_number", "probability",
+__all__ = ["FIGURE_FORMATS", "check_draws", "choice", "close_matches", "DEFAULT_CHUNK", "figure_path",
+           "finite_number", "is_finite_number", "is_number", "is_power_of_two", "unit_problems", "output_path", "positive_int", "positive_number", "probability", "select_ids",
            "prompt_mix", "prompt_mix_problems", "token_counts", "did_you_mean"]
 
 #: Figure formats the package writes.
 FIGURE_FORMATS = (".png", ".pdf", ".svg")
 
 
+def close_matches(x, known: Iterable, n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """Up to ``n`` of ``known`` closest to ``x`` (difflib ratio >= ``cutoff``), closest first:
+    the one matcher behind every 'did you mean' hint."""
+    return difflib.get_close_matches(str(x), [str(k) for k in known], n=n, cutoff=cutoff)
+
+
 def did_you_mean(x, known: Iterable) -> str:
     """`` (did you mean a, b?)`` for the close matches of ``x`` among ``known``, or ``""``."""
-    import difflib
-
-    close = difflib.get_close_matches(str(x), [str(k) for k in known], n=3)
+    close = close_matches(x, known)
     return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
@@ -49,6 +54,12 @@ def unit_problems(where: str, unit, want, what: str) -> list[str]:
     units = " or ".join(repr(u) for u in want)
     return [f"{where}: unit {unit!r} does not match {what} (units {units}); write unit = "
             f"{units} and the value in it"]
+
+
+def is_power_of_two(n) -> bool:
+    """An integer (not a bool) that is a power of two (1, 2, 4, ...): the size a Sobol' net
+    keeps its balance at."""
+    return isinstance(n, Integral) and not isinstance(n, bool) and n >= 1 and not n & (n - 1)
 
 
 def finite_number(name: str, x) -> float:
@@ -92,6 +103,28 @@ def token_counts(name: str, x):
         raise InputError(f"{name} must be non-negative integers (a token count), got "
                          f"{arr.reshape(-1)[np.argmax(arr.reshape(-1) < 0)].item()}")
     return arr.astype(np.int64)
+
+
+def select_ids(name: str, wanted, have, where: str = "") -> list | None:
+    """A selection of ids (``"model"``, ``"prompt"``: one id or a sequence) validated against
+    the ids ``have`` (of ``where``, e.g. ``"the result"``): each listed once, every one known,
+    at least one; ``None`` (select all) stays None. One InputError naming the offenders and
+    some known ids otherwise."""
+    if wanted is None:
+        return None
+    wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+    dup = sorted({str(w) for w in wanted if wanted.count(w) > 1})
+    if dup:
+        raise InputError(f"{name}(s) {', '.join(dup)} selected more than once; list each once")
+    have = list(have)
+    unknown = [w for w in wanted if w not in set(have)]
+    if unknown:
+        hint = ", ".join(map(str, have[:8])) + (", ..." if len(have) > 8 else "")
+        raise InputError(f"unknown {name}(s) {', '.join(map(str, unknown))}"
+                         f"{f' (not in {where})' if where else ''}; known: {hint}")
+    if not wanted:
+        raise InputError(f"no {name} selected; pass at least one")
+    return wanted
 
 
 def choice(name: str, x, options: Iterable, what: str = ""):

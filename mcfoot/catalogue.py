@@ -7,7 +7,6 @@ indexed by ``(model, prompt)``; missing prompt sizes and unmeasured scores stay 
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import io
 from importlib import resources
@@ -18,6 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from . import plausibility
+from ._validate import close_matches
 from .errors import CatalogueError
 
 __all__ = ["file_hash", "load_catalogue", "MODEL_TEXT", "PROMPTS", "QUANTILE_PROBS",
@@ -86,7 +86,7 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 def _closest(name: str, options) -> str:
-    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    close = close_matches(name, options, n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
 
 

@@ -70,7 +70,6 @@ from typing import Any, Callable
 
 import numpy as np
 import xarray as xr
-from scipy import stats
 
 from . import mcse as _mcse, provenance, variables
 from . import scale as _scale
@@ -80,7 +79,7 @@ from ._validate import (is_finite_number, is_number, probability, prompt_mix_pro
 from .entryfiles import SCHEMA, load_entry_files
 from .priors import load_scenario, priors_dir, shipped_scenarios
 from .rank import rank
-from .sensitivity import sampled_inputs
+from .sensitivity import sampled_inputs, spearman
 from .errors import InputError
 from .catalogue import load_catalogue
 from .estimate import estimate_tree
@@ -553,11 +552,7 @@ def spearman_driver(y: np.ndarray, labels: list[str], x: np.ndarray) -> tuple[st
     """The column of ``x`` (draw, k) with the largest |Spearman rho| with ``y``, and rho."""
     if x.shape[1] == 0 or np.ptp(y) == 0:
         return None, math.nan
-    ry = stats.rankdata(y)
-    rx = stats.rankdata(x, axis=0)
-    ry = (ry - ry.mean()) / ry.std()
-    rx = (rx - rx.mean(0)) / rx.std(0)
-    rho = ry @ rx / len(y)
+    rho = spearman(x, y)
     i = int(np.argmax(np.abs(rho)))
     return labels[i], float(rho[i])
 

@@ -24,7 +24,6 @@ and counted (:class:`Skipped`); any other bad row is still an error.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._validate import positive_int
+from ._validate import close_matches, positive_int
 from .errors import InputError
 from .regions import RegionError, canonical
 
@@ -99,7 +98,7 @@ class Skipped:
 def closest(name: str, known) -> list[str]:
     """Up to three known ids closest to ``name`` (for 'did you mean' hints)."""
     known = list(known)
-    out = difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
+    out = close_matches(name, known, cutoff=0.5)
     if not out:
         low = str(name).lower()
         out = [k for k in known if low[:4] and k.lower().startswith(low[:4])][:3]

@@ -10,7 +10,6 @@ a random number.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from . import catalogue as cat
+from ._validate import close_matches, select_ids
 from .errors import InputError, PriorsError
 from .priors import MODE_QUANTITIES, QUANTITIES, SCOPE_WORDS, Scenario, load_scenario, with_region
 from .serving import resolve_model_priors
@@ -69,21 +69,10 @@ class Plan:
 
 
 def _select(ds: xr.Dataset, models, prompts) -> xr.Dataset:
-    for name, wanted, have in (("model", models, ds.model.values),
-                               ("prompt", prompts, ds.prompt.values)):
-        if wanted is None:
-            continue
-        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
-        dup = sorted({str(w) for w in wanted if wanted.count(w) > 1})
-        if dup:
-            raise InputError(f"{name}(s) {', '.join(dup)} selected more than once; list each once")
-        unknown = [w for w in wanted if w not in set(have)]
-        if unknown:
-            hint = ", ".join(map(str, have[:8])) + (", ..." if len(have) > 8 else "")
-            raise InputError(f"unknown {name}(s) {', '.join(map(str, unknown))}; known: {hint}")
-        if not wanted:
-            raise InputError(f"no {name} selected; pass at least one")
-        ds = ds.sel({name: wanted})
+    for name, wanted in (("model", models), ("prompt", prompts)):
+        wanted = select_ids(name, wanted, ds[name].values)
+        if wanted is not None:
+            ds = ds.sel({name: wanted})
     ds = ds.isel(model=ds.present.any("prompt").values)
     if ds.sizes["model"] == 0:
         raise InputError("the selection has no catalogue rows")
@@ -104,7 +93,7 @@ def _check_new_keys(sc: Scenario, ds: xr.Dataset) -> None:
         if key in have[scope]:
             continue
         names = sorted("/".join(k) for k in have[scope])
-        close = difflib.get_close_matches("/".join(key), names, n=3, cutoff=0.5)
+        close = close_matches("/".join(key), names, cutoff=0.5)
         hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(names[:8])}" + \
             (", ..." if len(names) > 8 else "")
         problems.append(f"[{q}.{'.'.join(key)}] matches no {SCOPE_WORDS[scope]} of catalogue "

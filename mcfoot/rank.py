@@ -451,6 +451,24 @@ def _nanquantile0(a, qs):
     return out.reshape((len(qs),) + a.shape[1:])
 
 
+def k_coord(n: int) -> tuple:
+    """The rank-position coordinate ``k = 1..n`` of a ranking result."""
+    return ("k", np.arange(1, n + 1), {"long_name": "rank position (1 = best)"})
+
+
+def add_rank_probabilities(ds: xr.Dataset, dims: tuple[str, ...], P: np.ndarray,
+                           expected: np.ndarray) -> None:
+    """Write a ranking's probabilities into ``ds``: ``rank_probability`` (``P`` over
+    ``dims + ("k",)``: P(rank = k)), ``p_top``, ``expected_rank`` and ``p_best``, with the
+    names and units every ranking result has (:func:`rank`, ``mcfoot.stream``)."""
+    one = "1"
+    ds["rank_probability"] = (dims + ("k",), P, {"units": one, "long_name": "P(rank = k)"})
+    ds["p_top"] = (dims + ("k",), p_top(P), {"units": one, "long_name": "P(rank <= k)"})
+    ds["expected_rank"] = (dims, expected, {"units": one, "long_name": "expected rank"})
+    ds["p_best"] = (dims, P[..., 0], {"units": one,
+                                     "long_name": "probability of being the most efficient"})
+
+
 def _to_dataset(tree, part: Participants, res: Ranks, ci_prob: float, attrs: dict) -> xr.Dataset:
     kept, prompts, has = part.kept, part.prompts, part.has
     pooled = res.dmu_score is not None
@@ -463,8 +481,7 @@ def _to_dataset(tree, part: Participants, res: Ranks, ci_prob: float, attrs: dic
     fp = tree["footprint"]
     n_m = len(kept)
     cat = tree["catalogue"]
-    coords = {"draw": fp.draw.values, "model": kept, "prompt": prompts,
-              "k": ("k", np.arange(1, n_m + 1), {"long_name": "rank position (1 = best)"}),
+    coords = {"draw": fp.draw.values, "model": kept, "prompt": prompts, "k": k_coord(n_m),
               "ci_bound": ["lower", "upper"]}
     ds = xr.Dataset(coords=coords)
     for c in ("model_name", "company", "host"):
@@ -484,13 +501,7 @@ def _to_dataset(tree, part: Participants, res: Ranks, ci_prob: float, attrs: dic
     ds["rank"] = (d_dims, ranks, {
         "units": one, "long_name": "rank by cross-efficiency per draw (1 = best; ties share "
         "the smallest rank; NaN: failed draw or absent)"})
-    ds["rank_probability"] = (m_dims + ("k",), P, {"units": one, "long_name": "P(rank = k)"})
-    top = p_top(P)
-    ds["p_top"] = (m_dims + ("k",), top,
-                   {"units": one, "long_name": "P(rank <= k)"})
-    ds["expected_rank"] = (m_dims, expected, {"units": one, "long_name": "expected rank"})
-    ds["p_best"] = (m_dims, P[..., 0], {"units": one,
-                                        "long_name": "probability of being the most efficient"})
+    add_rank_probabilities(ds, m_dims, P, expected)
     lay = _mcse.layout(tree.attrs, fp.sizes["draw"])
     mcse = rank_mcse(ranks, n_m, lay)
     for name, dims in (("rank_probability", m_dims + ("k",)), ("p_top", m_dims + ("k",)),

@@ -17,7 +17,7 @@ from numbers import Integral
 
 import numpy as np
 
-from ._validate import choice
+from ._validate import choice, is_power_of_two
 from .errors import InputError
 
 __all__ = ["BLOCK", "DESIGN_KEYS", "Design", "SAMPLINGS", "block_generator", "design_normals", "make_design",
@@ -238,7 +238,7 @@ def make_design(sampling: str | Design = "mc", draws: int = 0,
                          f"spread gives the Monte Carlo error), got {replicates!r}")
     r = int(r)
     m, rem = divmod(int(draws), r)
-    if rem or m < 1 or m & (m - 1):
+    if rem or not is_power_of_two(m):
         hi = 1 << max(0, int(draws) // r).bit_length()  # smallest power with hi * r > draws
         near = [f"draws={p * r} ({r} x {p})" for p in (hi // 2, hi) if p >= 1]
         raise InputError(

@@ -39,7 +39,7 @@ import xarray as xr
 from scipy import special, stats
 
 from . import provenance, rng, variables
-from ._validate import choice, probability
+from ._validate import choice, is_power_of_two, probability, select_ids
 from .errors import InputError
 from .priors import QUANTITIES, Scenario
 from .simulate import SCOPE_DIM, build_plan, design_columns, evaluate, normals_from_design
@@ -57,7 +57,7 @@ _FIELLER_SPEARMAN = 1.06
 
 # --------------------------------------------------------------------------- generic Sobol'
 def _power_of_two(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2 or n & (n - 1):
+    if not is_power_of_two(n) or n < 2:
         raise InputError(f"n must be a power of two >= 2 (Sobol' sequence balance), got {n!r}; "
                          "try 256, 512, 1024 or 2048")
     return int(n)
@@ -253,12 +253,8 @@ def _pick(values, wanted, what: str) -> list[str]:
     have = [str(v) for v in values]
     if wanted is None:
         return have
-    wanted = [wanted] if isinstance(wanted, str) else [str(w) for w in wanted]
-    bad = [w for w in wanted if w not in have]
-    if bad or not wanted:
-        raise InputError(f"{what}(s) {', '.join(bad) or '(none)'} not in the result; "
-                         f"known: {', '.join(have[:8])}{', ...' if len(have) > 8 else ''}")
-    return wanted
+    return select_ids(what, [wanted] if isinstance(wanted, str) else [str(w) for w in wanted],
+                      have, "the result")
 
 
 def sampled_inputs(tree: xr.DataTree, models: list[str] | None = None,
@@ -329,6 +325,16 @@ def row_inputs(tree: xr.DataTree, model: str, prompt: str) -> tuple[list[str], n
     return sampled_inputs(tree, [model], [(model, prompt)], by_quantity=True)
 
 
+def _rank_corrcoef(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Correlation matrix of the ranks (average ties) of the columns of x (draw, k) and y."""
+    return np.corrcoef(stats.rankdata(np.column_stack([x, y]), axis=0), rowvar=False)
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman correlation of each column of ``x`` (draw, k) with ``y`` (draw,)."""
+    return _rank_corrcoef(x, y)[:-1, -1]
+
+
 def _rank_corr(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Spearman correlation and PRCC of each column of x with y (ranks, average ties).
 
@@ -336,8 +342,7 @@ def _rank_corr(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     regression on the ranks of all other inputs — equivalently ``-P_jy / sqrt(P_jj P_yy)``
     with ``P`` the inverse of the rank correlation matrix of (x, y).
     """
-    r = stats.rankdata(np.column_stack([x, y]), axis=0)
-    c = np.corrcoef(r, rowvar=False)
+    c = _rank_corrcoef(x, y)
     spearman = c[:-1, -1]
     try:
         p = np.linalg.inv(c)

@@ -57,8 +57,8 @@ import xarray as xr
 from . import _reduce, provenance, rng, variables as variables_
 from ._validate import finite_number, probability
 from .errors import InputError
-from .rank import STUDY_INPUTS, STUDY_OUTPUTS, TIE_TOL, participants, pooled_ranks, \
-    rank_counts
+from .rank import STUDY_INPUTS, STUDY_OUTPUTS, TIE_TOL, add_rank_probabilities, k_coord, \
+    participants, pooled_ranks, rank_counts
 from ._reduce import SUM_BLOCK, SUM_LANES
 from .simulate import Plan, build_plan, check_draws, output_arrays, sample_chunk, \
     simulate_range
@@ -476,7 +476,8 @@ def stream(scenario="default", draws: int = 10_000, seed=0, models=None, prompts
     DataTree with groups ``summary`` (each variable over (model, prompt, stat) with stats
     mean, sd (ddof=1), median, lower, upper, as :func:`mcfoot.summarize`, plus
     ``<var>_outside_grid`` counts), ``claims`` (``p_exceed_<var>`` over (model, prompt,
-    threshold)) and ``rank`` (``rank_probability`` over (model, k), as :func:`mcfoot.rank`),
+    threshold)) and ``rank`` (``rank_probability`` over (model, k), ``p_top``,
+    ``expected_rank`` and ``p_best``, built as :func:`mcfoot.rank` builds them),
     with the Monte Carlo standard error of every statistic (``<var>_mcse``, as
     :func:`mcfoot.summarize`; a quantile's to within the grid's ``rel_error``, see
     :func:`_add_mcse`), ``p_exceed_<var>_mcse`` and ``rank_probability_mcse``; root attrs
@@ -782,12 +783,9 @@ def _to_tree(template, plan, spec, total, ci_prob, draws, chunk, backend, ss,
         models = participants(template, STUDY_INPUTS, STUDY_OUTPUTS).kept
         used = draws
         k = np.arange(1, len(models) + 1)
-        rk = xr.Dataset(coords={"model": models, "k": ("k", k, {
-            "long_name": "rank position (1 = best)"})})
-        rk["rank_probability"] = (("model", "k"), total.rank_counts / used,
-                                  {"units": "1", "long_name": "P(rank = k)"})
-        rk["expected_rank"] = ("model", (total.rank_counts * k).sum(-1) / used,
-                               {"units": "1", "long_name": "expected rank (1 = best)"})
+        rk = xr.Dataset(coords={"model": models, "k": k_coord(len(models))})
+        add_rank_probabilities(rk, ("model",), total.rank_counts / used,
+                               (total.rank_counts * k).sum(-1) / used)
         rk.attrs = {"inputs": ";".join(STUDY_INPUTS), "outputs": ";".join(STUDY_OUTPUTS),
                     "secondary": "aggressive", "ties": "competition ranking (1224): scores "
                     "within tie_tol share the smallest rank (as mcfoot.rank)",
