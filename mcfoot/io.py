@@ -55,10 +55,8 @@ CF_ATTRS: dict[str, tuple[str | None, str]] = {
 #: Benchmark scores of the catalogue are fractions of questions solved.
 _SCORES = ("terminal_bench_hard", "tau2_bench_telecom", "aa_lcr", "hle", "mmlu_pro",
            "gpqa_diamond", "livecodebench", "scicode", "ifbench", "aime_2025")
-#: Unit suffixes of variable names (longest first).
-_SUFFIX_UNITS = (("_tokens_per_s", "tokens/s"), ("_kg_per_kwh", "kg CO2e/kWh"),
-                 ("_l_per_kwh", "L/kWh"), ("_wh", "Wh"), ("_kwh", "kWh"), ("_kw", "kW"),
-                 ("_ml", "mL"), ("_g", "g CO2e"), ("_s", "s"))
+#: Unit suffixes of variable names (longest first), from the registry.
+_SUFFIX_UNITS = variables.UNIT_SUFFIXES
 
 
 def _cf_for(name: str, var: xr.Variable) -> dict:

@@ -29,7 +29,7 @@ import numpy as np
 import xarray as xr
 
 from . import footprint as fp_eq
-from . import provenance
+from . import provenance, variables as V
 from ._validate import choice, is_number, positive_number, probability
 from ._validate import prompt_mix as valid_prompt_mix
 from .errors import InputError
@@ -53,17 +53,8 @@ BASES = {"electricity": ("electricity_kwh", "kWh/"), "water": ("water_kl", "kL/"
          "carbon": ("carbon_t", "t CO2e/")}
 UTILIZATIONS = {"combined": "energy_wh", "min": "energy_min_wh", "max": "energy_max_wh"}
 CONSTANT_SETS = ("primary", "study")
-#: Annual totals: name -> (units, long_name).
-TOTALS = {
-    "per_query_wh": ("Wh", "mean facility energy per query of the prompt mix"),
-    "electricity_mwh": ("MWh", "facility electricity over the period"),
-    "electricity_gwh": ("GWh", "facility electricity over the period"),
-    "water_site_kl": ("kL", "on-site water over the period"),
-    "water_source_kl": ("kL", "off-site (electricity) water over the period"),
-    "water_kl": ("kL", "total water (site + source) over the period"),
-    "water_megalitres": ("ML", "total water (site + source) over the period, megalitres"),
-    "carbon_t": ("t CO2e", "operational carbon over the period"),
-}
+#: Annual totals (the registry's, ``mcfoot.variables.TOTALS``): name -> Variable.
+TOTALS = V.TOTALS
 
 
 @dataclass(frozen=True)
@@ -114,7 +105,7 @@ def load_constants() -> dict:
 
 def variables() -> dict[str, str]:
     """Every per-draw variable :func:`scale` returns, name -> units (for claims files)."""
-    out = {k: v[0] for k, v in TOTALS.items()}
+    out = {k: v.units for k, v in TOTALS.items()}
     for name, e in load_constants()["equivalents"].items():
         out[name] = e.counts
     out["forest_km2"] = "km2"
@@ -229,8 +220,7 @@ def scale(tree: xr.DataTree, model: str | None = None, queries_per_day: float | 
     out = xr.Dataset(coords={"draw": fp["draw"].values})
     for name, x in _totals(energy, fp.sel(model=model), n).items():
         if name in TOTALS:
-            out[name] = ("draw", np.asarray(x.values, float),
-                         {"units": TOTALS[name][0], "long_name": TOTALS[name][1]})
+            out[name] = ("draw", np.asarray(x.values, float), TOTALS[name].attrs)
     _equivalents(out, c, constants)
     _summaries(out, ci_prob)
     out.attrs = provenance.stamp(

@@ -23,7 +23,7 @@ from .errors import InputError
 
 __all__ = [
     "BAND", "FOOTPRINT", "HOST", "PINT_DEFINITIONS", "QUANTITIES", "Quantity", "ROW_INPUTS",
-    "SERVING", "VARIABLES", "Variable",
+    "SERVING", "TOTALS", "UNIT_SUFFIXES", "VARIABLES", "Variable",
     "attrs", "axis_label", "footprint_names", "headline_names", "kernel_keys", "per_query",
     "row_kernel_keys", "select_per_query", "study_input_names", "unit_registry", "units", "VARIANTS_KEY",
 ]
@@ -208,9 +208,36 @@ SERVING: dict[str, Variable] = {v.name: v for v in (
              "accelerator the model is served on", group="inputs", dims=("draw", "model"),
              kernel_key="hardware_index"),
 )}
-#: Every declared variable by name.
+#: Fleet totals of :func:`mcfoot.scale.scale` over its period (per draw; ``scale`` group of
+#: no result tree: the Dataset ``scale`` returns).
+TOTALS: dict[str, Variable] = {v.name: v for v in (
+    Variable(name, units, long_name, group="scale", dims=("draw",)) for name, units, long_name in (
+        ("per_query_wh", "Wh", "mean facility energy per query of the prompt mix"),
+        ("electricity_mwh", "MWh", "facility electricity over the period"),
+        ("electricity_gwh", "GWh", "facility electricity over the period"),
+        ("water_site_kl", "kL", "on-site water over the period"),
+        ("water_source_kl", "kL", "off-site (electricity) water over the period"),
+        ("water_kl", "kL", "total water (site + source) over the period"),
+        ("water_megalitres", "ML", "total water (site + source) over the period, megalitres"),
+        ("carbon_t", "t CO2e", "operational carbon over the period")))}
+#: Every declared variable of a sampler result by name (the fleet totals are ``scale``'s own).
 VARIABLES: dict[str, Variable] = {**FOOTPRINT, **BAND, **HOST, **ROW_INPUTS, **DERIVED,
                                   **SERVING}
+
+
+def _suffix(units: str) -> str:
+    """The name suffix that spells ``units``: ``"L/kWh"`` -> ``"_l_per_kwh"`` (CO2e left
+    out: ``"g CO2e"`` -> ``"_g"``)."""
+    return "_" + units.replace(" CO2e", "").replace("/", "_per_").lower()
+
+
+#: (name suffix, units) of every unit a sampler variable's name ends with, longest suffix
+#: first: the units of a numeric variable written without them (``io``), and the part
+#: ``plots`` strips from a name to say it in words.
+UNIT_SUFFIXES: tuple[tuple[str, str], ...] = tuple(sorted(
+    {_suffix(v.units): v.units for v in VARIABLES.values()
+     if v.name.endswith(_suffix(v.units)) and len(v.name) > len(_suffix(v.units))}.items(),
+    key=lambda su: -len(su[0])))
 
 
 def footprint_names(band: bool = False) -> tuple[str, ...]:

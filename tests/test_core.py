@@ -72,6 +72,16 @@ def test_consumers_derive_from_the_registry():
     from mcfoot.priors import HOST_QUANTITIES
 
     assert tuple(v.quantity for v in variables.HOST.values()) == HOST_QUANTITIES
+    from mcfoot import io, scale
+    from mcfoot.cli import workload as cli_workload
+
+    assert scale.TOTALS is variables.TOTALS and scale.variables()["carbon_t"] == "t CO2e"
+    assert cli_workload.SHOWN == ("energy_wh", "carbon_g", "water_ml")
+    assert set(cli_workload.SHOWN) == set(variables.headline_names())
+    # every sampler variable whose name spells its units gets those units from the suffix
+    for name, v in variables.VARIABLES.items():
+        if any(name.endswith(s) for s, _ in io._SUFFIX_UNITS):
+            assert next(u for s, u in io._SUFFIX_UNITS if name.endswith(s)) == v.units, name
     assert variables.kernel_keys() == (
         "energy", "carbon", "water_site", "water_source", "water", "energy_accelerator",
         "energy_host", "energy_idle", "energy_it", "carbon_market", "carbon_embodied")

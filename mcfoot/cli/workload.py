@@ -8,13 +8,14 @@ import sys
 import time
 import warnings
 
-from .. import io
+from .. import io, variables as V
 from ..workload import BY, METHODS, summary_table, workload
 from . import (check_output_option, ci_option, common, csv_option, dask_client, dask_options,
                design_option, output_option, sampling, uses_dask)
 
-#: Variables printed per group (all are in -o / --csv / --json).
-SHOWN = ("energy_wh", "carbon_g", "water_ml")
+#: Variables printed per group (all are in -o / --csv / --json): the registry's headline
+#: footprints, in its order.
+SHOWN = tuple(n for n, v in V.FOOTPRINT.items() if v.headline)
 
 
 def register(sub) -> None:
