@@ -59,9 +59,7 @@ from .estimate import INTERPOLATION, EstimateWarning
 from .priors import Scenario, load_scenario, with_region
 from .simulate import Normals, Plan, build_plan, check_draws, evaluate
 from .regions import regions
-from .scale import everyday_equivalents
 from .summary import summarize_draws, summary_mcse
-from .distributed import workload_totals
 
 #: ``method="auto"`` samples every request when the log has at most this many requests (a
 #: numerical setting, not an assumption: above it the per-request noise the conditional mean
@@ -145,6 +143,8 @@ def workload(log, *, scenario="default", draws: int = 10_000, seed=0, by=None,
     kw = dict(columns=columns, skip_unknown=skip_unknown, time_unit=time_unit, region=region,
               chunk_rows=chunk_rows, keep=keep)
     if client is not None:
+        from .distributed import workload_totals  # lazy: the dask path loads its own modules
+
         tot = workload_totals(client, log, cat, kw, progress=progress is not False)
     else:
         bar = _progress(log, progress)
@@ -329,6 +329,8 @@ def _exact(tot, plans, group, pos, cell_group, cat, draws, ss, backend, add):
 
 def _tree(tot, totals, keys, labels, gcodes, guniq, by, plan, ss, design, dims, exact,
           backend, log, region, models) -> xr.DataTree:
+    from .scale import everyday_equivalents  # lazy: `import mcfoot` does not load scale
+
     draws = design.draws
     hours = tot.hours.values()
     b2 = tot.bound2.values()

@@ -63,6 +63,17 @@ def test_bad_evidence_through_cli_exits_2(name, capsys):
     assert err.count("\n") == 1 and EXPECTED[name] in err
 
 
+def test_compare_and_calibrate_name_evidence_files_alike(capsys):
+    """One option name for evidence files: --evidence in compare as in calibrate (compare's
+    former --file stays an alias)."""
+    bad = str(BAD / "unknown_model.toml")
+    for cmd in (["compare", "--evidence", bad, "--draws", "10"],
+                ["compare", "--file", bad, "--draws", "10"],
+                ["calibrate", "--evidence", bad, "--draws", "10", "--loo"]):
+        assert main([*cmd, "-q"]) == 2, cmd
+        assert EXPECTED["unknown_model.toml"] in capsys.readouterr().err, cmd
+
+
 def test_a_single_model_entry_is_the_estimate_rescaled_to_its_statistic(tmp_path):
     """One model, fixed tokens, statistic 'mean', a scenario where the footprint is query
     time x power: the prediction is estimate()'s draws with each draw's query time replaced

@@ -3,8 +3,9 @@
 Each subcommand lives in its own module of this package with ``register(subparsers)``
 (adds its parser and sets ``func``) and a function ``func(args) -> int``; adding one is a
 module plus its name in :data:`COMMANDS`. Options several subcommands share are declared
-once here (:func:`common`, :func:`sampling`, :func:`ci_option`, :func:`output_option`,
-:func:`csv_option`, :func:`dask_options`).
+once here (:func:`common`, :func:`sampling`, :func:`region_option`, :func:`evidence_option`,
+:func:`design_option`, :func:`ci_option`, :func:`output_option`, :func:`csv_option`,
+:func:`dask_options`).
 Bad input exits 2 with one line on stderr, no traceback.
 """
 
@@ -76,21 +77,40 @@ SCENARIO_HELP = ("shipped scenario (paper, default, physical, serving), a .toml 
 
 
 def sampling(p: argparse.ArgumentParser, *, draws: bool = True, seed: bool = True,
-             catalogue: bool = False, when: str = "") -> None:
-    """``--scenario``, ``--draws``, ``--seed`` (and ``--catalogue``) of a run.
+             catalogue: bool = False, when: str = "", scenario: str = "default",
+             scenario_help: str = SCENARIO_HELP, draws_default: int = 10_000,
+             draws_help: str = "Monte Carlo draws") -> None:
+    """``--scenario``, ``--draws``, ``--seed`` (and ``--catalogue``) of a run: the one
+    declaration of each (``scenario``, ``draws_default``: the subcommand's defaults).
 
     ``when``: for subcommands that simulate only without ``--input`` (e.g. "when
     simulating")."""
     tail = f" {when}" if when else ""
-    p.add_argument("--scenario", default="default",
-                   help=f"{SCENARIO_HELP}{tail} (default)")
+    p.add_argument("--scenario", default=scenario,
+                   help=f"{scenario_help}{tail} (default: {scenario})")
     if draws:
-        p.add_argument("--draws", type=int, default=10_000,
-                       help=f"Monte Carlo draws{tail} (10000)")
+        p.add_argument("--draws", type=int, default=draws_default,
+                       help=f"{draws_help}{tail} ({draws_default})")
     if seed:
         p.add_argument("--seed", type=int, default=0, help=f"random seed{tail} (0)")
     if catalogue:
         p.add_argument("--catalogue", default=None, help="catalogue CSV (default: shipped)")
+
+
+def region_option(p: argparse.ArgumentParser,
+                  what: str = "apply a named grid region to every host") -> None:
+    """``--region``: a named grid region (``mcfoot priors regions``) for the hosts."""
+    p.add_argument("--region", default=None, help=f"{what} (`mcfoot priors regions`)")
+
+
+def evidence_option(p: argparse.ArgumentParser, shipped, alias: bool = False) -> None:
+    """``--evidence``: the evidence files (.toml) or shipped names of ``shipped``; default:
+    every shipped one. ``alias``: also accept ``--file``, compare's former spelling."""
+    names = ("--evidence", "--file") if alias else ("--evidence",)
+    p.add_argument(*names, dest="evidence", nargs="+", default=None, metavar="EVIDENCE",
+                   help=f"evidence files (.toml) or shipped names ({', '.join(shipped)}); "
+                        f"default: all shipped" + ("; --file: the former spelling, deprecated"
+                                                   if alias else ""))
 
 
 def design_option(p: argparse.ArgumentParser, what: str = "") -> None:

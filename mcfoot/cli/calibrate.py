@@ -9,7 +9,8 @@ import warnings
 
 import numpy as np
 
-from . import common, design_option
+from ..evidence import shipped_evidence
+from . import common, design_option, evidence_option, sampling
 
 
 def register(sub) -> None:
@@ -26,18 +27,15 @@ def register(sub) -> None:
                "  mcfoot run --scenario posterior.nc --draws 10000 -o out.nc\n"
                "  mcfoot calibrate --scenario serving --loo",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--scenario", default="serving",
-                   help="scenario to calibrate (default serving), a shipped name or .toml")
-    p.add_argument("--evidence", nargs="+", default=None,
-                   help="evidence TOML file(s) (default: the shipped ones)")
+    sampling(p, scenario="serving", scenario_help="scenario to calibrate, a shipped name or "
+             ".toml", draws_default=4_000,
+             draws_help="prior draws / particles, and posterior draws written")
+    evidence_option(p, shipped_evidence())
     p.add_argument("--exclude", nargs="+", default=(), metavar="ID",
                    help="evidence ids to leave out")
-    p.add_argument("--draws", type=int, default=4_000,
-                   help="prior draws / particles, and posterior draws written (4000)")
     p.add_argument("--min-ess", type=int, default=2_000,
                    help="effective sample size asked for (2000)")
     p.add_argument("--method", choices=("auto", "importance", "tempering"), default="auto")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     design_option(p, "of the prior draws / initial particles; the posterior draws are "
                      "resampled, plain Monte Carlo")
     p.add_argument("--no-footprint", action="store_true",

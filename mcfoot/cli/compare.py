@@ -10,7 +10,7 @@ from .. import io
 from .._validate import figure_path
 from ..compare import compare, table
 from ..evidence import shipped_evidence
-from . import SCENARIO_HELP, check_output_option, common, csv_option
+from . import check_output_option, common, csv_option, evidence_option, sampling
 
 
 def register(sub) -> None:
@@ -25,13 +25,8 @@ def register(sub) -> None:
                "  mcfoot compare --scenario paper --json\n"
                "  mcfoot compare --plot compare.png",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--scenario", default="default",
-                   help=SCENARIO_HELP)
-    p.add_argument("--file", nargs="+", default=None, metavar="EVIDENCE",
-                   help=f"evidence files (.toml) or shipped names "
-                        f"({', '.join(shipped_evidence())}); default: all shipped")
-    p.add_argument("--draws", type=int, default=10_000, help="Monte Carlo draws (10000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    sampling(p)
+    evidence_option(p, shipped_evidence(), alias=True)
     p.add_argument("--plot", default=None, metavar="FIGURE",
                    help="also draw the published figures against the intervals (.png/.pdf/.svg)")
     csv_option(p, "the table", "one row per entry; figures in the unit of its 'unit' "
@@ -60,7 +55,7 @@ def _run(args) -> int:
     if args.plot:  # fail on a bad figure or table path before the work
         figure_path(args.plot)
     check_output_option(args)
-    ds = compare(args.scenario, args.file, draws=args.draws, seed=args.seed)
+    ds = compare(args.scenario, args.evidence, draws=args.draws, seed=args.seed)
     rows = table(ds)
     if args.csv:
         io.write_csv(_frame(rows), args.csv, provenance=dict(ds.attrs))

@@ -9,7 +9,8 @@ import warnings
 
 from ..estimate import EstimateWarning, estimate
 from ..summary import summarize_draws
-from . import SCENARIO_HELP, check_output_option, common, csv_option, design_option
+from . import (check_output_option, common, csv_option, design_option, region_option,
+               sampling)
 
 #: variables printed, in order (every footprint variable of the result, then the host factors)
 SKIP = ("latency_s", "speed_tokens_per_s")
@@ -31,12 +32,8 @@ def register(sub) -> None:
     p.add_argument("--output-tokens", type=int, required=True, help="output tokens")
     p.add_argument("--input-tokens", type=int, default=None,
                    help="input tokens (default: the model's smallest measured prompt size)")
-    p.add_argument("--scenario", default="default",
-                   help=SCENARIO_HELP)
-    p.add_argument("--draws", type=int, default=10_000, help="Monte Carlo draws (10000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--region", default=None,
-                   help="apply a named grid region to the host (`mcfoot priors regions`)")
+    sampling(p)
+    region_option(p, "apply a named grid region to the host")
     design_option(p)
     csv_option(p, "the table")
     common(p, json=True)

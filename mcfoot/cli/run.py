@@ -7,7 +7,8 @@ import time
 
 from .. import io
 from ..simulate import simulate
-from . import common, dask_client, dask_options, design_option, output_option, sampling, uses_dask
+from . import (common, dask_client, dask_options, design_option, output_option, region_option,
+               sampling, uses_dask)
 
 
 def register(sub) -> None:
@@ -18,8 +19,7 @@ def register(sub) -> None:
     sampling(p, catalogue=True)
     p.add_argument("--models", nargs="+", default=None, help="model ids to keep")
     p.add_argument("--prompts", nargs="+", default=None, help="prompt sizes to keep")
-    p.add_argument("--region", default=None,
-                   help="apply a named grid region to every host (`mcfoot priors regions`)")
+    region_option(p)
     p.add_argument("--chunk-draws", type=int, default=None, help="draws per chunk")
     design_option(p)
     dask_options(p, "run on a local dask cluster of this many worker processes, writing the "

@@ -11,7 +11,7 @@ import warnings
 from .. import io, variables as V
 from ..workload import BY, METHODS, summary_table, workload
 from . import (check_output_option, ci_option, common, csv_option, dask_client, dask_options,
-               design_option, output_option, sampling, uses_dask)
+               design_option, output_option, region_option, sampling, uses_dask)
 
 #: Variables printed per group (all are in -o / --csv / --json): the registry's headline
 #: footprints, in its order.
@@ -36,9 +36,8 @@ def register(sub) -> None:
                    help=f"group totals by any of {', '.join(BY)}")
     sampling(p, catalogue=True)
     design_option(p, "of the shared inputs")
-    p.add_argument("--region", default=None,
-                   help="grid region for requests whose row names none (`mcfoot priors "
-                        "regions`); default: each host's own priors")
+    region_option(p, "grid region for requests whose row names none (default: each host's "
+                     "own priors)")
     p.add_argument("--columns", default=None, metavar="OURS=THEIRS,...",
                    help="map the log's column names, e.g. model=engine")
     p.add_argument("--skip-unknown", action="store_true",
