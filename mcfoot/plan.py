@@ -80,8 +80,9 @@ def _select(ds: xr.Dataset, models, prompts) -> xr.Dataset:
 
 
 def _check_new_keys(sc: Scenario, ds: xr.Dataset) -> None:
-    """An entry an extending file adds for a host / hardware / size class that no row of the
-    (whole) catalogue has would silently do nothing: it is an error, with the closest keys."""
+    """An entry a scenario file of the user's names (a whole scenario, or what an extending
+    file adds) for a host / hardware / size class that no row of the (whole) catalogue has
+    would silently do nothing: it is an error, with the closest keys."""
     have = {"hardware": {(str(h),) for h in ds.hardware.values},
             "host": {(str(h),) for h in ds.host.values},
             "combo": {(str(a), str(b)) for a, b in zip(ds.size_class.values, ds.hardware.values)}}

@@ -301,8 +301,9 @@ def _load_tree(path: Path, seen: tuple[Path, ...] = ()
     files, hashes = [str(path)], ["sha256:" + hashlib.sha256(raw).hexdigest()]
     meta = doc.get("meta")
     base_name = meta.get("extends") if isinstance(meta, dict) else None
-    if base_name is None:
-        return doc, files, hashes, frozenset()
+    shipped = path.resolve().parent == Path(str(priors_dir())).resolve()
+    if base_name is None:  # a whole scenario: every key it names is its own (not shipped)
+        return doc, files, hashes, frozenset() if shipped else _new_keys(doc, {})
     if not isinstance(base_name, str):
         raise PriorsError(f"[meta] extends = {base_name!r} must be a scenario name or a path",
                           str(path))
@@ -335,7 +336,6 @@ def _load_tree(path: Path, seen: tuple[Path, ...] = ()
     merged["meta"] = {**{k: v for k, v in base.get("meta", {}).items() if k != "extends"},
                       **doc["meta"]}
     merged["meta"].pop("extends", None)
-    shipped = path.resolve().parent == Path(str(priors_dir())).resolve()
     new = bnew | (frozenset() if shipped else _new_keys(doc, base))
     return merged, files + bfiles, hashes + bhashes, new
 

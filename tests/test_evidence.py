@@ -63,6 +63,28 @@ def test_bad_evidence_through_cli_exits_2(name, capsys):
     assert err.count("\n") == 1 and EXPECTED[name] in err
 
 
+def test_compare_prints_each_note_once_naming_its_entries(capsys):
+    """Entries that share an estimate note (the same requests outside the measured prompt
+    sizes, the same reason a lab bench is not predictable) get it once, after the ids of all
+    of them; every entry with a note is named exactly once."""
+    args = ["compare", "--scenario", "default", "--draws", "50"]
+    assert main([*args, "--json"]) == 0
+    reasons = {r["id"]: r["reason"] for r in json.loads(capsys.readouterr().out)["rows"]
+               if r["reason"]}
+    assert len(reasons) > len(set(reasons.values()))  # some entries share a note
+    assert main([*args, "-q"]) == 0
+    out = capsys.readouterr().out
+    lines = out.split("notes:\n", 1)[1].splitlines()
+    named = {}
+    for line in lines:
+        ids, reason = line.strip().split(": ", 1)
+        for i in ids.split(", "):
+            assert i not in named, i
+            named[i] = reason
+    assert named == reasons
+    assert len(lines) == len(set(reasons.values()))
+
+
 def test_compare_and_calibrate_name_evidence_files_alike(capsys):
     """One option name for evidence files: --evidence in compare as in calibrate (compare's
     former --file stays an alias)."""

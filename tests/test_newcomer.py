@@ -94,6 +94,26 @@ def test_new_host_of_own_catalogue_accepted_and_misspelling_refused(tmp_path):
         mcfoot.simulate(bad, 3, catalogue=cat)
 
 
+def test_whole_scenario_with_a_look_alike_host_is_refused(tmp_path, capsys):
+    """A whole scenario file (no ``extends``) is checked like an override: a quoted
+    look-alike host key (Cyrillic and accented letters for 'Azure') under [pue] matches no
+    catalogue host and would do nothing; it is refused, naming the key and the known hosts."""
+    from mcfoot.priors import scenario_path
+
+    whole = tmp_path / "whole.toml"
+    whole.write_text(Path(scenario_path("paper")).read_text(encoding="utf-8"), encoding="utf-8")
+    assert mcfoot.simulate(whole, 3, models=["gpt-4o-mar"])["footprint"].sizes["draw"] == 3
+    bad = tmp_path / "bad.toml"
+    bad.write_text(whole.read_text(encoding="utf-8") + '\n[pue."\u00c4z\u00fcr\u0435"]\n'
+                   'dist = "fixed"\nvalue = 1.2\nunit = "1"\nsource = "t"\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"\[pue.\u00c4z\u00fcr\u0435\] matches no host of "
+                                         r"catalogue catalogue_2025-10-26.csv \((closest|known): .*Azure"):
+        mcfoot.simulate(bad, 3, models=["gpt-4o-mar"])
+    rc, out, err = run_cli(["run", "--scenario", str(bad), "--draws", "3",
+                            "-o", str(tmp_path / "x.nc")], capsys)
+    assert rc == 2 and "matches no host" in err and not (tmp_path / "x.nc").exists()
+
+
 def test_validate_with_catalogue_reports_misspelled_override(capsys):
     bad = Path(__file__).parent / "bad_inputs" / "override_misspelled_host.toml"
     rc, out, err = run_cli(["priors", "validate", str(bad), "--catalogue",

@@ -76,7 +76,7 @@ def _run(args) -> int:
             f"{'mcfoot median [90% interval]':34s} {'P':>5s}  verdict")
     print(head)
     print("-" * len(head))
-    notes = []
+    notes: dict[str, list[str]] = {}  # each distinct note once, with the entries it concerns
     for r in rows:
         pub = f"{r['value']:g} {r['unit']} ({r['statistic'][:3]})"
         if r["status"] == "ok":
@@ -84,13 +84,13 @@ def _run(args) -> int:
             pct = f"{r['percentile']:.1f}"
         else:
             mc, pct = "not predictable", "-"
-            notes.append(f"  {r['id']}: {r['reason']}")
         print(f"{r['id'][:46]:46s} {r['variable'][:38]:38s} {pub:>18s}  {mc:34s} {pct:>5s}  "
               f"{r['verdict']}")
-        if r["status"] == "ok" and r["reason"]:
-            notes.append(f"  {r['id']}: {r['reason']}")
+        if r["reason"]:
+            notes.setdefault(r["reason"], []).append(r["id"])
     print("verdict: where the published figure falls relative to mcfoot's 90% interval")
     if notes:
         print("notes:")
-        print("\n".join(notes))
+        for reason, ids in notes.items():
+            print(f"  {', '.join(ids)}: {reason}")
     return 0
