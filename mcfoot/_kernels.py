@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 
 from . import variables as V
-from ._numba import kernel, parallel_kernel, prange
+from ._numba import inline_kernel, kernel, parallel_kernel, prange
 from .footprint import NEWTON_STEPS, NEWTON_TOL
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -87,116 +88,135 @@ def _serve_query(spd, t_in, t_out, sv, m, d):
         tau / 3600.0 * sv[12, m, d]
 
 
+#: The kernel's inputs and outputs, named (numba passes namedtuples of arrays as they are).
+#: Per catalogue row (R rows, D draws): independent standard normals ``z_lat``/``z_spd``
+#: (R, D), the catalogue's latency / speed quantiles ``lat_q``/``spd_q`` (R, Q) at ``probs``
+#: (Q,), tokens, and the row's combo, host and model indices.
+Rows = namedtuple("Rows", "z_lat z_spd probs lat_q spd_q out_tokens combo host in_tokens "
+                          "model")
+#: Attributed power by boundary (kW) and embodied g CO2e per hour, each (combo, variant, draw).
+Power = namedtuple("Power", "acc_kw host_kw idle_kw embodied_g_per_h")
+#: Host factors, each (host, draw).
+Hosts = namedtuple("Hosts", "pue wue_site wue_source cif cif_market")
+#: Output arrays, (R, D) each (``energy_variants``: (V, R, D)); one of zero rows is not
+#: requested and not written.
+Outputs = namedtuple("Outputs", "latency speed energy_variants energy_accelerator energy_host "
+                                "energy_idle energy_it energy carbon carbon_market "
+                                "carbon_embodied water_site water_source water batch")
+
+
+@inline_kernel
+def _hours_energies(acc_kw, host_kw, idle_kw, embodied_g_per_h, c, d, r, hours, p, n_var,
+                    variants, w_var):
+    """(accelerator, host, idle) Wh and embodied g CO2e of one query from hours x power,
+    means over the utilization variants (each variant's facility energy into
+    ``variants``, when requested)."""
+    sa = 0.0
+    sh = 0.0
+    si = 0.0
+    se = 0.0
+    for v in range(n_var):
+        ea = 1000.0 * hours * acc_kw[c, v, d]
+        eh = 1000.0 * hours * host_kw[c, v, d]
+        ei = 1000.0 * hours * idle_kw[c, v, d]
+        if w_var:
+            variants[v, r, d] = (ea + eh + ei) * p
+        sa += ea
+        sh += eh
+        si += ei
+        se += hours * embodied_g_per_h[c, v, d]
+    return sa / n_var, sh / n_var, si / n_var, se
+
+
+@kernel
+def _row(r, rows, c00, c10, c11, power, hosts, serve, out):
+    """Every draw of catalogue row ``r``: the body of :func:`_footprint`'s parallel loop, a
+    function of its own because numba loses writes through a namedtuple's arrays made in a
+    ``prange`` body; here the groups are unpacked into plain arrays once per row."""
+    z_lat, z_spd, probs, lat_q, spd_q, out_tokens, combo, host, in_tokens, model = rows
+    acc_kw, host_kw, idle_kw, embodied_g_per_h = power
+    pue, wue_site, wue_source, cif, cif_market = hosts
+    (lat_out, spd_out, var_out, acc_out, host_out, idle_out, it_out, energy_out, carbon_out,
+     market_out, embodied_out, ws_out, wsrc_out, w_out, batch_out) = out
+    n_var, nq = acc_kw.shape[1], probs.shape[0]
+    c, h, t_out = combo[r], host[r], out_tokens[r]
+    # an output of zero rows was not requested: it is not written
+    w = (acc_out.shape[0] > 0, host_out.shape[0] > 0, idle_out.shape[0] > 0,
+         it_out.shape[0] > 0, energy_out.shape[0] > 0, carbon_out.shape[0] > 0,
+         market_out.shape[0] > 0, embodied_out.shape[0] > 0, ws_out.shape[0] > 0,
+         wsrc_out.shape[0] > 0, w_out.shape[0] > 0)
+    serving, w_batch, w_var = serve.shape[0] > 0, batch_out.shape[0] > 0, var_out.shape[1] > 0
+    for d in range(z_lat.shape[1]):
+        a, b = z_lat[r, d], z_spd[r, d]
+        lat = _interp(0.5 * math.erfc(-(c00 * a) * _INV_SQRT2), probs, lat_q, r, nq)
+        spd = _interp(0.5 * math.erfc(-(c10 * a + c11 * b) * _INV_SQRT2), probs, spd_q, r, nq)
+        p = pue[h, d]
+        if serving:
+            ea, eh, ei, bt, se = _serve_query(spd, in_tokens[r], t_out, serve, model[r], d)
+            if w_batch:
+                batch_out[r, d] = bt
+            if w_var:
+                var_out[0, r, d] = (ea + eh + ei) * p
+        else:
+            ea, eh, ei, se = _hours_energies(acc_kw, host_kw, idle_kw, embodied_g_per_h, c, d,
+                                             r, (lat + t_out / spd) / 3600.0, p, n_var,
+                                             var_out, w_var)
+        it = ea + eh + ei
+        energy = it * p
+        ws = it * wue_site[h, d]
+        wsrc = energy * wue_source[h, d]
+        lat_out[r, d] = lat
+        spd_out[r, d] = spd
+        if w[0]:
+            acc_out[r, d] = ea
+        if w[1]:
+            host_out[r, d] = eh
+        if w[2]:
+            idle_out[r, d] = ei
+        if w[3]:
+            it_out[r, d] = it
+        if w[4]:
+            energy_out[r, d] = energy
+        if w[5]:
+            carbon_out[r, d] = energy * cif[h, d]
+        if w[6]:
+            market_out[r, d] = energy * cif_market[h, d]
+        if w[7]:
+            embodied_out[r, d] = se / n_var
+        if w[8]:
+            ws_out[r, d] = ws
+        if w[9]:
+            wsrc_out[r, d] = wsrc
+        if w[10]:
+            w_out[r, d] = ws + wsrc
+
+
 @parallel_kernel
-def _footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
-               acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site, wue_source, cif,
-               cif_market, in_tokens, row_model, serve, lat_out, spd_out, energy_v_out, acc_out,
-               host_out, idle_out, it_out, energy_out, carbon_out, carbon_market_out,
-               carbon_embodied_out, ws_out, wsrc_out, w_out, batch_out):
+def _footprint(rows, chol, power, hosts, serve, out):
     """Fused footprint of every (row, draw); see ``footprint.footprint_reference``.
 
-    Power comes split by boundary, each (combo, variant, draw): accelerators, host
-    (CPU/DRAM/network) and idle provisioned capacity attributed to the query. Per variant
-    the three IT energies are summed and times PUE give ``energy_v_out``; the boundary
-    energies are variant means, ``it = acc + host + idle`` and ``energy = it * PUE`` (the
-    identities hold exactly, per draw). Embodied carbon is node time times the hardware's
-    amortised manufacturing emissions per hour of the query's share (``embodied_g_per_h``,
-    per combo, variant and draw), averaged over variants like the energies.
+    ``rows``, ``power``, ``hosts``, ``out``: :data:`Rows`, :data:`Power`, :data:`Hosts`,
+    :data:`Outputs`. Power comes split by boundary, each (combo, variant, draw):
+    accelerators, host (CPU/DRAM/network) and idle provisioned capacity attributed to the
+    query. Per variant the three IT energies are summed and times PUE give
+    ``energy_variants``; the boundary energies are variant means, ``it = acc + host +
+    idle`` and ``energy = it * PUE`` (the identities hold exactly, per draw). Embodied
+    carbon is node time times the hardware's amortised manufacturing emissions per hour of
+    the query's share, averaged over variants like the energies.
 
     With serving parameters (``serve`` of shape (len(SERVE_KEYS), models, draws), else
     (0, 1, 1)) the boundary energies come from serving physics at the batch implied by the
-    sampled speed (``_serve_query``; written to ``batch_out``), not from hours x power.
+    sampled speed (``_serve_query``; written to ``out.batch``), not from hours x power.
 
     Rows are split across threads (``prange``); each iteration writes only its own row, so
-    results do not depend on the thread count. ``lat_out``/``spd_out`` may alias
-    ``z_lat``/``z_spd`` (each element is read before it is written).
+    results do not depend on the thread count. ``out.latency``/``out.speed`` may alias
+    ``rows.z_lat``/``rows.z_spd`` (each element is read before it is written). An output
+    of zero rows was not requested: it is not written (the values are computed all the
+    same, so the requested ones do not depend on what else was asked).
     """
-    n_rows, n_draws = z_lat.shape
-    n_var = acc_kw.shape[1]
-    nq = probs.shape[0]
     c00, c10, c11 = chol[0, 0], chol[1, 0], chol[1, 1]
-    serving = serve.shape[0] > 0
-    # an output of zero rows was not requested: it is not written (the values are computed
-    # all the same, so the requested ones do not depend on what else was asked)
-    w_var = energy_v_out.shape[1] > 0
-    w_acc = acc_out.shape[0] > 0
-    w_host = host_out.shape[0] > 0
-    w_idle = idle_out.shape[0] > 0
-    w_it = it_out.shape[0] > 0
-    w_energy = energy_out.shape[0] > 0
-    w_carbon = carbon_out.shape[0] > 0
-    w_market = carbon_market_out.shape[0] > 0
-    w_embodied = carbon_embodied_out.shape[0] > 0
-    w_ws = ws_out.shape[0] > 0
-    w_wsrc = wsrc_out.shape[0] > 0
-    w_w = w_out.shape[0] > 0
-    w_batch = batch_out.shape[0] > 0
-    for r in prange(n_rows):
-        c = row_combo[r]
-        h = row_host[r]
-        t_out = out_tokens[r]
-        for d in range(n_draws):
-            a = z_lat[r, d]
-            b = z_spd[r, d]
-            u1 = 0.5 * math.erfc(-(c00 * a) * _INV_SQRT2)
-            u2 = 0.5 * math.erfc(-(c10 * a + c11 * b) * _INV_SQRT2)
-            lat = _interp(u1, probs, lat_q, r, nq)
-            spd = _interp(u2, probs, spd_q, r, nq)
-            p = pue[h, d]
-            if serving:
-                ea, eh, ei, bt, se = _serve_query(spd, in_tokens[r], t_out, serve, row_model[r],
-                                                  d)
-                if w_batch:
-                    batch_out[r, d] = bt
-                if w_var:
-                    energy_v_out[0, r, d] = (ea + eh + ei) * p
-            else:
-                hours = (lat + t_out / spd) / 3600.0
-                sa = 0.0
-                sh = 0.0
-                si = 0.0
-                se = 0.0
-                for v in range(n_var):
-                    ea = 1000.0 * hours * acc_kw[c, v, d]
-                    eh = 1000.0 * hours * host_kw[c, v, d]
-                    ei = 1000.0 * hours * idle_kw[c, v, d]
-                    if w_var:
-                        energy_v_out[v, r, d] = (ea + eh + ei) * p
-                    sa += ea
-                    sh += eh
-                    si += ei
-                    se += hours * embodied_g_per_h[c, v, d]
-                ea = sa / n_var
-                eh = sh / n_var
-                ei = si / n_var
-            it = ea + eh + ei
-            energy = it * p
-            ws = it * wue_site[h, d]
-            wsrc = energy * wue_source[h, d]
-            lat_out[r, d] = lat
-            spd_out[r, d] = spd
-            if w_acc:
-                acc_out[r, d] = ea
-            if w_host:
-                host_out[r, d] = eh
-            if w_idle:
-                idle_out[r, d] = ei
-            if w_it:
-                it_out[r, d] = it
-            if w_energy:
-                energy_out[r, d] = energy
-            if w_carbon:
-                carbon_out[r, d] = energy * cif[h, d]
-            if w_market:
-                carbon_market_out[r, d] = energy * cif_market[h, d]
-            if w_embodied:
-                carbon_embodied_out[r, d] = se / n_var
-            if w_ws:
-                ws_out[r, d] = ws
-            if w_wsrc:
-                wsrc_out[r, d] = wsrc
-            if w_w:
-                w_out[r, d] = ws + wsrc
+    for r in prange(rows.z_lat.shape[0]):
+        _row(r, rows, c00, c10, c11, power, hosts, serve, out)
 
 
 def footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
@@ -213,16 +233,18 @@ def footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, ro
     none2, none3 = np.empty((0, 0)), np.empty((0, 0, 0))
     if serving is None:
         serving = (np.zeros(1), np.zeros(1, np.int64), np.zeros((0, 1, 1)))
-    batch = out.get("batch", none2)
-    o = [out.get(k, none2) for k in _OUTPUT_KEYS]
-    _footprint(z_lat, z_spd, np.ascontiguousarray(chol), probs, lat_q, spd_q, out_tokens,
-               row_combo, row_host, acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site,
-               wue_source, cif, cif_market, *serving, out["latency"], out["speed"],
-               out.get(V.VARIANTS_KEY, none3), *o, batch)
+    in_tokens, row_model, serve = serving
+    rows = Rows(z_lat, z_spd, probs, lat_q, spd_q, out_tokens, row_combo, row_host, in_tokens,
+                row_model)
+    outputs = Outputs(out["latency"], out["speed"], out.get(V.VARIANTS_KEY, none3),
+                      *(out.get(k, none2) for k in _OUTPUT_KEYS), out.get("batch", none2))
+    _footprint(rows, np.ascontiguousarray(chol), Power(acc_kw, host_kw, idle_kw,
+                                                       embodied_g_per_h),
+               Hosts(pue, wue_site, wue_source, cif, cif_market), serve, outputs)
     return out
 
 
-#: the kernel's per-(slot, draw) output arguments, in its signature's order
+#: the kernel's per-(slot, draw) outputs (:data:`Outputs` fields), in its order
 _OUTPUT_KEYS = ("energy_accelerator", "energy_host", "energy_idle", "energy_it", "energy",
                 "carbon", "carbon_market", "carbon_embodied", "water_site", "water_source",
                 "water")
