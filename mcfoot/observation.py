@@ -298,9 +298,28 @@ def _weighted_median(vals: np.ndarray, w: np.ndarray) -> np.ndarray:
     return xs[np.arange(n), j]
 
 
+def _padded_requests(full: xr.Dataset, models: list, rows_per_model: dict
+                     ) -> tuple[xr.Dataset, int]:
+    """One request catalogue, model x prompt (r0..r{width-1}), of each model's (output,
+    input) token counts, padded with its first request (evaluated, never read); and the
+    width."""
+    width = max(len(v) for v in rows_per_model.values())
+    parts = []
+    for m in models:
+        r = rows_per_model[m] + [rows_per_model[m][0]] * (width - len(rows_per_model[m]))
+        out_t = np.array([t for t, _ in r], np.int64)
+        tin = np.array([t for _, t in r])
+        in_t = None if np.isnan(tin).all() else np.where(np.isnan(tin), 0, tin).astype(np.int64)
+        parts.append(request_catalogue(full.sel(model=[m]), [m], out_t, in_t))
+    req = xr.concat(parts, dim="model", data_vars="different", coords="different",
+                    compat="equals", join="exact", combine_attrs="override") \
+        if len(parts) > 1 else parts[0]
+    return req, width
+
+
 def _request_catalogue(full: xr.Dataset, obs: list) -> tuple[xr.Dataset, _Layout]:
     """A catalogue with one row per (entry, model, output tokens, input tokens)."""
-    blocks, slots, nuisance, base = [], [], [], 0
+    slots, nuisance = [], []
     models_all = list(dict.fromkeys(m for o in obs for m, _ in o.models))
     unknown = [m for m in models_all if m not in set(map(str, full.model.values))]
     if unknown:
@@ -330,20 +349,7 @@ def _request_catalogue(full: xr.Dataset, obs: list) -> tuple[xr.Dataset, _Layout
                         rows_per_model[m].append((to, ti))
                     idx[mi, a, b] = seen[key]
         slots.append(idx)
-    width = max(len(v) for v in rows_per_model.values())
-    # one request catalogue: model x prompt (r0..r{width-1}); pad with each model's first
-    # request (evaluated, never read)
-    parts = []
-    for m in models_all:
-        r = rows_per_model[m] + [rows_per_model[m][0]] * (width - len(rows_per_model[m]))
-        out_t = np.array([t for t, _ in r], np.int64)
-        tin = np.array([t for _, t in r])
-        in_t = None if np.isnan(tin).all() else np.where(np.isnan(tin), 0, tin).astype(np.int64)
-        parts.append(request_catalogue(full.sel(model=[m]), [m], out_t, in_t))
-    req = xr.concat(parts, dim="model", data_vars="different", coords="different",
-                    compat="equals", join="exact", combine_attrs="override") \
-        if len(parts) > 1 else parts[0]
-    n_p = width
+    req, n_p = _padded_requests(full, models_all, rows_per_model)
     mpos = {m: i for i, m in enumerate(models_all)}
     for e, o in enumerate(obs):
         for mi, (m, _) in enumerate(o.models):

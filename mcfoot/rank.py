@@ -469,6 +469,24 @@ def add_rank_probabilities(ds: xr.Dataset, dims: tuple[str, ...], P: np.ndarray,
                                      "long_name": "probability of being the most efficient"})
 
 
+def _with_model_labels(ds: xr.Dataset, cat, fp, kept) -> xr.Dataset:
+    """``ds`` with each ranked model's display name, company and host as coordinates."""
+    for c in ("model_name", "company", "host"):
+        src = cat if c in cat.data_vars else fp
+        if c in src.variables:
+            ds = ds.assign_coords({c: ("model", src[c].sel(model=kept).values.astype(str))})
+    return ds
+
+
+def _add_rank_mcse(ds: xr.Dataset, dims: tuple[str, ...], mcse: dict) -> None:
+    """The Monte Carlo standard errors (:func:`rank_mcse`) of the rank probabilities."""
+    for name, d in (("rank_probability", dims + ("k",)), ("p_top", dims + ("k",)),
+                    ("expected_rank", dims), ("p_best", dims)):
+        err = mcse["rank_probability"][..., 0] if name == "p_best" else mcse[name]
+        ds[f"{name}_mcse"] = (d, err, {"units": "1", "long_name":
+                                       f"Monte Carlo standard error of {name}"})
+
+
 def _to_dataset(tree, part: Participants, res: Ranks, ci_prob: float, attrs: dict) -> xr.Dataset:
     kept, prompts, has = part.kept, part.prompts, part.has
     pooled = res.dmu_score is not None
@@ -483,11 +501,7 @@ def _to_dataset(tree, part: Participants, res: Ranks, ci_prob: float, attrs: dic
     cat = tree["catalogue"]
     coords = {"draw": fp.draw.values, "model": kept, "prompt": prompts, "k": k_coord(n_m),
               "ci_bound": ["lower", "upper"]}
-    ds = xr.Dataset(coords=coords)
-    for c in ("model_name", "company", "host"):
-        src = cat if c in cat.data_vars else fp
-        if c in src.variables:
-            ds = ds.assign_coords({c: ("model", src[c].sel(model=kept).values.astype(str))})
+    ds = _with_model_labels(xr.Dataset(coords=coords), cat, fp, kept)
     m_dims = ("model",) if pooled else ("model", "prompt")
     d_dims = ("draw",) + m_dims
     how = "mean over the model's prompt sizes of its DMUs' " if pooled else ""
@@ -503,12 +517,7 @@ def _to_dataset(tree, part: Participants, res: Ranks, ci_prob: float, attrs: dic
         "the smallest rank; NaN: failed draw or absent)"})
     add_rank_probabilities(ds, m_dims, P, expected)
     lay = _mcse.layout(tree.attrs, fp.sizes["draw"])
-    mcse = rank_mcse(ranks, n_m, lay)
-    for name, dims in (("rank_probability", m_dims + ("k",)), ("p_top", m_dims + ("k",)),
-                       ("expected_rank", m_dims), ("p_best", m_dims)):
-        err = mcse["rank_probability"][..., 0] if name == "p_best" else mcse[name]
-        ds[f"{name}_mcse"] = (dims, err, {"units": one, "long_name":
-                                          f"Monte Carlo standard error of {name}"})
+    _add_rank_mcse(ds, m_dims, rank_mcse(ranks, n_m, lay))
     ds["rank_interval"] = (m_dims + ("ci_bound",), interval, {
         "units": one, "long_name": f"{100 * attrs['ci_prob']:g}% equal-tailed rank interval",
         "ci_kind": "eti", "ci_prob": attrs["ci_prob"]})

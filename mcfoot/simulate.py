@@ -214,22 +214,11 @@ def _row_chol(plan: Plan) -> np.ndarray:
     return np.eye(2)
 
 
-def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
-             out: dict | None = None, values: dict | None = None, repeat: int = 1
-             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Footprints for the given normals. Returns (outputs over (slot, draw), group inputs).
-
-    With ``backend="numba"`` the row normals are overwritten by the sampled latency and
-    speed (they become ``outputs["latency"]``/``["speed"]``), saving two large arrays.
-    ``values``: the group inputs already evaluated (:func:`_group_values` of the same
-    normals; calibration evaluates several query points per draw of the group inputs).
-    ``repeat``: row-normal columns per draw of the group inputs (``values`` then has
-    ``columns / repeat`` draws; the group-level arrays are computed once per draw and
-    repeated, column ``j`` reading draw ``j // repeat``).
-    """
-    choice("backend", backend, BACKENDS, "the numba kernel or its NumPy twin")
-    n = normals.latency.shape[1] // repeat
-    values = _group_values(plan, normals, n) if values is None else dict(values)
+def _kernel_groups(plan: Plan, values: dict, n: int, repeat: int):
+    """The kernel's group-level inputs from the group values of ``n`` draws: attributed
+    power by boundary, host factors and the serving parameters (``None`` unless the serving
+    attribution, whose derived inputs are added to ``values``), each repeated ``repeat``
+    times along draws (see :func:`evaluate`)."""
     serving = None
     if plan.scenario.attribution == "serving":
         serve, extra = serve_arrays(plan, values)
@@ -248,7 +237,27 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
         power = {k: rep(a) for k, a in power.items()}
         if serving is not None:
             serving = (serving[0], serving[1], rep(serving[2]))
-        n *= repeat
+    return power, host, serving
+
+
+def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
+             out: dict | None = None, values: dict | None = None, repeat: int = 1
+             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Footprints for the given normals. Returns (outputs over (slot, draw), group inputs).
+
+    With ``backend="numba"`` the row normals are overwritten by the sampled latency and
+    speed (they become ``outputs["latency"]``/``["speed"]``), saving two large arrays.
+    ``values``: the group inputs already evaluated (:func:`_group_values` of the same
+    normals; calibration evaluates several query points per draw of the group inputs).
+    ``repeat``: row-normal columns per draw of the group inputs (``values`` then has
+    ``columns / repeat`` draws; the group-level arrays are computed once per draw and
+    repeated, column ``j`` reading draw ``j // repeat``).
+    """
+    choice("backend", backend, BACKENDS, "the numba kernel or its NumPy twin")
+    n = normals.latency.shape[1] // repeat
+    values = _group_values(plan, normals, n) if values is None else dict(values)
+    power, host, serving = _kernel_groups(plan, values, n, repeat)
+    n *= repeat
     args = (normals.latency, normals.speed, _row_chol(plan), plan.probs, plan.lat_q,
             plan.spd_q, plan.out_tokens, plan.slot_combo, plan.slot_host,
             power["accelerator"], power["host"], power["idle"], power["embodied"],
@@ -463,23 +472,9 @@ def _grid(plan: Plan, a: np.ndarray) -> np.ndarray:
     return np.moveaxis(a.reshape(len(plan.models), len(plan.prompts), -1), -1, 0)
 
 
-def _to_tree(plan, full, variants, values, ss, draws, backend, start=0,
-             design: rng.Design | None = None) -> xr.DataTree:
-    coords = {"draw": np.arange(start, start + draws), "model": list(plan.models),
-              "prompt": list(plan.prompts)}
-    fpt = xr.Dataset(coords=coords)
-    for name, v in V.FOOTPRINT.items():
-        if v.kernel_key in full:  # the requested ones (simulate's ``variables``)
-            fpt[name] = (v.dims, _grid(plan, full[v.kernel_key]), v.attrs)
-    if variants is not None:
-        for i, (name, v) in enumerate(V.BAND.items()):
-            fpt[name] = (v.dims, _grid(plan, variants[i]), v.attrs)
-    host_idx = plan.slot_host.reshape(len(plan.models), -1)[:, 0]
-    for name, v in V.HOST.items():
-        fpt[name] = (v.dims, values[v.quantity][host_idx].T, v.attrs)
-    for col in ("company", "size_class", "hardware", "host"):
-        fpt = fpt.assign_coords({col: ("model", plan.catalogue[col].values.astype(str))})
-
+def _inputs_group(plan, full, values, coords) -> xr.Dataset:
+    """The ``inputs`` group of a run: sampled row inputs, serving's derived inputs, every
+    group-level prior's draws (units, long name, kinds) and the attributed power."""
     inp = xr.Dataset(coords={"draw": coords["draw"], "model": coords["model"],
                              "prompt": coords["prompt"],
                              "hardware": list(plan.keys["hardware"]),
@@ -506,7 +501,27 @@ def _to_tree(plan, full, variants, values, ss, draws, backend, start=0,
         power = V.DERIVED["power_kw"]
         inp[power.name] = (power.dims, np.moveaxis(pw, -1, 0), power.attrs)
         inp = inp.assign_coords(bound=list(names))
+    return inp
 
+
+def _to_tree(plan, full, variants, values, ss, draws, backend, start=0,
+             design: rng.Design | None = None) -> xr.DataTree:
+    coords = {"draw": np.arange(start, start + draws), "model": list(plan.models),
+              "prompt": list(plan.prompts)}
+    fpt = xr.Dataset(coords=coords)
+    for name, v in V.FOOTPRINT.items():
+        if v.kernel_key in full:  # the requested ones (simulate's ``variables``)
+            fpt[name] = (v.dims, _grid(plan, full[v.kernel_key]), v.attrs)
+    if variants is not None:
+        for i, (name, v) in enumerate(V.BAND.items()):
+            fpt[name] = (v.dims, _grid(plan, variants[i]), v.attrs)
+    host_idx = plan.slot_host.reshape(len(plan.models), -1)[:, 0]
+    for name, v in V.HOST.items():
+        fpt[name] = (v.dims, values[v.quantity][host_idx].T, v.attrs)
+    for col in ("company", "size_class", "hardware", "host"):
+        fpt = fpt.assign_coords({col: ("model", plan.catalogue[col].values.astype(str))})
+
+    inp = _inputs_group(plan, full, values, coords)
     attrs = provenance.stamp(
         "simulate", provenance.run_attrs(plan, ss, draws, backend, design),
         title="mcfoot per-query footprint distributions",
