@@ -20,6 +20,7 @@ examples:
   mcfoot priors validate my_scenario.toml
   mcfoot priors validate my_scenario.toml --catalogue my_models.csv
   mcfoot priors regions
+  mcfoot priors audit default serving
 """
 
 
@@ -56,6 +57,21 @@ def register(sub) -> None:
     a.add_argument("--catalogue", default=None, help="catalogue CSV to check against")
     common(a, json=True)
     a.set_defaults(func=_validate)
+    a = acts.add_parser("audit", help="which priors share data with which evidence entries",
+                        description="For every prior of each scenario: the sources its text "
+                                    "cites (mcfoot/data/sources.toml) and the evidence entries "
+                                    "it shares data with, which therefore cannot check that "
+                                    "scenario independently.",
+                        epilog="examples:\n  mcfoot priors audit\n"
+                               "  mcfoot priors audit default --dependent\n"
+                               "  mcfoot priors audit --markdown > docs/priors_audit.md",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("scenario", nargs="*", help="shipped names or .toml paths (default: all "
+                                               "shipped scenarios)")
+    a.add_argument("--dependent", action="store_true", help="only priors that share data")
+    a.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    common(a, json=True)
+    a.set_defaults(func=_audit)
     a = acts.add_parser("regions", help="grid regions a scenario may name (dist = \"region\")",
                         epilog="example: mcfoot priors regions --json")
     common(a, json=True)
@@ -173,6 +189,30 @@ def _validate(args) -> int:
         print()
     else:
         print("ok")
+    return 0
+
+
+def _audit(args) -> int:
+    from .. import audit
+
+    rows = [r for name in (args.scenario or shipped_scenarios()) for r in audit.audit(name)]
+    if args.dependent:
+        rows = [r for r in rows if r.entries]
+    if args.json:
+        json.dump({"priors": [{**vars(r), "cites": list(r.cites), "entries": list(r.entries)}
+                              for r in rows]}, sys.stdout, indent=1)
+        print()
+    elif args.markdown:
+        sys.stdout.write(audit.to_markdown(rows))
+    else:
+        for name in dict.fromkeys(r.scenario for r in rows):
+            mine = [r for r in rows if r.scenario == name]
+            dep = [r for r in mine if r.entries]
+            print(f"scenario '{name}': {len(mine)} priors, {len(dep)} share data with evidence")
+            for r in dep:
+                print(textwrap.fill(f"{r.quantity}[{r.key}] cites {', '.join(r.cites)}: not an "
+                                    f"independent check of {', '.join(r.entries)}", WIDTH,
+                                    initial_indent="  ", subsequent_indent="      "))
     return 0
 
 
