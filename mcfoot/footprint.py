@@ -253,7 +253,7 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
                        bandwidth_efficiency, compute_efficiency, power_low, power_high,
                        host_power_w, memory_utilization, weight_memory_share, max_batch,
                        idle_fraction, parallelism=1.0, accelerators=None,
-                       embodied_g_per_accelerator_h=0.0):
+                       embodied_g_per_accelerator_h=0.0, compute_speedup=None):
     """Per-instance serving parameters from model and hardware inputs (arrays broadcast).
 
     ``active_params`` in billions, ``moe_total_ratio`` total / active (>= 1),
@@ -263,7 +263,10 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
     ``host_power_w`` (W per accelerator), ``max_batch`` (requests), ``parallelism``
     (accelerators over the memory minimum, 1). ``accelerators`` overrides the memory rule
     and ``parallelism`` (a lab configuration). ``embodied_g_per_accelerator_h`` (g CO2e per
-    accelerator-hour of service, see :func:`embodied_g_per_h`) gives the instance's rate. Returns a dict with :data:`SERVE_KEYS`
+    accelerator-hour of service, see :func:`embodied_g_per_h`) gives the instance's rate.
+    ``compute_speedup``: the accelerator's peak at the weights' precision over its 16-bit
+    peak (1; a datasheet ratio, e.g. 1 for MXFP4 on a GPU without FP4 units); by default
+    ``PEAK_FLOPS_BYTES / bytes_per_param`` (8-bit at twice 16-bit). Returns a dict with :data:`SERVE_KEYS`
     (s, s per context token, tokens, W, ...) and ``accelerators``.
     """
     ratio = np.asarray(moe_total_ratio, dtype=float)
@@ -272,7 +275,9 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
                                   weight_memory_share) * parallelism if accelerators is None \
         else np.broadcast_to(np.asarray(accelerators, dtype=float), w_total.shape)
     bw = n * bandwidth_tb_s * TERA * bandwidth_efficiency  # bytes/s of the instance
-    flops = n * peak_tflops * TERA * (PEAK_FLOPS_BYTES / bytes_per_param) * compute_efficiency
+    speedup = PEAK_FLOPS_BYTES / np.asarray(bytes_per_param) if compute_speedup is None \
+        else compute_speedup
+    flops = n * peak_tflops * TERA * speedup * compute_efficiency
     flop_token = FLOP_PER_PARAM_TOKEN * np.asarray(active_params) * GIGA
     moe = ratio > 1.0
     unused = np.log(np.where(moe, 1.0 - 1.0 / np.where(moe, ratio, 2.0), 1.0))
@@ -318,6 +323,29 @@ def decode_energy_per_token_j(batch, context_tokens, p):
     return (p["power_low_w"] * w / batch + p["power_high_w"] * b) / p["spec_tokens"]
 
 
+def batch_cap(input_tokens, output_tokens, p):
+    """The largest running batch (requests): the scheduler's cap ``max_batch`` or as many
+    full contexts (inputs + outputs) as the KV cache holds, at least 1."""
+    cap = p["kv_capacity_tokens"] / (input_tokens + output_tokens)
+    cap = np.where(cap > p["max_batch"], p["max_batch"], cap)
+    return np.where(cap < 1.0, 1.0, cap)
+
+
+def bench_energy_per_token_j(batch, input_tokens, output_tokens, p):
+    """Accelerator energy (J) and instance time (s) per output token of a bench that keeps
+    ``batch`` requests running and divides all GPU energy by output tokens: decode at the
+    mean context (inputs + half the outputs, :func:`decode_energy_per_token_j`) plus the
+    prefill of ``input_tokens`` per request spread over its ``output_tokens``."""
+    t_in = np.asarray(input_tokens, dtype=float)
+    per_out = t_in / np.asarray(output_tokens, dtype=float)
+    ctx = t_in + 0.5 * np.asarray(output_tokens, dtype=float)
+    prefill_s = per_out * p["prefill_s_per_token"]
+    energy = decode_energy_per_token_j(batch, ctx, p) + prefill_s * p["power_high_w"]
+    b = p["seq_compute_s"] + p["seq_kv_s_per_token"] * ctx
+    step = decode_step_s(batch, p["weight_read_s"], p["log_unused_share"], b)
+    return energy, (step / batch) / p["spec_tokens"] + prefill_s
+
+
 def implied_batch(speed, input_tokens, output_tokens, p):
     """The batch at which the instance's stream speed equals the measured ``speed`` (requests),
     within [1, min(max_batch, KV capacity / context)]; NumPy twin of ``_kernels._batch``."""
@@ -325,9 +353,7 @@ def implied_batch(speed, input_tokens, output_tokens, p):
     t_in = np.broadcast_to(input_tokens, spd.shape)
     t_out = np.broadcast_to(output_tokens, spd.shape)
     b = p["seq_compute_s"] + p["seq_kv_s_per_token"] * (t_in + 0.5 * t_out)
-    cap = p["kv_capacity_tokens"] / (t_in + t_out)
-    cap = np.where(cap > p["max_batch"], p["max_batch"], cap)
-    cap = np.where(cap < 1.0, 1.0, cap)
+    cap = batch_cap(t_in, t_out, p)
     target = p["spec_tokens"] / spd
     wt, lq = p["weight_read_s"], p["log_unused_share"]
     t1 = wt * (1.0 - _exp(lq)) + b
