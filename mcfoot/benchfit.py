@@ -7,7 +7,7 @@ The model, per measured configuration i of model m (``priors/bench.toml``):
     log P_i = log P_phys(theta; i) + eta_i,             eta_i   ~ t_nu(0, sigma_P)
 
 E energy per output token, P the instance's mean GPU power, ``E_phys``/``P_phys`` the serving
-physics (:func:`mcfoot.bench.bench_physics`); theta: achieved bandwidth and compute and the
+physics (:func:`mcfoot.benchmodel.bench_physics`); theta: achieved bandwidth and compute and the
 two power fractions per GPU type, a compute factor per low precision, the mean input
 tokens per task. The per-model effect delta_m and the residual have learned scales with
 heavy (Student-t) tails, so a model unlike the others widens the interval for a model never
@@ -36,7 +36,7 @@ import numpy as np
 import xarray as xr
 from scipy import optimize, special, stats
 
-from . import bench as bn
+from . import benchmodel as bn
 from . import provenance, rng
 from .catalogue import file_hash
 from .errors import CalibrationError, InputError, PriorsError
@@ -171,7 +171,7 @@ class Problem:
         tin = np.stack([v[f"input_tokens/{t}"] for t in bn.TASKS])[self.task_index]
         ph = bn.bench_physics({k: (a[:, None] if isinstance(a, np.ndarray) and a.dtype != object
                                    and a.dtype.kind == "f" else a) for k, a in self.c.items()},
-                              th, self.kv[:, None], tin)
+                              th, self.kv[:, None], tin, self.c["state_known"][:, None])
         n_fixed = len(lay.names) - len(lay.models)
         effects = z[:, n_fixed:].T  # (M, K)
         tau, sigma, sigma_p = (v[f"discrepancy/{s}"] for s in SCALES)
@@ -350,12 +350,13 @@ def load_fit(scenario) -> xr.Dataset:
     return ds
 
 
-def predict(fit_ds: xr.Dataset, df, draws: int, ss) -> tuple[dict, dict]:
+def predict(fit_ds: xr.Dataset, df, draws: int, ss, withhold=()) -> tuple[dict, dict]:
     """Per (config, draw) predictions of validated configurations ``df`` under ``fit_ds``:
     a posterior draw per prediction draw (stream ``bench/posterior``), the model's effect
     (its posterior, or a t draw at the learned spread: ``bench/model_effect/ID``), KV cache
     of a model not in the table (``bench/kv/ID``), residuals (``bench/residual/ROW``,
-    ``bench/power_residual/ROW``)."""
+    ``bench/power_residual/ROW``). ``withhold``: model ids whose config-table rows are not
+    used (their KV cache from the size prior, fitted without those rows)."""
     n = fit_ds.sizes["chain"] * fit_ds.sizes["draw"]
     pick = rng.block_generator(ss, "bench/posterior").integers(0, n, draws)
     flat = {k: fit_ds[k].values.reshape(n, *fit_ds[k].shape[2:])[pick] for k in fit_ds.data_vars}
@@ -365,18 +366,21 @@ def predict(fit_ds: xr.Dataset, df, draws: int, ss) -> tuple[dict, dict]:
     th = _gather(v, c, {"memory_utilization": float(fit_ds.attrs["memory_utilization"])})
     models = list(map(str, fit_ds.model.values))
     kv = np.broadcast_to(c["kv_known"][:, None], (len(df), draws)).copy()
-    unknown = np.isnan(c["kv_known"])
+    state = np.broadcast_to(c["state_known"][:, None], (len(df), draws)).copy()
+    unknown = np.isnan(c["kv_known"]) | df.model_id.isin(withhold).to_numpy()
     if unknown.any():
-        mu, sd = bn.kv_prior(df.total_params_billions[unknown], df.architecture[unknown])
-        z = rng.standard_normals_many(ss, [f"bench/kv/{m}" for m in df.model_id[unknown]],
-                                      0, draws)
-        kv[unknown] = np.exp(mu[:, None] + sd[:, None] * z)
+        args = (df.total_params_billions[unknown], df.architecture[unknown], tuple(withhold))
+        for arr, prior, name in ((kv, bn.kv_prior, "kv"), (state, bn.state_prior, "state")):
+            mu, sd = prior(*args)
+            z = rng.standard_normals_many(ss, [f"bench/{name}/{m}" for m in
+                                               df.model_id[unknown]], 0, draws)
+            arr[unknown] = np.exp(mu[:, None] + sd[:, None] * z)
     tin = np.stack([v[f"input_tokens/{t}"] for t in c["task"]])
     if "input_tokens" in df.columns:
         given = df.input_tokens.notna().to_numpy()
         tin[given] = df.input_tokens.to_numpy(float)[given, None]
     ph = bn.bench_physics({k: (a[:, None] if a.dtype.kind == "f" else a) for k, a in c.items()},
-                          th, kv, tin)
+                          th, kv, tin, state)
     in_fit = df.model_id.isin(models).to_numpy()
     effect = np.empty((len(df), draws))
     for i, m in enumerate(df.model_id):

@@ -231,6 +231,9 @@ GIGA, TERA, KILO = 1e9, 1e12, 1e3
 NEWTON_STEPS = 16
 NEWTON_TOL = 1e-12
 
+#: Accesses of a sequence's recurrent state per decode step: read once and written once
+#: (Mamba-2's state update h_t = A h_{t-1} + B x_t, Dao and Gu 2024, arXiv 2405.21060).
+STATE_ACCESSES = 2.0
 #: Per-(model, draw) serving parameters handed to the kernel, in this order.
 SERVE_KEYS = ("weight_read_s", "log_unused_share", "seq_compute_s", "seq_kv_s_per_token",
               "prefill_s_per_token", "kv_capacity_tokens", "power_low_w", "power_high_w",
@@ -253,7 +256,8 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
                        bandwidth_efficiency, compute_efficiency, power_low, power_high,
                        host_power_w, memory_utilization, weight_memory_share, max_batch,
                        idle_fraction, parallelism=1.0, accelerators=None,
-                       embodied_g_per_accelerator_h=0.0, compute_speedup=None):
+                       embodied_g_per_accelerator_h=0.0, compute_speedup=None,
+                       state_kb_per_seq=0.0):
     """Per-instance serving parameters from model and hardware inputs (arrays broadcast).
 
     ``active_params`` in billions, ``moe_total_ratio`` total / active (>= 1),
@@ -266,7 +270,10 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
     accelerator-hour of service, see :func:`embodied_g_per_h`) gives the instance's rate.
     ``compute_speedup``: the accelerator's peak at the weights' precision over its 16-bit
     peak (1; a datasheet ratio, e.g. 1 for MXFP4 on a GPU without FP4 units); by default
-    ``PEAK_FLOPS_BYTES / bytes_per_param`` (8-bit at twice 16-bit). Returns a dict with :data:`SERVE_KEYS`
+    ``PEAK_FLOPS_BYTES / bytes_per_param`` (8-bit at twice 16-bit). ``state_kb_per_seq``:
+    recurrent (Mamba) state per sequence (kB), read and written every decode step at the
+    instance's bandwidth (``seq_state_s``, outside :data:`SERVE_KEYS`: the catalogue's models
+    have none). Returns a dict with :data:`SERVE_KEYS`
     (s, s per context token, tokens, W, ...) and ``accelerators``.
     """
     ratio = np.asarray(moe_total_ratio, dtype=float)
@@ -286,6 +293,7 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
         "log_unused_share": np.where(moe, unused, -np.inf),
         "seq_compute_s": spec_tokens * flop_token / flops,
         "seq_kv_s_per_token": np.asarray(kv_cache_kb) * KILO / bw,
+        "seq_state_s": STATE_ACCESSES * np.asarray(state_kb_per_seq) * KILO / bw,
         "prefill_s_per_token": flop_token / flops,
         "kv_capacity_tokens": (n * np.asarray(memory_gb) * GIGA * memory_utilization - w_total)
         / (np.asarray(kv_cache_kb) * KILO),
@@ -318,7 +326,7 @@ def decode_step_s(batch, weight_read_s, log_unused_share, per_seq_s):
 def decode_energy_per_token_j(batch, context_tokens, p):
     """Accelerator energy per output token at ``batch`` and mean context (J/token), from the
     parameters ``p`` of :func:`serving_parameters` (a lab configuration: no speed needed)."""
-    b = p["seq_compute_s"] + p["seq_kv_s_per_token"] * context_tokens
+    b = p["seq_compute_s"] + p["seq_kv_s_per_token"] * context_tokens + p["seq_state_s"]
     w = p["weight_read_s"] * (1.0 - _exp(batch * p["log_unused_share"]))
     return (p["power_low_w"] * w / batch + p["power_high_w"] * b) / p["spec_tokens"]
 
@@ -341,7 +349,7 @@ def bench_energy_per_token_j(batch, input_tokens, output_tokens, p):
     ctx = t_in + 0.5 * np.asarray(output_tokens, dtype=float)
     prefill_s = per_out * p["prefill_s_per_token"]
     energy = decode_energy_per_token_j(batch, ctx, p) + prefill_s * p["power_high_w"]
-    b = p["seq_compute_s"] + p["seq_kv_s_per_token"] * ctx
+    b = p["seq_compute_s"] + p["seq_kv_s_per_token"] * ctx + p["seq_state_s"]
     step = decode_step_s(batch, p["weight_read_s"], p["log_unused_share"], b)
     return energy, (step / batch) / p["spec_tokens"] + prefill_s
 

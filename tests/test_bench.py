@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mcfoot import bench as bn
+from mcfoot import benchmodel as bn
 from mcfoot import benchfit as bf
 from mcfoot import footprint as fp
 from mcfoot.cli import main
@@ -111,7 +111,7 @@ def _simulated(data, truth_z, lay, seed):
     th = bf._gather(v, prob.c, prob.fixed)
     tin = np.stack([v[f"input_tokens/{t}"] for t in bn.TASKS])[prob.task_index]
     c = {k: (a[:, None] if a.dtype.kind == "f" else a) for k, a in prob.c.items()}
-    ph = bn.bench_physics(c, th, prob.kv[:, None], tin)
+    ph = bn.bench_physics(c, th, prob.kv[:, None], tin, prob.c["state_known"][:, None])
     g = np.random.default_rng(seed)
     return data.assign(
         energy_per_token_joules=ph["energy_per_token_j"][:, 0] * np.exp(

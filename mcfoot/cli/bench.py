@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ..bench import OUTPUTS, REQUIRED, bench
+from ..benchmodel import OUTPUTS, REQUIRED, bench
 from ..summary import summarize_draws
 from . import check_output_option, common, csv_option, output_option, write_output
 

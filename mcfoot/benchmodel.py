@@ -184,6 +184,23 @@ def kv_prior(total_params, kind, exclude=()) -> tuple[np.ndarray, np.ndarray]:
     return row @ full, np.full(len(row), sd * factor)
 
 
+def state_prior(total_params, kind, exclude=()) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, sd) of log recurrent-state kB per sequence for models not in the config table:
+    0 state (log = -inf, sd 0) unless a hybrid; a hybrid's state per billion parameters is
+    the geometric mean of the table's hybrids (less ``exclude``), with the KV prior's sd
+    (:func:`kv_prior`)."""
+    t = model_configs().drop(index=[m for m in exclude if m in model_configs().index])
+    hyb = t[t.mamba_state_bytes_per_seq_bf16.notna()]
+    if hyb.empty:
+        raise InputError("no hybrid left in model_configs.csv to set a state prior from")
+    per_b = np.mean(np.log(hyb.mamba_state_bytes_per_seq_bf16 / fp.KILO /
+                           hyb.total_params_billions))
+    total = np.asarray(total_params, float)
+    is_hybrid = np.asarray(kind) == ARCHITECTURES[2]
+    _, sd = kv_prior(total, kind, exclude)
+    return np.where(is_hybrid, per_b + np.log(total), -np.inf), np.where(is_hybrid, sd, 0.0)
+
+
 def _kinds(model_ids) -> np.ndarray:
     """Architecture kind of table models, from the bench data (the table's own column names
     the HF class)."""
@@ -199,6 +216,9 @@ def config_arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
     known = df.model_id.isin(model_configs().index).to_numpy()
     kv = np.full(len(df), np.nan)
     kv[known] = model_configs().loc[df.model_id[known], "kv_bytes_per_token_bf16"] / fp.KILO
+    state = np.full(len(df), np.nan)
+    state[known] = model_configs().loc[df.model_id[known], "mamba_state_bytes_per_seq_bf16"
+                                       ].fillna(0.0) / fp.KILO
     return {
         "active": df.activated_params_billions.to_numpy(float),
         "ratio": (df.total_params_billions / df.activated_params_billions).to_numpy(float),
@@ -208,19 +228,20 @@ def config_arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
         "bandwidth": spec["memory_bandwidth_tb_s"].to_numpy(float),
         "peak16": spec["bf16_dense_tflops"].to_numpy(float),
         "gpus": df.num_gpus.to_numpy(float), "cap": df.max_num_seqs.to_numpy(float),
-        "out": df.avg_output_len.to_numpy(float), "kv_known": kv,
+        "out": df.avg_output_len.to_numpy(float), "kv_known": kv, "state_known": state,
         "gpu": df.gpu_model.to_numpy(str), "precision": df.weight_precision.to_numpy(str),
         "task": df.task.to_numpy(str),
     }
 
 
-def bench_physics(c: dict, theta: dict, kv_kb, input_tokens) -> dict[str, np.ndarray]:
+def bench_physics(c: dict, theta: dict, kv_kb, input_tokens, state_kb) -> dict[str, np.ndarray]:
     """Energy per output token (J), mean power (W) and running batch of configurations
     ``c`` (:func:`config_arrays`, arrays over configurations, broadcast against the
     parameter arrays of ``theta``: per-GPU ``bandwidth_efficiency``, ``compute_efficiency``,
     ``power_fraction_memory_bound``, ``power_fraction_compute_bound`` and the precision's
     ``precision_compute_factor``, already gathered per configuration). ``kv_kb``: KV-cache
-    kB per context token; ``input_tokens``: mean input tokens per request."""
+    kB per context token; ``input_tokens``: mean input tokens per request; ``state_kb``:
+    recurrent state kB per sequence (hybrids; 0 otherwise)."""
     p = fp.serving_parameters(
         active_params=c["active"], moe_total_ratio=c["ratio"], bytes_per_param=c["bytes"],
         kv_cache_kb=kv_kb, spec_tokens=1.0, tdp_w=c["tdp"], memory_gb=c["memory"],
@@ -231,7 +252,7 @@ def bench_physics(c: dict, theta: dict, kv_kb, input_tokens) -> dict[str, np.nda
         power_high=theta["power_fraction_compute_bound"], host_power_w=0.0,
         memory_utilization=theta["memory_utilization"], weight_memory_share=1.0,
         max_batch=c["cap"], idle_fraction=0.0, accelerators=c["gpus"],
-        compute_speedup=c["speedup"])
+        compute_speedup=c["speedup"], state_kb_per_seq=state_kb)
     batch = fp.batch_cap(input_tokens, c["out"], p)
     energy, seconds = fp.bench_energy_per_token_j(batch, input_tokens, c["out"], p)
     return {"energy_per_token_j": energy, "avg_power_w": energy / seconds, "batch": batch}
