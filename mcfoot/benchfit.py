@@ -1,6 +1,6 @@
 """Learn the bench physics from the ML.ENERGY v3 measurements (``mcfoot/data/bench_fit.nc``).
 
-The model, per measured configuration i of model m (``priors/bench.toml``):
+The model, per measured configuration i of model m (``mcfoot/data/bench_priors.toml``):
 
     log E_i = log E_phys(theta; i) + delta_m + eps_i,   delta_m ~ t_nu(0, tau),
                                                         eps_i   ~ t_nu(0, sigma)
@@ -29,7 +29,6 @@ import hashlib
 import sys
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +59,7 @@ Z90 = stats.norm.ppf(0.95)
 
 @dataclass(frozen=True)
 class FitPriors:
-    """The priors of ``priors/bench.toml``: per entry (transform, mean, sd) on the
+    """The priors of ``mcfoot/data/bench_priors.toml``: per entry (transform, mean, sd) on the
     transformed scale, or a fixed value."""
     entries: dict
     path: str
@@ -78,9 +77,8 @@ class FitPriors:
 
 @functools.cache
 def fit_priors(path: str | None = None) -> FitPriors:
-    """Read and validate ``priors/bench.toml`` whole (every problem at once)."""
-    p = Path(path) if path else Path(str(resources.files("mcfoot._priors").joinpath(
-        "bench.toml")))
+    """Read and validate ``mcfoot/data/bench_priors.toml`` whole (every problem at once)."""
+    p = Path(path) if path else bn._data_path("bench_priors.toml")
     doc = tomllib.loads(p.read_text())
     need = {**{t: GPUS for t in HARDWARE}, "precision_compute_factor": LOW_PRECISIONS,
             "input_tokens": bn.TASKS, "discrepancy": ("nu", *SCALES),
@@ -319,7 +317,8 @@ def to_dataset(lay: Layout, draws: np.ndarray) -> xr.Dataset:
 
 
 def prior_fit(draws: int = 4000, seed=0) -> xr.Dataset:
-    """A 'fit' that learned nothing: draws of every parameter from ``priors/bench.toml``."""
+    """A 'fit' that learned nothing: every parameter drawn from its prior
+    (``mcfoot/data/bench_priors.toml``)."""
     lay = Layout.build(fit_priors(), ())
     ss = rng.normalize_seed(seed)
     z = lay.mean + lay.sd * rng.standard_normals_many(ss, [f"benchfit/prior/{n}" for n in
@@ -350,50 +349,59 @@ def load_fit(scenario) -> xr.Dataset:
     return ds
 
 
-def predict(fit_ds: xr.Dataset, df, draws: int, ss, withhold=()) -> tuple[dict, dict]:
+def stream_names(df, withhold=(), rows=None, fit_models=()) -> list[str]:
+    """Names of the standard-normal streams :func:`predict` uses for configurations ``df``
+    (for a caller that supplies them, e.g. calibration)."""
+    rows = [str(i) for i in range(len(df))] if rows is None else list(rows)
+    unknown = ~df.model_id.isin(bn.model_configs().index) | df.model_id.isin(withhold)
+    names = ["bench/posterior"]
+    names += [f"bench/{q}/{m}" for m in dict.fromkeys(df.model_id[unknown]) for q in
+              ("kv", "state")]
+    names += [f"bench/model_effect/{m}" for m in dict.fromkeys(df.model_id)
+              if m not in fit_models]
+    names += [f"bench/{q}/{r}" for r in dict.fromkeys(rows) for q in
+              ("residual", "power_residual")]
+    return names
+
+
+def predict(fit_ds: xr.Dataset, df, draws: int, ss, withhold=(), normals=None,
+            rows=None) -> tuple[dict, dict]:
     """Per (config, draw) predictions of validated configurations ``df`` under ``fit_ds``:
     a posterior draw per prediction draw (stream ``bench/posterior``), the model's effect
     (its posterior, or a t draw at the learned spread: ``bench/model_effect/ID``), KV cache
-    of a model not in the table (``bench/kv/ID``), residuals (``bench/residual/ROW``,
-    ``bench/power_residual/ROW``). ``withhold``: model ids whose config-table rows are not
-    used (their KV cache from the size prior, fitted without those rows)."""
+    and recurrent state of a model not in the table (``bench/kv/ID``, ``bench/state/ID``),
+    residuals (``bench/residual/ROW``, ``bench/power_residual/ROW``; ``rows``: the ROW key
+    of each configuration, default its position). ``withhold``: model ids whose
+    config-table rows are not used (architecture from the size priors, fitted without those
+    rows). ``normals``: the streams' standard normals (name -> (draws,)) given instead of
+    drawn from ``ss``."""
+    def z_of(name):
+        return normals[name] if normals is not None else rng.standard_normals(ss, name, 0,
+                                                                              draws)
+
+    rows = [str(i) for i in range(len(df))] if rows is None else list(rows)
     n = fit_ds.sizes["chain"] * fit_ds.sizes["draw"]
-    pick = rng.block_generator(ss, "bench/posterior").integers(0, n, draws)
+    pick = np.minimum((special.ndtr(z_of("bench/posterior")) * n).astype(np.int64), n - 1)
     flat = {k: fit_ds[k].values.reshape(n, *fit_ds[k].shape[2:])[pick] for k in fit_ds.data_vars}
     v = {k.replace("__", "/"): x for k, x in flat.items() if k != "model_effect"}
     c = bn.config_arrays(df)
     nu = float(fit_ds.attrs["nu"])
     th = _gather(v, c, {"memory_utilization": float(fit_ds.attrs["memory_utilization"])})
-    models = list(map(str, fit_ds.model.values))
-    kv = np.broadcast_to(c["kv_known"][:, None], (len(df), draws)).copy()
-    state = np.broadcast_to(c["state_known"][:, None], (len(df), draws)).copy()
-    unknown = np.isnan(c["kv_known"]) | df.model_id.isin(withhold).to_numpy()
-    if unknown.any():
-        args = (df.total_params_billions[unknown], df.architecture[unknown], tuple(withhold))
-        for arr, prior, name in ((kv, bn.kv_prior, "kv"), (state, bn.state_prior, "state")):
-            mu, sd = prior(*args)
-            z = rng.standard_normals_many(ss, [f"bench/{name}/{m}" for m in
-                                               df.model_id[unknown]], 0, draws)
-            arr[unknown] = np.exp(mu[:, None] + sd[:, None] * z)
+    kv, state, unknown = _architecture(df, c, draws, withhold, z_of)
     tin = np.stack([v[f"input_tokens/{t}"] for t in c["task"]])
     if "input_tokens" in df.columns:
         given = df.input_tokens.notna().to_numpy()
         tin[given] = df.input_tokens.to_numpy(float)[given, None]
     ph = bn.bench_physics({k: (a[:, None] if a.dtype.kind == "f" else a) for k, a in c.items()},
                           th, kv, tin, state)
+    models = list(map(str, fit_ds.model.values))
     in_fit = df.model_id.isin(models).to_numpy()
-    effect = np.empty((len(df), draws))
-    for i, m in enumerate(df.model_id):
-        if in_fit[i]:
-            effect[i] = flat["model_effect"][:, models.index(m)]
-        else:
-            z = rng.standard_normals(ss, f"bench/model_effect/{m}", 0, draws)
-            effect[i] = v["discrepancy/model_scale"] * stats.t.ppf(special.ndtr(z), nu)
+    effect = np.stack([flat["model_effect"][:, models.index(m)] if m in models else
+                       v["discrepancy/model_scale"] * _t(z_of(f"bench/model_effect/{m}"), nu)
+                       for m in df.model_id])
 
     def t_noise(name, scale):
-        z = rng.standard_normals_many(ss, [f"bench/{name}/{i}" for i in range(len(df))],
-                                      0, draws)
-        return scale * stats.t.ppf(special.ndtr(z), nu)
+        return scale * np.stack([_t(z_of(f"bench/{name}/{r}"), nu) for r in rows])
 
     out = {"energy_per_token_j": ph["energy_per_token_j"] * np.exp(
                effect + t_noise("residual", v["discrepancy/residual_scale"])),
@@ -403,15 +411,58 @@ def predict(fit_ds: xr.Dataset, df, draws: int, ss, withhold=()) -> tuple[dict, 
     return out, {"in_fit": in_fit, "kv_known": ~unknown}
 
 
+def _t(z, nu):
+    """Student-t draws with ``nu`` degrees of freedom from standard normals (inverse CDF)."""
+    return stats.t.ppf(special.ndtr(z), nu)
+
+
+def _architecture(df, c, draws, withhold, z_of):
+    """KV kB per context token and state kB per sequence per (config, draw): the table's
+    values, or draws of the size priors for models not in it (or withheld)."""
+    kv = np.broadcast_to(c["kv_known"][:, None], (len(df), draws)).copy()
+    state = np.broadcast_to(c["state_known"][:, None], (len(df), draws)).copy()
+    unknown = np.isnan(c["kv_known"]) | df.model_id.isin(withhold).to_numpy()
+    if unknown.any():
+        args = (df.total_params_billions[unknown], df.architecture[unknown], tuple(withhold))
+        for arr, prior, name in ((kv, bn.kv_prior, "kv"), (state, bn.state_prior, "state")):
+            mu, sd = prior(*args)
+            z = np.stack([z_of(f"bench/{name}/{m}") for m in df.model_id[unknown]])
+            arr[unknown] = np.exp(mu[:, None] + sd[:, None] * z)
+    return kv, state, unknown
+
+
+def summary(fit_ds: xr.Dataset, prob: float = 0.9) -> list[tuple[str, float, float, float]]:
+    """(parameter, median, lower, upper) of the ``prob`` equal-tailed interval of every
+    parameter of a fit (model effects by model)."""
+    q = [0.5, (1 - prob) / 2, (1 + prob) / 2]
+    rows = []
+    for k in fit_ds.data_vars:
+        x = fit_ds[k].values.reshape(-1, *fit_ds[k].shape[2:])
+        if k == "model_effect":
+            rows += [(f"model_effect/{m}", *np.quantile(x[:, i], q))
+                     for i, m in enumerate(fit_ds.model.values)]
+        else:
+            rows.append((k.replace("__", "/"), *np.quantile(x, q)))
+    return rows
+
+
 def main(argv=None) -> int:
     """``python -m mcfoot.benchfit -o FILE``: fit the shipped measurements, write the fit."""
     ap = argparse.ArgumentParser(prog="python -m mcfoot.benchfit", description=__doc__.split(
         "\n")[0])
-    ap.add_argument("-o", "--output", required=True, help="fit file (.nc)")
+    ap.add_argument("-o", "--output", default=None, help="fit file (.nc) to write")
+    ap.add_argument("--summary", default=None, metavar="FIT",
+                    help="print the medians and 90%% intervals of a fit ('bench': shipped)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--iterations", type=int, default=32000)
     ap.add_argument("--warmup", type=int, default=6000)
     args = ap.parse_args(argv)
+    if args.summary:
+        for name, med, lo, hi in summary(load_fit(args.summary)):
+            print(f"{name:58s} {med:10.4g} [{lo:.4g}, {hi:.4g}]")
+        return 0
+    if not args.output:
+        ap.error("give -o FILE (fit and write) or --summary FIT")
     ds = fit(seed=args.seed, iterations=args.iterations, warmup=args.warmup)
     ds.to_netcdf(args.output)
     print(f"bench fit: R-hat max {ds.attrs['rhat_max']:.3f}, ESS min {ds.attrs['ess_min']:.0f}, "

@@ -43,7 +43,7 @@ MEASURED = ("avg_batch_size", "avg_power_watts", "energy_per_request_joules",
             "energy_per_token_joules", "output_throughput_tokens_per_sec", "median_itl_ms",
             "p90_itl_ms", "p95_itl_ms", "p99_itl_ms")
 ARCHITECTURES = ("Dense Transformer", "MoE", "Mamba-Transformer Hybrid")
-#: Tasks with an input-length prior (``priors/bench.toml [input_tokens]``).
+#: Tasks with an input-length prior (``mcfoot/data/bench_priors.toml [input_tokens]``).
 TASKS = ("lm-arena-chat", "gpqa", "sourcegraph-fim")
 #: Precision tier -> column of ``gpu_specs.csv`` with the dense peak at that tier.
 PEAK_COLUMN = {"bf16": "bf16_dense_tflops", "fp8": "fp8_dense_tflops",
@@ -162,7 +162,7 @@ def kv_prior(total_params, kind, exclude=()) -> tuple[np.ndarray, np.ndarray]:
     """(mean, sd) of log KV-cache kB per context token for models not in the config table:
     a least-squares line in log total parameters with an intercept per architecture kind,
     over the table's rows (less ``exclude``), the predictive sd widened by
-    ``[unknown_architecture] kv_sd_factor`` (``priors/bench.toml``)."""
+    ``[unknown_architecture] kv_sd_factor`` (``mcfoot/data/bench_priors.toml``)."""
     from .benchfit import fit_priors
 
     t = model_configs().drop(index=[m for m in exclude if m in model_configs().index])
@@ -266,7 +266,7 @@ def bench(configs, *, scenario: str | Path = "bench", draws: int = 4000,
     optional :data:`OPTIONAL`; ``input_tokens`` where known, else the task's learned input
     length). ``scenario``: ``"bench"`` (the shipped fit, ``mcfoot/data/bench_fit.nc``), a
     fit file written by ``python -m mcfoot.benchfit -o FILE``, or ``"prior"`` (the priors of
-    ``priors/bench.toml``, nothing learned). Returns ``energy_per_request_j``,
+    ``mcfoot/data/bench_priors.toml``, nothing learned). Returns ``energy_per_request_j``,
     ``energy_per_token_j``, ``avg_power_w`` and ``batch`` with units and provenance.
     """
     from . import benchfit
@@ -296,3 +296,65 @@ def bench(configs, *, scenario: str | Path = "bench", draws: int = 4000,
         data=DATA, data_hash=load_measurements().attrs["hash"],
         boundary="GPUs only, bench conditions (vLLM steady state); prefill inside")
     return ds
+
+
+#: What a lab evidence entry (``applies_to.lab``, :mod:`mcfoot.evidence`) does not state
+#: about its bench, assumed for the prediction (assumption: ML.ENERGY's chat task with a
+#: dense model served at its checkpoint's BF16 weights, the common case of its v3 runs).
+#: The model is never one the fit saw (it is named only by its size): a fresh model effect.
+LAB_ASSUMED = {"architecture": "Dense Transformer", "weight_precision": "bfloat16",
+               "task": "lm-arena-chat"}
+
+
+def lab_configs(e) -> pd.DataFrame:
+    """Bench configurations of a lab evidence entry ``e``: one per (output, input) token
+    value of its token priors (no input stated: the task's learned input length)."""
+    lab = e.applies_to["lab"]
+    outs = np.asarray(e.output_tokens.values, float)
+    ins = [np.nan] if e.input_tokens is None else np.asarray(e.input_tokens.values, float)
+    n = float(lab["model_parameters_b"])
+    return pd.DataFrame([{"model_id": f"evidence/{e.id}", "total_params_billions": n,
+                          "activated_params_billions": n, "gpu_model": lab["accelerator"],
+                          "num_gpus": int(lab["accelerators"]), "max_num_seqs": int(lab["batch"]),
+                          "avg_output_len": o, "input_tokens": i, **LAB_ASSUMED}
+                         for o in outs for i in ins])
+
+
+def lab_streams(e) -> list[str]:
+    """Names of the standard-normal streams :func:`lab_evidence_prediction` uses."""
+    from .benchfit import stream_names
+
+    cfg = lab_configs(e)
+    tokens = [f"evidence/{e.id}/{w}_tokens" for w, t in (("output", e.output_tokens),
+                                                         ("input", e.input_tokens))
+              if t is not None and not t.fixed]
+    return stream_names(cfg, rows=[f"evidence/{e.id}"] * len(cfg)) + tokens
+
+
+def lab_evidence_prediction(e, draws: int, seed, normals: dict | None = None,
+                            fit="bench") -> np.ndarray:
+    """Per-draw GPU energy per output token of lab entry ``e`` in its unit (J or Wh per
+    token), through the learned bench physics (:func:`bench`'s predictor): the entry's
+    configuration (:func:`lab_configs`), its token counts drawn from its priors (streams
+    ``evidence/ID/output_tokens`` and ``.../input_tokens``). ``normals``: the standard
+    normals of :func:`lab_streams` given instead of drawn from ``seed`` (calibration)."""
+    from .benchfit import load_fit, predict
+
+    ss = rng.normalize_seed(seed)
+    cfg = lab_configs(e)
+
+    def pick(which, tokens):
+        if tokens is None or tokens.fixed:
+            return np.zeros(draws, np.int64)
+        name = f"evidence/{e.id}/{which}_tokens"
+        z = normals[name] if normals is not None else rng.standard_normals(ss, name, 0, draws)
+        from scipy import special
+
+        return np.searchsorted(np.asarray(tokens.values), tokens.ppf(special.ndtr(z)))
+
+    n_in = 1 if e.input_tokens is None else len(e.input_tokens.values)
+    row = pick("output", e.output_tokens) * n_in + pick("input", e.input_tokens)
+    out, _ = predict(load_fit(fit), read_configs(cfg), draws, ss, normals=normals,
+                     rows=[f"evidence/{e.id}"] * len(cfg))
+    j = out["energy_per_token_j"][row, np.arange(draws)]
+    return j if e.unit == "J/token" else j / fp.SECONDS_PER_HOUR

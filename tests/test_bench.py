@@ -173,3 +173,32 @@ def test_shipped_fit_converged():
     fit = bf.load_fit("bench")
     assert fit.attrs["converged"] == 1 and fit.attrs["rhat_max"] <= bf.RHAT_MAX
     assert fit.attrs["data_hash"] == bf._frame_hash(bn.load_measurements())
+    assert fit.attrs["priors_hash"] == bf.fit_priors().hash  # refit after editing the priors
+
+
+def test_recurrent_state_costs_energy(configs):
+    """A hybrid's Mamba state is read and written per sequence per step: more state, more
+    energy per token (at the same parameters)."""
+    p0 = fp.serving_parameters(9.0, 1.0, 2.0, 16.4, 1.0, 700.0, 80.0, 3.35, 989.4, 0.6, 0.4,
+                               0.5, 0.9, 0.0, 0.9, 1.0, 256.0, 0.0, accelerators=1.0)
+    p1 = fp.serving_parameters(9.0, 1.0, 2.0, 16.4, 1.0, 700.0, 80.0, 3.35, 989.4, 0.6, 0.4,
+                               0.5, 0.9, 0.0, 0.9, 1.0, 256.0, 0.0, accelerators=1.0,
+                               state_kb_per_seq=72769.5)
+    assert p1["seq_state_s"] == pytest.approx(2 * 72769.5e3 / (3.35e12 * 0.6))
+    e0, _ = fp.bench_energy_per_token_j(256.0, 300.0, 500.0, p0)
+    e1, _ = fp.bench_energy_per_token_j(256.0, 300.0, 500.0, p1)
+    assert e1 > 1.2 * e0
+    mu, sd = bn.state_prior([12.0, 12.0], ["Mamba-Transformer Hybrid", "MoE"])
+    assert np.isfinite(mu[0]) and sd[0] > 0 and mu[1] == -np.inf
+
+
+def test_lab_entry_through_bench_physics_given_normals_equals_seeded():
+    from mcfoot import rng
+    from mcfoot.evidence import load_evidence
+
+    e = next(x for x in load_evidence() if x.kind == "lab")
+    a = bn.lab_evidence_prediction(e, 500, 7)
+    ss = rng.normalize_seed(7)
+    normals = {n: rng.standard_normals(ss, n, 0, 500) for n in bn.lab_streams(e)}
+    np.testing.assert_array_equal(a, bn.lab_evidence_prediction(e, 500, 0, normals=normals))
+    assert np.all(a > 0)
