@@ -40,7 +40,8 @@ from . import provenance, rng
 from .catalogue import file_hash
 from .errors import CalibrationError, InputError, PriorsError
 
-__all__ = ["FitPriors", "fit", "fit_priors", "load_fit", "predict", "prior_fit"]
+__all__ = ["FitPriors", "fit", "fit_priors", "load_fit", "main", "predict", "prior_fit",
+           "stream_names", "summary"]
 
 GPUS = ("H100", "B200")
 HARDWARE = ("bandwidth_efficiency", "compute_efficiency", "power_fraction_memory_bound",
@@ -111,7 +112,7 @@ class Layout:
     models: tuple
 
     @classmethod
-    def build(cls, pri: FitPriors, models) -> "Layout":
+    def build(cls, pri: FitPriors, models) -> Layout:
         rows = [(f"{t}/{g}", *pri.normal(t, g)) for t in HARDWARE for g in GPUS]
         rows += [(f"precision_compute_factor/{p}", *pri.normal("precision_compute_factor", p))
                  for p in LOW_PRECISIONS]
@@ -167,9 +168,8 @@ class Problem:
         v = lay.natural(z)
         th = _gather(v, self.c, self.fixed)
         tin = np.stack([v[f"input_tokens/{t}"] for t in bn.TASKS])[self.task_index]
-        ph = bn.bench_physics({k: (a[:, None] if isinstance(a, np.ndarray) and a.dtype != object
-                                   and a.dtype.kind == "f" else a) for k, a in self.c.items()},
-                              th, self.kv[:, None], tin, self.c["state_known"][:, None])
+        ph = bn.bench_physics(bn.columns(self.c), th, self.kv[:, None], tin,
+                              self.c["state_known"][:, None])
         n_fixed = len(lay.names) - len(lay.models)
         effects = z[:, n_fixed:].T  # (M, K)
         tau, sigma, sigma_p = (v[f"discrepancy/{s}"] for s in SCALES)
@@ -392,8 +392,7 @@ def predict(fit_ds: xr.Dataset, df, draws: int, ss, withhold=(), normals=None,
     if "input_tokens" in df.columns:
         given = df.input_tokens.notna().to_numpy()
         tin[given] = df.input_tokens.to_numpy(float)[given, None]
-    ph = bn.bench_physics({k: (a[:, None] if a.dtype.kind == "f" else a) for k, a in c.items()},
-                          th, kv, tin, state)
+    ph = bn.bench_physics(bn.columns(c), th, kv, tin, state)
     models = list(map(str, fit_ds.model.values))
     in_fit = df.model_id.isin(models).to_numpy()
     effect = np.stack([flat["model_effect"][:, models.index(m)] if m in models else

@@ -30,9 +30,10 @@ from ._validate import did_you_mean
 from .catalogue import file_hash
 from .errors import InputError
 
-__all__ = ["ARCHITECTURES", "MEASURED", "OPTIONAL", "REQUIRED", "TASKS", "bench",
-           "bench_physics", "gpu_specs", "kv_prior", "load_measurements", "model_configs",
-           "precisions", "read_configs"]
+__all__ = ["ARCHITECTURES", "LAB_ASSUMED", "MEASURED", "OPTIONAL", "REQUIRED", "TASKS",
+           "bench", "bench_physics", "columns", "config_arrays", "gpu_specs", "kv_prior",
+           "lab_configs", "lab_evidence_prediction", "lab_streams", "load_measurements",
+           "model_configs", "precisions", "read_configs", "state_prior"]
 
 DATA = "mlenergy-v3-llm.csv"
 REQUIRED = ("model_id", "architecture", "total_params_billions", "activated_params_billions",
@@ -48,15 +49,6 @@ TASKS = ("lm-arena-chat", "gpqa", "sourcegraph-fim")
 #: Precision tier -> column of ``gpu_specs.csv`` with the dense peak at that tier.
 PEAK_COLUMN = {"bf16": "bf16_dense_tflops", "fp8": "fp8_dense_tflops",
                "fp4": "fp4_dense_tflops"}
-#: Output variables: name -> (units, long_name).
-OUTPUTS = {
-    "energy_per_token_j": ("J/token", "GPU energy per output token (prefill inside)"),
-    "energy_per_request_j": ("J/request", "GPU energy per request (prefill inside)"),
-    "avg_power_w": ("W", "mean power of the instance's GPUs together"),
-    "batch": ("request", "running batch the physics implies (cap or KV-cache limit)"),
-}
-
-
 def _data_path(name: str) -> Path:
     return Path(str(resources.files("mcfoot.data").joinpath(name)))
 
@@ -234,6 +226,12 @@ def config_arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+def columns(c: dict) -> dict:
+    """:func:`config_arrays` with the numeric arrays as columns (C, 1), to broadcast against
+    parameter draws (C, D) or (1, K)."""
+    return {k: a[:, None] if a.dtype.kind == "f" else a for k, a in c.items()}
+
+
 def bench_physics(c: dict, theta: dict, kv_kb, input_tokens, state_kb) -> dict[str, np.ndarray]:
     """Energy per output token (J), mean power (W) and running batch of configurations
     ``c`` (:func:`config_arrays`, arrays over configurations, broadcast against the
@@ -266,8 +264,9 @@ def bench(configs, *, scenario: str | Path = "bench", draws: int = 4000,
     optional :data:`OPTIONAL`; ``input_tokens`` where known, else the task's learned input
     length). ``scenario``: ``"bench"`` (the shipped fit, ``mcfoot/data/bench_fit.nc``), a
     fit file written by ``python -m mcfoot.benchfit -o FILE``, or ``"prior"`` (the priors of
-    ``mcfoot/data/bench_priors.toml``, nothing learned). Returns ``energy_per_request_j``,
-    ``energy_per_token_j``, ``avg_power_w`` and ``batch`` with units and provenance.
+    ``mcfoot/data/bench_priors.toml``, nothing learned). Returns the variables of
+    :data:`mcfoot.variables.BENCH` (``energy_per_request_j``, ``energy_per_token_j``,
+    ``avg_power_w``, ``running_batch``) with units and provenance.
     """
     from . import benchfit
 
@@ -278,15 +277,17 @@ def bench(configs, *, scenario: str | Path = "bench", draws: int = 4000,
     ss = rng.normalize_seed(seed)
     fit = benchfit.load_fit(scenario)
     out, sampled = benchfit.predict(fit, df, draws, ss)
+    from .variables import BENCH
+
     ds = xr.Dataset(coords={"config": np.arange(len(df)), "draw": np.arange(draws)})
     for col in ("model_id", "gpu_model", "weight_precision", "task", "num_gpus",
                 "max_num_seqs"):
         ds.coords[col] = ("config", df[col].to_numpy())
     out["energy_per_request_j"] = out["energy_per_token_j"] * df.avg_output_len.to_numpy(
         float)[:, None]
-    for name in ("energy_per_request_j", "energy_per_token_j", "avg_power_w", "batch"):
-        units, long_name = OUTPUTS[name]
-        ds[name] = (("config", "draw"), out[name], {"units": units, "long_name": long_name})
+    out["running_batch"] = out.pop("batch")
+    for name, var in BENCH.items():
+        ds[name] = (var.dims, out[name], var.attrs)
     ds.coords["model_in_fit"] = ("config", sampled["in_fit"])
     ds.coords["architecture_from_table"] = ("config", sampled["kv_known"])
     ds.attrs = provenance.stamp(

@@ -22,7 +22,7 @@ from .errors import InputError
 from .priors import QUANTITIES
 
 __all__ = [
-    "BAND", "FOOTPRINT", "HOST", "PINT_DEFINITIONS", "ROW_INPUTS", "SERVING", "VARIABLES",
+    "BAND", "BENCH", "FOOTPRINT", "HOST", "PINT_DEFINITIONS", "ROW_INPUTS", "SERVING", "VARIABLES",
     "Variable",
     "attrs", "axis_label", "footprint_names", "headline_names", "kernel_keys", "per_query",
     "row_kernel_keys", "select_per_query", "study_input_names", "unit_registry", "units", "VARIANTS_KEY",
@@ -139,9 +139,22 @@ SERVING: dict[str, Variable] = {v.name: v for v in (
              "accelerator the model is served on", group="inputs", dims=("draw", "model"),
              kernel_key="hardware_index"),
 )}
+#: Outputs of a bench prediction (``mcfoot.bench``, over (config, draw)): GPU boundary, bench
+#: conditions, prefill inside.
+BENCH: dict[str, Variable] = {v.name: v for v in (
+    Variable("energy_per_request_j", "J/request", "GPU energy per request (prefill inside)",
+             group="bench", dims=("config", "draw")),
+    Variable("energy_per_token_j", "J/token", "GPU energy per output token (prefill inside)",
+             group="bench", dims=("config", "draw")),
+    Variable("avg_power_w", "W", "mean power of the instance's GPUs together", group="bench",
+             dims=("config", "draw")),
+    Variable("running_batch", "request", "running batch the bench physics implies (the "
+             "scheduler's cap or what the KV cache holds)", group="bench",
+             dims=("config", "draw")),
+)}
 #: Every declared variable by name.
 VARIABLES: dict[str, Variable] = {**FOOTPRINT, **BAND, **HOST, **ROW_INPUTS, **DERIVED,
-                                  **SERVING}
+                                  **SERVING, **BENCH}
 
 
 def footprint_names(band: bool = False) -> tuple[str, ...]:

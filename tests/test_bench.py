@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from mcfoot import benchmodel as bn
 from mcfoot import benchfit as bf
+from mcfoot import benchmodel as bn
 from mcfoot import footprint as fp
 from mcfoot.cli import main
 from mcfoot.errors import InputError
@@ -72,7 +71,7 @@ def test_result_units_provenance_and_seed(configs):
     a = bn.bench(configs, scenario="prior", draws=300, seed=3)
     assert a.energy_per_token_j.dims == ("config", "draw")
     assert a.energy_per_request_j.attrs["units"] == "J/request"
-    assert a.avg_power_w.attrs["units"] == "W" and a.batch.attrs["units"] == "request"
+    assert a.avg_power_w.attrs["units"] == "W" and a.running_batch.attrs["units"] == "request"
     assert a.attrs["result_kind"] == "bench" and a.attrs["data_hash"].startswith("sha256:")
     np.testing.assert_allclose(a.energy_per_request_j,
                                a.energy_per_token_j * configs.avg_output_len.values[:, None])
@@ -110,8 +109,7 @@ def _simulated(data, truth_z, lay, seed):
     v = lay.natural(truth_z[None])
     th = bf._gather(v, prob.c, prob.fixed)
     tin = np.stack([v[f"input_tokens/{t}"] for t in bn.TASKS])[prob.task_index]
-    c = {k: (a[:, None] if a.dtype.kind == "f" else a) for k, a in prob.c.items()}
-    ph = bn.bench_physics(c, th, prob.kv[:, None], tin, prob.c["state_known"][:, None])
+    ph = bn.bench_physics(bn.columns(prob.c), th, prob.kv[:, None], tin, prob.c["state_known"][:, None])
     g = np.random.default_rng(seed)
     return data.assign(
         energy_per_token_joules=ph["energy_per_token_j"][:, 0] * np.exp(
@@ -202,3 +200,21 @@ def test_lab_entry_through_bench_physics_given_normals_equals_seeded():
     normals = {n: rng.standard_normals(ss, n, 0, 500) for n in bn.lab_streams(e)}
     np.testing.assert_array_equal(a, bn.lab_evidence_prediction(e, 500, 0, normals=normals))
     assert np.all(a > 0)
+
+
+def test_cli_json_csv_and_draws_file(configs, tmp_path, capsys):
+    import json
+
+    import xarray as xr
+
+    path, out, table = tmp_path / "cfg.csv", tmp_path / "draws.nc", tmp_path / "t.csv"
+    configs.to_csv(path, index=False)
+    assert main(["bench", str(path), "--fit", "prior", "--draws", "100", "--json", "-q",
+                 "-o", str(out), "--csv", str(table)]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert len(rows) == len(configs) and rows[0]["energy_per_token_j"]["units"] == "J/token"
+    med = rows[0]["energy_per_token_j"]["median"]
+    assert rows[0]["energy_per_token_j"]["lower"] < med < rows[0]["energy_per_token_j"]["upper"]
+    with xr.open_datatree(out) as t:
+        assert t["/"].ds.energy_per_token_j.shape == (len(configs), 100)
+    assert "energy_per_token_j median [J/token]" in table.read_text()

@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 
-from ..benchmodel import OUTPUTS, REQUIRED, bench
+from ..benchmodel import REQUIRED, bench
 from ..summary import summarize_draws
+from ..variables import BENCH
 from . import check_output_option, common, csv_option, output_option, write_output
 
 CI = 0.9
@@ -38,7 +39,7 @@ def register(sub) -> None:
 
 def rows(ds) -> list[dict]:
     """One dict per configuration: its keys and median / 90 % interval of every output."""
-    stats = {v: summarize_draws(ds[v], ci_prob=CI) for v in OUTPUTS}
+    stats = {v: summarize_draws(ds[v], ci_prob=CI) for v in BENCH}
     out = []
     for i in range(ds.sizes["config"]):
         r = {k: ds[k].values.tolist()[i] for k in ("model_id", "gpu_model", "weight_precision",
@@ -46,7 +47,7 @@ def rows(ds) -> list[dict]:
                                                   "model_in_fit", "architecture_from_table")}
         for v, s in stats.items():
             _, _, med, lo, hi = (float(x) for x in s.isel(config=i).values)
-            r[v] = {"median": med, "lower": lo, "upper": hi, "units": OUTPUTS[v][0]}
+            r[v] = {"median": med, "lower": lo, "upper": hi, "units": BENCH[v].units}
         out.append(r)
     return out
 
@@ -62,7 +63,7 @@ def _run(args) -> int:
         from .. import io
 
         flat = [{k: v for k, v in r.items() if not isinstance(v, dict)} |
-                {f"{v} {s} [{r[v]['units']}]": r[v][s] for v in OUTPUTS
+                {f"{v} {s} [{r[v]['units']}]": r[v][s] for v in BENCH
                  for s in ("median", "lower", "upper")} for r in table]
         io.write_csv(pd.DataFrame(flat), args.csv, provenance=dict(ds.attrs))
     if args.json:
