@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mcfoot import benchfit as bf  # noqa: E402
 from mcfoot import benchmodel as bn  # noqa: E402
+from mcfoot import benchpredict as bp  # noqa: E402
 from mcfoot import rng  # noqa: E402
 
 KEYS = ["model_id", "weight_precision", "task", "gpu_model", "num_gpus"]
@@ -56,7 +57,7 @@ def physics_lomo(data, iterations, warmup, draws, seed):
                      thin=max(iterations // 1000, 1), strict=False)
         cfg = bn.read_configs(test)
         for kind, withhold in (("table", ()), ("withheld", tuple(set(test.model_id)))):
-            pred, _ = bf.predict(fit, cfg, draws, rng.normalize_seed(seed), withhold=withhold)
+            pred, _ = bp.predict(fit, cfg, draws, rng.normalize_seed(seed), withhold=withhold)
             out[kind].append(pd.DataFrame({"index": test.index,
                                            "q05": np.quantile(pred["energy_per_token_j"], 0.05, 1),
                                            "q50": np.median(pred["energy_per_token_j"], 1),

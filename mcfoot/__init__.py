@@ -1,7 +1,7 @@
 """mcfoot: Monte Carlo footprints of LLM inference (energy, water, carbon per query)."""
 
 from ._version import __version__
-from .benchmodel import bench
+from .benchpredict import bench
 from .calibrate import calibrate, loo, to_inference_data
 from .catalogue import load_catalogue
 from .compare import compare
@@ -24,7 +24,7 @@ __all__ = [
 
 #: Submodules reachable as attributes after ``import mcfoot`` (``mcfoot.plots.forest``, ...),
 #: imported on first access so that ``import mcfoot`` stays fast.
-_LAZY = ("benchfit", "benchmodel", "catalogue", "claims", "distributed", "distributions", "footprint", "io", "plots",
+_LAZY = ("benchfit", "benchmodel", "benchpredict", "catalogue", "claims", "distributed", "distributions", "footprint", "io", "plots",
          "priors", "regions", "rng", "scale", "sensitivity", "stream", "summary", "dea")
 
 

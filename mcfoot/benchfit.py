@@ -40,8 +40,7 @@ from . import provenance, rng
 from .catalogue import file_hash
 from .errors import CalibrationError, InputError, PriorsError
 
-__all__ = ["FitPriors", "fit", "fit_priors", "load_fit", "main", "predict", "prior_fit",
-           "stream_names", "summary"]
+__all__ = ["FitPriors", "Layout", "fit", "fit_priors", "main", "summary", "to_dataset"]
 
 GPUS = ("H100", "B200")
 HARDWARE = ("bandwidth_efficiency", "compute_efficiency", "power_fraction_memory_bound",
@@ -53,7 +52,6 @@ SCALES = ("model_scale", "residual_scale", "power_scale")
 RHAT_MAX, ESS_MIN = 1.05, 100.0
 #: Metropolis: optimal random-walk scale 2.38^2 / dim (Roberts, Gelman and Gilks 1997).
 RW_SCALE = 2.38
-SHIPPED = "bench_fit.nc"
 TRANSFORMS = ("logit", "log", "fixed")
 Z90 = stats.norm.ppf(0.95)
 
@@ -316,120 +314,6 @@ def to_dataset(lay: Layout, draws: np.ndarray) -> xr.Dataset:
     return ds
 
 
-def prior_fit(draws: int = 4000, seed=0) -> xr.Dataset:
-    """A 'fit' that learned nothing: every parameter drawn from its prior
-    (``mcfoot/data/bench_priors.toml``)."""
-    lay = Layout.build(fit_priors(), ())
-    ss = rng.normalize_seed(seed)
-    z = lay.mean + lay.sd * rng.standard_normals_many(ss, [f"benchfit/prior/{n}" for n in
-                                                           lay.names], 0, draws).T
-    ds = to_dataset(lay, z[None])
-    pri = fit_priors()
-    ds.attrs = provenance.stamp("bench_fit", name="prior", priors_hash=pri.hash,
-                                fit_hash=pri.hash, nu=pri.fixed("discrepancy", "nu"),
-                                memory_utilization=pri.fixed("memory_utilization", "all"))
-    return ds
-
-
-def load_fit(scenario) -> xr.Dataset:
-    """The fit a bench prediction uses: ``"bench"`` (shipped), ``"prior"``, a fit Dataset,
-    or the path of a fit file."""
-    if isinstance(scenario, xr.Dataset):
-        return scenario
-    if scenario == "prior":
-        return prior_fit()
-    path = bn._data_path(SHIPPED) if scenario == "bench" else Path(scenario)
-    if not path.is_file():
-        raise InputError(f"no bench fit at {path}; give 'bench', 'prior' or a file written by "
-                         f"`python -m mcfoot.benchfit -o FILE`", str(scenario))
-    with xr.open_dataset(path) as f:
-        ds = f.load()
-    if ds.attrs.get("result_kind") != "bench_fit":
-        raise InputError("not a bench fit (result_kind is not 'bench_fit')", str(path))
-    return ds
-
-
-def stream_names(df, withhold=(), rows=None, fit_models=()) -> list[str]:
-    """Names of the standard-normal streams :func:`predict` uses for configurations ``df``
-    (for a caller that supplies them, e.g. calibration)."""
-    rows = [str(i) for i in range(len(df))] if rows is None else list(rows)
-    unknown = ~df.model_id.isin(bn.model_configs().index) | df.model_id.isin(withhold)
-    names = ["bench/posterior"]
-    names += [f"bench/{q}/{m}" for m in dict.fromkeys(df.model_id[unknown]) for q in
-              ("kv", "state")]
-    names += [f"bench/model_effect/{m}" for m in dict.fromkeys(df.model_id)
-              if m not in fit_models]
-    names += [f"bench/{q}/{r}" for r in dict.fromkeys(rows) for q in
-              ("residual", "power_residual")]
-    return names
-
-
-def predict(fit_ds: xr.Dataset, df, draws: int, ss, withhold=(), normals=None,
-            rows=None) -> tuple[dict, dict]:
-    """Per (config, draw) predictions of validated configurations ``df`` under ``fit_ds``:
-    a posterior draw per prediction draw (stream ``bench/posterior``), the model's effect
-    (its posterior, or a t draw at the learned spread: ``bench/model_effect/ID``), KV cache
-    and recurrent state of a model not in the table (``bench/kv/ID``, ``bench/state/ID``),
-    residuals (``bench/residual/ROW``, ``bench/power_residual/ROW``; ``rows``: the ROW key
-    of each configuration, default its position). ``withhold``: model ids whose
-    config-table rows are not used (architecture from the size priors, fitted without those
-    rows). ``normals``: the streams' standard normals (name -> (draws,)) given instead of
-    drawn from ``ss``."""
-    def z_of(name):
-        return normals[name] if normals is not None else rng.standard_normals(ss, name, 0,
-                                                                              draws)
-
-    rows = [str(i) for i in range(len(df))] if rows is None else list(rows)
-    n = fit_ds.sizes["chain"] * fit_ds.sizes["draw"]
-    pick = np.minimum((special.ndtr(z_of("bench/posterior")) * n).astype(np.int64), n - 1)
-    flat = {k: fit_ds[k].values.reshape(n, *fit_ds[k].shape[2:])[pick] for k in fit_ds.data_vars}
-    v = {k.replace("__", "/"): x for k, x in flat.items() if k != "model_effect"}
-    c = bn.config_arrays(df)
-    nu = float(fit_ds.attrs["nu"])
-    th = _gather(v, c, {"memory_utilization": float(fit_ds.attrs["memory_utilization"])})
-    kv, state, unknown = _architecture(df, c, draws, withhold, z_of)
-    tin = np.stack([v[f"input_tokens/{t}"] for t in c["task"]])
-    if "input_tokens" in df.columns:
-        given = df.input_tokens.notna().to_numpy()
-        tin[given] = df.input_tokens.to_numpy(float)[given, None]
-    ph = bn.bench_physics(bn.columns(c), th, kv, tin, state)
-    models = list(map(str, fit_ds.model.values))
-    in_fit = df.model_id.isin(models).to_numpy()
-    effect = np.stack([flat["model_effect"][:, models.index(m)] if m in models else
-                       v["discrepancy/model_scale"] * _t(z_of(f"bench/model_effect/{m}"), nu)
-                       for m in df.model_id])
-
-    def t_noise(name, scale):
-        return scale * np.stack([_t(z_of(f"bench/{name}/{r}"), nu) for r in rows])
-
-    out = {"energy_per_token_j": ph["energy_per_token_j"] * np.exp(
-               effect + t_noise("residual", v["discrepancy/residual_scale"])),
-           "avg_power_w": ph["avg_power_w"] * np.exp(
-               t_noise("power_residual", v["discrepancy/power_scale"])),
-           "batch": np.broadcast_to(ph["batch"], (len(df), draws)).copy()}
-    return out, {"in_fit": in_fit, "kv_known": ~unknown}
-
-
-def _t(z, nu):
-    """Student-t draws with ``nu`` degrees of freedom from standard normals (inverse CDF)."""
-    return stats.t.ppf(special.ndtr(z), nu)
-
-
-def _architecture(df, c, draws, withhold, z_of):
-    """KV kB per context token and state kB per sequence per (config, draw): the table's
-    values, or draws of the size priors for models not in it (or withheld)."""
-    kv = np.broadcast_to(c["kv_known"][:, None], (len(df), draws)).copy()
-    state = np.broadcast_to(c["state_known"][:, None], (len(df), draws)).copy()
-    unknown = np.isnan(c["kv_known"]) | df.model_id.isin(withhold).to_numpy()
-    if unknown.any():
-        args = (df.total_params_billions[unknown], df.architecture[unknown], tuple(withhold))
-        for arr, prior, name in ((kv, bn.kv_prior, "kv"), (state, bn.state_prior, "state")):
-            mu, sd = prior(*args)
-            z = np.stack([z_of(f"bench/{name}/{m}") for m in df.model_id[unknown]])
-            arr[unknown] = np.exp(mu[:, None] + sd[:, None] * z)
-    return kv, state, unknown
-
-
 def summary(fit_ds: xr.Dataset, prob: float = 0.9) -> list[tuple[str, float, float, float]]:
     """(parameter, median, lower, upper) of the ``prob`` equal-tailed interval of every
     parameter of a fit (model effects by model)."""
@@ -457,6 +341,8 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=6000)
     args = ap.parse_args(argv)
     if args.summary:
+        from .benchpredict import load_fit
+
         for name, med, lo, hi in summary(load_fit(args.summary)):
             print(f"{name:58s} {med:10.4g} [{lo:.4g}, {hi:.4g}]")
         return 0

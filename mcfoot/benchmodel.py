@@ -1,14 +1,14 @@
-"""Bench predictions: GPU energy of a model served at a stated bench configuration.
+"""Bench configurations, the data they are learned from and the physics that predicts them.
 
 A bench configuration is one row of the ML.ENERGY v3 data file's own columns (model,
 architecture kind, parameter counts, weight precision, GPU type and count, the scheduler's
-cap ``max_num_seqs``, task and mean output length; ``mcfoot/data/SOURCE.md``). Its energy is
-the serving physics of :mod:`mcfoot.footprint` (``serving_parameters``,
-``bench_energy_per_token_j``) at the batch the bench keeps running (the cap, or what the KV
-cache holds), with the hardware-level parameters learned from the bench's 348
-measurements (:mod:`mcfoot.benchfit`, shipped as ``mcfoot/data/bench_fit.nc``) and a
-discrepancy: the model's own effect (its posterior if the fit saw it, else a fresh draw of
-the learned model-to-model spread) plus a residual. Boundary: the GPUs only; prefill inside.
+cap ``max_num_seqs``, task and mean output length; ``mcfoot/data/SOURCE.md``). This module
+reads and validates them (:func:`read_configs`, :func:`load_measurements`), holds the
+tables they are predicted from (datasheets, precisions, public model configs, and priors for
+models not in the table) and evaluates the serving physics of :mod:`mcfoot.footprint` at
+them (:func:`bench_physics`): ``serving_parameters`` and ``bench_energy_per_token_j`` at the
+batch the bench keeps running (the cap, or what the KV cache holds). Predictions with the
+learned parameters: :mod:`mcfoot.benchpredict`; the fit: :mod:`mcfoot.benchfit`.
 
 Measured columns (``avg_batch_size``, energies, power, throughput, latencies) are never
 inputs: a file that holds them is accepted and they are ignored.
@@ -22,17 +22,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from . import footprint as fp
-from . import provenance, rng
 from ._validate import did_you_mean
 from .catalogue import file_hash
 from .errors import InputError
 
-__all__ = ["ARCHITECTURES", "LAB_ASSUMED", "MEASURED", "OPTIONAL", "REQUIRED", "TASKS",
-           "bench", "bench_physics", "columns", "config_arrays", "gpu_specs", "kv_prior",
-           "lab_configs", "lab_evidence_prediction", "lab_streams", "load_measurements",
+__all__ = ["ARCHITECTURES", "MEASURED", "OPTIONAL", "REQUIRED", "TASKS", "bench_physics",
+           "columns", "config_arrays", "gpu_specs", "kv_prior", "load_measurements",
            "model_configs", "precisions", "read_configs", "state_prior"]
 
 DATA = "mlenergy-v3-llm.csv"
@@ -254,108 +251,3 @@ def bench_physics(c: dict, theta: dict, kv_kb, input_tokens, state_kb) -> dict[s
     batch = fp.batch_cap(input_tokens, c["out"], p)
     energy, seconds = fp.bench_energy_per_token_j(batch, input_tokens, c["out"], p)
     return {"energy_per_token_j": energy, "avg_power_w": energy / seconds, "batch": batch}
-
-
-def bench(configs, *, scenario: str | Path = "bench", draws: int = 4000,
-          seed=0) -> xr.Dataset:
-    """Predicted GPU energy of bench configurations, over (``config``, ``draw``).
-
-    ``configs``: a DataFrame or CSV path with the data file's columns (:data:`REQUIRED`,
-    optional :data:`OPTIONAL`; ``input_tokens`` where known, else the task's learned input
-    length). ``scenario``: ``"bench"`` (the shipped fit, ``mcfoot/data/bench_fit.nc``), a
-    fit file written by ``python -m mcfoot.benchfit -o FILE``, or ``"prior"`` (the priors of
-    ``mcfoot/data/bench_priors.toml``, nothing learned). Returns the variables of
-    :data:`mcfoot.variables.BENCH` (``energy_per_request_j``, ``energy_per_token_j``,
-    ``avg_power_w``, ``running_batch``) with units and provenance.
-    """
-    from . import benchfit
-
-    df = read_configs(configs)
-    draws = int(draws)
-    if draws < 1:
-        raise InputError(f"draws must be >= 1, got {draws}")
-    ss = rng.normalize_seed(seed)
-    fit = benchfit.load_fit(scenario)
-    out, sampled = benchfit.predict(fit, df, draws, ss)
-    from .variables import BENCH
-
-    ds = xr.Dataset(coords={"config": np.arange(len(df)), "draw": np.arange(draws)})
-    for col in ("model_id", "gpu_model", "weight_precision", "task", "num_gpus",
-                "max_num_seqs"):
-        ds.coords[col] = ("config", df[col].to_numpy())
-    out["energy_per_request_j"] = out["energy_per_token_j"] * df.avg_output_len.to_numpy(
-        float)[:, None]
-    out["running_batch"] = out.pop("batch")
-    for name, var in BENCH.items():
-        ds[name] = (var.dims, out[name], var.attrs)
-    ds.coords["model_in_fit"] = ("config", sampled["in_fit"])
-    ds.coords["architecture_from_table"] = ("config", sampled["kv_known"])
-    ds.attrs = provenance.stamp(
-        "bench", scenario=str(fit.attrs.get("name", scenario)), seed=rng.seed_record(ss),
-        seed_entropy=str(ss.entropy), draws=draws, rng=provenance.RNG,
-        fit_hash=str(fit.attrs.get("fit_hash", "")),
-        data=DATA, data_hash=load_measurements().attrs["hash"],
-        boundary="GPUs only, bench conditions (vLLM steady state); prefill inside")
-    return ds
-
-
-#: What a lab evidence entry (``applies_to.lab``, :mod:`mcfoot.evidence`) does not state
-#: about its bench, assumed for the prediction (assumption: ML.ENERGY's chat task with a
-#: dense model served at its checkpoint's BF16 weights, the common case of its v3 runs).
-#: The model is never one the fit saw (it is named only by its size): a fresh model effect.
-LAB_ASSUMED = {"architecture": "Dense Transformer", "weight_precision": "bfloat16",
-               "task": "lm-arena-chat"}
-
-
-def lab_configs(e) -> pd.DataFrame:
-    """Bench configurations of a lab evidence entry ``e``: one per (output, input) token
-    value of its token priors (no input stated: the task's learned input length)."""
-    lab = e.applies_to["lab"]
-    outs = np.asarray(e.output_tokens.values, float)
-    ins = [np.nan] if e.input_tokens is None else np.asarray(e.input_tokens.values, float)
-    n = float(lab["model_parameters_b"])
-    return pd.DataFrame([{"model_id": f"evidence/{e.id}", "total_params_billions": n,
-                          "activated_params_billions": n, "gpu_model": lab["accelerator"],
-                          "num_gpus": int(lab["accelerators"]), "max_num_seqs": int(lab["batch"]),
-                          "avg_output_len": o, "input_tokens": i, **LAB_ASSUMED}
-                         for o in outs for i in ins])
-
-
-def lab_streams(e) -> list[str]:
-    """Names of the standard-normal streams :func:`lab_evidence_prediction` uses."""
-    from .benchfit import stream_names
-
-    cfg = lab_configs(e)
-    tokens = [f"evidence/{e.id}/{w}_tokens" for w, t in (("output", e.output_tokens),
-                                                         ("input", e.input_tokens))
-              if t is not None and not t.fixed]
-    return stream_names(cfg, rows=[f"evidence/{e.id}"] * len(cfg)) + tokens
-
-
-def lab_evidence_prediction(e, draws: int, seed, normals: dict | None = None,
-                            fit="bench") -> np.ndarray:
-    """Per-draw GPU energy per output token of lab entry ``e`` in its unit (J or Wh per
-    token), through the learned bench physics (:func:`bench`'s predictor): the entry's
-    configuration (:func:`lab_configs`), its token counts drawn from its priors (streams
-    ``evidence/ID/output_tokens`` and ``.../input_tokens``). ``normals``: the standard
-    normals of :func:`lab_streams` given instead of drawn from ``seed`` (calibration)."""
-    from .benchfit import load_fit, predict
-
-    ss = rng.normalize_seed(seed)
-    cfg = lab_configs(e)
-
-    def pick(which, tokens):
-        if tokens is None or tokens.fixed:
-            return np.zeros(draws, np.int64)
-        name = f"evidence/{e.id}/{which}_tokens"
-        z = normals[name] if normals is not None else rng.standard_normals(ss, name, 0, draws)
-        from scipy import special
-
-        return np.searchsorted(np.asarray(tokens.values), tokens.ppf(special.ndtr(z)))
-
-    n_in = 1 if e.input_tokens is None else len(e.input_tokens.values)
-    row = pick("output", e.output_tokens) * n_in + pick("input", e.input_tokens)
-    out, _ = predict(load_fit(fit), read_configs(cfg), draws, ss, normals=normals,
-                     rows=[f"evidence/{e.id}"] * len(cfg))
-    j = out["energy_per_token_j"][row, np.arange(draws)]
-    return j if e.unit == "J/token" else j / fp.SECONDS_PER_HOUR

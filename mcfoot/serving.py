@@ -12,7 +12,7 @@ The equations are in :mod:`mcfoot.footprint` (``serving_parameters``,
 - :func:`lab_prediction` evaluates the same physics at a stated lab configuration (model
   size, accelerator count and type, batch) under the scenario's hardware priors;
 - :func:`lab_evidence_prediction` predicts evidence measured on a test bench through the
-  physics learned from the ML.ENERGY bench (:mod:`mcfoot.benchmodel`).
+  physics learned from the ML.ENERGY bench (:mod:`mcfoot.benchpredict`).
 """
 
 from __future__ import annotations
@@ -198,8 +198,8 @@ LAB_ACCELERATORS = {"H100": "H100 SXM", "H100 SXM": "H100 SXM", "H200": "H200 SX
 
 def lab_streams(e, scenario: Scenario) -> list[str]:
     """Names of the random streams :func:`lab_evidence_prediction` uses for entry ``e``
-    (:func:`mcfoot.benchmodel.lab_streams`)."""
-    from .benchmodel import lab_streams as streams
+    (:func:`mcfoot.benchpredict.lab_streams`)."""
+    from .benchpredict import lab_streams as streams
 
     return streams(e)
 
@@ -209,8 +209,8 @@ def lab_evidence_prediction(e, scenario: Scenario, draws: int, seed,
     """Per-draw prediction of a lab-configuration evidence entry (``mcfoot.compare``,
     ``mcfoot.calibrate``), in the entry's unit (J or Wh per output token): the bench
     physics learned from the ML.ENERGY v3 measurements at the entry's configuration, prefill
-    and precision inside (:func:`mcfoot.benchmodel.lab_evidence_prediction`). ``normals``:
+    and precision inside (:func:`mcfoot.benchpredict.lab_evidence_prediction`). ``normals``:
     the standard normals of :func:`lab_streams` given instead of drawn from ``seed``."""
-    from .benchmodel import lab_evidence_prediction as predict
+    from .benchpredict import lab_evidence_prediction as predict
 
     return predict(e, draws, seed, normals)

@@ -7,6 +7,7 @@ import pytest
 
 from mcfoot import benchfit as bf
 from mcfoot import benchmodel as bn
+from mcfoot import benchpredict as bp
 from mcfoot import footprint as fp
 from mcfoot.cli import main
 from mcfoot.errors import InputError
@@ -61,22 +62,22 @@ def test_cli_bad_input_exits_2_writes_nothing(configs, tmp_path, capsys):
 
 
 def test_measured_columns_are_not_inputs(configs):
-    a = bn.bench(configs, scenario="prior", draws=200, seed=1)
-    b = bn.bench(configs.assign(avg_batch_size=1.0, energy_per_token_joules=99.0),
+    a = bp.bench(configs, scenario="prior", draws=200, seed=1)
+    b = bp.bench(configs.assign(avg_batch_size=1.0, energy_per_token_joules=99.0),
                  scenario="prior", draws=200, seed=1)
     np.testing.assert_array_equal(a.energy_per_token_j, b.energy_per_token_j)
 
 
 def test_result_units_provenance_and_seed(configs):
-    a = bn.bench(configs, scenario="prior", draws=300, seed=3)
+    a = bp.bench(configs, scenario="prior", draws=300, seed=3)
     assert a.energy_per_token_j.dims == ("config", "draw")
     assert a.energy_per_request_j.attrs["units"] == "J/request"
     assert a.avg_power_w.attrs["units"] == "W" and a.running_batch.attrs["units"] == "request"
     assert a.attrs["result_kind"] == "bench" and a.attrs["data_hash"].startswith("sha256:")
     np.testing.assert_allclose(a.energy_per_request_j,
                                a.energy_per_token_j * configs.avg_output_len.values[:, None])
-    b = bn.bench(configs, scenario="prior", draws=300, seed=3)
-    c = bn.bench(configs, scenario="prior", draws=300, seed=4)
+    b = bp.bench(configs, scenario="prior", draws=300, seed=3)
+    c = bp.bench(configs, scenario="prior", draws=300, seed=4)
     np.testing.assert_array_equal(a.energy_per_token_j, b.energy_per_token_j)
     assert not np.array_equal(a.energy_per_token_j, c.energy_per_token_j)
 
@@ -109,7 +110,8 @@ def _simulated(data, truth_z, lay, seed):
     v = lay.natural(truth_z[None])
     th = bf._gather(v, prob.c, prob.fixed)
     tin = np.stack([v[f"input_tokens/{t}"] for t in bn.TASKS])[prob.task_index]
-    ph = bn.bench_physics(bn.columns(prob.c), th, prob.kv[:, None], tin, prob.c["state_known"][:, None])
+    ph = bn.bench_physics(bn.columns(prob.c), th, prob.kv[:, None], tin,
+                          prob.c["state_known"][:, None])
     g = np.random.default_rng(seed)
     return data.assign(
         energy_per_token_joules=ph["energy_per_token_j"][:, 0] * np.exp(
@@ -145,8 +147,8 @@ def test_sampler_reproducible_from_seed(data):
 
 
 def test_unseen_model_gets_wider_interval(configs):
-    seen = bn.bench(configs.iloc[:1], draws=2000, seed=0)
-    unseen = bn.bench(configs.iloc[:1].assign(model_id="someone/new-8B"), draws=2000, seed=0)
+    seen = bp.bench(configs.iloc[:1], draws=2000, seed=0)
+    unseen = bp.bench(configs.iloc[:1].assign(model_id="someone/new-8B"), draws=2000, seed=0)
     assert bool(seen.model_in_fit[0]) and not bool(unseen.model_in_fit[0])
     assert not bool(unseen.architecture_from_table[0])
 
@@ -168,7 +170,7 @@ def test_kv_prior_holds_withheld_models():
 
 
 def test_shipped_fit_converged():
-    fit = bf.load_fit("bench")
+    fit = bp.load_fit("bench")
     assert fit.attrs["converged"] == 1 and fit.attrs["rhat_max"] <= bf.RHAT_MAX
     assert fit.attrs["data_hash"] == bf._frame_hash(bn.load_measurements())
     assert fit.attrs["priors_hash"] == bf.fit_priors().hash  # refit after editing the priors
@@ -195,10 +197,10 @@ def test_lab_entry_through_bench_physics_given_normals_equals_seeded():
     from mcfoot.evidence import load_evidence
 
     e = next(x for x in load_evidence() if x.kind == "lab")
-    a = bn.lab_evidence_prediction(e, 500, 7)
+    a = bp.lab_evidence_prediction(e, 500, 7)
     ss = rng.normalize_seed(7)
-    normals = {n: rng.standard_normals(ss, n, 0, 500) for n in bn.lab_streams(e)}
-    np.testing.assert_array_equal(a, bn.lab_evidence_prediction(e, 500, 0, normals=normals))
+    normals = {n: rng.standard_normals(ss, n, 0, 500) for n in bp.lab_streams(e)}
+    np.testing.assert_array_equal(a, bp.lab_evidence_prediction(e, 500, 0, normals=normals))
     assert np.all(a > 0)
 
 

@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from ..benchmodel import REQUIRED, bench
+from ..benchmodel import REQUIRED
+from ..benchpredict import bench
 from ..summary import summarize_draws
 from ..variables import BENCH
 from . import check_output_option, common, csv_option, output_option, write_output
