@@ -1,6 +1,7 @@
 """mcfoot: Monte Carlo footprints of LLM inference (energy, water, carbon per query)."""
 
 from ._version import __version__
+from .benchpredict import bench
 from .calibrate import calibrate, loo, to_inference_data
 from .catalogue import load_catalogue
 from .compare import compare
@@ -15,7 +16,7 @@ from .usage import estimate_usage
 from .workload import workload
 
 __all__ = [
-    "CatalogueError", "InputError", "PriorsError", "__version__", "calibrate", "compare",
+    "CatalogueError", "InputError", "PriorsError", "__version__", "bench", "calibrate", "compare",
     "estimate", "estimate_usage", "load_catalogue", "load_scenario", "loo", "rank",
     "read_tree", "shipped_scenarios", "simulate", "summarize", "to_inference_data", "workload",
     "write_tree",
@@ -23,7 +24,7 @@ __all__ = [
 
 #: Submodules reachable as attributes after ``import mcfoot`` (``mcfoot.plots.forest``, ...),
 #: imported on first access so that ``import mcfoot`` stays fast.
-_LAZY = ("catalogue", "claims", "distributed", "distributions", "footprint", "io", "plots",
+_LAZY = ("benchfit", "benchmodel", "benchpredict", "catalogue", "claims", "distributed", "distributions", "footprint", "io", "plots",
          "priors", "regions", "rng", "scale", "sensitivity", "stream", "summary", "dea")
 
 

@@ -210,3 +210,18 @@ def to_inference_data(groups: dict[str, xr.Dataset]):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         return az.InferenceData(**groups)
+
+
+def rhat_ess(posterior: xr.Dataset) -> tuple[float, float]:
+    """Worst rank-normalized split R-hat and worst bulk ESS over every variable (and
+    element) of ``posterior`` over (``chain``, ``draw``)."""
+    az = _module()
+    if arviz_major() >= 1:
+        import arviz_stats as azs
+
+        rh, es = azs.rhat(posterior), azs.ess(posterior)
+    else:
+        rh, es = az.rhat(posterior), az.ess(posterior)
+    worst = [float(rh[v].max()) for v in rh.data_vars if rh[v].size]
+    least = [float(es[v].min()) for v in es.data_vars if es[v].size]
+    return max(worst), min(least)

@@ -231,6 +231,9 @@ GIGA, TERA, KILO = 1e9, 1e12, 1e3
 NEWTON_STEPS = 16
 NEWTON_TOL = 1e-12
 
+#: Accesses of a sequence's recurrent state per decode step: read once and written once
+#: (Mamba-2's state update h_t = A h_{t-1} + B x_t, Dao and Gu 2024, arXiv 2405.21060).
+STATE_ACCESSES = 2.0
 #: Per-(model, draw) serving parameters handed to the kernel, in this order.
 SERVE_KEYS = ("weight_read_s", "log_unused_share", "seq_compute_s", "seq_kv_s_per_token",
               "prefill_s_per_token", "kv_capacity_tokens", "power_low_w", "power_high_w",
@@ -253,7 +256,8 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
                        bandwidth_efficiency, compute_efficiency, power_low, power_high,
                        host_power_w, memory_utilization, weight_memory_share, max_batch,
                        idle_fraction, parallelism=1.0, accelerators=None,
-                       embodied_g_per_accelerator_h=0.0):
+                       embodied_g_per_accelerator_h=0.0, compute_speedup=None,
+                       state_kb_per_seq=0.0):
     """Per-instance serving parameters from model and hardware inputs (arrays broadcast).
 
     ``active_params`` in billions, ``moe_total_ratio`` total / active (>= 1),
@@ -263,7 +267,13 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
     ``host_power_w`` (W per accelerator), ``max_batch`` (requests), ``parallelism``
     (accelerators over the memory minimum, 1). ``accelerators`` overrides the memory rule
     and ``parallelism`` (a lab configuration). ``embodied_g_per_accelerator_h`` (g CO2e per
-    accelerator-hour of service, see :func:`embodied_g_per_h`) gives the instance's rate. Returns a dict with :data:`SERVE_KEYS`
+    accelerator-hour of service, see :func:`embodied_g_per_h`) gives the instance's rate.
+    ``compute_speedup``: the accelerator's peak at the weights' precision over its 16-bit
+    peak (1; a datasheet ratio, e.g. 1 for MXFP4 on a GPU without FP4 units); by default
+    ``PEAK_FLOPS_BYTES / bytes_per_param`` (8-bit at twice 16-bit). ``state_kb_per_seq``:
+    recurrent (Mamba) state per sequence (kB), read and written every decode step at the
+    instance's bandwidth (``seq_state_s``, outside :data:`SERVE_KEYS`: the catalogue's models
+    have none). Returns a dict with :data:`SERVE_KEYS`
     (s, s per context token, tokens, W, ...) and ``accelerators``.
     """
     ratio = np.asarray(moe_total_ratio, dtype=float)
@@ -272,7 +282,9 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
                                   weight_memory_share) * parallelism if accelerators is None \
         else np.broadcast_to(np.asarray(accelerators, dtype=float), w_total.shape)
     bw = n * bandwidth_tb_s * TERA * bandwidth_efficiency  # bytes/s of the instance
-    flops = n * peak_tflops * TERA * (PEAK_FLOPS_BYTES / bytes_per_param) * compute_efficiency
+    speedup = PEAK_FLOPS_BYTES / np.asarray(bytes_per_param) if compute_speedup is None \
+        else compute_speedup
+    flops = n * peak_tflops * TERA * speedup * compute_efficiency
     flop_token = FLOP_PER_PARAM_TOKEN * np.asarray(active_params) * GIGA
     moe = ratio > 1.0
     unused = np.log(np.where(moe, 1.0 - 1.0 / np.where(moe, ratio, 2.0), 1.0))
@@ -281,6 +293,7 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
         "log_unused_share": np.where(moe, unused, -np.inf),
         "seq_compute_s": spec_tokens * flop_token / flops,
         "seq_kv_s_per_token": np.asarray(kv_cache_kb) * KILO / bw,
+        "seq_state_s": STATE_ACCESSES * np.asarray(state_kb_per_seq) * KILO / bw,
         "prefill_s_per_token": flop_token / flops,
         "kv_capacity_tokens": (n * np.asarray(memory_gb) * GIGA * memory_utilization - w_total)
         / (np.asarray(kv_cache_kb) * KILO),
@@ -313,9 +326,32 @@ def decode_step_s(batch, weight_read_s, log_unused_share, per_seq_s):
 def decode_energy_per_token_j(batch, context_tokens, p):
     """Accelerator energy per output token at ``batch`` and mean context (J/token), from the
     parameters ``p`` of :func:`serving_parameters` (a lab configuration: no speed needed)."""
-    b = p["seq_compute_s"] + p["seq_kv_s_per_token"] * context_tokens
+    b = p["seq_compute_s"] + p["seq_kv_s_per_token"] * context_tokens + p["seq_state_s"]
     w = p["weight_read_s"] * (1.0 - _exp(batch * p["log_unused_share"]))
     return (p["power_low_w"] * w / batch + p["power_high_w"] * b) / p["spec_tokens"]
+
+
+def batch_cap(input_tokens, output_tokens, p):
+    """The largest running batch (requests): the scheduler's cap ``max_batch`` or as many
+    full contexts (inputs + outputs) as the KV cache holds, at least 1."""
+    cap = p["kv_capacity_tokens"] / (input_tokens + output_tokens)
+    cap = np.where(cap > p["max_batch"], p["max_batch"], cap)
+    return np.where(cap < 1.0, 1.0, cap)
+
+
+def bench_energy_per_token_j(batch, input_tokens, output_tokens, p):
+    """Accelerator energy (J) and instance time (s) per output token of a bench that keeps
+    ``batch`` requests running and divides all GPU energy by output tokens: decode at the
+    mean context (inputs + half the outputs, :func:`decode_energy_per_token_j`) plus the
+    prefill of ``input_tokens`` per request spread over its ``output_tokens``."""
+    t_in = np.asarray(input_tokens, dtype=float)
+    per_out = t_in / np.asarray(output_tokens, dtype=float)
+    ctx = t_in + 0.5 * np.asarray(output_tokens, dtype=float)
+    prefill_s = per_out * p["prefill_s_per_token"]
+    energy = decode_energy_per_token_j(batch, ctx, p) + prefill_s * p["power_high_w"]
+    b = p["seq_compute_s"] + p["seq_kv_s_per_token"] * ctx + p["seq_state_s"]
+    step = decode_step_s(batch, p["weight_read_s"], p["log_unused_share"], b)
+    return energy, (step / batch) / p["spec_tokens"] + prefill_s
 
 
 def implied_batch(speed, input_tokens, output_tokens, p):
@@ -325,9 +361,7 @@ def implied_batch(speed, input_tokens, output_tokens, p):
     t_in = np.broadcast_to(input_tokens, spd.shape)
     t_out = np.broadcast_to(output_tokens, spd.shape)
     b = p["seq_compute_s"] + p["seq_kv_s_per_token"] * (t_in + 0.5 * t_out)
-    cap = p["kv_capacity_tokens"] / (t_in + t_out)
-    cap = np.where(cap > p["max_batch"], p["max_batch"], cap)
-    cap = np.where(cap < 1.0, 1.0, cap)
+    cap = batch_cap(t_in, t_out, p)
     target = p["spec_tokens"] / spd
     wt, lq = p["weight_read_s"], p["log_unused_share"]
     t1 = wt * (1.0 - _exp(lq)) + b

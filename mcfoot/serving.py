@@ -10,12 +10,13 @@ The equations are in :mod:`mcfoot.footprint` (``serving_parameters``,
 - :func:`serve_arrays` turns one draw of every prior into the per-(model, draw) arrays the
   kernel needs (the hardware-scoped inputs gathered at each draw's hardware choice);
 - :func:`lab_prediction` evaluates the same physics at a stated lab configuration (model
-  size, accelerator count and type, batch), for evidence measured on a test bench.
+  size, accelerator count and type, batch) under the scenario's hardware priors;
+- :func:`lab_evidence_prediction` predicts evidence measured on a test bench through the
+  physics learned from the ML.ENERGY bench (:mod:`mcfoot.benchpredict`).
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import replace
 
 import numpy as np
@@ -188,65 +189,21 @@ LAB_ACCELERATORS = {"H100": "H100 SXM", "H100 SXM": "H100 SXM", "H200": "H200 SX
                     "TPU v6e": "TPU V6e"}
 
 
-@functools.cache
-def _shipped_size_classes() -> frozenset:
-    """Size classes of the shipped catalogue (read once: calibration asks per evaluation)."""
-    return frozenset(map(str, load_catalogue().size_class.values))
-
-
-def _class_prior(sc: Scenario, q: str, params_b: float) -> Prior:
-    """The size-class prior of ``q`` whose class's median active parameters lie nearest
-    (in log) to ``params_b``: what the scenario assumes about a model of that size."""
-    classes = _shipped_size_classes()
-    med = {k[0]: float(p.dist.ppf(0.5)) if not p.dist.is_fixed else p.dist.params["value"]
-           for k, p in sc.priors["active_params"].items() if k[0] in classes}
-    best = min(med, key=lambda c: abs(np.log(med[c] / params_b)))
-    return sc.priors[q][(best,)]
-
-
 def lab_streams(e, scenario: Scenario) -> list[str]:
-    """Names of the random streams :func:`lab_evidence_prediction` uses for entry ``e``:
-    the bench accelerator's hardware inputs, the architecture drawn for its size, and its
-    token priors."""
-    hw = LAB_ACCELERATORS.get(e.applies_to["lab"]["accelerator"], e.applies_to["lab"]["accelerator"])
-    out = [p.stream for q in HARDWARE_INPUTS
-           for p in [scenario.priors.get(q, {}).get((hw,))] if p is not None and not p.dist.is_fixed]
-    params = float(e.applies_to["lab"]["model_parameters_b"])
-    out += [f"evidence/{e.id}/{q}" for q in ("kv_cache_per_token", "bytes_per_param")
-            if not _class_prior(scenario, q, params).dist.is_fixed]
-    out += [f"evidence/{e.id}/{w}_tokens" for w, t in (("output", e.output_tokens),
-                                                       ("input", e.input_tokens))
-            if t is not None and not t.fixed]
-    return out
+    """Names of the random streams :func:`lab_evidence_prediction` uses for entry ``e``
+    (:func:`mcfoot.benchpredict.lab_streams`)."""
+    from .benchpredict import lab_streams as streams
+
+    return streams(e)
 
 
 def lab_evidence_prediction(e, scenario: Scenario, draws: int, seed,
                             normals: dict | None = None) -> np.ndarray:
-    """Per-draw prediction of a lab-configuration evidence entry (``mcfoot.compare``), in
-    the entry's unit (J or Wh per output token): the decode energy per output token at the
-    bench's model size, accelerator count and type, and batch (steady-state decoding, no
-    speculative decoding). What the entry does not state is drawn from the scenario: the
-    architecture (KV cache per token, bytes per weight) from the size class nearest in
-    parameters (streams ``evidence/ID/QUANTITY``), the context from the entry's token priors
-    (inputs plus half the outputs; no inputs stated: none). ``normals``: the standard normals
-    of :func:`lab_streams` given instead of drawn from ``seed`` (calibration)."""
-    lab = e.applies_to["lab"]
-    hw = LAB_ACCELERATORS.get(lab["accelerator"], lab["accelerator"])
-    params = float(lab["model_parameters_b"])
-    ss = rng.normalize_seed(seed)
-    drawn = {}
-    for q in ("kv_cache_per_token", "bytes_per_param"):
-        drawn[q] = _class_prior(scenario, q, params).draws(draws, ss, normals,
-                                                           stream=f"evidence/{e.id}/{q}")
-    out = np.asarray(e.output_tokens.values, float)[e.token_index("output_tokens", draws, ss,
-                                                                  normals)]
-    inp = np.zeros(draws) if e.input_tokens is None else \
-        np.asarray(e.input_tokens.values, float)[e.token_index("input_tokens", draws, ss,
-                                                               normals)]
-    ds = lab_prediction(hw, params, lab["accelerators"], lab["batch"],
-                        bytes_per_param=drawn["bytes_per_param"],
-                        kv_cache_per_token=drawn["kv_cache_per_token"],
-                        context_tokens=inp + 0.5 * out, scenario=scenario, draws=draws,
-                        seed=ss, normals=normals)
-    j = ds["energy_accelerator_j_per_token"].values
-    return j if e.unit == "J/token" else j / fp.SECONDS_PER_HOUR
+    """Per-draw prediction of a lab-configuration evidence entry (``mcfoot.compare``,
+    ``mcfoot.calibrate``), in the entry's unit (J or Wh per output token): the bench
+    physics learned from the ML.ENERGY v3 measurements at the entry's configuration, prefill
+    and precision inside (:func:`mcfoot.benchpredict.lab_evidence_prediction`). ``normals``:
+    the standard normals of :func:`lab_streams` given instead of drawn from ``seed``."""
+    from .benchpredict import lab_evidence_prediction as predict
+
+    return predict(e, draws, seed, normals)

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from .errors import InputError
 
 __all__ = [
-    "BAND", "FOOTPRINT", "HOST", "PINT_DEFINITIONS", "QUANTITIES", "Quantity", "ROW_INPUTS",
-    "SERVING", "TOTALS", "UNIT_SUFFIXES", "VARIABLES", "Variable",
+    "BAND", "BENCH", "FOOTPRINT", "HOST", "PINT_DEFINITIONS", "QUANTITIES", "Quantity",
+    "ROW_INPUTS", "SERVING", "TOTALS", "UNIT_SUFFIXES", "VARIABLES", "Variable",
     "attrs", "axis_label", "footprint_names", "headline_names", "kernel_keys", "per_query",
     "row_kernel_keys", "select_per_query", "study_input_names", "unit_registry", "units", "VARIANTS_KEY",
 ]
@@ -220,9 +220,22 @@ TOTALS: dict[str, Variable] = {v.name: v for v in (
         ("water_kl", "kL", "total water (site + source) over the period"),
         ("water_megalitres", "ML", "total water (site + source) over the period, megalitres"),
         ("carbon_t", "t CO2e", "operational carbon over the period")))}
-#: Every declared variable of a sampler result by name (the fleet totals are ``scale``'s own).
+#: Outputs of a bench prediction (``mcfoot.bench``, over (config, draw)): GPU boundary, bench
+#: conditions, prefill inside.
+BENCH: dict[str, Variable] = {v.name: v for v in (
+    Variable("energy_per_request_j", "J/request", "GPU energy per request (prefill inside)",
+             group="bench", dims=("config", "draw")),
+    Variable("energy_per_token_j", "J/token", "GPU energy per output token (prefill inside)",
+             group="bench", dims=("config", "draw")),
+    Variable("avg_power_w", "W", "mean power of the instance's GPUs together", group="bench",
+             dims=("config", "draw")),
+    Variable("running_batch", "request", "running batch the bench physics implies (the "
+             "scheduler's cap or what the KV cache holds)", group="bench",
+             dims=("config", "draw")),
+)}
+#: Every declared variable of a result by name (the fleet totals are ``scale``'s own).
 VARIABLES: dict[str, Variable] = {**FOOTPRINT, **BAND, **HOST, **ROW_INPUTS, **DERIVED,
-                                  **SERVING}
+                                  **SERVING, **BENCH}
 
 
 def _suffix(units: str) -> str:

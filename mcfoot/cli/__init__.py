@@ -21,7 +21,7 @@ from .. import __version__
 from ..errors import InputError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("run", "estimate", "compare", "calibrate", "workload", "summary", "rank",
+COMMANDS = ("run", "estimate", "bench", "compare", "calibrate", "workload", "summary", "rank",
             "sensitivity", "claims", "scale", "plot", "priors")
 
 

@@ -1,0 +1,244 @@
+"""Bench predictions: GPU energy of a model served at a stated bench configuration.
+
+A bench configuration is one row of the ML.ENERGY v3 data file's own columns
+(:mod:`mcfoot.benchmodel`). Its energy is the bench physics
+(:func:`mcfoot.benchmodel.bench_physics`) with the hardware-level parameters drawn from the
+learned posterior (:mod:`mcfoot.benchfit`, shipped as ``mcfoot/data/bench_fit.nc``) and a
+discrepancy: the model's own effect (its posterior if the fit saw it, else a fresh draw of
+the learned model-to-model spread) plus a residual. Boundary: the GPUs only; prefill inside.
+Lab evidence entries (:mod:`mcfoot.evidence`) are predicted the same way
+(:func:`lab_evidence_prediction`, used by ``compare`` and ``calibrate``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import special, stats
+
+from . import benchmodel as bn
+from . import footprint as fp
+from . import provenance, rng
+from .benchfit import Layout, _gather, fit_priors, to_dataset
+from .benchmodel import DATA, load_measurements, read_configs
+from .errors import InputError
+
+__all__ = ["LAB_ASSUMED", "SHIPPED", "bench", "lab_configs", "lab_evidence_prediction",
+           "lab_streams", "load_fit", "predict", "prior_fit", "stream_names"]
+
+SHIPPED = "bench_fit.nc"
+
+def prior_fit(draws: int = 4000, seed=0) -> xr.Dataset:
+    """A 'fit' that learned nothing: every parameter drawn from its prior
+    (``mcfoot/data/bench_priors.toml``)."""
+    lay = Layout.build(fit_priors(), ())
+    ss = rng.normalize_seed(seed)
+    z = lay.mean + lay.sd * rng.standard_normals_many(ss, [f"benchfit/prior/{n}" for n in
+                                                           lay.names], 0, draws).T
+    ds = to_dataset(lay, z[None])
+    pri = fit_priors()
+    ds.attrs = provenance.stamp("bench_fit", name="prior", priors_hash=pri.hash,
+                                fit_hash=pri.hash, nu=pri.fixed("discrepancy", "nu"),
+                                memory_utilization=pri.fixed("memory_utilization", "all"))
+    return ds
+
+
+def load_fit(scenario) -> xr.Dataset:
+    """The fit a bench prediction uses: ``"bench"`` (shipped), ``"prior"``, a fit Dataset,
+    or the path of a fit file."""
+    if isinstance(scenario, xr.Dataset):
+        return scenario
+    if scenario == "prior":
+        return prior_fit()
+    path = bn._data_path(SHIPPED) if scenario == "bench" else Path(scenario)
+    if not path.is_file():
+        raise InputError(f"no bench fit at {path}; give 'bench', 'prior' or a file written by "
+                         f"`python -m mcfoot.benchfit -o FILE`", str(scenario))
+    with xr.open_dataset(path) as f:
+        ds = f.load()
+    if ds.attrs.get("result_kind") != "bench_fit":
+        raise InputError("not a bench fit (result_kind is not 'bench_fit')", str(path))
+    return ds
+
+
+def stream_names(df, withhold=(), rows=None, fit_models=()) -> list[str]:
+    """Names of the standard-normal streams :func:`predict` uses for configurations ``df``
+    (for a caller that supplies them, e.g. calibration)."""
+    rows = [str(i) for i in range(len(df))] if rows is None else list(rows)
+    unknown = ~df.model_id.isin(bn.model_configs().index) | df.model_id.isin(withhold)
+    names = ["bench/posterior"]
+    names += [f"bench/{q}/{m}" for m in dict.fromkeys(df.model_id[unknown]) for q in
+              ("kv", "state")]
+    names += [f"bench/model_effect/{m}" for m in dict.fromkeys(df.model_id)
+              if m not in fit_models]
+    names += [f"bench/{q}/{r}" for r in dict.fromkeys(rows) for q in
+              ("residual", "power_residual")]
+    return names
+
+
+def predict(fit_ds: xr.Dataset, df, draws: int, ss, withhold=(), normals=None,
+            rows=None) -> tuple[dict, dict]:
+    """Per (config, draw) predictions of validated configurations ``df`` under ``fit_ds``:
+    a posterior draw per prediction draw (stream ``bench/posterior``), the model's effect
+    (its posterior, or a t draw at the learned spread: ``bench/model_effect/ID``), KV cache
+    and recurrent state of a model not in the table (``bench/kv/ID``, ``bench/state/ID``),
+    residuals (``bench/residual/ROW``, ``bench/power_residual/ROW``; ``rows``: the ROW key
+    of each configuration, default its position). ``withhold``: model ids whose
+    config-table rows are not used (architecture from the size priors, fitted without those
+    rows). ``normals``: the streams' standard normals (name -> (draws,)) given instead of
+    drawn from ``ss``."""
+    def z_of(name):
+        return normals[name] if normals is not None else rng.standard_normals(ss, name, 0,
+                                                                              draws)
+
+    rows = [str(i) for i in range(len(df))] if rows is None else list(rows)
+    n = fit_ds.sizes["chain"] * fit_ds.sizes["draw"]
+    pick = np.minimum((special.ndtr(z_of("bench/posterior")) * n).astype(np.int64), n - 1)
+    flat = {k: fit_ds[k].values.reshape(n, *fit_ds[k].shape[2:])[pick] for k in fit_ds.data_vars}
+    v = {k.replace("__", "/"): x for k, x in flat.items() if k != "model_effect"}
+    c = bn.config_arrays(df)
+    nu = float(fit_ds.attrs["nu"])
+    th = _gather(v, c, {"memory_utilization": float(fit_ds.attrs["memory_utilization"])})
+    kv, state, unknown = _architecture(df, c, draws, withhold, z_of)
+    tin = np.stack([v[f"input_tokens/{t}"] for t in c["task"]])
+    if "input_tokens" in df.columns:
+        given = df.input_tokens.notna().to_numpy()
+        tin[given] = df.input_tokens.to_numpy(float)[given, None]
+    ph = bn.bench_physics(bn.columns(c), th, kv, tin, state)
+    models = list(map(str, fit_ds.model.values))
+    in_fit = df.model_id.isin(models).to_numpy()
+    effect = np.stack([flat["model_effect"][:, models.index(m)] if m in models else
+                       v["discrepancy/model_scale"] * _t(z_of(f"bench/model_effect/{m}"), nu)
+                       for m in df.model_id])
+
+    def t_noise(name, scale):
+        return scale * np.stack([_t(z_of(f"bench/{name}/{r}"), nu) for r in rows])
+
+    out = {"energy_per_token_j": ph["energy_per_token_j"] * np.exp(
+               effect + t_noise("residual", v["discrepancy/residual_scale"])),
+           "avg_power_w": ph["avg_power_w"] * np.exp(
+               t_noise("power_residual", v["discrepancy/power_scale"])),
+           "batch": np.broadcast_to(ph["batch"], (len(df), draws)).copy()}
+    return out, {"in_fit": in_fit, "kv_known": ~unknown}
+
+
+def _t(z, nu):
+    """Student-t draws with ``nu`` degrees of freedom from standard normals (inverse CDF)."""
+    return stats.t.ppf(special.ndtr(z), nu)
+
+
+def _architecture(df, c, draws, withhold, z_of):
+    """KV kB per context token and state kB per sequence per (config, draw): the table's
+    values, or draws of the size priors for models not in it (or withheld)."""
+    kv = np.broadcast_to(c["kv_known"][:, None], (len(df), draws)).copy()
+    state = np.broadcast_to(c["state_known"][:, None], (len(df), draws)).copy()
+    unknown = np.isnan(c["kv_known"]) | df.model_id.isin(withhold).to_numpy()
+    if unknown.any():
+        args = (df.total_params_billions[unknown], df.architecture[unknown], tuple(withhold))
+        for arr, prior, name in ((kv, bn.kv_prior, "kv"), (state, bn.state_prior, "state")):
+            mu, sd = prior(*args)
+            z = np.stack([z_of(f"bench/{name}/{m}") for m in df.model_id[unknown]])
+            arr[unknown] = np.exp(mu[:, None] + sd[:, None] * z)
+    return kv, state, unknown
+
+
+def bench(configs, *, scenario: str | Path = "bench", draws: int = 4000,
+          seed=0) -> xr.Dataset:
+    """Predicted GPU energy of bench configurations, over (``config``, ``draw``).
+
+    ``configs``: a DataFrame or CSV path with the data file's columns (:data:`REQUIRED`,
+    optional :data:`OPTIONAL`; ``input_tokens`` where known, else the task's learned input
+    length). ``scenario``: ``"bench"`` (the shipped fit, ``mcfoot/data/bench_fit.nc``), a
+    fit file written by ``python -m mcfoot.benchfit -o FILE``, or ``"prior"`` (the priors of
+    ``mcfoot/data/bench_priors.toml``, nothing learned). Returns the variables of
+    :data:`mcfoot.variables.BENCH` (``energy_per_request_j``, ``energy_per_token_j``,
+    ``avg_power_w``, ``running_batch``) with units and provenance.
+    """
+    df = read_configs(configs)
+    draws = int(draws)
+    if draws < 1:
+        raise InputError(f"draws must be >= 1, got {draws}")
+    ss = rng.normalize_seed(seed)
+    fit = load_fit(scenario)
+    out, sampled = predict(fit, df, draws, ss)
+    from .variables import BENCH
+
+    ds = xr.Dataset(coords={"config": np.arange(len(df)), "draw": np.arange(draws)})
+    for col in ("model_id", "gpu_model", "weight_precision", "task", "num_gpus",
+                "max_num_seqs"):
+        ds.coords[col] = ("config", df[col].to_numpy())
+    out["energy_per_request_j"] = out["energy_per_token_j"] * df.avg_output_len.to_numpy(
+        float)[:, None]
+    out["running_batch"] = out.pop("batch")
+    for name, var in BENCH.items():
+        ds[name] = (var.dims, out[name], var.attrs)
+    ds.coords["model_in_fit"] = ("config", sampled["in_fit"])
+    ds.coords["architecture_from_table"] = ("config", sampled["kv_known"])
+    ds.attrs = provenance.stamp(
+        "bench", scenario=str(fit.attrs.get("name", scenario)), seed=rng.seed_record(ss),
+        seed_entropy=str(ss.entropy), draws=draws, rng=provenance.RNG,
+        fit_hash=str(fit.attrs.get("fit_hash", "")),
+        data=DATA, data_hash=load_measurements().attrs["hash"],
+        boundary="GPUs only, bench conditions (vLLM steady state); prefill inside")
+    return ds
+
+
+#: What a lab evidence entry (``applies_to.lab``, :mod:`mcfoot.evidence`) does not state
+#: about its bench, assumed for the prediction (assumption: ML.ENERGY's chat task with a
+#: dense model served at its checkpoint's BF16 weights, the common case of its v3 runs).
+#: The model is never one the fit saw (it is named only by its size): a fresh model effect.
+LAB_ASSUMED = {"architecture": "Dense Transformer", "weight_precision": "bfloat16",
+               "task": "lm-arena-chat"}
+
+
+def lab_configs(e) -> pd.DataFrame:
+    """Bench configurations of a lab evidence entry ``e``: one per (output, input) token
+    value of its token priors (no input stated: the task's learned input length)."""
+    lab = e.applies_to["lab"]
+    outs = np.asarray(e.output_tokens.values, float)
+    ins = [np.nan] if e.input_tokens is None else np.asarray(e.input_tokens.values, float)
+    n = float(lab["model_parameters_b"])
+    return pd.DataFrame([{"model_id": f"evidence/{e.id}", "total_params_billions": n,
+                          "activated_params_billions": n, "gpu_model": lab["accelerator"],
+                          "num_gpus": int(lab["accelerators"]), "max_num_seqs": int(lab["batch"]),
+                          "avg_output_len": o, "input_tokens": i, **LAB_ASSUMED}
+                         for o in outs for i in ins])
+
+
+def lab_streams(e) -> list[str]:
+    """Names of the standard-normal streams :func:`lab_evidence_prediction` uses."""
+    cfg = lab_configs(e)
+    tokens = [f"evidence/{e.id}/{w}_tokens" for w, t in (("output", e.output_tokens),
+                                                         ("input", e.input_tokens))
+              if t is not None and not t.fixed]
+    return stream_names(cfg, rows=[f"evidence/{e.id}"] * len(cfg)) + tokens
+
+
+def lab_evidence_prediction(e, draws: int, seed, normals: dict | None = None,
+                            fit="bench") -> np.ndarray:
+    """Per-draw GPU energy per output token of lab entry ``e`` in its unit (J or Wh per
+    token), through the learned bench physics (:func:`bench`'s predictor): the entry's
+    configuration (:func:`lab_configs`), its token counts drawn from its priors (streams
+    ``evidence/ID/output_tokens`` and ``.../input_tokens``). ``normals``: the standard
+    normals of :func:`lab_streams` given instead of drawn from ``seed`` (calibration)."""
+    ss = rng.normalize_seed(seed)
+    cfg = lab_configs(e)
+
+    def pick(which, tokens):
+        if tokens is None or tokens.fixed:
+            return np.zeros(draws, np.int64)
+        name = f"evidence/{e.id}/{which}_tokens"
+        z = normals[name] if normals is not None else rng.standard_normals(ss, name, 0, draws)
+        from scipy import special
+
+        return np.searchsorted(np.asarray(tokens.values), tokens.ppf(special.ndtr(z)))
+
+    n_in = 1 if e.input_tokens is None else len(e.input_tokens.values)
+    row = pick("output", e.output_tokens) * n_in + pick("input", e.input_tokens)
+    out, _ = predict(load_fit(fit), read_configs(cfg), draws, ss, normals=normals,
+                     rows=[f"evidence/{e.id}"] * len(cfg))
+    j = out["energy_per_token_j"][row, np.arange(draws)]
+    return j if e.unit == "J/token" else j / fp.SECONDS_PER_HOUR
