@@ -40,7 +40,8 @@ from . import provenance, rng
 from .catalogue import file_hash
 from .errors import CalibrationError, InputError, PriorsError
 
-__all__ = ["FitPriors", "Layout", "fit", "fit_priors", "main", "summary", "to_dataset"]
+__all__ = ["FitPriors", "Layout", "SHIPPED", "fit", "fit_priors", "load_fit", "main",
+           "prior_fit", "summary", "to_dataset"]
 
 GPUS = ("H100", "B200")
 HARDWARE = ("bandwidth_efficiency", "compute_efficiency", "power_fraction_memory_bound",
@@ -53,6 +54,8 @@ RHAT_MAX, ESS_MIN = 1.05, 100.0
 #: Metropolis: optimal random-walk scale 2.38^2 / dim (Roberts, Gelman and Gilks 1997).
 RW_SCALE = 2.38
 TRANSFORMS = ("logit", "log", "fixed")
+#: the shipped fit, in mcfoot/data/ (``python -m mcfoot.benchfit -o``)
+SHIPPED = "bench_fit.nc"
 Z90 = stats.norm.ppf(0.95)
 
 
@@ -329,6 +332,39 @@ def summary(fit_ds: xr.Dataset, prob: float = 0.9) -> list[tuple[str, float, flo
     return rows
 
 
+def prior_fit(draws: int = 4000, seed=0) -> xr.Dataset:
+    """A 'fit' that learned nothing: every parameter drawn from its prior
+    (``mcfoot/data/bench_priors.toml``)."""
+    lay = Layout.build(fit_priors(), ())
+    ss = rng.normalize_seed(seed)
+    z = lay.mean + lay.sd * rng.standard_normals_many(ss, [f"benchfit/prior/{n}" for n in
+                                                           lay.names], 0, draws).T
+    ds = to_dataset(lay, z[None])
+    pri = fit_priors()
+    ds.attrs = provenance.stamp("bench_fit", name="prior", priors_hash=pri.hash,
+                                fit_hash=pri.hash, nu=pri.fixed("discrepancy", "nu"),
+                                memory_utilization=pri.fixed("memory_utilization", "all"))
+    return ds
+
+
+def load_fit(scenario) -> xr.Dataset:
+    """The fit a bench prediction uses: ``"bench"`` (shipped), ``"prior"``, a fit Dataset,
+    or the path of a fit file."""
+    if isinstance(scenario, xr.Dataset):
+        return scenario
+    if scenario == "prior":
+        return prior_fit()
+    path = bn._data_path(SHIPPED) if scenario == "bench" else Path(scenario)
+    if not path.is_file():
+        raise InputError(f"no bench fit at {path}; give 'bench', 'prior' or a file written by "
+                         f"`python -m mcfoot.benchfit -o FILE`", str(scenario))
+    with xr.open_dataset(path) as f:
+        ds = f.load()
+    if ds.attrs.get("result_kind") != "bench_fit":
+        raise InputError("not a bench fit (result_kind is not 'bench_fit')", str(path))
+    return ds
+
+
 def main(argv=None) -> int:
     """``python -m mcfoot.benchfit -o FILE``: fit the shipped measurements, write the fit."""
     ap = argparse.ArgumentParser(prog="python -m mcfoot.benchfit", description=__doc__.split(
@@ -341,8 +377,6 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=6000)
     args = ap.parse_args(argv)
     if args.summary:
-        from .benchpredict import load_fit
-
         for name, med, lo, hi in summary(load_fit(args.summary)):
             print(f"{name:58s} {med:10.4g} [{lo:.4g}, {hi:.4g}]")
         return 0

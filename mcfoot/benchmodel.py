@@ -147,13 +147,12 @@ def load_measurements() -> pd.DataFrame:
     return df
 
 
-def kv_prior(total_params, kind, exclude=()) -> tuple[np.ndarray, np.ndarray]:
+def kv_prior(total_params, kind, exclude=(), *, sd_factor: float
+             ) -> tuple[np.ndarray, np.ndarray]:
     """(mean, sd) of log KV-cache kB per context token for models not in the config table:
     a least-squares line in log total parameters with an intercept per architecture kind,
-    over the table's rows (less ``exclude``), the predictive sd widened by
-    ``[unknown_architecture] kv_sd_factor`` (``mcfoot/data/bench_priors.toml``)."""
-    from .benchfit import fit_priors
-
+    over the table's rows (less ``exclude``), the predictive sd widened by ``sd_factor``
+    (``[unknown_architecture] kv_sd_factor`` of ``mcfoot/data/bench_priors.toml``)."""
     t = model_configs().drop(index=[m for m in exclude if m in model_configs().index])
     kinds = _kinds(t.index)
     x = np.log(t["total_params_billions"].to_numpy(float))
@@ -169,11 +168,11 @@ def kv_prior(total_params, kind, exclude=()) -> tuple[np.ndarray, np.ndarray]:
     kind = np.asarray(kind)
     row = np.column_stack([np.log(np.asarray(total_params, float))] +
                           [kind == k for k in ARCHITECTURES]).astype(float)
-    factor = fit_priors().fixed("unknown_architecture", "kv_sd_factor")
-    return row @ full, np.full(len(row), sd * factor)
+    return row @ full, np.full(len(row), sd * sd_factor)
 
 
-def state_prior(total_params, kind, exclude=()) -> tuple[np.ndarray, np.ndarray]:
+def state_prior(total_params, kind, exclude=(), *, sd_factor: float
+                ) -> tuple[np.ndarray, np.ndarray]:
     """(mean, sd) of log recurrent-state kB per sequence for models not in the config table:
     0 state (log = -inf, sd 0) unless a hybrid; a hybrid's state per billion parameters is
     the geometric mean of the table's hybrids (less ``exclude``), with the KV prior's sd
@@ -186,7 +185,7 @@ def state_prior(total_params, kind, exclude=()) -> tuple[np.ndarray, np.ndarray]
                            hyb.total_params_billions))
     total = np.asarray(total_params, float)
     is_hybrid = np.asarray(kind) == ARCHITECTURES[2]
-    _, sd = kv_prior(total, kind, exclude)
+    _, sd = kv_prior(total, kind, exclude, sd_factor=sd_factor)
     return np.where(is_hybrid, per_b + np.log(total), -np.inf), np.where(is_hybrid, sd, 0.0)
 
 

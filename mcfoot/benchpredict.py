@@ -22,46 +22,12 @@ from scipy import special, stats
 from . import benchmodel as bn
 from . import footprint as fp
 from . import provenance, rng
-from .benchfit import Layout, _gather, fit_priors, to_dataset
+from .benchfit import SHIPPED, _gather, fit_priors, load_fit, prior_fit
 from .benchmodel import DATA, load_measurements, read_configs
 from .errors import InputError
 
 __all__ = ["LAB_ASSUMED", "SHIPPED", "bench", "lab_configs", "lab_evidence_prediction",
            "lab_streams", "load_fit", "predict", "prior_fit", "stream_names"]
-
-SHIPPED = "bench_fit.nc"
-
-def prior_fit(draws: int = 4000, seed=0) -> xr.Dataset:
-    """A 'fit' that learned nothing: every parameter drawn from its prior
-    (``mcfoot/data/bench_priors.toml``)."""
-    lay = Layout.build(fit_priors(), ())
-    ss = rng.normalize_seed(seed)
-    z = lay.mean + lay.sd * rng.standard_normals_many(ss, [f"benchfit/prior/{n}" for n in
-                                                           lay.names], 0, draws).T
-    ds = to_dataset(lay, z[None])
-    pri = fit_priors()
-    ds.attrs = provenance.stamp("bench_fit", name="prior", priors_hash=pri.hash,
-                                fit_hash=pri.hash, nu=pri.fixed("discrepancy", "nu"),
-                                memory_utilization=pri.fixed("memory_utilization", "all"))
-    return ds
-
-
-def load_fit(scenario) -> xr.Dataset:
-    """The fit a bench prediction uses: ``"bench"`` (shipped), ``"prior"``, a fit Dataset,
-    or the path of a fit file."""
-    if isinstance(scenario, xr.Dataset):
-        return scenario
-    if scenario == "prior":
-        return prior_fit()
-    path = bn._data_path(SHIPPED) if scenario == "bench" else Path(scenario)
-    if not path.is_file():
-        raise InputError(f"no bench fit at {path}; give 'bench', 'prior' or a file written by "
-                         f"`python -m mcfoot.benchfit -o FILE`", str(scenario))
-    with xr.open_dataset(path) as f:
-        ds = f.load()
-    if ds.attrs.get("result_kind") != "bench_fit":
-        raise InputError("not a bench fit (result_kind is not 'bench_fit')", str(path))
-    return ds
 
 
 def stream_names(df, withhold=(), rows=None, fit_models=()) -> list[str]:
@@ -139,7 +105,8 @@ def _architecture(df, c, draws, withhold, z_of):
     if unknown.any():
         args = (df.total_params_billions[unknown], df.architecture[unknown], tuple(withhold))
         for arr, prior, name in ((kv, bn.kv_prior, "kv"), (state, bn.state_prior, "state")):
-            mu, sd = prior(*args)
+            mu, sd = prior(*args, sd_factor=fit_priors().fixed("unknown_architecture",
+                                                                 "kv_sd_factor"))
             z = np.stack([z_of(f"bench/{name}/{m}") for m in df.model_id[unknown]])
             arr[unknown] = np.exp(mu[:, None] + sd[:, None] * z)
     return kv, state, unknown
@@ -227,17 +194,13 @@ def lab_evidence_prediction(e, draws: int, seed, normals: dict | None = None,
     ss = rng.normalize_seed(seed)
     cfg = lab_configs(e)
 
-    def pick(which, tokens):
-        if tokens is None or tokens.fixed:
+    def pick(which):  # the entry's own token pick (Evidence.token_index); none stated: 0
+        if getattr(e, which) is None:
             return np.zeros(draws, np.int64)
-        name = f"evidence/{e.id}/{which}_tokens"
-        z = normals[name] if normals is not None else rng.standard_normals(ss, name, 0, draws)
-        from scipy import special
-
-        return np.searchsorted(np.asarray(tokens.values), tokens.ppf(special.ndtr(z)))
+        return e.token_index(which, draws, ss, normals)
 
     n_in = 1 if e.input_tokens is None else len(e.input_tokens.values)
-    row = pick("output", e.output_tokens) * n_in + pick("input", e.input_tokens)
+    row = pick("output_tokens") * n_in + pick("input_tokens")
     out, _ = predict(load_fit(fit), read_configs(cfg), draws, ss, normals=normals,
                      rows=[f"evidence/{e.id}"] * len(cfg))
     j = out["energy_per_token_j"][row, np.arange(draws)]

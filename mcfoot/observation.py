@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
-from . import catalogue as cat, distributions as dists, rng, serving, variables as V
+from . import benchpredict, catalogue as cat, distributions as dists, rng, serving, variables as V
 from .errors import InputError
 from .estimate import EstimateWarning, request_catalogue
 from .evidence import Evidence, load_evidence
@@ -166,7 +166,7 @@ class Likelihood:
             self.row_sets = _row_sets(self.layout)
         else:
             self.plan, self.layout = build_plan(scenario, full), None
-        self.lab_streams = {o.id: serving.lab_streams(o.lab, scenario) for o in self.labs}
+        self.lab_streams = {o.id: benchpredict.lab_streams(o.lab) for o in self.labs}
         lab_names = [n for o in self.labs for n in self.lab_streams[o.id]]
         self.streams = list(dict.fromkeys(self.group + nuis + lab_names))
         self.col = {n: i for i, n in enumerate(self.streams)}
@@ -192,8 +192,8 @@ class Likelihood:
         if self.labs:
             for o in self.labs:
                 normals = {s: z[self.col[s]] for s in self.lab_streams[o.id]}
-                out[pos[o.id]] = serving.lab_evidence_prediction(o.lab, self.scenario, n, 0,
-                                                         normals=normals)
+                out[pos[o.id]] = benchpredict.lab_evidence_prediction(o.lab, n, 0,
+                                                                      normals=normals)
         return out
 
     def _predict_rows(self, z: np.ndarray) -> np.ndarray:
@@ -415,7 +415,14 @@ def source_of(entry_id: str) -> str:
 
 #: attribution -> function(entry, scenario, draws, seed) -> per-draw prediction (in the
 #: entry's unit); attributions missing here cannot predict lab-configuration entries.
-LAB_PREDICTORS: dict[str, Callable] = {"serving": serving.lab_evidence_prediction}
+def _bench_lab(e: Evidence, scenario: Scenario, draws: int, seed) -> np.ndarray:
+    """A lab entry through the physics learned from the bench
+    (:func:`mcfoot.benchpredict.lab_evidence_prediction`): GPU boundary, bench conditions;
+    the scenario's own priors do not enter (the fit is the bench's)."""
+    return benchpredict.lab_evidence_prediction(e, draws, seed)
+
+
+LAB_PREDICTORS: dict[str, Callable] = {"serving": _bench_lab}
 
 
 def predict(e: Evidence, scenario: Scenario, draws: int, seed,

@@ -10,9 +10,10 @@ The equations are in :mod:`mcfoot.footprint` (``serving_parameters``,
 - :func:`serve_arrays` turns one draw of every prior into the per-(model, draw) arrays the
   kernel needs (the hardware-scoped inputs gathered at each draw's hardware choice);
 - :func:`lab_prediction` evaluates the same physics at a stated lab configuration (model
-  size, accelerator count and type, batch) under the scenario's hardware priors;
-- :func:`lab_evidence_prediction` predicts evidence measured on a test bench through the
-  physics learned from the ML.ENERGY bench (:mod:`mcfoot.benchpredict`).
+  size, accelerator count and type, batch) under the scenario's hardware priors.
+
+Evidence measured on a test bench is predicted by the physics learned from the ML.ENERGY
+bench (:mod:`mcfoot.benchpredict`, called from :mod:`mcfoot.observation`), not here.
 """
 
 from __future__ import annotations
@@ -181,29 +182,3 @@ def lab_prediction(hardware: str, active_params, accelerators, batch, *,
         attrs={"scenario": sc.name, "hardware": hardware, "accelerators": float(accelerators),
                "batch": float(batch), "active_params_billion": float(active_params),
                "seed": rng.seed_record(ss)})
-
-
-#: Accelerator names as lab benches report them -> this attribution's hardware keys.
-LAB_ACCELERATORS = {"H100": "H100 SXM", "H100 SXM": "H100 SXM", "H200": "H200 SXM",
-                    "H200 SXM": "H200 SXM", "A100": "DGX A100", "H800": "DGX H800",
-                    "TPU v6e": "TPU V6e"}
-
-
-def lab_streams(e, scenario: Scenario) -> list[str]:
-    """Names of the random streams :func:`lab_evidence_prediction` uses for entry ``e``
-    (:func:`mcfoot.benchpredict.lab_streams`)."""
-    from .benchpredict import lab_streams as streams
-
-    return streams(e)
-
-
-def lab_evidence_prediction(e, scenario: Scenario, draws: int, seed,
-                            normals: dict | None = None) -> np.ndarray:
-    """Per-draw prediction of a lab-configuration evidence entry (``mcfoot.compare``,
-    ``mcfoot.calibrate``), in the entry's unit (J or Wh per output token): the bench
-    physics learned from the ML.ENERGY v3 measurements at the entry's configuration, prefill
-    and precision inside (:func:`mcfoot.benchpredict.lab_evidence_prediction`). ``normals``:
-    the standard normals of :func:`lab_streams` given instead of drawn from ``seed``."""
-    from .benchpredict import lab_evidence_prediction as predict
-
-    return predict(e, draws, seed, normals)

@@ -12,6 +12,9 @@ from mcfoot import footprint as fp
 from mcfoot.cli import main
 from mcfoot.errors import InputError
 
+#: the shipped widening of the size priors for unknown architectures
+KV_SD = bf.fit_priors().fixed("unknown_architecture", "kv_sd_factor")
+
 
 @pytest.fixture(scope="module")
 def data():
@@ -163,7 +166,8 @@ def test_kv_prior_holds_withheld_models():
     t = bn.model_configs()
     inside = 0
     for m in t.index:
-        mu, sd = bn.kv_prior([t.total_params_billions[m]], [bn._kinds([m])[0]], exclude=(m,))
+        mu, sd = bn.kv_prior([t.total_params_billions[m]], [bn._kinds([m])[0]], exclude=(m,),
+                             sd_factor=KV_SD)
         z = (np.log(t.kv_bytes_per_token_bf16[m] / 1e3) - mu[0]) / sd[0]
         inside += abs(z) < 1.645
     assert inside >= 0.75 * len(t)
@@ -188,7 +192,7 @@ def test_recurrent_state_costs_energy(configs):
     e0, _ = fp.bench_energy_per_token_j(256.0, 300.0, 500.0, p0)
     e1, _ = fp.bench_energy_per_token_j(256.0, 300.0, 500.0, p1)
     assert e1 > 1.2 * e0
-    mu, sd = bn.state_prior([12.0, 12.0], ["Mamba-Transformer Hybrid", "MoE"])
+    mu, sd = bn.state_prior([12.0, 12.0], ["Mamba-Transformer Hybrid", "MoE"], sd_factor=KV_SD)
     assert np.isfinite(mu[0]) and sd[0] > 0 and mu[1] == -np.inf
 
 
