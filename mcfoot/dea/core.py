@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._numba import threaded
 from . import lp
 
 __all__ = ["DEAError", "efficiency", "cross_efficiency"]
@@ -135,7 +136,10 @@ def efficiency(inputs, outputs, orientation="input", rts="crs", *, on_error="rai
     s = Y.shape[2]
     theta = np.empty((B, n))
     status = np.empty((B, n), dtype=np.int64)
-    lp._efficiency_batch(X, Y, orientation == "output", rts == "vrs", _maxit(n, m, s), theta, status)
+    if rts == "vrs":
+        threaded(lp._vrs_batch, B, X, Y, orientation == "output", _maxit(n, m, s), theta, status)
+    else:  # input and output orientation coincide under CRS
+        threaded(lp._crs_batch, B, X, Y, _maxit(n, m, s), theta, status)
     bad = _raise_or_nan(status, on_error, "efficiency", lead)
     theta[bad] = np.nan
     return theta.reshape(lead + (n,))
@@ -156,7 +160,14 @@ def _cross_full(inputs, outputs, secondary="aggressive", want_matrix=False):
     secobj = np.empty((B, n))
     status = np.empty((B, n), dtype=np.int64)
     E = np.empty((B, n, n) if want_matrix else (1, 1, 1))
-    lp._cross_batch(X, Y, _SECONDARY[secondary], want_matrix, _maxit(n, m, s), theta, colsum, E, secobj, status)
+    maxit = _maxit(n, m, s)
+    # one kernel per secondary goal, so a call compiles only the LPs it solves
+    if secondary == "benevolent":
+        threaded(lp._crs_batch, B, X, Y, maxit, theta, status)
+        threaded(lp._benevolent_batch, B, X, Y, want_matrix, maxit, theta, colsum, E, secobj, status)
+    else:
+        threaded(lp._cross_batch, B, X, Y, _SECONDARY[secondary], want_matrix, maxit, theta, colsum,
+                 E, secobj, status)
     return theta, colsum, (E if want_matrix else None), secobj, status, lead
 
 
