@@ -64,7 +64,7 @@ def wall(cmd: list[str], cache: Path) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=1, help="cold+warm pairs per row (minimum)")
-    ap.add_argument("--draws", type=int, default=200, help="draws of the file `mcfoot rank` reads")
+    ap.add_argument("--draws", type=int, default=10_000, help="draws of the file `mcfoot rank` reads")
     ap.add_argument("--only", nargs="*", default=None, help="kernel rows to run (default all)")
     ap.add_argument("--no-rank", action="store_true", help="skip the end-to-end rank row")
     args = ap.parse_args()

@@ -88,6 +88,10 @@ def _validate(inputs, outputs, orientation="input", rts="crs", min_units=1):
     B = int(np.prod(lead, dtype=np.int64))
     X = np.ascontiguousarray(np.broadcast_to(X, lead + X.shape[-2:]).reshape((B,) + X.shape[-2:]))
     Y = np.ascontiguousarray(np.broadcast_to(Y, lead + Y.shape[-2:]).reshape((B,) + Y.shape[-2:]))
+    # read-only views, whatever the caller passed: numba types a read-only array apart from a
+    # writable one, so mixing them compiled every kernel twice (~9 s per first `rank`)
+    X, Y = X.view(), Y.view()
+    X.flags.writeable = Y.flags.writeable = False
     return X, Y, tuple(lead)
 
 
