@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
-from scipy import special, stats
+from scipy import special
 
 from . import provenance, rng, variables
 from ._validate import choice, probability
@@ -336,6 +336,8 @@ def _rank_corr(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     regression on the ranks of all other inputs — equivalently ``-P_jy / sqrt(P_jj P_yy)``
     with ``P`` the inverse of the rank correlation matrix of (x, y).
     """
+    from scipy import stats  # imported when used: ~0.5 s
+
     r = stats.rankdata(np.column_stack([x, y]), axis=0)
     c = np.corrcoef(r, rowvar=False)
     spearman = c[:-1, -1]
