@@ -19,9 +19,10 @@ HEAVY = ("numba", "llvmlite", "numpy", "scipy", "xarray", "pandas", "h5netcdf", 
          "matplotlib", "arviz", "SALib", "dask", "distributed", "mcfoot.calibrate",
          "mcfoot.simulate", "mcfoot.rank", "mcfoot.plots")
 #: What ``mcfoot --help`` may not load (it builds every subcommand's parser, whose modules
-#: still import numpy, xarray and the numba kernels at module level).
-HEAVY_FOR_HELP = ("scipy.stats", "matplotlib", "arviz", "SALib", "dask", "distributed",
-                  "mcfoot.calibrate", "mcfoot.plots")
+#: still import numpy and xarray at module level; kernels and statistics load when used).
+HEAVY_FOR_HELP = ("numba", "llvmlite", "scipy.stats", "matplotlib", "arviz", "SALib", "dask",
+                  "distributed", "mcfoot.calibrate", "mcfoot.plots", "mcfoot._kernels",
+                  "mcfoot._order", "mcfoot._reduce", "mcfoot.dea.lp")
 
 
 def _modules(code: str) -> set[str]:
