@@ -655,6 +655,25 @@ def _unit_totals(XT, YT, tot):
         tot[m + r] = t
 
 
+@inline_kernel
+def _element_data(Xk, Yk):
+    """Batch element k's data as the LPs read it: ``XT (m, n)``, ``YT (s, n)``
+    (:func:`_scale_transpose`)."""
+    n, m = Xk.shape
+    s = Yk.shape[1]
+    XT = np.empty((m, n))
+    YT = np.empty((s, n))
+    _scale_transpose(Xk, XT)
+    _scale_transpose(Yk, YT)
+    return XT, YT
+
+
+@inline_kernel
+def _appraisal_workspace(n, m, s):
+    """Scratch of :func:`_appraise`: weights ``u (s)``, ``v (m)``, ``num``, ``den (n)``."""
+    return np.empty(s), np.empty(m), np.empty(n), np.empty(n)
+
+
 @kernel
 def _crs_batch(start, stop, X, Y, maxit, theta, status):
     """CCR efficiency theta[k, d] of batch elements ``start <= k < stop`` (X: (B, n, m),
@@ -665,10 +684,7 @@ def _crs_batch(start, stop, X, Y, maxit, theta, status):
         A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
         T, units, where, red, F, inF = _cg_workspace(n, m, s)
         nF = 0
-        XT = np.empty((m, n))
-        YT = np.empty((s, n))
-        _scale_transpose(X[k], XT)
-        _scale_transpose(Y[k], YT)
+        XT, YT = _element_data(X[k], Y[k])
         for d in range(n):
             st, th, nF = _primary_crs(XT, YT, d, T, basis, prow, y, units, where, red, F, nF, inF, maxit)
             theta[k, d] = th
@@ -683,10 +699,7 @@ def _vrs_batch(start, stop, X, Y, orient_output, maxit, theta, status):
     s = Y.shape[2]
     for k in range(start, stop):
         A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
-        XT = np.empty((m, n))
-        YT = np.empty((s, n))
-        _scale_transpose(X[k], XT)
-        _scale_transpose(Y[k], YT)
+        XT, YT = _element_data(X[k], Y[k])
         for d in range(n):
             st, th = _primary_vrs(XT, YT, d, orient_output, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit)
             theta[k, d] = th
@@ -768,16 +781,10 @@ def _cross_batch(start, stop, X, Y, mode, want_matrix, maxit, theta, colsum, E, 
         A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
         T, units, where, red, F, inF = _cg_workspace(n, m, s)
         nF = np.int64(0)  # not the literal 0: numba would compile the calls taking nF twice
-        XT = np.empty((m, n))
-        YT = np.empty((s, n))
-        tot = np.empty(m + s)
-        u = np.empty(s)
-        v = np.empty(m)
-        num = np.empty(n)
-        den = np.empty(n)
+        XT, YT = _element_data(X[k], Y[k])
+        u, v, num, den = _appraisal_workspace(n, m, s)
         Erow = E[k, 0] if want_matrix else num  # placeholder when no matrix is wanted
-        _scale_transpose(X[k], XT)
-        _scale_transpose(Y[k], YT)
+        tot = np.empty(m + s)
         _unit_totals(XT, YT, tot)
         for j in range(n):
             colsum[k, j] = 0.0
@@ -820,15 +827,9 @@ def _benevolent_batch(start, stop, X, Y, want_matrix, maxit, theta, colsum, E, s
     s = Y.shape[2]
     for k in range(start, stop):
         A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
-        XT = np.empty((m, n))
-        YT = np.empty((s, n))
-        u = np.empty(s)
-        v = np.empty(m)
-        num = np.empty(n)
-        den = np.empty(n)
+        XT, YT = _element_data(X[k], Y[k])
+        u, v, num, den = _appraisal_workspace(n, m, s)
         Erow = E[k, 0] if want_matrix else num  # placeholder when no matrix is wanted
-        _scale_transpose(X[k], XT)
-        _scale_transpose(Y[k], YT)
         for j in range(n):
             colsum[k, j] = 0.0
             secobj[k, j] = np.nan
