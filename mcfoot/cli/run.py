@@ -43,7 +43,8 @@ def _run(args) -> int:
             run_to_netcdf(args.output, scenario, args.draws, args.seed, args.models,
                           args.prompts, catalogue=args.catalogue,
                           chunk_draws=args.chunk_draws, dask_client=c,
-                          sampling=args.sampling, replicates=args.replicates)
+                          sampling=args.sampling, replicates=args.replicates,
+                          progress=not args.quiet)
         if not args.quiet:
             print(f"mcfoot run: {args.draws} draws on dask written to {args.output} in "
                   f"{time.perf_counter() - t0:.2f} s", file=sys.stderr)
