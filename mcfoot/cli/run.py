@@ -7,7 +7,7 @@ import time
 
 from .. import io
 from ..simulate import simulate
-from . import common, dask_client, dask_options, design_option, output_option, sampling, uses_dask
+from . import CLIError, common, dask_client, dask_options, design_option, output_option, sampling, uses_dask
 
 
 def register(sub) -> None:
@@ -21,6 +21,9 @@ def register(sub) -> None:
     p.add_argument("--region", default=None,
                    help="apply a named grid region to every host (`mcfoot priors regions`)")
     p.add_argument("--chunk-draws", type=int, default=None, help="draws per chunk")
+    p.add_argument("--variables", nargs="+", default=None, metavar="NAME",
+                   help="per-query footprints to compute and write, e.g. energy_wh water_ml "
+                        "carbon_g (default: all)")
     design_option(p)
     dask_options(p, "run on a local dask cluster of this many worker processes, writing the "
                     "file chunk by chunk (bounded memory)",
@@ -34,6 +37,9 @@ def _run(args) -> int:
     t0 = time.perf_counter()
     io.check_output(args.output)  # before sampling: a bad path costs no run
     if uses_dask(args):
+        if args.variables is not None:
+            raise CLIError("--variables is not supported with --workers/--dask-scheduler yet; "
+                           "leave it out (all footprints are written)")
         from ..distributed import run_to_netcdf
         from ..priors import load_scenario, with_region
 
@@ -52,7 +58,8 @@ def _run(args) -> int:
     tree = simulate(args.scenario, draws=args.draws, seed=args.seed, models=args.models,
                     prompts=args.prompts, catalogue=args.catalogue,
                     chunk_draws=args.chunk_draws, progress=False if args.quiet else None,
-                    sampling=args.sampling, replicates=args.replicates, region=args.region)
+                    sampling=args.sampling, replicates=args.replicates, region=args.region,
+                    variables=args.variables)
     t1 = time.perf_counter()
     io.write_tree(tree, args.output)
     if not args.quiet:
