@@ -381,39 +381,91 @@ def _cg_units(T, ks, R, nu, XT, YT, F, nF, units, where):
     return nu
 
 
-@inline_kernel
-def _primary_crs(XT, YT, d, T, basis, prow, y, units, where, red, F, nF, inF, maxit):
-    """CCR efficiency of unit d via the output-oriented envelopment LP.
+@kernel
+def _cg_lp(secondary, XT, YT, d, theta, tot, T, basis, prow, y, units, where, red, F, nF, inF,
+           maxit):
+    """Unit d's CRS LP by column generation (:func:`_cg_solve`): the primary LP, or with
+    ``secondary`` the aggressive secondary LP at efficiency ``theta``. One kernel for both,
+    so the column-generation simplex is compiled once. Returns ``(status, value, nF)``:
+    the efficiency theta (primary) or the secondary objective; duals in ``y[:m+s]``.
 
+    Primary: CCR efficiency via the output-oriented envelopment LP
     ``max phi  s.t.  sum_j lam_j x_j <= x_d,  phi y_d - sum_j lam_j y_j <= 0``; under
     CRS theta = 1/phi. All rows are ``<=`` with b >= 0, so the slack basis is feasible.
     The row duals are the multipliers (v, u) with u·y_d = 1 and v·x_d = phi (divide by
-    phi for the input-oriented normalisation). Solved by :func:`_cg_solve` starting from
-    the columns of d and of the efficient units ``F[:nF]`` known so far; the units basic
-    at the optimum (efficient) are appended to ``F``. Returns ``(status, theta, nF)``;
-    duals in ``y[:m+s]``.
+    phi for the input-oriented normalisation). Started from the columns of d and of the
+    efficient units ``F[:nF]`` known so far; the units basic at the optimum (efficient)
+    are appended to ``F``.
+
+    Secondary: Doyle & Green (1994) method-III aggressive goal, in dual form. Primal (P2,
+    in the weights v, u), with means instead of sums over j != d (same optimal weights up
+    to a common factor, and the same objective value)::
+
+        min (max if benevolent)  ybar·u
+        s.t. xbar·v = 1,  u·y_d - theta v·x_d >= 0,  v·x_j - u·y_j >= 0 for all j,  u, v >= 0
+
+    (``>=`` in the second row is equivalent to ``=`` because no weights beat theta_d.)
+    Its dual (D2) has only m + s rows and a right-hand side (0, ±ybar)::
+
+        max alpha  s.t.  alpha xbar_i - beta theta x_id + sum_j mu_j x_ij <= 0      (v_i)
+                         beta y_rd - sum_j mu_j y_rj <= ±ybar_r                     (u_r)
+        alpha free (alpha+ - alpha-), beta >= 0, mu >= 0
+
+    For the aggressive goal (+ybar) the slack basis is feasible: solved from the columns
+    of the efficient units ``F[:nF]`` (no phase I); the benevolent goal (-ybar) needs
+    phase I, :func:`_secondary_benevolent`. ``tot`` holds the column sums of ``XT`` then
+    ``YT`` (:func:`_unit_totals`). The duals of D2 are the weights (v, u); the objective
+    is sum_{j != d} u·y_j under sum_{j != d} v·x_j = 1.
     """
     m, n = XT.shape
     s = YT.shape[0]
     R = m + s
-    ks = 1
-    for i in range(m):
-        T[i, 0] = 0.0
-    for r in range(s):
-        T[m + r, 0] = YT[r, d]
-    T[R, 0] = -1.0
-    _cg_start(T, ks, R, basis)
-    rhs = ks + R
-    for i in range(m):
-        T[i, rhs] = XT[i, d]
-    for r in range(s):
-        T[m + r, rhs] = 0.0
-    T[R, rhs] = 0.0
-    nu = _cg_activate(T, ks, R, 0, XT, YT, d, units, where, True)
+    if secondary:
+        ks = 3
+        inv = 1.0 / (n - 1)
+        for i in range(m):
+            xbar = (tot[i] - XT[i, d]) * inv
+            T[i, 0] = xbar
+            T[i, 1] = -xbar
+            T[i, 2] = -theta * XT[i, d]
+        for r in range(s):
+            T[m + r, 0] = 0.0
+            T[m + r, 1] = 0.0
+            T[m + r, 2] = YT[r, d]
+        T[R, 0] = -1.0
+        T[R, 1] = 1.0
+        T[R, 2] = 0.0
+        _cg_start(T, ks, R, basis)
+        rhs = ks + R
+        for i in range(m):
+            T[i, rhs] = 0.0
+        for r in range(s):
+            T[m + r, rhs] = (tot[m + r] - YT[r, d]) * inv
+        T[R, rhs] = 0.0
+        nu = 0
+    else:
+        ks = 1
+        for i in range(m):
+            T[i, 0] = 0.0
+        for r in range(s):
+            T[m + r, 0] = YT[r, d]
+        T[R, 0] = -1.0
+        _cg_start(T, ks, R, basis)
+        rhs = ks + R
+        for i in range(m):
+            T[i, rhs] = XT[i, d]
+        for r in range(s):
+            T[m + r, rhs] = 0.0
+        T[R, rhs] = 0.0
+        nu = _cg_activate(T, ks, R, 0, XT, YT, d, units, where, True)
     nu = _cg_units(T, ks, R, nu, XT, YT, F, nF, units, where)
     st, nu = _cg_solve(T, basis, ks, nu, XT, YT, units, where, red, prow, maxit)
     if st != OPTIMAL:
         return st, np.nan, nF
+    if secondary:
+        for i in range(R):
+            y[i] = T[R, ks + i]
+        return OPTIMAL, T[R, ks + R + nu], nF
     for i in range(R):
         y[i] = T[R, ks + i]
         c = basis[i]
@@ -432,7 +484,7 @@ def _primary_crs(XT, YT, d, T, basis, prow, y, units, where, red, F, nF, inF, ma
 @kernel
 def _fill_secondary(M, b, XT, YT, d, theta, sgn):
     """Write the constraint block of the secondary dual LP (D2) into ``M[:m+s, :n+3]``
-    and its RHS into ``b``; see :func:`_secondary_aggressive`."""
+    and its RHS into ``b``; see :func:`_cg_lp`."""
     m, n = XT.shape
     s = YT.shape[0]
     inv = 1.0 / (n - 1)
@@ -460,67 +512,9 @@ def _fill_secondary(M, b, XT, YT, d, theta, sgn):
 
 
 @kernel
-def _secondary_aggressive(XT, YT, d, theta, tot, T, basis, prow, y, units, where, red, F, nF,
-                          maxit):
-    """Doyle & Green (1994) method-III aggressive secondary goal for unit d, in dual form.
-
-    Primary (P2, in the weights v, u), with means instead of sums over j != d (same
-    optimal weights up to a common factor, and the same objective value)::
-
-        min (max if benevolent)  ybar·u
-        s.t. xbar·v = 1,  u·y_d - theta v·x_d >= 0,  v·x_j - u·y_j >= 0 for all j,  u, v >= 0
-
-    (``>=`` in the second row is equivalent to ``=`` because no weights beat theta_d.)
-    Its dual (D2) has only m + s rows and a right-hand side (0, ±ybar)::
-
-        max alpha  s.t.  alpha xbar_i - beta theta x_id + sum_j mu_j x_ij <= 0      (v_i)
-                         beta y_rd - sum_j mu_j y_rj <= ±ybar_r                     (u_r)
-        alpha free (alpha+ - alpha-), beta >= 0, mu >= 0
-
-    For the aggressive goal (+ybar) the slack basis is feasible: :func:`_cg_solve` from the
-    columns of the efficient units ``F[:nF]`` (no phase I); the benevolent goal (-ybar)
-    needs phase I, :func:`_secondary_benevolent`. ``tot`` holds the column sums of ``XT``
-    then ``YT`` (:func:`_unit_totals`). The duals of D2 are the weights (v, u), left in
-    ``y``. Returns ``(status, secondary objective)``, the objective being
-    sum_{j != d} u·y_j under sum_{j != d} v·x_j = 1.
-    """
-    m, n = XT.shape
-    s = YT.shape[0]
-    R = m + s
-    ks = 3
-    inv = 1.0 / (n - 1)
-    for i in range(m):
-        xbar = (tot[i] - XT[i, d]) * inv
-        T[i, 0] = xbar
-        T[i, 1] = -xbar
-        T[i, 2] = -theta * XT[i, d]
-    for r in range(s):
-        T[m + r, 0] = 0.0
-        T[m + r, 1] = 0.0
-        T[m + r, 2] = YT[r, d]
-    T[R, 0] = -1.0
-    T[R, 1] = 1.0
-    T[R, 2] = 0.0
-    _cg_start(T, ks, R, basis)
-    rhs = ks + R
-    for i in range(m):
-        T[i, rhs] = 0.0
-    for r in range(s):
-        T[m + r, rhs] = (tot[m + r] - YT[r, d]) * inv
-    T[R, rhs] = 0.0
-    nu = _cg_units(T, ks, R, 0, XT, YT, F, nF, units, where)
-    st, nu = _cg_solve(T, basis, ks, nu, XT, YT, units, where, red, prow, maxit)
-    if st != OPTIMAL:
-        return st, np.nan
-    for i in range(R):
-        y[i] = T[R, ks + i]
-    return OPTIMAL, T[R, ks + R + nu]
-
-
-@kernel
 def _secondary_benevolent(XT, YT, d, theta, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit):
     """The benevolent secondary goal (D2 with right-hand side -ybar, see
-    :func:`_secondary_aggressive`) for unit d, by the two-phase solver on all columns.
+    :func:`_cg_lp`) for unit d, by the two-phase solver on all columns.
     Weights (v, u) in ``y``; returns ``(status, secondary objective)``."""
     m, n = XT.shape
     s = YT.shape[0]
@@ -543,7 +537,7 @@ def _secondary_benevolent(XT, YT, d, theta, A, b, c, rowtype, buf, basis, prow, 
 def _primary_vrs(XT, YT, d, orient_output, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit):
     """VRS (BCC) efficiency in (0, 1] of unit d, either orientation.
 
-    CRS: call :func:`_primary_crs` instead (input and output orientation coincide there:
+    CRS: call :func:`_cg_lp` instead (input and output orientation coincide there:
     theta = 1/phi). VRS input:  max -theta  s.t. -theta x_d + X lam <= 0, -Y lam <= -y_d, sum lam = 1,
                 theta <= 1.
     VRS output: max phi     s.t.  X lam <= x_d, phi y_d - Y lam <= 0,   sum lam = 1;
@@ -683,10 +677,12 @@ def _crs_batch(start, stop, X, Y, maxit, theta, status):
     for k in range(start, stop):
         A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
         T, units, where, red, F, inF = _cg_workspace(n, m, s)
-        nF = 0
+        nF = np.int64(0)  # not the literal 0 (see _cross_batch)
         XT, YT = _element_data(X[k], Y[k])
+        tot = np.empty(0)  # read by secondary LPs only
         for d in range(n):
-            st, th, nF = _primary_crs(XT, YT, d, T, basis, prow, y, units, where, red, F, nF, inF, maxit)
+            st, th, nF = _cg_lp(np.bool_(False), XT, YT, d, 0.0, tot, T, basis, prow, y, units,
+                                where, red, F, nF, inF, maxit)
             theta[k, d] = th
             status[k, d] = st
 
@@ -701,7 +697,8 @@ def _vrs_batch(start, stop, X, Y, orient_output, maxit, theta, status):
         A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
         XT, YT = _element_data(X[k], Y[k])
         for d in range(n):
-            st, th = _primary_vrs(XT, YT, d, orient_output, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit)
+            st, th = _primary_vrs(XT, YT, d, orient_output, A, b, c, rowtype, buf, basis, prow,
+                                  xsol, y, maxit)
             theta[k, d] = th
             status[k, d] = st
 
@@ -780,7 +777,9 @@ def _cross_batch(start, stop, X, Y, mode, want_matrix, maxit, theta, colsum, E, 
     for k in range(start, stop):
         A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
         T, units, where, red, F, inF = _cg_workspace(n, m, s)
-        nF = np.int64(0)  # not the literal 0: numba would compile the calls taking nF twice
+        # np.int64(0) and np.bool_(...) below, not literals: numba compiles a kernel again for
+        # each literal argument value it is called with
+        nF = np.int64(0)
         XT, YT = _element_data(X[k], Y[k])
         u, v, num, den = _appraisal_workspace(n, m, s)
         Erow = E[k, 0] if want_matrix else num  # placeholder when no matrix is wanted
@@ -789,7 +788,8 @@ def _cross_batch(start, stop, X, Y, mode, want_matrix, maxit, theta, colsum, E, 
         for j in range(n):
             colsum[k, j] = 0.0
         for d in range(n):
-            st, th, nF = _primary_crs(XT, YT, d, T, basis, prow, y, units, where, red, F, nF, inF, maxit)
+            st, th, nF = _cg_lp(np.bool_(False), XT, YT, d, 0.0, tot, T, basis, prow, y, units,
+                                where, red, F, nF, inF, maxit)
             theta[k, d] = th
             status[k, d] = st
             secobj[k, d] = np.nan
@@ -810,8 +810,8 @@ def _cross_batch(start, stop, X, Y, mode, want_matrix, maxit, theta, colsum, E, 
             st2 = UNBOUNDED
             val = np.nan
             for shrink in _THETA_SHRINK:
-                st2, val = _secondary_aggressive(XT, YT, d, th * (1.0 - shrink), tot, T, basis,
-                                                 prow, y, units, where, red, F, nF, maxit)
+                st2, val, _ = _cg_lp(np.bool_(True), XT, YT, d, th * (1.0 - shrink), tot, T, basis,
+                                     prow, y, units, where, red, F, nF, inF, maxit)
                 if st2 != UNBOUNDED:
                     break
             _score_secondary(st2, val, XT, YT, d, th, y, u, v, num, den, colsum[k], Erow,
