@@ -31,7 +31,6 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 import xarray as xr
 
-from . import _order
 
 KINDS = ("eti", "hdi")
 BOUNDS = ("lower", "upper")
@@ -84,6 +83,8 @@ def median_interval(da: xr.DataArray, prob: float, kind: str = "eti",
     x = da.transpose(..., dim)
     values = np.asarray(x.values)
     rows = values.reshape(-1, values.shape[-1]) if values.ndim else values.reshape(1, 1)
+    from . import _order  # numba only when used
+
     med, lower, upper, *extra = _order.median_interval_rows(rows, prob, kind, extra_ranks)
     shape = values.shape[:-1]
     dims = x.dims[:-1]

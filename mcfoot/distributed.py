@@ -16,6 +16,8 @@ bounded by a few chunks per worker. Streaming summaries on a cluster: ``mcfoot.s
 from __future__ import annotations
 
 import contextlib
+import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -128,20 +130,45 @@ def run_to_netcdf(path: str | Path, scenario="default", draws: int = 10_000, see
                   models=None, prompts=None, *, catalogue=None, backend: str = "numba",
                   chunk_draws: int | None = None, workers: int | None = None,
                   address: str | None = None, processes: bool = True, sampling: str = "mc",
-                  replicates: int | None = None, dask_client=None) -> Path:
+                  replicates: int | None = None, dask_client=None,
+                  progress: bool = False) -> Path:
     """Sample on a dask cluster and write the NetCDF result chunk by chunk (atomically).
 
     The file equals ``write_tree(simulate(...), path)`` in every value and attribute except
     ``created`` and ``chunk_draws``. ``dask_client``: an open client to use instead of
-    making one from ``workers`` / ``address``.
+    making one from ``workers`` / ``address``. ``progress``: the distributed client's text
+    progress bar on stderr while the cluster computes and writes the chunks.
     """
     tree = simulate_dask(scenario, draws, seed, models, prompts, catalogue=catalogue,
                          backend=backend, chunk_draws=chunk_draws, sampling=sampling,
                          replicates=replicates)
     if dask_client is not None:
+        with _progress(dask_client, progress):
+            return io.write_tree(tree, path)
+    with client(workers, address, processes) as c, _progress(c, progress):
         return io.write_tree(tree, path)
-    with client(workers, address, processes):
-        return io.write_tree(tree, path)
+
+
+@contextlib.contextmanager
+def _progress(dask_client, show: bool):
+    """While open, dask computes on ``dask_client`` with distributed's text progress bar
+    on stderr (``show``), e.g. xarray's chunk-by-chunk write of a dask-backed tree."""
+    if not show:
+        yield
+        return
+    import dask
+    from distributed import progress
+
+    def get(self, dsk, keys, **kwargs):
+        futures = self.get(dsk, keys, sync=False, **kwargs)
+        with contextlib.redirect_stdout(sys.stderr):  # the bar prints to stdout
+            progress(futures, notebook=False, multi=False)
+        print(file=sys.stderr)  # the bar ends without a newline
+        return self.gather(futures)
+
+    # a method of the client: xarray recognises the distributed scheduler by ``__self__``
+    with dask.config.set(scheduler=types.MethodType(get, dask_client)):
+        yield
 
 
 def _file_totals(path: str, offset: int, catalogue, kw: dict):

@@ -37,7 +37,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import rng
-from ._order import order_statistics
 from .errors import InputError
 
 __all__ = ["Layout", "binomial", "grouped", "layout", "mean", "mean_ignoring_nan", "multiplier",
@@ -239,6 +238,8 @@ def quantile(x: np.ndarray, q, lay: Layout, brackets: np.ndarray | None = None) 
     x = np.asarray(x, float)
     qs = np.atleast_1d(np.asarray(q, float))
     n = len(x)
+    from ._order import order_statistics  # numba only when used
+
     # only the order statistics needed, not a sort
     s = order_statistics(x, quantile_ranks(n, qs)) if brackets is None else brackets
     cols = []

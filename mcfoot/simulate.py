@@ -18,13 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numba
 import numpy as np
 import xarray as xr
 from scipy import special
 
 from . import footprint as fp, provenance, rng, variables as V
-from ._kernels import footprint as _kernel_footprint
 from ._resources import check_memory as check_memory_available
 from ._validate import DEFAULT_CHUNK, check_draws, choice
 from .errors import InputError
@@ -275,7 +273,9 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
         out.setdefault("speed", normals.speed)
         if serving is not None:
             out.setdefault("batch", np.empty((s, n)))
-        res = _kernel_footprint(*args, out=out, serving=serving)
+        from ._kernels import footprint as kernel_footprint  # numba only when used
+
+        res = kernel_footprint(*args, out=out, serving=serving)
     if serving is None:
         values["power_kw"] = power["accelerator"] + power["host"]
     return res, values
@@ -358,7 +358,11 @@ def simulate(scenario: str | Path | Scenario = "default", draws: int = 10_000, s
     plan = build_plan(scenario, catalogue, models, prompts, region=region)
     variables = V.select_per_query(variables, band=plan.scenario.attribution == "band")
     check_memory(plan, draws, variables)
-    threads = numba.get_num_threads() if threads is None else max(1, int(threads))
+    if threads is None:
+        import numba
+
+        threads = numba.get_num_threads()
+    threads = max(1, int(threads))
     bounds = [(s, min(s + chunk, draws)) for s in range(0, draws, chunk)]
     it = bounds
     if progress or (progress is None and len(bounds) > 2):

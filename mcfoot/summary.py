@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
 import xarray as xr
 
@@ -61,6 +60,8 @@ def _std(da: xr.DataArray, dim: str) -> xr.DataArray:
         np.std(rows[i:i + _STD_ROWS], axis=-1, ddof=1, out=out[i:i + _STD_ROWS])
 
     starts = range(0, rows.shape[0], _STD_ROWS)
+    import numba  # numba only when used
+
     threads = numba.get_num_threads()
     if threads > 1 and len(starts) > 1:
         with ThreadPoolExecutor(threads) as pool:

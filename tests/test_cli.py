@@ -116,6 +116,28 @@ def test_run_progress_goes_to_stderr(tmp_path, capsys):
     assert rc == 0 and out == "" and err == ""
 
 
+def test_run_variables_writes_only_those(tmp_path, capsys):
+    rc, _, err = cli(capsys, "run", "--scenario", "paper", "--draws", "200", "--models", "o3",
+                     "--variables", "carbon_g", "energy_wh", "-q", "-o", "v.nc", cwd=tmp_path)
+    assert rc == 0 and err == ""
+    full = io.read_tree(io.write_tree(__import__("mcfoot").simulate(
+        "paper", 200, seed=0, models=["o3"]), tmp_path / "all.nc"))
+    some = io.read_tree(tmp_path / "v.nc")
+    from mcfoot.variables import footprint_names
+
+    dropped = set(full["footprint"].data_vars) - set(some["footprint"].data_vars)
+    assert dropped == set(footprint_names(band=True)) - {"carbon_g", "energy_wh"}
+    for v in some["footprint"].data_vars:
+        np.testing.assert_array_equal(some["footprint"][v], full["footprint"][v])
+    rc, _, err = cli(capsys, "run", "--draws", "10", "--variables", "nope", "-o", "x.nc",
+                     cwd=tmp_path)
+    assert rc == 2 and "unknown footprint variable(s) nope" in err
+    rc, _, err = cli(capsys, "run", "--draws", "10", "--workers", "1", "--variables",
+                     "energy_wh", "-o", "x.nc", cwd=tmp_path)
+    assert rc == 2 and "--variables is not supported with --workers" in err
+    assert not (tmp_path / "x.nc").exists()
+
+
 def test_run_file_has_provenance_and_cf_attrs_everywhere(work):
     tree = io.read_tree(work / "default.nc")
     a = tree.attrs

@@ -4,6 +4,7 @@ a hand-derived example, and edge cases."""
 from __future__ import annotations
 
 from fractions import Fraction as Fr
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -475,3 +476,50 @@ def test_none_secondary_is_a_valid_optimum():
     theta = efficiency(X, Y)
     np.testing.assert_allclose(np.diag(E), theta, atol=1e-12)
     assert np.all(E <= theta[None, :] + 1e-9)
+
+
+# ---- stored outputs: bit for bit across kernel restructurings --------------------------------
+# tests/dea_golden.npz holds study-shaped inputs (3 draws, 30 units with duplicates) and
+# every entry point's outputs as computed by the kernels of commit cdc46de (before the
+# drivers were split per LP family and moved off ``prange``; regenerate only on purpose, with
+# ``python tests/test_dea.py``, and say in the changelog why the numbers changed).
+GOLDEN = Path(__file__).with_name("dea_golden.npz")
+
+
+def golden_outputs(X, Y):
+    """Every DEA entry point on (X, Y), by name."""
+    out = {}
+    for sec in ("aggressive", "benevolent", "none"):
+        out[f"ce-{sec}"], out[f"E-{sec}"] = cross_efficiency(X, Y, sec, return_matrix=True)
+        out[f"ce-{sec}-others"] = cross_efficiency(X, Y, sec, include_self=False)
+    for rts in ("crs", "vrs"):
+        for orientation in ("input", "output"):
+            out[f"eff-{rts}-{orientation}"] = efficiency(X, Y, orientation, rts)
+    return out
+
+
+def golden_inputs():
+    rng = np.random.default_rng(2026)
+    X, Y = study_instance(rng, 3, n=30)
+    X[:, 20:25] = X[:, 5:10]  # duplicated units: degenerate LPs, ties in the weights
+    Y[20:25] = Y[5:10]
+    return X, Y
+
+
+def test_outputs_match_stored_bit_for_bit():
+    stored = np.load(GOLDEN)
+    X, Y = golden_inputs()
+    np.testing.assert_array_equal(stored["X"], X)
+    np.testing.assert_array_equal(stored["Y"], Y)
+    now = golden_outputs(X, Y)
+    assert sorted(now) == sorted(k for k in stored.files if k not in ("X", "Y"))
+    for name, value in now.items():
+        np.testing.assert_array_equal(value, stored[name], err_msg=name)
+    # and the stored numbers are the study's DEA: the SciPy/HiGHS twin agrees
+    for sec in ("aggressive", "benevolent"):
+        np.testing.assert_allclose(stored[f"ce-{sec}"], ref.cross_efficiency(X, Y, sec), atol=TOL)
+
+
+if __name__ == "__main__":  # regenerate tests/dea_golden.npz (on purpose only)
+    _X, _Y = golden_inputs()
+    np.savez_compressed(GOLDEN, X=_X, Y=_Y, **golden_outputs(_X, _Y))

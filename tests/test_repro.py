@@ -145,6 +145,24 @@ def test_dask_cluster_and_chunked_netcdf(cluster_client, tmp_path):
     assert_same(ref, mcfoot.read_tree(path))
 
 
+@pytest.mark.parametrize("progress", [True, False])
+def test_run_on_cluster_shows_progress_unless_quiet(tmp_path, capfd, progress):
+    """`mcfoot run --workers N` (and -q): distributed's progress bar on stderr while the
+    cluster writes the chunks; the file is the in-process run's either way."""
+    pytest.importorskip("distributed")
+    from mcfoot.distributed import client, run_to_netcdf
+
+    ref = mcfoot.simulate("default", 300, seed=3, models=MODELS)
+    with client(workers=1, processes=False) as c:
+        capfd.readouterr()
+        path = run_to_netcdf(tmp_path / "run.nc", "default", 300, 3, MODELS, chunk_draws=100,
+                             dask_client=c, progress=progress)
+    out, err = capfd.readouterr()
+    assert ("100% Completed" in err) is progress
+    assert "Completed" not in out
+    assert_same(ref, mcfoot.read_tree(path))
+
+
 def test_streaming_on_cluster_equals_in_process(cluster_client):
     kw = dict(draws=600, seed=4, models=MODELS, chunk_draws=250,
               thresholds={"energy_wh": [0.5]}, ranks=True)

@@ -7,8 +7,8 @@ import time
 
 from .. import io
 from ..simulate import simulate
-from . import (common, dask_client, dask_options, design_option, output_option, region_option,
-               sampling, uses_dask)
+from . import (CLIError, common, dask_client, dask_options, design_option, output_option,
+               region_option, sampling, uses_dask)
 
 
 def register(sub) -> None:
@@ -21,6 +21,9 @@ def register(sub) -> None:
     p.add_argument("--prompts", nargs="+", default=None, help="prompt sizes to keep")
     region_option(p)
     p.add_argument("--chunk-draws", type=int, default=None, help="draws per chunk")
+    p.add_argument("--variables", nargs="+", default=None, metavar="NAME",
+                   help="per-query footprints to compute and write, e.g. energy_wh water_ml "
+                        "carbon_g (default: all)")
     design_option(p)
     dask_options(p, "run on a local dask cluster of this many worker processes, writing the "
                     "file chunk by chunk (bounded memory)",
@@ -34,6 +37,9 @@ def _run(args) -> int:
     t0 = time.perf_counter()
     io.check_output(args.output)  # before sampling: a bad path costs no run
     if uses_dask(args):
+        if args.variables is not None:
+            raise CLIError("--variables is not supported with --workers/--dask-scheduler yet; "
+                           "leave it out (all footprints are written)")
         from ..distributed import run_to_netcdf
         from ..priors import load_scenario, with_region
 
@@ -43,7 +49,8 @@ def _run(args) -> int:
             run_to_netcdf(args.output, scenario, args.draws, args.seed, args.models,
                           args.prompts, catalogue=args.catalogue,
                           chunk_draws=args.chunk_draws, dask_client=c,
-                          sampling=args.sampling, replicates=args.replicates)
+                          sampling=args.sampling, replicates=args.replicates,
+                          progress=not args.quiet)
         if not args.quiet:
             print(f"mcfoot run: {args.draws} draws on dask written to {args.output} in "
                   f"{time.perf_counter() - t0:.2f} s", file=sys.stderr)
@@ -51,7 +58,8 @@ def _run(args) -> int:
     tree = simulate(args.scenario, draws=args.draws, seed=args.seed, models=args.models,
                     prompts=args.prompts, catalogue=args.catalogue,
                     chunk_draws=args.chunk_draws, progress=False if args.quiet else None,
-                    sampling=args.sampling, replicates=args.replicates, region=args.region)
+                    sampling=args.sampling, replicates=args.replicates, region=args.region,
+                    variables=args.variables)
     t1 = time.perf_counter()
     io.write_tree(tree, args.output)
     if not args.quiet:

@@ -25,11 +25,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import lp
-
 __all__ = ["DEAError", "efficiency", "cross_efficiency"]
 
-_SECONDARY = {"none": lp.MODE_NONE, "aggressive": lp.MODE_AGGRESSIVE, "benevolent": lp.MODE_BENEVOLENT}
+_SECONDARY = ("none", "aggressive", "benevolent")
+
+
+def _solver():
+    """The numba solver (:mod:`mcfoot.dea.lp`) and the thread runner, imported on first use:
+    numba takes ~0.3 s to import, which ``import mcfoot.dea`` (``mcfoot --help``) should not
+    pay."""
+    from .._numba import threaded
+    from . import lp
+
+    return lp, threaded
 
 
 class DEAError(RuntimeError):
@@ -87,12 +95,17 @@ def _validate(inputs, outputs, orientation="input", rts="crs", min_units=1):
     B = int(np.prod(lead, dtype=np.int64))
     X = np.ascontiguousarray(np.broadcast_to(X, lead + X.shape[-2:]).reshape((B,) + X.shape[-2:]))
     Y = np.ascontiguousarray(np.broadcast_to(Y, lead + Y.shape[-2:]).reshape((B,) + Y.shape[-2:]))
+    # read-only views, whatever the caller passed: numba types a read-only array apart from a
+    # writable one, so mixing them compiled every kernel twice (~9 s per first `rank`)
+    X, Y = X.view(), Y.view()
+    X.flags.writeable = Y.flags.writeable = False
     return X, Y, tuple(lead)
 
 
 def _raise_or_nan(status, on_error, what, lead):
     if on_error not in ("raise", "nan"):
         raise ValueError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
+    lp, _ = _solver()
     bad = status != lp.OPTIMAL
     if on_error == "raise" and bad.any():
         k, d = np.argwhere(bad)[0]
@@ -135,7 +148,11 @@ def efficiency(inputs, outputs, orientation="input", rts="crs", *, on_error="rai
     s = Y.shape[2]
     theta = np.empty((B, n))
     status = np.empty((B, n), dtype=np.int64)
-    lp._efficiency_batch(X, Y, orientation == "output", rts == "vrs", _maxit(n, m, s), theta, status)
+    lp, threaded = _solver()
+    if rts == "vrs":
+        threaded(lp._vrs_batch, B, X, Y, orientation == "output", _maxit(n, m, s), theta, status)
+    else:  # input and output orientation coincide under CRS
+        threaded(lp._crs_batch, B, X, Y, _maxit(n, m, s), theta, status)
     bad = _raise_or_nan(status, on_error, "efficiency", lead)
     theta[bad] = np.nan
     return theta.reshape(lead + (n,))
@@ -156,7 +173,16 @@ def _cross_full(inputs, outputs, secondary="aggressive", want_matrix=False):
     secobj = np.empty((B, n))
     status = np.empty((B, n), dtype=np.int64)
     E = np.empty((B, n, n) if want_matrix else (1, 1, 1))
-    lp._cross_batch(X, Y, _SECONDARY[secondary], want_matrix, _maxit(n, m, s), theta, colsum, E, secobj, status)
+    maxit = _maxit(n, m, s)
+    lp, threaded = _solver()
+    # one kernel per secondary goal, so a call compiles only the LPs it solves
+    if secondary == "benevolent":
+        threaded(lp._crs_batch, B, X, Y, maxit, theta, status)
+        threaded(lp._benevolent_batch, B, X, Y, want_matrix, maxit, theta, colsum, E, secobj, status)
+    else:
+        mode = lp.MODE_AGGRESSIVE if secondary == "aggressive" else lp.MODE_NONE
+        threaded(lp._cross_batch, B, X, Y, mode, want_matrix, maxit, theta, colsum, E, secobj,
+                 status)
     return theta, colsum, (E if want_matrix else None), secobj, status, lead
 
 

@@ -11,9 +11,11 @@ lives there. The design:
   switch to Bland's rule after a run of degenerate pivots (DEA with duplicated units is
   very degenerate), so the method terminates; an iteration limit is a final guard.
 * Status codes instead of exceptions (kernels never raise): see ``OPTIMAL`` & co.
-* Batch drivers parallelise over the leading (draw) axis with ``prange``; each iteration
-  owns its workspace and writes only its own output slice, so results do not depend on
-  the number of threads.
+* Batch drivers are serial kernels over a block ``start <= k < stop`` of the leading
+  (draw) axis, run on threads by :func:`mcfoot._numba.threaded`; each element owns its
+  workspace and writes only its own output slice, so results do not depend on the
+  number of threads. One driver per LP family (CCR, BCC, aggressive/none and benevolent
+  cross-efficiency), so a call compiles only the LPs it solves.
 
 All numba functions use the package policy in :mod:`mcfoot._numba`; the small helpers of
 the inner loops are inlined into their callers (:func:`mcfoot._numba.inline_kernel`).
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._numba import inline_kernel, kernel, parallel_kernel, prange
+from .._numba import inline_kernel, kernel
 
 # ---- status codes (shared with core.py) ------------------------------------------------
 OPTIMAL = 0
@@ -379,39 +381,91 @@ def _cg_units(T, ks, R, nu, XT, YT, F, nF, units, where):
     return nu
 
 
-@inline_kernel
-def _primary_crs(XT, YT, d, T, basis, prow, y, units, where, red, F, nF, inF, maxit):
-    """CCR efficiency of unit d via the output-oriented envelopment LP.
+@kernel
+def _cg_lp(secondary, XT, YT, d, theta, tot, T, basis, prow, y, units, where, red, F, nF, inF,
+           maxit):
+    """Unit d's CRS LP by column generation (:func:`_cg_solve`): the primary LP, or with
+    ``secondary`` the aggressive secondary LP at efficiency ``theta``. One kernel for both,
+    so the column-generation simplex is compiled once. Returns ``(status, value, nF)``:
+    the efficiency theta (primary) or the secondary objective; duals in ``y[:m+s]``.
 
+    Primary: CCR efficiency via the output-oriented envelopment LP
     ``max phi  s.t.  sum_j lam_j x_j <= x_d,  phi y_d - sum_j lam_j y_j <= 0``; under
     CRS theta = 1/phi. All rows are ``<=`` with b >= 0, so the slack basis is feasible.
     The row duals are the multipliers (v, u) with u·y_d = 1 and v·x_d = phi (divide by
-    phi for the input-oriented normalisation). Solved by :func:`_cg_solve` starting from
-    the columns of d and of the efficient units ``F[:nF]`` known so far; the units basic
-    at the optimum (efficient) are appended to ``F``. Returns ``(status, theta, nF)``;
-    duals in ``y[:m+s]``.
+    phi for the input-oriented normalisation). Started from the columns of d and of the
+    efficient units ``F[:nF]`` known so far; the units basic at the optimum (efficient)
+    are appended to ``F``.
+
+    Secondary: Doyle & Green (1994) method-III aggressive goal, in dual form. Primal (P2,
+    in the weights v, u), with means instead of sums over j != d (same optimal weights up
+    to a common factor, and the same objective value)::
+
+        min (max if benevolent)  ybar·u
+        s.t. xbar·v = 1,  u·y_d - theta v·x_d >= 0,  v·x_j - u·y_j >= 0 for all j,  u, v >= 0
+
+    (``>=`` in the second row is equivalent to ``=`` because no weights beat theta_d.)
+    Its dual (D2) has only m + s rows and a right-hand side (0, ±ybar)::
+
+        max alpha  s.t.  alpha xbar_i - beta theta x_id + sum_j mu_j x_ij <= 0      (v_i)
+                         beta y_rd - sum_j mu_j y_rj <= ±ybar_r                     (u_r)
+        alpha free (alpha+ - alpha-), beta >= 0, mu >= 0
+
+    For the aggressive goal (+ybar) the slack basis is feasible: solved from the columns
+    of the efficient units ``F[:nF]`` (no phase I); the benevolent goal (-ybar) needs
+    phase I, :func:`_secondary_benevolent`. ``tot`` holds the column sums of ``XT`` then
+    ``YT`` (:func:`_unit_totals`). The duals of D2 are the weights (v, u); the objective
+    is sum_{j != d} u·y_j under sum_{j != d} v·x_j = 1.
     """
     m, n = XT.shape
     s = YT.shape[0]
     R = m + s
-    ks = 1
-    for i in range(m):
-        T[i, 0] = 0.0
-    for r in range(s):
-        T[m + r, 0] = YT[r, d]
-    T[R, 0] = -1.0
-    _cg_start(T, ks, R, basis)
-    rhs = ks + R
-    for i in range(m):
-        T[i, rhs] = XT[i, d]
-    for r in range(s):
-        T[m + r, rhs] = 0.0
-    T[R, rhs] = 0.0
-    nu = _cg_activate(T, ks, R, 0, XT, YT, d, units, where, True)
+    if secondary:
+        ks = 3
+        inv = 1.0 / (n - 1)
+        for i in range(m):
+            xbar = (tot[i] - XT[i, d]) * inv
+            T[i, 0] = xbar
+            T[i, 1] = -xbar
+            T[i, 2] = -theta * XT[i, d]
+        for r in range(s):
+            T[m + r, 0] = 0.0
+            T[m + r, 1] = 0.0
+            T[m + r, 2] = YT[r, d]
+        T[R, 0] = -1.0
+        T[R, 1] = 1.0
+        T[R, 2] = 0.0
+        _cg_start(T, ks, R, basis)
+        rhs = ks + R
+        for i in range(m):
+            T[i, rhs] = 0.0
+        for r in range(s):
+            T[m + r, rhs] = (tot[m + r] - YT[r, d]) * inv
+        T[R, rhs] = 0.0
+        nu = 0
+    else:
+        ks = 1
+        for i in range(m):
+            T[i, 0] = 0.0
+        for r in range(s):
+            T[m + r, 0] = YT[r, d]
+        T[R, 0] = -1.0
+        _cg_start(T, ks, R, basis)
+        rhs = ks + R
+        for i in range(m):
+            T[i, rhs] = XT[i, d]
+        for r in range(s):
+            T[m + r, rhs] = 0.0
+        T[R, rhs] = 0.0
+        nu = _cg_activate(T, ks, R, 0, XT, YT, d, units, where, True)
     nu = _cg_units(T, ks, R, nu, XT, YT, F, nF, units, where)
     st, nu = _cg_solve(T, basis, ks, nu, XT, YT, units, where, red, prow, maxit)
     if st != OPTIMAL:
         return st, np.nan, nF
+    if secondary:
+        for i in range(R):
+            y[i] = T[R, ks + i]
+        return OPTIMAL, T[R, ks + R + nu], nF
     for i in range(R):
         y[i] = T[R, ks + i]
         c = basis[i]
@@ -430,7 +484,7 @@ def _primary_crs(XT, YT, d, T, basis, prow, y, units, where, red, F, nF, inF, ma
 @kernel
 def _fill_secondary(M, b, XT, YT, d, theta, sgn):
     """Write the constraint block of the secondary dual LP (D2) into ``M[:m+s, :n+3]``
-    and its RHS into ``b``; see :func:`_secondary_crs`."""
+    and its RHS into ``b``; see :func:`_cg_lp`."""
     m, n = XT.shape
     s = YT.shape[0]
     inv = 1.0 / (n - 1)
@@ -458,63 +512,14 @@ def _fill_secondary(M, b, XT, YT, d, theta, sgn):
 
 
 @kernel
-def _secondary_crs(XT, YT, d, theta, benevolent, tot, A, b, c, rowtype, buf, basis, prow, xsol, y,
-                   T, units, where, red, F, nF, maxit):
-    """Doyle & Green (1994) method-III secondary goal for unit d, solved in dual form.
-
-    Primal (P2, in the weights v, u), with means instead of sums over j != d (same
-    optimal weights up to a common factor, and the same objective value)::
-
-        min (max if benevolent)  ybar·u
-        s.t. xbar·v = 1,  u·y_d - theta v·x_d >= 0,  v·x_j - u·y_j >= 0 for all j,  u, v >= 0
-
-    (``>=`` in the second row is equivalent to ``=`` because no weights beat theta_d.)
-    Its dual (D2) has only m + s rows and a right-hand side (0, ±ybar)::
-
-        max alpha  s.t.  alpha xbar_i - beta theta x_id + sum_j mu_j x_ij <= 0      (v_i)
-                         beta y_rd - sum_j mu_j y_rj <= ±ybar_r                     (u_r)
-        alpha free (alpha+ - alpha-), beta >= 0, mu >= 0
-
-    For the aggressive goal (+ybar) the slack basis is feasible: :func:`_cg_solve` from the
-    columns of the efficient units ``F[:nF]`` (no phase I); the benevolent goal (-ybar)
-    goes through the two-phase solver on all columns. ``tot`` holds the column sums of
-    ``XT`` then ``YT`` (:func:`_unit_totals`). The duals of D2 are the weights (v, u).
-    Returns ``(status, secondary objective)``, the objective being sum_{j != d} u·y_j
-    under sum_{j != d} v·x_j = 1.
-    """
+def _secondary_benevolent(XT, YT, d, theta, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit):
+    """The benevolent secondary goal (D2 with right-hand side -ybar, see
+    :func:`_cg_lp`) for unit d, by the two-phase solver on all columns.
+    Weights (v, u) in ``y``; returns ``(status, secondary objective)``."""
     m, n = XT.shape
     s = YT.shape[0]
     R = m + s
     N = n + 3  # alpha+, alpha-, beta, mu_1..mu_n
-    if not benevolent:
-        ks = 3
-        inv = 1.0 / (n - 1)
-        for i in range(m):
-            xbar = (tot[i] - XT[i, d]) * inv
-            T[i, 0] = xbar
-            T[i, 1] = -xbar
-            T[i, 2] = -theta * XT[i, d]
-        for r in range(s):
-            T[m + r, 0] = 0.0
-            T[m + r, 1] = 0.0
-            T[m + r, 2] = YT[r, d]
-        T[R, 0] = -1.0
-        T[R, 1] = 1.0
-        T[R, 2] = 0.0
-        _cg_start(T, ks, R, basis)
-        rhs = ks + R
-        for i in range(m):
-            T[i, rhs] = 0.0
-        for r in range(s):
-            T[m + r, rhs] = (tot[m + r] - YT[r, d]) * inv
-        T[R, rhs] = 0.0
-        nu = _cg_units(T, ks, R, 0, XT, YT, F, nF, units, where)
-        st, nu = _cg_solve(T, basis, ks, nu, XT, YT, units, where, red, prow, maxit)
-        if st != OPTIMAL:
-            return st, np.nan
-        for i in range(R):
-            y[i] = T[R, ks + i]
-        return OPTIMAL, T[R, ks + R + nu]
     _fill_secondary(A, b, XT, YT, d, theta, -1.0)
     for i in range(R):
         rowtype[i] = 0
@@ -532,7 +537,7 @@ def _secondary_crs(XT, YT, d, theta, benevolent, tot, A, b, c, rowtype, buf, bas
 def _primary_vrs(XT, YT, d, orient_output, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit):
     """VRS (BCC) efficiency in (0, 1] of unit d, either orientation.
 
-    CRS: call :func:`_primary_crs` instead (input and output orientation coincide there:
+    CRS: call :func:`_cg_lp` instead (input and output orientation coincide there:
     theta = 1/phi). VRS input:  max -theta  s.t. -theta x_d + X lam <= 0, -Y lam <= -y_d, sum lam = 1,
                 theta <= 1.
     VRS output: max phi     s.t.  X lam <= x_d, phi y_d - Y lam <= 0,   sum lam = 1;
@@ -644,26 +649,56 @@ def _unit_totals(XT, YT, tot):
         tot[m + r] = t
 
 
-@parallel_kernel
-def _efficiency_batch(X, Y, orient_output, vrs, maxit, theta, status):
-    """theta[k, d] for every batch element k (X: (B, n, m), Y: (B, n, s))."""
+@inline_kernel
+def _element_data(Xk, Yk):
+    """Batch element k's data as the LPs read it: ``XT (m, n)``, ``YT (s, n)``
+    (:func:`_scale_transpose`)."""
+    n, m = Xk.shape
+    s = Yk.shape[1]
+    XT = np.empty((m, n))
+    YT = np.empty((s, n))
+    _scale_transpose(Xk, XT)
+    _scale_transpose(Yk, YT)
+    return XT, YT
+
+
+@inline_kernel
+def _appraisal_workspace(n, m, s):
+    """Scratch of :func:`_appraise`: weights ``u (s)``, ``v (m)``, ``num``, ``den (n)``."""
+    return np.empty(s), np.empty(m), np.empty(n), np.empty(n)
+
+
+@kernel
+def _crs_batch(start, stop, X, Y, maxit, theta, status):
+    """CCR efficiency theta[k, d] of batch elements ``start <= k < stop`` (X: (B, n, m),
+    Y: (B, n, s)), unit by unit, the efficient units found so far seeding the next LP."""
     B, n, m = X.shape
     s = Y.shape[2]
-    for k in prange(B):
+    for k in range(start, stop):
         A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
         T, units, where, red, F, inF = _cg_workspace(n, m, s)
-        nF = 0
-        XT = np.empty((m, n))
-        YT = np.empty((s, n))
-        _scale_transpose(X[k], XT)
-        _scale_transpose(Y[k], YT)
+        nF = np.int64(0)  # not the literal 0 (see _cross_batch)
+        XT, YT = _element_data(X[k], Y[k])
+        tot = np.empty(0)  # read by secondary LPs only
         for d in range(n):
-            if vrs:
-                st, th = _primary_vrs(
-                    XT, YT, d, orient_output, A, b, c, rowtype, buf, basis, prow, xsol, y, maxit
-                )
-            else:
-                st, th, nF = _primary_crs(XT, YT, d, T, basis, prow, y, units, where, red, F, nF, inF, maxit)
+            st, th, nF = _cg_lp(np.bool_(False), XT, YT, d, 0.0, tot, T, basis, prow, y, units,
+                                where, red, F, nF, inF, maxit)
+            theta[k, d] = th
+            status[k, d] = st
+
+
+@kernel
+def _vrs_batch(start, stop, X, Y, orient_output, maxit, theta, status):
+    """BCC efficiency theta[k, d] of batch elements ``start <= k < stop`` (see
+    :func:`_crs_batch`)."""
+    B, n, m = X.shape
+    s = Y.shape[2]
+    for k in range(start, stop):
+        A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
+        XT, YT = _element_data(X[k], Y[k])
+        for d in range(n):
+            st, th = _primary_vrs(XT, YT, d, orient_output, A, b, c, rowtype, buf, basis, prow,
+                                  xsol, y, maxit)
             theta[k, d] = th
             status[k, d] = st
 
@@ -707,9 +742,29 @@ def _fail_row(colsum, Erow, want_matrix):
             Erow[j] = np.nan
 
 
-@parallel_kernel
-def _cross_batch(X, Y, mode, want_matrix, maxit, theta, colsum, E, secobj, status):
-    """CRS cross-efficiency for every batch element.
+@inline_kernel
+def _score_secondary(st2, val, XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix,
+                     secobj, status):
+    """After unit d's secondary LP (status ``st2``, objective ``val``, weights in ``y``):
+    record it in ``secobj[d]``/``status[d]`` and appraise every unit, or fail the row."""
+    secobj[d] = val
+    if st2 != OPTIMAL:
+        status[d] = 10 + st2
+        _fail_row(colsum, Erow, want_matrix)
+    else:
+        _appraise(XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix)
+
+
+# theta enters the secondary LP as a constraint coefficient; if round-off left it a hair
+# above the true optimum, the LP is infeasible (its dual unbounded). Both drivers below
+# retry with theta nudged down by the steps of _THETA_SHRINK: a perturbation far below any
+# tolerance that matters, used only when needed.
+
+
+@kernel
+def _cross_batch(start, stop, X, Y, mode, want_matrix, maxit, theta, colsum, E, secobj, status):
+    """CRS cross-efficiency of batch elements ``start <= k < stop``, secondary goal
+    aggressive or none (benevolent: :func:`_benevolent_batch`).
 
     Writes theta[k, d], colsum[k, c] = sum_{d != c} E[k, d, c], secobj[k, d] (the
     secondary objective, NaN for mode none), status[k, d] (first failing LP of unit d:
@@ -719,25 +774,22 @@ def _cross_batch(X, Y, mode, want_matrix, maxit, theta, colsum, E, secobj, statu
     """
     B, n, m = X.shape
     s = Y.shape[2]
-    for k in prange(B):
+    for k in range(start, stop):
         A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
         T, units, where, red, F, inF = _cg_workspace(n, m, s)
-        nF = 0
-        XT = np.empty((m, n))
-        YT = np.empty((s, n))
-        tot = np.empty(m + s)
-        u = np.empty(s)
-        v = np.empty(m)
-        num = np.empty(n)
-        den = np.empty(n)
+        # np.int64(0) and np.bool_(...) below, not literals: numba compiles a kernel again for
+        # each literal argument value it is called with
+        nF = np.int64(0)
+        XT, YT = _element_data(X[k], Y[k])
+        u, v, num, den = _appraisal_workspace(n, m, s)
         Erow = E[k, 0] if want_matrix else num  # placeholder when no matrix is wanted
-        _scale_transpose(X[k], XT)
-        _scale_transpose(Y[k], YT)
+        tot = np.empty(m + s)
         _unit_totals(XT, YT, tot)
         for j in range(n):
             colsum[k, j] = 0.0
         for d in range(n):
-            st, th, nF = _primary_crs(XT, YT, d, T, basis, prow, y, units, where, red, F, nF, inF, maxit)
+            st, th, nF = _cg_lp(np.bool_(False), XT, YT, d, 0.0, tot, T, basis, prow, y, units,
+                                where, red, F, nF, inF, maxit)
             theta[k, d] = th
             status[k, d] = st
             secobj[k, d] = np.nan
@@ -755,22 +807,44 @@ def _cross_batch(X, Y, mode, want_matrix, maxit, theta, colsum, E, secobj, statu
             if status[k, d] != OPTIMAL:
                 _fail_row(colsum[k], Erow, want_matrix)
                 continue
-            # theta enters the secondary LP as a constraint coefficient; if round-off left
-            # it a hair above the true optimum, the LP is infeasible (its dual unbounded).
-            # Retry with theta nudged down: a perturbation far below any tolerance that
-            # matters, used only when needed.
             st2 = UNBOUNDED
             val = np.nan
             for shrink in _THETA_SHRINK:
-                st2, val = _secondary_crs(
-                    XT, YT, d, th * (1.0 - shrink), mode == MODE_BENEVOLENT, tot,
-                    A, b, c, rowtype, buf, basis, prow, xsol, y, T, units, where, red, F, nF, maxit,
-                )
+                st2, val, _ = _cg_lp(np.bool_(True), XT, YT, d, th * (1.0 - shrink), tot, T, basis,
+                                     prow, y, units, where, red, F, nF, inF, maxit)
                 if st2 != UNBOUNDED:
                     break
-            secobj[k, d] = val
-            if st2 != OPTIMAL:
-                status[k, d] = 10 + st2
+            _score_secondary(st2, val, XT, YT, d, th, y, u, v, num, den, colsum[k], Erow,
+                             want_matrix, secobj[k], status[k])
+
+
+@kernel
+def _benevolent_batch(start, stop, X, Y, want_matrix, maxit, theta, colsum, E, secobj, status):
+    """The benevolent secondary LPs and the appraisals of batch elements
+    ``start <= k < stop``, given their CCR efficiencies ``theta`` and ``status``
+    (:func:`_crs_batch`); writes as :func:`_cross_batch`."""
+    B, n, m = X.shape
+    s = Y.shape[2]
+    for k in range(start, stop):
+        A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
+        XT, YT = _element_data(X[k], Y[k])
+        u, v, num, den = _appraisal_workspace(n, m, s)
+        Erow = E[k, 0] if want_matrix else num  # placeholder when no matrix is wanted
+        for j in range(n):
+            colsum[k, j] = 0.0
+            secobj[k, j] = np.nan
+        for d in range(n):
+            Erow = E[k, d] if want_matrix else Erow
+            th = theta[k, d]
+            if status[k, d] != OPTIMAL:
                 _fail_row(colsum[k], Erow, want_matrix)
                 continue
-            _appraise(XT, YT, d, th, y, u, v, num, den, colsum[k], Erow, want_matrix)
+            st2 = UNBOUNDED
+            val = np.nan
+            for shrink in _THETA_SHRINK:
+                st2, val = _secondary_benevolent(XT, YT, d, th * (1.0 - shrink), A, b, c, rowtype,
+                                                 buf, basis, prow, xsol, y, maxit)
+                if st2 != UNBOUNDED:
+                    break
+            _score_secondary(st2, val, XT, YT, d, th, y, u, v, num, den, colsum[k], Erow,
+                             want_matrix, secobj[k], status[k])
