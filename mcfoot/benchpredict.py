@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import special, stats
+from scipy import special
 
 from . import benchmodel as bn
 from . import footprint as fp
@@ -93,7 +93,7 @@ def predict(fit_ds: xr.Dataset, df, draws: int, ss, withhold=(), normals=None,
 
 def _t(z, nu):
     """Student-t draws with ``nu`` degrees of freedom from standard normals (inverse CDF)."""
-    return stats.t.ppf(special.ndtr(z), nu)
+    return special.stdtrit(nu, special.ndtr(z))  # scipy.stats.t.ppf's own kernel
 
 
 def _architecture(df, c, draws, withhold, z_of):

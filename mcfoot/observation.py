@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Callable
 
-import numba
 import numpy as np
 import xarray as xr
 from scipy import special
@@ -258,6 +257,8 @@ def _one_thread():
     a loaded machine costs a scheduler time slice (~5 ms measured) per call, far more than
     the work. Results do not depend on the thread count (the kernel's rows are
     independent)."""
+    import numba  # imported when used: `import mcfoot.compare` stays without numba
+
     before = numba.get_num_threads()
     numba.set_num_threads(1)
     try:

@@ -7,8 +7,6 @@ import json
 import sys
 
 from ..benchmodel import REQUIRED
-from ..benchpredict import bench
-from ..summary import summarize_draws
 from ..variables import BENCH
 from . import check_output_option, common, csv_option, output_option, write_output
 
@@ -40,6 +38,8 @@ def register(sub) -> None:
 
 def rows(ds) -> list[dict]:
     """One dict per configuration: its keys and median / 90 % interval of every output."""
+    from ..summary import summarize_draws  # imported when used (mcfoot --help stays light)
+
     stats = {v: summarize_draws(ds[v], ci_prob=CI) for v in BENCH}
     out = []
     for i in range(ds.sizes["config"]):
@@ -54,6 +54,8 @@ def rows(ds) -> list[dict]:
 
 
 def _run(args) -> int:
+    from ..benchpredict import bench  # imported when used (mcfoot --help stays light)
+
     check_output_option(args)
     ds = bench(args.file, scenario=args.fit, draws=args.draws, seed=args.seed)
     table = rows(ds)
