@@ -273,8 +273,11 @@ def test_workers_without_dask_extra(tmp_path, capsys, monkeypatch, workers):
 # ---- signals: no partial file ---------------------------------------------------------------
 
 SLOW_WRITE = textwrap.dedent("""
-    import sys, time, xarray as xr
+    import signal, sys, time, xarray as xr
     from mcfoot.cli import main
+    # Ctrl-C as in a terminal: a test run started in the background of a non-interactive
+    # shell (CI's parallel jobs) inherits SIGINT ignored, and Python then keeps it ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     real = xr.DataTree.to_netcdf
     def slow(self, path, *a, **k):
         real(self, path, *a, **k)             # the temporary file is complete on disk...
