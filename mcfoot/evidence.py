@@ -206,24 +206,37 @@ def _applies(where, raw, models, problems) -> tuple[str, dict] | None:
             return None
         return "model", {"model": {v: 1.0}}
     if kind == "mix":
-        if not isinstance(v, dict) or not v:
-            problems.append(f"{where}: applies_to.mix must map catalogue model ids to weights")
-            return None
-        bad = False
-        for m, w in v.items():
-            if m not in models:
-                problems.append(f"{where}: applies_to.mix: {m!r} is not a catalogue model"
-                                + _hint(m, models))
-                bad = True
-            if not is_number(w) or not 0 < w <= 1:
-                problems.append(f"{where}: applies_to.mix weight of {m!r} must be in (0, 1], "
-                                f"got {w!r}")
-                bad = True
-        if not bad and not math.isclose(sum(v.values()), 1.0, abs_tol=1e-9):
-            problems.append(f"{where}: applies_to.mix weights sum to {sum(v.values()):g}; they "
-                            "must sum to 1")
+        return _applies_mix(where, v, models, problems)
+    return _applies_lab(where, v, problems)
+
+
+def _applies_mix(where, v, models, problems) -> tuple[str, dict] | None:
+    """``applies_to = {mix = {id = weight, ...}}``: catalogue models with weights in (0, 1]
+    summing to 1; None (with the problems added) otherwise."""
+    if not isinstance(v, dict) or not v:
+        problems.append(f"{where}: applies_to.mix must map catalogue model ids to weights")
+        return None
+    bad = False
+    for m, w in v.items():
+        if m not in models:
+            problems.append(f"{where}: applies_to.mix: {m!r} is not a catalogue model"
+                            + _hint(m, models))
             bad = True
-        return None if bad else ("mix", {"mix": {m: float(w) for m, w in v.items()}})
+        if not is_number(w) or not 0 < w <= 1:
+            problems.append(f"{where}: applies_to.mix weight of {m!r} must be in (0, 1], "
+                            f"got {w!r}")
+            bad = True
+    if not bad and not math.isclose(sum(v.values()), 1.0, abs_tol=1e-9):
+        problems.append(f"{where}: applies_to.mix weights sum to {sum(v.values()):g}; they "
+                        "must sum to 1")
+        bad = True
+    return None if bad else ("mix", {"mix": {m: float(w) for m, w in v.items()}})
+
+
+def _applies_lab(where, v, problems) -> tuple[str, dict] | None:
+    """``applies_to = {lab = {...}}``: a lab configuration with the known keys, the required
+    ones present, each a name or a positive number; None (with the problems added)
+    otherwise."""
     if not isinstance(v, dict):
         problems.append(f"{where}: applies_to.lab must be a table {{{', '.join(LAB_KEYS)}}}")
         return None

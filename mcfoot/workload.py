@@ -246,6 +246,17 @@ def _group_labels(keys: list[int], by: list[str], cat: xr.Dataset, time_unit) ->
     return pd.DataFrame(rows, index=keys)
 
 
+def _group_codes(labels, by, n_cells: int) -> tuple[np.ndarray, list]:
+    """The group index of each of the ``n_cells`` cells and the sorted distinct groups (the
+    rows of ``labels``); one group ``None`` when not grouping ``by`` anything."""
+    if not by:
+        return np.zeros(n_cells, np.int64), [None]
+    tuples = list(labels.itertuples(index=False, name=None))
+    guniq = sorted(set(tuples))
+    where = {t: i for i, t in enumerate(guniq)}
+    return np.array([where[t] for t in tuples], np.int64), guniq
+
+
 def _draws(tot: LogTotals, sc, cat, ss, design: rng.Design, by, time_unit, exact, backend,
            log, region) -> xr.DataTree:
     draws = design.draws
@@ -262,13 +273,7 @@ def _draws(tot: LogTotals, sc, cat, ss, design: rng.Design, by, time_unit, exact
     streams = list(dict.fromkeys(s for p in plans.values() for s in p.group_streams()))
     group = dict(zip(streams, rng.design_normals(ss, design, streams, 0, draws)))
     labels = _group_labels(keys, by, cat, time_unit)
-    if by:
-        tuples = list(labels.itertuples(index=False, name=None))
-        guniq = sorted(set(tuples))
-        where = {t: i for i, t in enumerate(guniq)}
-        gcodes = np.array([where[t] for t in tuples], np.int64)
-    else:
-        gcodes, guniq = np.zeros(len(keys), np.int64), [None]
+    gcodes, guniq = _group_codes(labels, by, len(keys))
     n_groups = len(guniq)
     cell_group = dict(zip(keys, gcodes))
     totals: dict[str, np.ndarray] = {}

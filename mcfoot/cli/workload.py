@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 import time
-import warnings
 
 from .. import io, variables as V
+from ..estimate import estimate_warnings
 from ..workload import BY, METHODS, summary_table, workload
 from . import (check_output_option, ci_option, common, csv_option, dask_client, dask_options,
                design_option, output_option, region_option, sampling, uses_dask)
@@ -62,20 +62,14 @@ def _run(args) -> int:
               skip_unknown=args.skip_unknown, method=args.method,
               progress=False if args.quiet else None, sampling=args.sampling,
               replicates=args.replicates)
-    from ..estimate import EstimateWarning
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", EstimateWarning)
+    with estimate_warnings() as notes:
         if on_dask:
             with dask_client(args) as c:
                 tree = workload(args.log, client=c, **kw)
         else:
             tree = workload(args.log, **kw)
-    for w in caught:
-        if issubclass(w.category, EstimateWarning):
-            print(f"mcfoot {str(w.message)}", file=sys.stderr)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for n in notes:
+        print(f"mcfoot {n}", file=sys.stderr)
     table = summary_table(tree, args.ci)
     if args.output:
         io.write_tree(tree, args.output)
