@@ -206,10 +206,9 @@ def scale(tree: xr.DataTree, model: str | None = None, queries_per_day: float | 
     the uncertainty of the assumptions, not of single queries.
     """
     c = load_constants()
-    case = c["study_case"]
-    model, prompt_mix, ci_prob = _options(case, model, prompt_mix, ci_prob, utilization,
-                                          constants)
-    n, days = _volume(case, queries_per_day, queries_per_year, days)
+    model, prompt_mix, ci_prob = _options(c["study_case"], model, prompt_mix, ci_prob,
+                                          utilization, constants)
+    n, days = _volume(c["study_case"], queries_per_day, queries_per_year, days)
     energy, mix = _energy_of_mix(tree, model, utilization, prompt_mix)
     fp = tree["footprint"].to_dataset()
     out = _total_draws(_totals(energy, fp.sel(model=model), n), fp["draw"].values)

@@ -84,11 +84,26 @@ def _run(args) -> int:
                   sys.stdout, indent=1)
         print()
         return 0
+    _print_totals(tree, table, args.ci)
+    if "groups" in tree.children:
+        print()
+        _print_groups(tree["total"], table)
+    if not args.quiet:
+        print(f"mcfoot workload: {time.perf_counter() - t0:.2f} s"
+              + (f", written to {args.output}" if args.output else "")
+              + (f", summary in {args.csv}" if args.csv else ""), file=sys.stderr)
+    return 0
+
+
+def _print_totals(tree, table, ci: float) -> None:
+    """The heading line and the table of the whole log's totals: median, interval, mean and
+    its Monte Carlo standard error of every variable."""
+    a = tree.attrs
     tot = tree["total"]
     print(f"{int(tot['requests'])} requests ({int(tot['input_tokens'])} input, "
           f"{int(tot['output_tokens'])} output tokens), scenario '{a['scenario']}', "
           f"{a['draws']} draws ({a['sampling']}), method {a['method'].split(' ')[0]}; median "
-          f"and {100 * args.ci:g}% interval; mean and its Monte Carlo standard error")
+          f"and {100 * ci:g}% interval; mean and its Monte Carlo standard error")
     total = table.loc["total"]
     print(f"{'total':28s} {'units':12s} {'median':>11s} {'interval':>26s} {'mean':>11s} "
           f"{'mcse':>9s}")
@@ -100,21 +115,19 @@ def _run(args) -> int:
         err = total[f"{v}_mcse mean [{u}]"]
         print(f"{v:28s} {u:12s} {med:11.4g} {'[' + format(lo, '.4g') + ', ' + format(hi, '.4g') + ']':>26s} "
               f"{mean:11.4g} {err:9.2g}")
-    if "groups" in tree.children:
-        print()
-        head = f"{'group':40s} {'requests':>9s}"
+
+
+def _print_groups(tot, table) -> None:
+    """One line per group: its requests and the median [interval] of each SHOWN variable
+    (units from the totals ``tot``)."""
+    head = f"{'group':40s} {'requests':>9s}"
+    for v in SHOWN:
+        head += f" | {v + ' [' + tot[v].attrs['units'] + ']':^30s}"
+    print(head)
+    for g, row in table.drop(index="total").iterrows():
+        line = f"{g[:40]:40s} {int(row['requests']):9d}"
         for v in SHOWN:
-            head += f" | {v + ' [' + tot[v].attrs['units'] + ']':^30s}"
-        print(head)
-        for g, row in table.drop(index="total").iterrows():
-            line = f"{g[:40]:40s} {int(row['requests']):9d}"
-            for v in SHOWN:
-                u = tot[v].attrs["units"]
-                line += f" | {row[f'{v} median [{u}]']:9.4g} [{row[f'{v} lower [{u}]']:.3g}, " \
-                        f"{row[f'{v} upper [{u}]']:.3g}]".ljust(33)
-            print(line)
-    if not args.quiet:
-        print(f"mcfoot workload: {time.perf_counter() - t0:.2f} s"
-              + (f", written to {args.output}" if args.output else "")
-              + (f", summary in {args.csv}" if args.csv else ""), file=sys.stderr)
-    return 0
+            u = tot[v].attrs["units"]
+            line += f" | {row[f'{v} median [{u}]']:9.4g} [{row[f'{v} lower [{u}]']:.3g}, " \
+                    f"{row[f'{v} upper [{u}]']:.3g}]".ljust(33)
+        print(line)
