@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-
 import mcfoot
 
 PACKAGE = Path(mcfoot.__file__).parent
