@@ -142,6 +142,15 @@ def workload(log, *, scenario="default", draws: int = 10_000, seed=0, by=None,
     keep = EXACT_MAX_REQUESTS if method == "auto" else (0 if method == "mean" else 1 << 62)
     kw = dict(columns=columns, skip_unknown=skip_unknown, time_unit=time_unit, region=region,
               chunk_rows=chunk_rows, keep=keep)
+    tot = _log_totals(log, cat, kw, client, progress)
+    _warn(tot)
+    exact = method == "exact" or (method == "auto" and tot.rows is not None)
+    return _draws(tot, sc, cat, ss, design, by, time_unit, exact, backend, log, region)
+
+
+def _log_totals(log, cat: xr.Dataset, kw: dict, client, progress) -> LogTotals:
+    """The log read, validated and reduced to its totals, on the dask ``client`` when given
+    (else here, with a progress bar); a log with no request left is an error."""
     if client is not None:
         from .distributed import workload_totals  # lazy: the dask path loads its own modules
 
@@ -156,9 +165,7 @@ def workload(log, *, scenario="default", draws: int = 10_000, seed=0, by=None,
     if not tot.ints:
         raise LogError(f"no requests left to estimate ({tot.skipped.text()})",
                        _log_label(log))
-    _warn(tot)
-    exact = method == "exact" or (method == "auto" and tot.rows is not None)
-    return _draws(tot, sc, cat, ss, design, by, time_unit, exact, backend, log, region)
+    return tot
 
 
 def _warn(tot: LogTotals) -> None:
