@@ -136,6 +136,19 @@ def _has_nan(x):
 
 
 @kernel
+def _load_row(x, a, r, med, lower, upper):
+    """Copy row ``x`` into the work array ``a`` and return True; a row holding NaN instead
+    gets NaN for its median and interval (``med[r]``, ``lower[r]``, ``upper[r]``), False."""
+    if _has_nan(x):
+        med[r] = np.nan
+        lower[r] = np.nan
+        upper[r] = np.nan
+        return False
+    a[:] = x
+    return True
+
+
+@kernel
 def _median_sorted(a, n):
     """numpy.median from a row whose middle order statistics are in place."""
     h = n // 2
@@ -204,15 +217,10 @@ def _median_eti_rows(A, q_lo, q_hi, extra, med, lower, upper, extra_out):
         ranks[6:] = extra
         ranks.sort()
         for r in range(c * _CHUNK, min(rows, (c + 1) * _CHUNK)):
-            x = A[r]
-            if _has_nan(x):
-                med[r] = np.nan
-                lower[r] = np.nan
-                upper[r] = np.nan
+            if not _load_row(A[r], a, r, med, lower, upper):
                 for k in range(ne):
                     extra_out[r, k] = np.nan
                 continue
-            a[:] = x
             _select_many(a, ranks)
             med[r] = _median_sorted(a, n)
             lower[r] = _lerp_index(a, n, q_lo)
@@ -237,13 +245,8 @@ def _median_hdi_rows(A, prob, med, lower, upper):
         ranks[3] = inc
         ranks.sort()
         for r in range(c * _CHUNK, min(rows, (c + 1) * _CHUNK)):
-            x = A[r]
-            if _has_nan(x):
-                med[r] = np.nan
-                lower[r] = np.nan
-                upper[r] = np.nan
+            if not _load_row(A[r], a, r, med, lower, upper):
                 continue
-            a[:] = x
             if inc >= n_int:
                 _select_many(a, ranks)
                 a[:n_int].sort()

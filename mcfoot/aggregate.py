@@ -210,6 +210,22 @@ def _int_bincount(codes, w: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def _node_hours(ch, catalogue: xr.Dataset, probs: np.ndarray):
+    """Per request of a chunk: the expected node-hours, the bound on their spread (both h),
+    and whether its input tokens are outside the measured sizes or on a falling segment.
+
+    The node-time moments depend on (model, input tokens) only, so they are computed once
+    per distinct pair."""
+    pair = (ch.model.astype(np.int64) << 40) | np.minimum(ch.input_tokens, (1 << 40) - 1)
+    pcodes, pairs = pd.factorize(pair)
+    lq, sq, outside, falling = quantiles_at(catalogue, pairs >> 40, pairs & ((1 << 40) - 1))
+    e_lat, sd_lat, e_inv, sd_inv = _moments(probs, lq, sq)
+    t_out = ch.output_tokens.astype(float)
+    eh = (e_lat[pcodes] + t_out * e_inv[pcodes]) / SECONDS_PER_HOUR
+    b = (sd_lat[pcodes] + t_out * sd_inv[pcodes]) / SECONDS_PER_HOUR
+    return eh, b, outside[pcodes], falling[pcodes]
+
+
 def aggregate(log, catalogue: xr.Dataset, *, columns=None, skip_unknown=False,
               time_unit: str | None = None, region: str | None = None,
               chunk_rows: int = CHUNK_ROWS, keep: int = 0,
@@ -234,20 +250,12 @@ def aggregate(log, catalogue: xr.Dataset, *, columns=None, skip_unknown=False,
             pd.Series(ch.region).map(ridx).fillna(default_region).to_numpy(np.int64)
         keys = cell_keys(ch.model, r, _bucket(ch.timestamp, time_unit, n))
         codes, uniq = pd.factorize(keys)
-        # node-time moments depend on (model, input tokens) only: compute them once per pair
-        pair = (ch.model.astype(np.int64) << 40) | np.minimum(ch.input_tokens, (1 << 40) - 1)
-        pcodes, pairs = pd.factorize(pair)
-        lq, sq, outside, falling = quantiles_at(catalogue, pairs >> 40,
-                                                pairs & ((1 << 40) - 1))
-        e_lat, sd_lat, e_inv, sd_inv = _moments(probs, lq, sq)
-        t_out = ch.output_tokens.astype(float)
-        eh = (e_lat[pcodes] + t_out * e_inv[pcodes]) / SECONDS_PER_HOUR
-        b = (sd_lat[pcodes] + t_out * sd_inv[pcodes]) / SECONDS_PER_HOUR
+        eh, b, outside, falling = _node_hours(ch, catalogue, probs)
         c = ch.count.astype(float)
         tot.hours.add(None, c * eh, codes, uniq)
         tot.bound2.add(None, c * b * b, codes, uniq)
-        tot.outside += int(ch.count[outside[pcodes]].sum())
-        tot.falling += int(ch.count[falling[pcodes]].sum())
+        tot.outside += int(ch.count[outside].sum())
+        tot.falling += int(ch.count[falling].sum())
         k = len(uniq)
         sums = [_int_bincount(codes, w, k) for w in
                 (ch.count, ch.count * ch.input_tokens, ch.count * ch.output_tokens)]

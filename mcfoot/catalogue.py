@@ -105,6 +105,26 @@ def _validate(df: pd.DataFrame, src: str) -> None:
                             f" (the columns are those of mcfoot/data/catalogue_template.csv)")
     if problems:
         raise CatalogueError(problems, src)
+    problems += _cell_problems(df)
+    if problems:
+        raise CatalogueError(problems, src)
+    problems += _value_problems(df)
+    problems += _implausible(df)
+    meta = df.groupby("model_id")[[*MODEL_TEXT, *[c for c in SCORES if c in df.columns]]]
+    varying = meta.nunique(dropna=False) > 1
+    for model, row in varying.iterrows():
+        for col in row.index[row.to_numpy()]:
+            problems.append(f"model '{model}': column '{col}' differs between its prompt sizes; "
+                            f"model metadata must be the same on every row of a model")
+    if problems:
+        raise CatalogueError(problems, src)
+
+
+def _cell_problems(df: pd.DataFrame) -> list[str]:
+    """Each cell of a catalogue that is empty, not a number or not finite where it must be,
+    each prompt not a known size and each duplicate (model, prompt) row (1-based CSV rows,
+    the header being row 1)."""
+    problems: list[str] = []
     for col in ("model_id", *MODEL_TEXT, "prompt"):
         bad = df.index[df[col].isna() | (df[col].astype(str).str.strip() == "")]
         for i in bad:
@@ -130,8 +150,13 @@ def _validate(df: pd.DataFrame, src: str) -> None:
             bad = vals.notna() & ~np.isfinite(vals)
             for i in df.index[bad]:
                 problems.append(f"row {i + 2}: column '{col}' is not finite ({vals[i]})")
-    if problems:
-        raise CatalogueError(problems, src)
+    return problems
+
+
+def _value_problems(df: pd.DataFrame) -> list[str]:
+    """Each negative token count, and each latency/speed quantile series that decreases or
+    starts below its bound, of a catalogue whose cells are all numbers."""
+    problems: list[str] = []
     for col in ("input_tokens", "output_tokens"):
         for i in df.index[pd.to_numeric(df[col]) < 0]:
             problems.append(f"row {i + 2}: '{col}' = {df.at[i, col]} is negative")
@@ -144,15 +169,7 @@ def _validate(df: pd.DataFrame, src: str) -> None:
         for i in np.flatnonzero(low):
             problems.append(f"row {df.index[i] + 2}: {label} P5 = {q[i, 0]} {unit} is not "
                             f"{'positive' if prefix == 'tokens_per_s' else 'non-negative'}")
-    problems += _implausible(df)
-    meta = df.groupby("model_id")[[*MODEL_TEXT, *[c for c in SCORES if c in df.columns]]]
-    varying = meta.nunique(dropna=False) > 1
-    for model, row in varying.iterrows():
-        for col in row.index[row.to_numpy()]:
-            problems.append(f"model '{model}': column '{col}' differs between its prompt sizes; "
-                            f"model metadata must be the same on every row of a model")
-    if problems:
-        raise CatalogueError(problems, src)
+    return problems
 
 
 def _implausible(df: pd.DataFrame) -> list[str]:

@@ -60,6 +60,54 @@ def _uncertainty_text(u: dict) -> str:
     return "none"
 
 
+def _predictions(entries, sc: Scenario, draws: int, ss, catalogue):
+    """Every entry's prediction per draw (draw, entry; NaN when not predictable), its status
+    (``ok`` / ``not predictable``) and the reason (the estimate's notes, or why not)."""
+    pred = np.full((draws, len(entries)), np.nan)
+    status, reason = [], []
+    for j, e in enumerate(entries):
+        try:
+            y, notes = predict(e, sc, draws, ss, catalogue)
+            pred[:, j] = y
+            status.append("ok")
+            reason.append("; ".join(notes))
+        except NotPredictable as err:
+            status.append("not predictable")
+            reason.append(str(err))
+    return pred, status, reason
+
+
+def _positions(pred: np.ndarray, value: np.ndarray, ok: np.ndarray, a: float):
+    """For the predictable entries ``ok``: the median and the ``a``, ``1 - a`` quantiles of
+    the prediction (3, entry) and the published figure's percentile in it (ties count half);
+    NaN for the others."""
+    n = len(value)
+    q = np.full((3, n), np.nan)
+    pct = np.full(n, np.nan)
+    if ok.any():
+        q[:, ok] = np.quantile(pred[:, ok], [0.5, a, 1 - a], axis=0)
+        below = (pred[:, ok] < value[ok]).mean(0) + 0.5 * (pred[:, ok] == value[ok]).mean(0)
+        pct[ok] = 100 * below
+    return q, pct
+
+
+def _entry_coords(entries, status, reason, draws: int) -> dict:
+    """The coordinates of :func:`compare`'s result: entry ids, draws, and what each entry
+    states (variable, unit, statistic, kind, source, boundary, date, uncertainty) with its
+    status and reason."""
+    return {
+        "evidence": [e.id for e in entries], "draw": np.arange(draws),
+        "variable": ("evidence", [e.variable for e in entries]),
+        "unit": ("evidence", [e.unit for e in entries]),
+        "statistic": ("evidence", [e.statistic for e in entries]),
+        "kind": ("evidence", [e.kind for e in entries]),
+        "status": ("evidence", status), "reason": ("evidence", reason),
+        "source": ("evidence", [e.source for e in entries]),
+        "boundary": ("evidence", [e.boundary for e in entries]),
+        "date": ("evidence", [e.date for e in entries]),
+        "uncertainty": ("evidence", [_uncertainty_text(e.uncertainty) for e in entries])}
+
+
 def compare(scenario: str | Path | Scenario = "default", evidence=None, *, draws: int = 10_000,
             seed=0, catalogue=None) -> xr.Dataset:
     """mcfoot against every published figure of ``evidence`` (shipped files by default).
@@ -81,40 +129,11 @@ def compare(scenario: str | Path | Scenario = "default", evidence=None, *, draws
     if not entries:
         raise InputError("no evidence entries to compare")
     ss = rng.normalize_seed(seed)
-    n = len(entries)
-    pred = np.full((draws, n), np.nan)
-    status, reason = [], []
-    for j, e in enumerate(entries):
-        try:
-            y, notes = predict(e, sc, draws, ss, catalogue)
-            pred[:, j] = y
-            status.append("ok")
-            reason.append("; ".join(notes))
-        except NotPredictable as err:
-            status.append("not predictable")
-            reason.append(str(err))
+    pred, status, reason = _predictions(entries, sc, draws, ss, catalogue)
     value = np.array([e.value for e in entries])
-    ok = np.array([s == "ok" for s in status])
     a = (1 - CI) / 2
-    q = np.full((3, n), np.nan)
-    pct = np.full(n, np.nan)
-    if ok.any():
-        q[:, ok] = np.quantile(pred[:, ok], [0.5, a, 1 - a], axis=0)
-        below = (pred[:, ok] < value[ok]).mean(0) + 0.5 * (pred[:, ok] == value[ok]).mean(0)
-        pct[ok] = 100 * below
-    ids = [e.id for e in entries]
-    units = [e.unit for e in entries]
-    out = xr.Dataset(coords={
-        "evidence": ids, "draw": np.arange(draws),
-        "variable": ("evidence", [e.variable for e in entries]),
-        "unit": ("evidence", units),
-        "statistic": ("evidence", [e.statistic for e in entries]),
-        "kind": ("evidence", [e.kind for e in entries]),
-        "status": ("evidence", status), "reason": ("evidence", reason),
-        "source": ("evidence", [e.source for e in entries]),
-        "boundary": ("evidence", [e.boundary for e in entries]),
-        "date": ("evidence", [e.date for e in entries]),
-        "uncertainty": ("evidence", [_uncertainty_text(e.uncertainty) for e in entries])})
+    q, pct = _positions(pred, value, np.array([s == "ok" for s in status]), a)
+    out = xr.Dataset(coords=_entry_coords(entries, status, reason, draws))
     long = {"value": "published figure", "median": "mcfoot median",
             "lower": f"mcfoot {100 * a:g} % quantile", "upper": f"mcfoot {100 * (1 - a):g} % quantile"}
     for name, arr in (("value", value), ("median", q[0]), ("lower", q[1]), ("upper", q[2])):

@@ -95,6 +95,13 @@ class Distribution:
         return float(self.ppf(np.array([0.5]))[0])
 
 
+class _Bounded(Distribution):
+    """A kind whose parameters ``low`` and ``high`` are the ends of its support."""
+
+    def support(self):
+        return (self.params["low"], self.params["high"])
+
+
 class Fixed(Distribution):
     kind = "fixed"
     required = ("value",)
@@ -114,7 +121,7 @@ class Fixed(Distribution):
         return np.full(np.shape(u), self.params["value"])
 
 
-class Uniform(Distribution):
+class Uniform(_Bounded):
     kind = "uniform"
     required = ("low", "high")
 
@@ -125,15 +132,12 @@ class Uniform(Distribution):
             raise ParameterError(f"needs low < high, got low={lo}, high={hi}")
         return {"low": lo, "high": hi}
 
-    def support(self):
-        return (self.params["low"], self.params["high"])
-
     def ppf(self, u):
         lo, hi = self.params["low"], self.params["high"]
         return lo + (hi - lo) * np.asarray(u, dtype=float)
 
 
-class Triangular(Distribution):
+class Triangular(_Bounded):
     kind = "triangular"
     required = ("low", "mode", "high")
 
@@ -144,9 +148,6 @@ class Triangular(Distribution):
             raise ParameterError(f"needs low <= mode <= high and low < high, got {lo}, {mo}, {hi}")
         return {"low": lo, "mode": mo, "high": hi}
 
-    def support(self):
-        return (self.params["low"], self.params["high"])
-
     def ppf(self, u):
         lo, mo, hi = self.params["low"], self.params["mode"], self.params["high"]
         from scipy import stats
@@ -154,7 +155,7 @@ class Triangular(Distribution):
         return stats.triang.ppf(u, (mo - lo) / (hi - lo), loc=lo, scale=hi - lo)
 
 
-class TruncNormal(Distribution):
+class TruncNormal(_Bounded):
     kind = "truncnormal"
     required = ("mean", "sd")
     optional = {"low": -math.inf, "high": math.inf}
@@ -169,9 +170,6 @@ class TruncNormal(Distribution):
         if not lo < hi:
             raise ParameterError(f"needs low < high, got low={lo}, high={hi}")
         return {"mean": mean, "sd": sd, "low": lo, "high": hi}
-
-    def support(self):
-        return (self.params["low"], self.params["high"])
 
     def _frozen(self):
         m, s, lo, hi = (self.params[k] for k in ("mean", "sd", "low", "high"))
@@ -227,7 +225,7 @@ def _scaled_beta_ppf(lo, hi, a, b, u):
     return lo + (hi - lo) * special.betaincinv(a, b, np.asarray(u, dtype=float))
 
 
-class Pert(Distribution):
+class Pert(_Bounded):
     kind = "pert"
     required = ("low", "mode", "high")
     optional = {"shape": 4.0}
@@ -241,9 +239,6 @@ class Pert(Distribution):
             raise ParameterError(f"needs shape > 0, got {sh}")
         return {"low": lo, "mode": mo, "high": hi, "shape": sh}
 
-    def support(self):
-        return (self.params["low"], self.params["high"])
-
     def ab(self):
         lo, mo, hi, sh = (self.params[k] for k in ("low", "mode", "high", "shape"))
         return 1 + sh * (mo - lo) / (hi - lo), 1 + sh * (hi - mo) / (hi - lo)
@@ -252,7 +247,7 @@ class Pert(Distribution):
         return _scaled_beta_ppf(self.params["low"], self.params["high"], *self.ab(), u)
 
 
-class Beta(Distribution):
+class Beta(_Bounded):
     kind = "beta"
     required = ("low", "high", "alpha", "beta")
 
@@ -265,15 +260,30 @@ class Beta(Distribution):
             raise ParameterError(f"needs alpha > 0 and beta > 0, got {a}, {b}")
         return {"low": lo, "high": hi, "alpha": a, "beta": b}
 
-    def support(self):
-        return (self.params["low"], self.params["high"])
-
     def ppf(self, u):
         return _scaled_beta_ppf(self.params["low"], self.params["high"], self.params["alpha"],
                                 self.params["beta"], u)
 
 
-class Empirical(Distribution):
+class _OnValues(Distribution):
+    """A kind given by ascending ``values`` paired with a second list of the same length
+    (``pair``: probabilities or weights); its support runs from the first value to the last."""
+
+    pair: ClassVar[str] = ""
+
+    @classmethod
+    def _lists(cls, p) -> tuple[np.ndarray, np.ndarray]:
+        v, w = _numlist("values", p["values"]), _numlist(cls.pair, p[cls.pair])
+        if v.size != w.size:
+            raise ParameterError(f"'values' ({v.size}) and '{cls.pair}' ({w.size}) differ in "
+                                 f"length")
+        return v, w
+
+    def support(self):
+        return (self.params["values"][0], self.params["values"][-1])
+
+
+class Empirical(_OnValues):
     """Linear inverse CDF through ``values`` at cumulative probabilities ``probs``.
 
     Below ``probs[0]`` and above ``probs[-1]`` the value is clamped to the end quantile, as
@@ -282,44 +292,36 @@ class Empirical(Distribution):
 
     kind = "empirical"
     required = ("values", "probs")
+    pair = "probs"
 
     @classmethod
     def check(cls, p):
-        v, q = _numlist("values", p["values"]), _numlist("probs", p["probs"])
-        if v.size != q.size:
-            raise ParameterError(f"'values' ({v.size}) and 'probs' ({q.size}) differ in length")
+        v, q = cls._lists(p)
         if not (np.all(np.diff(q) > 0) and q[0] >= 0 and q[-1] <= 1):
             raise ParameterError(f"'probs' must increase strictly within [0, 1], got {q.tolist()}")
         if np.any(np.diff(v) < 0):
             raise ParameterError(f"'values' must not decrease (quantiles), got {v.tolist()}")
         return {"values": v.tolist(), "probs": q.tolist()}
 
-    def support(self):
-        return (self.params["values"][0], self.params["values"][-1])
-
     def ppf(self, u):
         return np.interp(u, self.params["probs"], self.params["values"])
 
 
-class Discrete(Distribution):
+class Discrete(_OnValues):
     """Finite set of ``values`` with ``weights`` (normalised); ppf steps at cumulative weights."""
 
     kind = "discrete"
     required = ("values", "weights")
+    pair = "weights"
 
     @classmethod
     def check(cls, p):
-        v, w = _numlist("values", p["values"]), _numlist("weights", p["weights"])
-        if v.size != w.size:
-            raise ParameterError(f"'values' ({v.size}) and 'weights' ({w.size}) differ in length")
+        v, w = cls._lists(p)
         if np.any(w < 0) or not w.sum() > 0:
             raise ParameterError(f"'weights' must be >= 0 with a positive sum, got {w.tolist()}")
         if np.any(np.diff(v) <= 0):
             raise ParameterError(f"'values' must increase strictly, got {v.tolist()}")
         return {"values": v.tolist(), "weights": w.tolist()}
-
-    def support(self):
-        return (self.params["values"][0], self.params["values"][-1])
 
     def cdf_steps(self) -> np.ndarray:
         w = np.asarray(self.params["weights"])

@@ -37,6 +37,7 @@ input tokens. Nothing is clipped or silently reordered.
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,22 @@ INTERPOLATION = ("latency and speed quantiles linear in log(input tokens) betwee
 class EstimateWarning(UserWarning):
     """A request outside the measured prompt sizes, or on a segment where the measured
     latency/speed make the footprint decrease with more input tokens."""
+
+
+@contextmanager
+def estimate_warnings():
+    """Collect the :class:`EstimateWarning` messages raised inside the block (every one, in
+    order, into the list it yields, filled when the block ends); any other warning is issued
+    again as it was, so the caller's filters still see it."""
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EstimateWarning)
+        yield notes
+    for w in caught:
+        if issubclass(w.category, EstimateWarning):
+            notes.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _measured(ds: xr.Dataset, model: str):
@@ -110,15 +127,11 @@ def interpolate_quantiles(tin, q, x) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return out, a, b
 
 
-def request_catalogue(ds: xr.Dataset, models, output_tokens, input_tokens) -> xr.Dataset:
-    """A catalogue Dataset with one row (``prompt`` = request label) per request of every
-    model: latency/speed quantiles interpolated at the request's input tokens (module
-    docstring). Emits :class:`EstimateWarning` outside the measured range and on segments
-    where the measurements decrease."""
-    out_t, in_t = output_tokens.reshape(-1), None if input_tokens is None else \
-        input_tokens.reshape(-1)
-    n = len(out_t)
-    labels = [f"r{j}" for j in range(n)]
+def _interpolated(ds: xr.Dataset, models, n: int, in_t):
+    """Latency and speed quantiles (model, request, quantile) interpolated at each of the
+    ``n`` requests' input tokens ``in_t`` (None: each model's smallest measured size), the
+    input tokens used (model, request), and the requests outside the measured range and on
+    falling segments (for the warnings)."""
     shape = (len(models), n, ds.sizes["quantile"])
     lat, spd = np.empty(shape), np.empty(shape)
     tin_used = np.empty((len(models), n))
@@ -136,6 +149,19 @@ def request_catalogue(ds: xr.Dataset, models, output_tokens, input_tokens) -> xr
             elif a != b and (np.any(lq[b] < lq[a]) or np.any(sq[b] > sq[a])):
                 falling.append(f"{m} between {prompts[a]} ({int(tin[a])}) and {prompts[b]} "
                                f"({int(tin[b])} input tokens)")
+    return lat, spd, tin_used, outside, falling
+
+
+def request_catalogue(ds: xr.Dataset, models, output_tokens, input_tokens) -> xr.Dataset:
+    """A catalogue Dataset with one row (``prompt`` = request label) per request of every
+    model: latency/speed quantiles interpolated at the request's input tokens (module
+    docstring). Emits :class:`EstimateWarning` outside the measured range and on segments
+    where the measurements decrease."""
+    out_t, in_t = output_tokens.reshape(-1), None if input_tokens is None else \
+        input_tokens.reshape(-1)
+    n = len(out_t)
+    labels = [f"r{j}" for j in range(n)]
+    lat, spd, tin_used, outside, falling = _interpolated(ds, models, n, in_t)
     if outside:
         warnings.warn("estimate: outside the measured prompt sizes, latency and speed are held "
                       "at the nearest measured size (no extrapolation; an underestimate above "
@@ -232,6 +258,15 @@ def estimate(model, output_tokens, input_tokens=None, *, scenario: str | Path | 
     tree = estimate_tree(model, output_tokens, input_tokens, scenario=scenario, draws=draws,
                          seed=seed, catalogue=catalogue, region=region, sampling=sampling,
                          replicates=replicates)
+    shape = np.shape(output_tokens) if input_tokens is None else \
+        np.broadcast_shapes(np.shape(output_tokens), np.shape(input_tokens))
+    return _request_dataset(tree, one_request=shape == (), one_model=isinstance(model, str))
+
+
+def _request_dataset(tree: xr.DataTree, *, one_request: bool, one_model: bool) -> xr.Dataset:
+    """The flat Dataset :func:`estimate` returns from its run tree: the footprint with the
+    sampled latency and speed, over ``request`` (token counts as coordinates) and
+    ``model``, each dimension dropped when the caller gave one value."""
     fpt = tree["footprint"].to_dataset()
     inp = tree["inputs"].to_dataset()
     for v in ("latency_s", "speed_tokens_per_s"):
@@ -244,11 +279,9 @@ def estimate(model, output_tokens, input_tokens=None, *, scenario: str | Path | 
         "input_tokens": ((("model", REQUEST_DIM)), reqcat["input_tokens"].values.astype(
             np.int64), {"units": "tokens"})})
     fpt = fpt.drop_vars(REQUEST_DIM)
-    shape = np.shape(output_tokens) if input_tokens is None else \
-        np.broadcast_shapes(np.shape(output_tokens), np.shape(input_tokens))
-    if shape == ():
+    if one_request:
         fpt = fpt.isel({REQUEST_DIM: 0})
-    if isinstance(model, str):
+    if one_model:
         fpt = fpt.isel(model=0)
     fpt.attrs = dict(tree.attrs)
     return fpt

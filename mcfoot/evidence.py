@@ -206,24 +206,37 @@ def _applies(where, raw, models, problems) -> tuple[str, dict] | None:
             return None
         return "model", {"model": {v: 1.0}}
     if kind == "mix":
-        if not isinstance(v, dict) or not v:
-            problems.append(f"{where}: applies_to.mix must map catalogue model ids to weights")
-            return None
-        bad = False
-        for m, w in v.items():
-            if m not in models:
-                problems.append(f"{where}: applies_to.mix: {m!r} is not a catalogue model"
-                                + _hint(m, models))
-                bad = True
-            if not is_number(w) or not 0 < w <= 1:
-                problems.append(f"{where}: applies_to.mix weight of {m!r} must be in (0, 1], "
-                                f"got {w!r}")
-                bad = True
-        if not bad and not math.isclose(sum(v.values()), 1.0, abs_tol=1e-9):
-            problems.append(f"{where}: applies_to.mix weights sum to {sum(v.values()):g}; they "
-                            "must sum to 1")
+        return _applies_mix(where, v, models, problems)
+    return _applies_lab(where, v, problems)
+
+
+def _applies_mix(where, v, models, problems) -> tuple[str, dict] | None:
+    """``applies_to = {mix = {id = weight, ...}}``: catalogue models with weights in (0, 1]
+    summing to 1; None (with the problems added) otherwise."""
+    if not isinstance(v, dict) or not v:
+        problems.append(f"{where}: applies_to.mix must map catalogue model ids to weights")
+        return None
+    bad = False
+    for m, w in v.items():
+        if m not in models:
+            problems.append(f"{where}: applies_to.mix: {m!r} is not a catalogue model"
+                            + _hint(m, models))
             bad = True
-        return None if bad else ("mix", {"mix": {m: float(w) for m, w in v.items()}})
+        if not is_number(w) or not 0 < w <= 1:
+            problems.append(f"{where}: applies_to.mix weight of {m!r} must be in (0, 1], "
+                            f"got {w!r}")
+            bad = True
+    if not bad and not math.isclose(sum(v.values()), 1.0, abs_tol=1e-9):
+        problems.append(f"{where}: applies_to.mix weights sum to {sum(v.values()):g}; they "
+                        "must sum to 1")
+        bad = True
+    return None if bad else ("mix", {"mix": {m: float(w) for m, w in v.items()}})
+
+
+def _applies_lab(where, v, problems) -> tuple[str, dict] | None:
+    """``applies_to = {lab = {...}}``: a lab configuration with the known keys, the required
+    ones present, each a name or a positive number; None (with the problems added)
+    otherwise."""
     if not isinstance(v, dict):
         problems.append(f"{where}: applies_to.lab must be a table {{{', '.join(LAB_KEYS)}}}")
         return None
@@ -277,6 +290,38 @@ def _uncertainty(where, raw, problems) -> dict | None:
     return dict(raw)
 
 
+def _variables_per(where, var, per, p) -> tuple[tuple[str, ...] | None, str]:
+    """An entry's footprint variable(s) (one, or distinct ones of one unit to be summed) and
+    its ``per``; (None, per), with the problem added, when they are not valid."""
+    variables = tuple(var) if isinstance(var, list) else (var,)
+    unknown = [v for v in variables if not isinstance(v, str) or v not in FOOTPRINT]
+    if not variables or unknown:
+        p.append(f"{where}: unknown variable or boundary {', '.join(map(repr, unknown)) or repr(var)}"
+                 f"{_hint(unknown[0], FOOTPRINT) if unknown else ''}; use one of "
+                 f"{', '.join(FOOTPRINT)} (or a list of them, summed)")
+        return None, per
+    if len({FOOTPRINT[v].units for v in variables}) != 1 or len(set(variables)) != len(variables):
+        p.append(f"{where}: variables {list(variables)} must be distinct and share a unit to "
+                 "be summed")
+        return None, per
+    if per not in PERS:
+        p.append(f"{where}: per must be one of {', '.join(PERS)}, got {per!r}")
+        return None, per
+    return variables, per
+
+
+def _token_table(where, tok, p, per):
+    """An entry's ``tokens`` table: its output and (optional, else None) input token counts
+    or discrete priors; (None, None), with the problem added, when it is not such a table."""
+    if not isinstance(tok, dict) or "output" not in tok or set(tok) - {"output", "input"}:
+        p.append(f"{where}: tokens must be a table with output (and optionally input): a count "
+                 "or a discrete prior each")
+        return None, None
+    out_t = _tokens(where, "output", tok["output"], p, per)
+    in_t = _tokens(where, "input", tok["input"], p, per) if "input" in tok else None
+    return out_t, in_t
+
+
 def _entry(i, e, src, models, seen, digest="") -> tuple[list[str], Evidence | None]:
     eid = e.get("id")
     where = f"[[evidence]] #{i + 1}" + (f" ({eid})" if isinstance(eid, str) else "")
@@ -294,21 +339,8 @@ def _entry(i, e, src, models, seen, digest="") -> tuple[list[str], Evidence | No
     elif eid in seen:
         p.append(f"{where}: duplicate id {eid!r}; ids must be unique")
     seen.add(eid)
-    var = e["variable"]
-    variables = tuple(var) if isinstance(var, list) else (var,)
-    unknown = [v for v in variables if not isinstance(v, str) or v not in FOOTPRINT]
-    if not variables or unknown:
-        p.append(f"{where}: unknown variable or boundary {', '.join(map(repr, unknown)) or repr(var)}"
-                 f"{_hint(unknown[0], FOOTPRINT) if unknown else ''}; use one of "
-                 f"{', '.join(FOOTPRINT)} (or a list of them, summed)")
-        return p, None
-    if len({FOOTPRINT[v].units for v in variables}) != 1 or len(set(variables)) != len(variables):
-        p.append(f"{where}: variables {list(variables)} must be distinct and share a unit to "
-                 "be summed")
-        return p, None
-    per = e.get("per", "query")
-    if per not in PERS:
-        p.append(f"{where}: per must be one of {', '.join(PERS)}, got {per!r}")
+    variables, per = _variables_per(where, e["variable"], e.get("per", "query"), p)
+    if variables is None:
         return p, None
     p += unit_problems(where, e["unit"], _units(variables, per),
                        f"{' + '.join(variables)} per {per}")
@@ -326,14 +358,7 @@ def _entry(i, e, src, models, seen, digest="") -> tuple[list[str], Evidence | No
             p.append(f"{where}: {k} must be a non-empty text")
     unc = _uncertainty(where, e.get("uncertainty"), p)
     app = _applies(where, e["applies_to"], models, p)
-    tok = e["tokens"]
-    out_t = in_t = None
-    if not isinstance(tok, dict) or "output" not in tok or set(tok) - {"output", "input"}:
-        p.append(f"{where}: tokens must be a table with output (and optionally input): a count "
-                 "or a discrete prior each")
-    else:
-        out_t = _tokens(where, "output", tok["output"], p, per)
-        in_t = _tokens(where, "input", tok["input"], p, per) if "input" in tok else None
+    out_t, in_t = _token_table(where, e["tokens"], p, per)
     if p:
         return p, None
     kind, applies = app

@@ -255,6 +255,102 @@ def _integers(df, col, theirs, label, line0, in_file, low, problems) -> np.ndarr
     return v
 
 
+def _model_codes(column: pd.Series, index: pd.Index, where, problems: list[str]):
+    """The catalogue index of each row's model (-1: empty or not in the catalogue), the
+    factorized codes and names of the log's own model strings, and the empty-model mask; an
+    empty model is a problem (``where(i)`` names row i)."""
+    mcodes, muniq = pd.factorize(column, use_na_sentinel=True)
+    names = pd.Index([str(u).strip() for u in muniq], dtype=object)
+    empty_u = np.array([n == "" for n in names], bool)
+    empty = (mcodes < 0) | (empty_u[mcodes] if len(names) else False)
+    for i in np.flatnonzero(empty)[:MAX_QUOTED]:
+        problems.append(f"{where(i)}: model is empty; give a catalogue model id")
+    ucodes = index.get_indexer(names)
+    codes = np.where(mcodes < 0, -1, ucodes[mcodes] if len(names) else -1)
+    return codes, mcodes, names.to_numpy(), empty
+
+
+def _timestamps(raw: pd.Series, where, problems: list[str]) -> np.ndarray:
+    """The timestamp column as naive datetime64[ns]; a cell that is not a date/time is a
+    problem."""
+    ts = _datetimes(raw)
+    for i in np.flatnonzero(ts.isna().to_numpy())[:MAX_QUOTED]:
+        problems.append(f"{where(i)}: timestamp = {_show(raw.iloc[i])} is not a date/time; "
+                        f"write ISO 8601, e.g. 2025-06-30T12:00:00Z")
+    return ts.dt.tz_localize(None).to_numpy("datetime64[ns]")
+
+
+def _regions(raw: pd.Series, where, problems: list[str]) -> np.ndarray:
+    """The region column as canonical region names ("" for an empty cell: the model's host's
+    own grid); an unknown region is a problem."""
+    text = raw.astype(str).str.strip().where(raw.notna(), "")
+    names = {}
+    for r in pd.unique(text):
+        if r == "":
+            continue
+        try:
+            names[r] = canonical(r)
+        except RegionError:
+            i = int(np.flatnonzero((text == r).to_numpy())[0])
+            problems.append(f"{where(i)}: unknown region {r!r}; "
+                            f"`mcfoot priors regions` lists the known ones")
+    return text.map(names).to_numpy(object)
+
+
+def _unknown_models(models: pd.Series, unknown: np.ndarray, known, where) -> str:
+    """The problem naming the log's models that are not in the catalogue (the first
+    MAX_QUOTED, each at its first row, with the closest catalogue ids) and the fixes."""
+    names = pd.unique(models[unknown])
+    hints = []
+    for m in names[:MAX_QUOTED]:
+        i = int(np.flatnonzero((models == m).to_numpy() & unknown)[0])
+        near = closest(m, known)
+        hints.append(f"{where(i)}: unknown model {m!r}"
+                     + (f" (closest catalogue ids: {', '.join(near)})" if near else ""))
+    more = f" and {len(names) - MAX_QUOTED} more" if len(names) > MAX_QUOTED else ""
+    return ("; ".join(hints) + more + "; use catalogue model ids "
+            "(`mcfoot priors show` / the catalogue CSV), map them in the log, "
+            "or pass --skip-unknown to drop (and report) them")
+
+
+def _chunk(df: pd.DataFrame, start: int, has: set, wanted: dict, index: pd.Index, known,
+           skip_unknown: bool, skipped, need_timestamp: bool, at: tuple) -> Chunk:
+    """One raw chunk of a log validated whole into a :class:`Chunk` (``start``: the rows of
+    the log before it; ``at``: its file label, first line and rows of the file before it):
+    every problem of the chunk is raised together as a :class:`LogError`; rows of unknown
+    models are dropped into ``skipped`` when ``skip_unknown``."""
+    n, label = len(df), at[0]
+    problems: list[str] = []
+
+    def where(i):
+        return _where(*at, i)
+
+    codes, mcodes, model_names, empty = _model_codes(df[wanted["model"]], index, where,
+                                                     problems)
+    t_in = _integers(df, "input_tokens", wanted["input_tokens"], *at, 0, problems)
+    t_out = _integers(df, "output_tokens", wanted["output_tokens"], *at, 0, problems)
+    count = _integers(df, "count", wanted["count"], *at, 0, problems) \
+        if "count" in has else np.ones(n, np.int64)
+    ts = _timestamps(df[wanted["timestamp"]], where, problems) \
+        if "timestamp" in has and need_timestamp else None
+    region = _regions(df[wanted["region"]], where, problems) if "region" in has else None
+    unknown = (codes < 0) & ~empty
+    if unknown.any():
+        models = pd.Series(model_names[np.maximum(mcodes, 0)], dtype=object)
+        if not skip_unknown:
+            problems.append(_unknown_models(models, unknown, known, where))
+    if problems:
+        raise LogError(problems, label)
+    if unknown.any():
+        if skipped is not None:
+            skipped.add(models[unknown], count[unknown], t_in[unknown], t_out[unknown])
+        sel = np.flatnonzero(~unknown)
+        codes, t_in, t_out, count = codes[sel], t_in[sel], t_out[sel], count[sel]
+        ts = ts[sel] if ts is not None else None
+        region = region[sel] if region is not None else None
+    return Chunk(start, codes.astype(np.int64), t_in, t_out, count, ts, region)
+
+
 def read_log(source, known_models, *, columns=None, skip_unknown: bool = False,
              chunk_rows: int = CHUNK_ROWS, skipped: Skipped | None = None,
              need_timestamp: bool = False) -> Iterator[Chunk]:
@@ -283,74 +379,9 @@ def read_log(source, known_models, *, columns=None, skip_unknown: bool = False,
         n = len(df)
         if n == 0:
             continue
-        problems: list[str] = []
-        mcodes, muniq = pd.factorize(df[wanted["model"]], use_na_sentinel=True)
-        names = pd.Index([str(u).strip() for u in muniq], dtype=object)
-        empty_u = np.array([n == "" for n in names], bool)
-        empty = (mcodes < 0) | (empty_u[mcodes] if len(names) else False)
-        for i in np.flatnonzero(empty)[:MAX_QUOTED]:
-            problems.append(f"{_where(label, line0, in_file, i)}: model is empty; give a "
-                            f"catalogue model id")
-        ucodes = index.get_indexer(names)
-        codes = np.where(mcodes < 0, -1, ucodes[mcodes] if len(names) else -1)
-        model_names = names.to_numpy()
-        t_in = _integers(df, "input_tokens", wanted["input_tokens"], label, line0, in_file, 0,
-                         problems)
-        t_out = _integers(df, "output_tokens", wanted["output_tokens"], label, line0, in_file,
-                          0, problems)
-        count = _integers(df, "count", wanted["count"], label, line0, in_file, 0, problems) \
-            if "count" in has else np.ones(n, np.int64)
-        ts = None
-        if "timestamp" in has and need_timestamp:
-            raw = df[wanted["timestamp"]]
-            ts = _datetimes(raw)
-            for i in np.flatnonzero(ts.isna().to_numpy())[:MAX_QUOTED]:
-                problems.append(f"{_where(label, line0, in_file, i)}: timestamp = "
-                                f"{_show(raw.iloc[i])} is not a date/time; write ISO 8601, e.g. "
-                                f"2025-06-30T12:00:00Z")
-            ts = ts.dt.tz_localize(None).to_numpy("datetime64[ns]")
-        region = None
-        if "region" in has:  # an empty cell: the model's host's own grid
-            raw = df[wanted["region"]]
-            text = raw.astype(str).str.strip().where(raw.notna(), "")
-            names = {}
-            for r in pd.unique(text):
-                if r == "":
-                    continue
-                try:
-                    names[r] = canonical(r)
-                except RegionError:
-                    i = int(np.flatnonzero((text == r).to_numpy())[0])
-                    problems.append(f"{_where(label, line0, in_file, i)}: unknown region {r!r}; "
-                                    f"`mcfoot priors regions` lists the known ones")
-            region = text.map(names).to_numpy(object)
-        unknown = (codes < 0) & ~empty
-        if unknown.any():
-            models = pd.Series(model_names[np.maximum(mcodes, 0)], dtype=object)
-        if unknown.any() and not skip_unknown:
-            names = pd.unique(models[unknown])
-            hints = []
-            for m in names[:MAX_QUOTED]:
-                i = int(np.flatnonzero((models == m).to_numpy() & unknown)[0])
-                near = closest(m, known)
-                hints.append(f"{_where(label, line0, in_file, i)}: unknown model {m!r}"
-                             + (f" (closest catalogue ids: {', '.join(near)})" if near else ""))
-            more = f" and {len(names) - MAX_QUOTED} more" if len(names) > MAX_QUOTED else ""
-            problems.append("; ".join(hints) + more + "; use catalogue model ids "
-                            "(`mcfoot priors show` / the catalogue CSV), map them in the log, "
-                            "or pass --skip-unknown to drop (and report) them")
-        if problems:
-            raise LogError(problems, label)
-        keep = ~unknown
-        if unknown.any():
-            if skipped is not None:
-                skipped.add(models[unknown], count[unknown], t_in[unknown], t_out[unknown])
-            sel = np.flatnonzero(keep)
-            codes, t_in, t_out, count = codes[sel], t_in[sel], t_out[sel], count[sel]
-            ts = ts[sel] if ts is not None else None
-            region = region[sel] if region is not None else None
         seen_rows += n
-        yield Chunk(start, codes.astype(np.int64), t_in, t_out, count, ts, region)
+        yield _chunk(df, start, has, wanted, index, known, skip_unknown, skipped,
+                     need_timestamp, (label, line0, in_file))
         start += n
         in_file += n
     if seen_rows == 0:

@@ -134,6 +134,14 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
                          "in_50": bool(0.25 <= p <= 0.75), "in_90": bool(0.05 <= p <= 0.95),
                          "loo_median": med, "published": float(y[j]),
                          "narrowing": narrowing, "shift": shift})
+    return _loo_dataset(rows, energy, obs, prob, by, result.attrs.get("scenario", ""))
+
+
+def _loo_dataset(rows: list[dict], energy: xr.DataArray, obs: xr.Dataset, prob: float,
+                 by: str, scenario: str) -> xr.Dataset:
+    """The Dataset :func:`loo` returns from its rows (one per held-out entry): the per-entry
+    checks over ``entry``, the narrowing and median shift over (entry, model, prompt) of the
+    headline ``energy``, and the coverage over all entries in the attrs."""
     ds = xr.Dataset(coords={"entry": [r["entry"] for r in rows], "model": energy.model.values,
                             "prompt": energy.prompt.values})
     for key in ("group", "pit", "khat", "reliable", "in_50", "in_90", "loo_median",
@@ -151,5 +159,5 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
                               "units_per_entry": ";".join(map(str, obs["unit"].values))}
     ds.attrs = {"by": by, "coverage_50": float(ds["in_50"].mean()),
                 "coverage_90": float(ds["in_90"].mean()), "ci_prob": prob,
-                "scenario": result.attrs.get("scenario", "")}
+                "scenario": scenario}
     return ds

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import math
 import tomllib
-import warnings
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Callable
@@ -26,7 +25,7 @@ from scipy import special
 
 from . import benchpredict, catalogue as cat, distributions as dists, rng, serving, variables as V
 from .errors import InputError
-from .estimate import EstimateWarning, request_catalogue
+from .estimate import estimate_warnings, request_catalogue
 from .evidence import Evidence, load_evidence
 from .plan import build_plan
 from .priors import Scenario
@@ -439,14 +438,9 @@ def predict(e: Evidence, scenario: Scenario, draws: int, seed,
                 "throughput at that batch); it attributes node power per catalogue row and "
                 "size class")
         return fn(e, scenario, draws, seed), []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", EstimateWarning)
+    with estimate_warnings() as caught:
         lik = Likelihood(scenario, [observation_from_evidence(e)], catalogue)
-    notes = list(dict.fromkeys(str(w.message) for w in caught
-                               if issubclass(w.category, EstimateWarning)))
-    for w in caught:
-        if not issubclass(w.category, EstimateWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    notes = list(dict.fromkeys(caught))
     with np.errstate(invalid="ignore", over="ignore"):
         return lik.predict(lik.normals(rng.normalize_seed(seed), draws))[0], notes
 

@@ -185,6 +185,50 @@ def _palette(labels: Sequence[str]) -> dict[str, tuple]:
 # ---- figures --------------------------------------------------------------------------------
 
 
+def _forest_summary(ds: xr.Dataset, variable: str, prompt: str, ci_prob: float,
+                    stats: Callable) -> tuple[xr.Dataset, xr.DataArray]:
+    """The (model, prompt, stat) summary :func:`forest` draws from (``stats`` of ``ds``
+    unless it already has a ``stat`` dimension) and its ``variable`` at ``prompt``."""
+    if "stat" not in ds.dims:
+        _check_var(ds, variable)
+        _check_coord(ds, "prompt", prompt)
+        summary = stats(ds[[variable]], ci_prob)
+    else:
+        summary = ds
+    _check_var(summary, variable)
+    _check_coord(summary, "prompt", prompt)
+    s = summary[variable].sel(prompt=prompt) if "prompt" in summary[variable].dims \
+        else summary[variable]
+    return summary, s
+
+
+def _forest_groups(s: xr.DataArray, ds: xr.Dataset, color_by: str | None):
+    """Each model's ``color_by`` label (e.g. its company), from ``s`` or ``ds``; None when
+    there is no such coordinate."""
+    if color_by and color_by in s.coords:
+        return np.array(list(map(str, s[color_by].values)))
+    if color_by and color_by in ds.coords:
+        return np.array(list(map(str, ds[color_by].sel(model=s.model).values)))
+    return None
+
+
+def _forest_rows(ax: Axes, y, order, med, lo, hi, groups, color_by: str | None) -> None:
+    """One interval line and median dot per model (rows ``order`` at heights ``y``),
+    coloured by ``groups`` with a legend when given."""
+    colors = _palette(groups[order]) if groups is not None else None
+    for yi, i in zip(y, order):
+        c = colors[groups[i]] if colors else "C0"
+        ax.plot([lo[i], hi[i]], [yi, yi], color=c, lw=1.4, solid_capstyle="butt")
+        ax.plot(med[i], yi, "o", color=c, ms=3.5)
+    if colors:
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], color=c, marker="o", ms=4, lw=1.4, label=g)
+                   for g, c in colors.items()]
+        ax.legend(handles=handles, title=color_by.replace("_", " "), fontsize=7,
+                  title_fontsize=7, loc="lower right", frameon=False)
+
+
 def forest(data, variable: str = "energy_wh", prompt: str = "medium", *,
            ci_prob: float = 0.95, stats: Callable = interval_summary, ax: Axes | None = None,
            sort: bool = True, log: bool = True, color_by: str | None = "company",
@@ -199,16 +243,7 @@ def forest(data, variable: str = "energy_wh", prompt: str = "medium", *,
     with the number of models, so 60+ labels stay legible.
     """
     ds = _footprint(data)
-    if "stat" not in ds.dims:
-        _check_var(ds, variable)
-        _check_coord(ds, "prompt", prompt)
-        summary = stats(ds[[variable]], ci_prob)
-    else:
-        summary = ds
-    _check_var(summary, variable)
-    _check_coord(summary, "prompt", prompt)
-    s = summary[variable].sel(prompt=prompt) if "prompt" in summary[variable].dims \
-        else summary[variable]
+    summary, s = _forest_summary(ds, variable, prompt, ci_prob, stats)
     med, lo, hi = (s.sel(stat=k).values.astype(float) for k in ("median", "lower", "upper"))
     models = np.array(list(map(str, s.model.values)))
     keep = np.isfinite(med)
@@ -221,23 +256,7 @@ def forest(data, variable: str = "energy_wh", prompt: str = "medium", *,
     n = order.size
     ax = _new_ax(ax, height=BASE_IN + ROW_IN * n)
     y = np.arange(n)[::-1]
-    groups = None
-    if color_by and color_by in s.coords:
-        groups = np.array(list(map(str, s[color_by].values)))
-    elif color_by and color_by in ds.coords:
-        groups = np.array(list(map(str, ds[color_by].sel(model=s.model).values)))
-    colors = _palette(groups[order]) if groups is not None else None
-    for yi, i in zip(y, order):
-        c = colors[groups[i]] if colors else "C0"
-        ax.plot([lo[i], hi[i]], [yi, yi], color=c, lw=1.4, solid_capstyle="butt")
-        ax.plot(med[i], yi, "o", color=c, ms=3.5)
-    if colors:
-        from matplotlib.lines import Line2D
-
-        handles = [Line2D([], [], color=c, marker="o", ms=4, lw=1.4, label=g)
-                   for g, c in colors.items()]
-        ax.legend(handles=handles, title=color_by.replace("_", " "), fontsize=7,
-                  title_fontsize=7, loc="lower right", frameon=False)
+    _forest_rows(ax, y, order, med, lo, hi, _forest_groups(s, ds, color_by), color_by)
     ax.set_yticks(y, models[order], fontsize=7 if n > 30 else 8)
     ax.set_ylim(-0.7, n - 0.3)
     if log:
@@ -331,15 +350,9 @@ def _rank_dim(da: xr.DataArray) -> str:
                      f"({' or '.join(RANK_DIMS)})")
 
 
-def rank(ds: xr.Dataset, prompt: str | None = None, *, ax: Axes | None = None,
-         sort: bool = True, max_rank: int | None = None, annotate: bool | None = None,
-         title: str | None = None) -> Axes:
-    """Heatmap of ``P(rank = k)`` per model from a Dataset with ``rank_probability`` over
-    (model, k) — or (model, prompt, k), then pick ``prompt``. Rows are sorted by expected
-    rank (the Dataset's ``expected_rank`` if present, else ``sum k P(k)``); ``max_rank``
-    cuts the columns; ``annotate`` writes the probabilities in the cells (default: when
-    there are at most 15 models).
-    """
+def _rank_rows(ds: xr.Dataset, prompt: str | None, sort: bool, max_rank: int | None):
+    """The rank-probability matrix :func:`rank` draws, rows in its order: (p, ks, models,
+    prompt), ``prompt`` resolved when the probabilities are per prompt."""
     if "rank_probability" not in ds.data_vars:
         raise InputError("no variable 'rank_probability'; give the result of mcfoot.rank.rank")
     P = ds["rank_probability"]
@@ -366,7 +379,60 @@ def rank(ds: xr.Dataset, prompt: str | None = None, *, ax: Axes | None = None,
         cols = ks <= max_rank
         p, ks = p[:, cols], ks[cols]
     models = np.array(list(map(str, P.model.values)))[order]
-    p = p[order]
+    return p[order], ks, models, prompt
+
+
+def _rank_point_marks(ax: Axes, ds: xr.Dataset, prompt, models, ks) -> None:
+    """Green crosses at the rank of the point estimate, when ``ds`` has ``point_rank``."""
+    if "point_rank" not in ds:
+        return
+    pr = ds["point_rank"].sel(prompt=prompt) if prompt is not None and \
+        "prompt" in ds["point_rank"].dims else ds["point_rank"]
+    pr = np.asarray(pr.sel(model=models).values, float) if "model" in pr.dims else None
+    if pr is not None and np.isfinite(pr).any():
+        col = np.interp(pr, ks, np.arange(len(ks)), left=np.nan, right=np.nan)
+        ax.plot(col, np.arange(len(models)), "x", ms=3.5, color="limegreen", mew=1.0,
+                label="rank of the point estimate")
+
+
+def _rank_title(a: dict, sc: str | None, prompt: str | None) -> str:
+    """The default title of :func:`rank`: the method, prompt, scenario, draws and DEA
+    inputs/outputs of a rank Dataset's attrs ``a``."""
+    draws = a.get("draws_used", a.get("draws"))
+    how = (f"DEA cross-efficiency ({a['secondary']})" if "secondary" in a
+           else "rank probabilities")
+    return (f"Eco-efficiency rank of each model: {how}"
+            + (f", {_prompt_words(prompt)}" if prompt else "")
+            + (f"\nscenario '{sc}'" if sc else "") + (f", {draws} draws" if draws else "")
+            + (f"; inputs {', '.join(map(_short, a['inputs'].split(';')))}; output "
+               f"{', '.join(map(_short, a['outputs'].split(';')))}"
+               if "inputs" in a and "outputs" in a else ""))
+
+
+def _excluded_note(ax: Axes, a: dict) -> None:
+    """A small note at the figure's foot naming the models a rank left out."""
+    excluded = [m for m in str(a.get("excluded_models", "")).split(";") if m]
+    if excluded:
+        import textwrap
+
+        note = (f"{len(excluded)} model(s) without "
+                f"{', '.join(map(_short, str(a.get('outputs', 'an output')).split(';')))} are left "
+                f"out: {', '.join(excluded)}")
+        ax.annotate("\n".join(textwrap.wrap(note, 150)), (0, 0), xycoords="figure fraction",
+                    xytext=(4, 2), textcoords="offset points", fontsize=6, color="0.3",
+                    va="bottom")
+
+
+def rank(ds: xr.Dataset, prompt: str | None = None, *, ax: Axes | None = None,
+         sort: bool = True, max_rank: int | None = None, annotate: bool | None = None,
+         title: str | None = None) -> Axes:
+    """Heatmap of ``P(rank = k)`` per model from a Dataset with ``rank_probability`` over
+    (model, k) — or (model, prompt, k), then pick ``prompt``. Rows are sorted by expected
+    rank (the Dataset's ``expected_rank`` if present, else ``sum k P(k)``); ``max_rank``
+    cuts the columns; ``annotate`` writes the probabilities in the cells (default: when
+    there are at most 15 models).
+    """
+    p, ks, models, prompt = _rank_rows(ds, prompt, sort, max_rank)
     n = len(models)
     ax = _new_ax(ax, height=BASE_IN + 0.4 + ROW_IN * max(n, 8),
                  width=max(WIDTH_IN, 2 + 0.22 * len(ks)))
@@ -379,14 +445,7 @@ def rank(ds: xr.Dataset, prompt: str | None = None, *, ax: Axes | None = None,
     mode = np.argmax(np.nan_to_num(p, nan=-1), axis=1)
     ax.plot(mode, np.arange(n), "o", ms=3, mfc="none", mec="deepskyblue", mew=1.0,
             label="most likely rank")
-    if "point_rank" in ds:
-        pr = ds["point_rank"].sel(prompt=prompt) if prompt is not None and \
-            "prompt" in ds["point_rank"].dims else ds["point_rank"]
-        pr = np.asarray(pr.sel(model=models).values, float) if "model" in pr.dims else None
-        if pr is not None and np.isfinite(pr).any():
-            col = np.interp(pr, ks, np.arange(len(ks)), left=np.nan, right=np.nan)
-            ax.plot(col, np.arange(n), "x", ms=3.5, color="limegreen", mew=1.0,
-                    label="rank of the point estimate")
+    _rank_point_marks(ax, ds, prompt, models, ks)
     marks = "blue ring: most likely rank" + ("; green x: rank of the point estimate"
                                               if len(ax.lines) > 1 else "")
     ax.set_yticks(np.arange(n), models, fontsize=7 if n > 30 else 8)
@@ -403,29 +462,10 @@ def rank(ds: xr.Dataset, prompt: str | None = None, *, ax: Axes | None = None,
                 if p[i, j] >= 0.005:
                     ax.text(j, i, f"{p[i, j]:.2f}", ha="center", va="center", fontsize=6,
                             color="white" if p[i, j] > 0.5 * np.nanmax(p) else "black")
-    a = ds.attrs
     if title is None:
-        sc = _scenario_of(ds)
-        draws = a.get("draws_used", a.get("draws"))
-        how = (f"DEA cross-efficiency ({a['secondary']})" if "secondary" in a
-               else "rank probabilities")
-        title = (f"Eco-efficiency rank of each model: {how}"
-                 + (f", {_prompt_words(prompt)}" if prompt else "")
-                 + (f"\nscenario '{sc}'" if sc else "") + (f", {draws} draws" if draws else "")
-                 + (f"; inputs {', '.join(map(_short, a['inputs'].split(';')))}; output "
-                    f"{', '.join(map(_short, a['outputs'].split(';')))}"
-                    if "inputs" in a and "outputs" in a else ""))
+        title = _rank_title(ds.attrs, _scenario_of(ds), prompt)
     ax.set_title(title, fontsize=9)
-    excluded = [m for m in str(a.get("excluded_models", "")).split(";") if m]
-    if excluded:
-        import textwrap
-
-        note = (f"{len(excluded)} model(s) without "
-                f"{', '.join(map(_short, str(a.get('outputs', 'an output')).split(';')))} are left "
-                f"out: {', '.join(excluded)}")
-        ax.annotate("\n".join(textwrap.wrap(note, 150)), (0, 0), xycoords="figure fraction",
-                    xytext=(4, 2), textcoords="offset points", fontsize=6, color="0.3",
-                    va="bottom")
+    _excluded_note(ax, ds.attrs)
     return ax
 
 
@@ -450,6 +490,70 @@ def tornado(ds: xr.Dataset | xr.DataArray, measure: str | Sequence[str] | None =
                       for d in ("model", "prompt") if d in ds.coords and ds[d].size == 1)
     ds = ds.squeeze([d for d in ds.dims if ds.sizes[d] == 1 and d != "input" and
                      d not in BOUND_DIMS], drop=True)  # e.g. one model and prompt
+    measures = _tornado_measures(ds, measure)
+    first = ds[measures[0]]
+    bdim = next((d for d in BOUND_DIMS if d in first.dims), None)
+    lo_hi = first.transpose("input", bdim).values.astype(float) if bdim else None
+    order = _largest_first(np.abs(lo_hi[:, 1] - lo_hi[:, 0]) if bdim else
+                           np.abs(first.values.astype(float)), top)
+    names = np.array([_input_words(str(v)) for v in ds["input"].values])[order]
+    n = len(names)
+    ax = _new_ax(ax, height=BASE_IN + 0.24 * n,
+                 width=max(WIDTH_IN, 3.5 + 0.065 * max(map(len, names), default=0)))
+    y = np.arange(n)[::-1]
+    if bdim:
+        _low_high_bars(ax, y, lo_hi[order], first[bdim].values,
+                       float(ds.attrs.get("baseline", first.attrs.get("baseline", np.nan))))
+    else:
+        _measure_bars(ax, y, ds, measures, order)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_ylim(-0.6, n - 0.4)
+    ax.grid(axis="x", lw=0.4, alpha=0.5)
+    ax.set_xlabel(_tornado_xlabel(ds, first, measures))
+    if title is None and not ds.attrs.get("variable"):
+        title = ds.attrs.get("title", "sensitivity")
+    if title is None:
+        title = _tornado_title(ds, where)
+    ax.set_title(title, fontsize=9)
+    return ax
+
+
+def _largest_first(key: np.ndarray, top: int | None) -> np.ndarray:
+    """Indices of ``key`` from the largest down (stable; NaN last), the first ``top``."""
+    order = np.argsort(np.where(np.isfinite(key), key, -np.inf), kind="stable")[::-1]
+    return order if top is None else order[:top]
+
+
+def _low_high_bars(ax: Axes, y, lo_hi: np.ndarray, bounds, base: float) -> None:
+    """A classic tornado: per input (at heights ``y``) a low and a high bar from the
+    baseline ``base`` (0 when not finite), labelled by the two ``bounds``."""
+    lo, hi = lo_hi[:, 0], lo_hi[:, 1]
+    ref = base if np.isfinite(base) else 0.0
+    ax.barh(y, lo - ref, left=ref, color="C0", label=f"{bounds[0]}")
+    ax.barh(y, hi - ref, left=ref, color="C3", label=f"{bounds[1]}")
+    if np.isfinite(base):
+        ax.axvline(base, color="k", lw=0.8)
+    ax.legend(fontsize=7, frameon=False)
+
+
+def _measure_bars(ax: Axes, y, ds: xr.Dataset, measures: list[str], order) -> None:
+    """Side-by-side bars of each measure per input (rows ``order`` at heights ``y``), with a
+    ``<measure>_conf`` variable as the error bar."""
+    h = 0.8 / len(measures)
+    for j, m in enumerate(measures):
+        v = ds[m].values.astype(float)[order]
+        err = ds[f"{m}_conf"].values.astype(float)[order] if f"{m}_conf" in ds else None
+        ax.barh(y + 0.4 - h * (j + 0.5), v, height=h, xerr=err, color=f"C{j}",
+                label=str(ds[m].attrs.get("long_name", m)),
+                error_kw={"lw": 0.8, "capsize": 2})
+    if len(measures) > 1:
+        ax.legend(fontsize=7, frameon=False, loc="lower right")
+    ax.axvline(0, color="k", lw=0.6)
+
+
+def _tornado_measures(ds: xr.Dataset, measure: str | Sequence[str] | None) -> list[str]:
+    """The measures :func:`tornado` draws (default: every variable over ``input`` alone,
+    bound dimensions aside), each checked to exist and vary over nothing else."""
     if measure is None:
         measure = [str(v) for v in ds.data_vars if not str(v).endswith("_conf") and
                    "input" in ds[v].dims and
@@ -464,44 +568,12 @@ def tornado(ds: xr.Dataset | xr.DataArray, measure: str | Sequence[str] | None =
                              f"pick one with sel={{...}}")
     if not measures:
         raise InputError("no measure over 'input' found; name one with measure=")
-    first = ds[measures[0]]
-    bdim = next((d for d in BOUND_DIMS if d in first.dims), None)
-    if bdim:
-        lo_hi = first.transpose("input", bdim).values.astype(float)
-        key = np.abs(lo_hi[:, 1] - lo_hi[:, 0])
-    else:
-        key = np.abs(first.values.astype(float))
-    order = np.argsort(np.where(np.isfinite(key), key, -np.inf), kind="stable")[::-1]
-    if top is not None:
-        order = order[:top]
-    names = np.array([_input_words(str(v)) for v in ds["input"].values])[order]
-    n = len(names)
-    ax = _new_ax(ax, height=BASE_IN + 0.24 * n,
-                 width=max(WIDTH_IN, 3.5 + 0.065 * max(map(len, names), default=0)))
-    y = np.arange(n)[::-1]
-    if bdim:
-        base = float(ds.attrs.get("baseline", first.attrs.get("baseline", np.nan)))
-        lo, hi = lo_hi[order, 0], lo_hi[order, 1]
-        ref = base if np.isfinite(base) else 0.0
-        ax.barh(y, lo - ref, left=ref, color="C0", label=f"{first[bdim].values[0]}")
-        ax.barh(y, hi - ref, left=ref, color="C3", label=f"{first[bdim].values[1]}")
-        if np.isfinite(base):
-            ax.axvline(base, color="k", lw=0.8)
-        ax.legend(fontsize=7, frameon=False)
-    else:
-        h = 0.8 / len(measures)
-        for j, m in enumerate(measures):
-            v = ds[m].values.astype(float)[order]
-            err = ds[f"{m}_conf"].values.astype(float)[order] if f"{m}_conf" in ds else None
-            ax.barh(y + 0.4 - h * (j + 0.5), v, height=h, xerr=err, color=f"C{j}",
-                    label=str(ds[m].attrs.get("long_name", m)),
-                    error_kw={"lw": 0.8, "capsize": 2})
-        if len(measures) > 1:
-            ax.legend(fontsize=7, frameon=False, loc="lower right")
-        ax.axvline(0, color="k", lw=0.6)
-    ax.set_yticks(y, names, fontsize=8)
-    ax.set_ylim(-0.6, n - 0.4)
-    ax.grid(axis="x", lw=0.4, alpha=0.5)
+    return measures
+
+
+def _tornado_xlabel(ds: xr.Dataset, first: xr.DataArray, measures: list[str]) -> str:
+    """The x label of :func:`tornado`: the measure's (or 'sensitivity measure') with its
+    unit, the analysed variable's name replaced by its long name."""
     var = ds.attrs.get("variable")
     xlabel = axis_label(first, measures[0]) if len(measures) == 1 else \
         f"sensitivity measure ({first.attrs.get('units', '1')})"
@@ -510,21 +582,21 @@ def tornado(ds: xr.Dataset | xr.DataArray, measure: str | Sequence[str] | None =
 
         long = variables.VARIABLES[var].long_name if var in variables.VARIABLES else var
         xlabel = re.sub(rf"\b{re.escape(var)}\b", long, xlabel)
-    ax.set_xlabel(xlabel)
-    if title is None and not ds.attrs.get("variable"):
-        title = ds.attrs.get("title", "sensitivity")
-    if title is None:
-        a = ds.attrs
-        what = a.get("variable")
-        if what:
-            v = variables.VARIABLES.get(what)
-            what = f"{v.long_name if v else what} ({a.get('variable_units', v.units if v else '')})"
-        sc = _scenario_of(ds)
-        title = (f"What drives {what or 'the output'}" + (f": {where}" if where else "")
-                 + (f"\nscenario '{sc}'; " if sc else "\n")
-                 + str(a.get("method", a.get("title", "sensitivity"))).split(",")[0])
-    ax.set_title(title, fontsize=9)
-    return ax
+    return xlabel
+
+
+def _tornado_title(ds: xr.Dataset, where: str) -> str:
+    """The default title of :func:`tornado`: what drives which variable (with its unit), for
+    which model/prompt, in which scenario, by which method."""
+    a = ds.attrs
+    what = a.get("variable")
+    if what:
+        v = variables.VARIABLES.get(what)
+        what = f"{v.long_name if v else what} ({a.get('variable_units', v.units if v else '')})"
+    sc = _scenario_of(ds)
+    return (f"What drives {what or 'the output'}" + (f": {where}" if where else "")
+            + (f"\nscenario '{sc}'; " if sc else "\n")
+            + str(a.get("method", a.get("title", "sensitivity"))).split(",")[0])
 
 
 def _input_words(name: str) -> str:
@@ -608,46 +680,58 @@ def scale(data: xr.DataArray | xr.Dataset, variable: str | None = None, *,
     n = len(labels)
     horizontal = n > 8 if horizontal is None else horizontal
     ax = _new_ax(ax, height=BASE_IN + 0.3 * n if horizontal else 3.8)
+    _interval_bars(ax, med, lo, hi, labels, horizontal=horizontal, log=log,
+                   value_label=axis_label(units_da),
+                   category_label=str(st[cat].attrs.get("long_name", cat)))
+    if title is None:
+        pct = f"{100 * float(st.attrs.get('ci_prob', ci_prob)):g}%"
+        a = {**getattr(units_da, "attrs", {}), **getattr(data, "attrs", {})}
+        what = _words(units_da).split(' (')[0] if cat != 'variable' else 'Fleet totals'
+        title = _scale_title(what, a, pct)
+    ax.set_title(title, fontsize=9)
+    return ax
+
+
+def _interval_bars(ax: Axes, med, lo, hi, labels: list[str], *, horizontal: bool, log: bool,
+                   value_label: str, category_label: str) -> None:
+    """Bars at the medians with error bars from ``lo`` to ``hi``, one per label, along the
+    value axis (x when ``horizontal``, else y; log-scaled when ``log``)."""
+    n = len(labels)
     err = np.vstack([med - lo, hi - med])
     kw = {"color": "C0", "alpha": 0.85, "error_kw": {"lw": 1, "capsize": 3, "ecolor": "k"}}
     pos = np.arange(n)
     if horizontal:
         ax.barh(pos[::-1], med, xerr=err, **kw)
         ax.set_yticks(pos[::-1], labels, fontsize=8)
-        ax.set_xlabel(axis_label(units_da))
-        ax.set_ylabel(str(st[cat].attrs.get("long_name", cat)))
-        if log:
-            ax.set_xscale("log")
-            decimal_log_ticks(ax.xaxis)
-        else:
-            ax.xaxis.set_major_formatter(_decimal_formatter())
-        ax.grid(axis="x", which="both", lw=0.4, alpha=0.5)
+        ax.set_xlabel(value_label)
+        ax.set_ylabel(category_label)
+        value_axis, value_name = ax.xaxis, "x"
     else:
         ax.bar(pos, med, yerr=err, **kw)
         ax.set_xticks(pos, labels, fontsize=8, rotation=30 if n > 4 else 0,
                       ha="right" if n > 4 else "center")
-        ax.set_ylabel(axis_label(units_da))
-        ax.set_xlabel(str(st[cat].attrs.get("long_name", cat)))
-        if log:
-            ax.set_yscale("log")
-            decimal_log_ticks(ax.yaxis)
-        else:
-            ax.yaxis.set_major_formatter(_decimal_formatter())
-        ax.grid(axis="y", which="both", lw=0.4, alpha=0.5)
-    pct = f"{100 * float(st.attrs.get('ci_prob', ci_prob)):g}%"
-    if title is None:
-        a = {**getattr(units_da, "attrs", {}), **getattr(data, "attrs", {})}
-        case = ""
-        if "model" in a:
-            case = (a["model"] + (f", {a['queries'] / 1e9:.4g} billion queries"
-                                  if "queries" in a else "")
-                    + (f" (mix {a['prompt_mix']})" if a.get("prompt_mix") else ""))
-        sc = a.get("scenario")
-        title = (f"{_words(units_da).split(' (')[0] if cat != 'variable' else 'Fleet totals'}"
-                 + (f": {case}" if case else "") + "\n"
-                 + (f"scenario '{sc}': " if sc else "") + f"median (bar) and {pct} interval")
-    ax.set_title(title, fontsize=9)
-    return ax
+        ax.set_ylabel(value_label)
+        ax.set_xlabel(category_label)
+        value_axis, value_name = ax.yaxis, "y"
+    if log:
+        getattr(ax, f"set_{value_name}scale")("log")
+        decimal_log_ticks(value_axis)
+    else:
+        value_axis.set_major_formatter(_decimal_formatter())
+    ax.grid(axis=value_name, which="both", lw=0.4, alpha=0.5)
+
+
+def _scale_title(what: str, a: dict, pct: str) -> str:
+    """The default title of :func:`scale`: what is totalled, the case (model, queries, prompt
+    mix) and scenario of the attrs ``a``, and the interval shown."""
+    case = ""
+    if "model" in a:
+        case = (a["model"] + (f", {a['queries'] / 1e9:.4g} billion queries"
+                              if "queries" in a else "")
+                + (f" (mix {a['prompt_mix']})" if a.get("prompt_mix") else ""))
+    sc = a.get("scenario")
+    return (what + (f": {case}" if case else "") + "\n"
+            + (f"scenario '{sc}': " if sc else "") + f"median (bar) and {pct} interval")
 
 
 def compare(ds: xr.Dataset, *, ax: Axes | None = None) -> Axes:

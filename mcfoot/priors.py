@@ -402,10 +402,10 @@ def load_calibrated(path: str | Path) -> Scenario:
     return dataclasses.replace(sc, files=(str(path), *sc.files))
 
 
-def _parse(doc: dict, src: str, files: list[str], hashes: list[str],
-           new_keys: frozenset = frozenset()) -> Scenario:
-    problems: list[str] = []
-    meta = doc.get("meta")
+def _parse_meta(meta, src: str, problems: list[str]) -> dict:
+    """A scenario file's ``[meta]`` table, its keys and schema checked (problems added); a
+    missing table or an unknown attribution is raised at once, as nothing else can be read
+    without it."""
     if not isinstance(meta, dict):
         raise PriorsError("no [meta] table; start the file with [meta] schema = 1, name = ..., "
                           "attribution = \"band\" | \"share\" | \"physical\"", src)
@@ -421,6 +421,14 @@ def _parse(doc: dict, src: str, files: list[str], hashes: list[str],
     if mode not in ATTRIBUTIONS:
         problems.append(f"[meta] attribution = {mode!r}; use one of {', '.join(ATTRIBUTIONS)}")
         raise PriorsError(problems, src)
+    return meta
+
+
+def _parse(doc: dict, src: str, files: list[str], hashes: list[str],
+           new_keys: frozenset = frozenset()) -> Scenario:
+    problems: list[str] = []
+    meta = _parse_meta(doc.get("meta"), src, problems)
+    mode = meta["attribution"]
     wanted = MODE_QUANTITIES[mode]
     allowed = (*wanted, *OPTIONAL_QUANTITIES.get(mode, ()))
     priors: dict[str, dict[tuple[str, ...], Prior]] = {}
@@ -543,6 +551,27 @@ def _choice_labels(where, kind, params, problems) -> tuple[str, ...]:
     return tuple(classes)
 
 
+def _copula_corr(corr, k: int, where: str, problems: list[str]) -> np.ndarray | None:
+    """A copula's ``corr`` as a k x k correlation matrix (symmetric, unit diagonal, entries
+    in [-1, 1], positive definite); None, with the problem added, when it is not one."""
+    try:
+        c = np.array(corr, dtype=float)
+    except (TypeError, ValueError):
+        c = np.zeros(0)
+    if c.shape != (k, k) or not np.all(np.isfinite(c)):
+        problems.append(f"{where} corr must be a {k}x{k} matrix of numbers")
+        return None
+    if not (np.allclose(c, c.T) and np.allclose(np.diag(c), 1) and np.all(np.abs(c) <= 1)):
+        problems.append(f"{where} corr must be symmetric with ones on the diagonal and "
+                        f"entries in [-1, 1]")
+        return None
+    if np.linalg.eigvalsh(c).min() <= 1e-10:
+        problems.append(f"{where} corr is not positive definite (smallest eigenvalue "
+                        f"{np.linalg.eigvalsh(c).min():.3g}); weaken the correlations")
+        return None
+    return c
+
+
 def _parse_copulas(blocks, problems) -> list[Copula]:
     out = []
     if not isinstance(blocks, dict):
@@ -571,21 +600,8 @@ def _parse_copulas(blocks, problems) -> list[Copula]:
         if scopes == {"row"} and sorted(inputs) != ["latency", "speed"]:
             problems.append(f"{where} a row copula couples exactly latency and speed")
             continue
-        try:
-            c = np.array(b.get("corr"), dtype=float)
-        except (TypeError, ValueError):
-            c = np.zeros(0)
-        k = len(inputs)
-        if c.shape != (k, k) or not np.all(np.isfinite(c)):
-            problems.append(f"{where} corr must be a {k}x{k} matrix of numbers")
-            continue
-        if not (np.allclose(c, c.T) and np.allclose(np.diag(c), 1) and np.all(np.abs(c) <= 1)):
-            problems.append(f"{where} corr must be symmetric with ones on the diagonal and "
-                            f"entries in [-1, 1]")
-            continue
-        if np.linalg.eigvalsh(c).min() <= 1e-10:
-            problems.append(f"{where} corr is not positive definite (smallest eigenvalue "
-                            f"{np.linalg.eigvalsh(c).min():.3g}); weaken the correlations")
+        c = _copula_corr(b.get("corr"), len(inputs), where, problems)
+        if c is None:
             continue
         if not isinstance(b.get("source"), str) or not b["source"].strip():
             problems.append(f"{where} has no source; add source = \"...\"")

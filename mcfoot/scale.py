@@ -206,21 +206,12 @@ def scale(tree: xr.DataTree, model: str | None = None, queries_per_day: float | 
     the uncertainty of the assumptions, not of single queries.
     """
     c = load_constants()
-    case = c["study_case"]
-    model = case["model"] if model is None else model
-    if prompt_mix is None:
-        prompt_mix = {k: v for k, v in case["prompt_mix"].items()
-                      if k not in ("unit", "source", "note")}
-    ci_prob = probability("ci_prob", ci_prob)
-    choice("utilization", utilization, UTILIZATIONS)
-    choice("constants", constants, CONSTANT_SETS)
-    n, days = _volume(case, queries_per_day, queries_per_year, days)
+    model, prompt_mix, ci_prob = _options(c["study_case"], model, prompt_mix, ci_prob,
+                                          utilization, constants)
+    n, days = _volume(c["study_case"], queries_per_day, queries_per_year, days)
     energy, mix = _energy_of_mix(tree, model, utilization, prompt_mix)
     fp = tree["footprint"].to_dataset()
-    out = xr.Dataset(coords={"draw": fp["draw"].values})
-    for name, x in _totals(energy, fp.sel(model=model), n).items():
-        if name in TOTALS:
-            out[name] = ("draw", np.asarray(x.values, float), TOTALS[name].attrs)
+    out = _total_draws(_totals(energy, fp.sel(model=model), n), fp["draw"].values)
     _equivalents(out, c, constants)
     _summaries(out, ci_prob)
     out.attrs = provenance.stamp(
@@ -231,6 +222,28 @@ def scale(tree: xr.DataTree, model: str | None = None, queries_per_day: float | 
         scenario=str(tree.attrs.get("scenario", "")), draws=int(fp.sizes["draw"]),
         note="totals average over queries given each draw's assumptions")
     return out
+
+
+def _total_draws(totals: dict, draw) -> xr.Dataset:
+    """A Dataset over ``draw`` of the totals :data:`TOTALS` lists, with their attrs."""
+    out = xr.Dataset(coords={"draw": draw})
+    for name, x in totals.items():
+        if name in TOTALS:
+            out[name] = ("draw", np.asarray(x.values, float), TOTALS[name].attrs)
+    return out
+
+
+def _options(case: dict, model, prompt_mix, ci_prob, utilization, constants):
+    """:func:`scale`'s model and prompt mix (default: the study's case) and its checked
+    ``ci_prob``; ``utilization`` and ``constants`` checked against the known ones."""
+    model = case["model"] if model is None else model
+    if prompt_mix is None:
+        prompt_mix = {k: v for k, v in case["prompt_mix"].items()
+                      if k not in ("unit", "source", "note")}
+    ci_prob = probability("ci_prob", ci_prob)
+    choice("utilization", utilization, UTILIZATIONS)
+    choice("constants", constants, CONSTANT_SETS)
+    return model, prompt_mix, ci_prob
 
 
 def _volume(case, queries_per_day, queries_per_year, days) -> tuple[float, float]:

@@ -257,6 +257,26 @@ def _pick(values, wanted, what: str) -> list[str]:
                       have, "the result")
 
 
+def _scope_keys(inp: xr.DataTree, fp: xr.DataTree, sel: list[str]):
+    """The scope keys that reach the models ``sel`` (hosts, hardware classes, size-class /
+    hardware pairs, models: one set per scope dimension) and, under the serving
+    attribution, each draw's drawn hardware index per model (else None)."""
+    meta = {c: [str(x) for x in fp[c].sel(model=sel).values] for c in
+            ("host", "hardware", "size_class")}
+    keys = {"host": set(meta["host"]), "hardware": set(meta["hardware"]),
+            "size_class_hardware": {f"{s}/{h}" for s, h in
+                                    zip(meta["size_class"], meta["hardware"])},
+            "model": set(sel)}
+    # serving attribution: a model's hardware is drawn (hardware_index); its hardware inputs
+    # are those of the accelerators it may run on, or, for one model by quantity, the value
+    # at each draw's choice
+    choice = inp["hardware_index"].sel(model=sel).values.astype(np.int64) \
+        if "hardware_index" in inp else None
+    if choice is not None:
+        keys["hardware"] = {str(inp.hardware.values[i]) for i in np.unique(choice)}
+    return keys, choice
+
+
 def sampled_inputs(tree: xr.DataTree, models: list[str] | None = None,
                    rows: list[tuple[str, str]] | str = (), *, by_quantity: bool = False
                    ) -> tuple[list[str], np.ndarray, list[str]]:
@@ -273,19 +293,7 @@ def sampled_inputs(tree: xr.DataTree, models: list[str] | None = None,
     """
     inp, fp = tree["inputs"], tree["footprint"]
     sel = list(fp.model.values) if models is None else list(models)
-    meta = {c: [str(x) for x in fp[c].sel(model=sel).values] for c in
-            ("host", "hardware", "size_class")}
-    keys = {"host": set(meta["host"]), "hardware": set(meta["hardware"]),
-            "size_class_hardware": {f"{s}/{h}" for s, h in
-                                    zip(meta["size_class"], meta["hardware"])},
-            "model": set(sel)}
-    # serving attribution: a model's hardware is drawn (hardware_index); its hardware inputs
-    # are those of the accelerators it may run on, or, for one model by quantity, the value
-    # at each draw's choice
-    choice = inp["hardware_index"].sel(model=sel).values.astype(np.int64) \
-        if "hardware_index" in inp else None
-    if choice is not None:
-        keys["hardware"] = {str(inp.hardware.values[i]) for i in np.unique(choice)}
+    keys, choice = _scope_keys(inp, fp, sel)
     labels, cols, units = [], [], []
     for name in inp.data_vars:
         if name in variables.DERIVED or name in variables.SERVING:

@@ -131,6 +131,20 @@ def summary_mcse(da: xr.DataArray, layout: _mcse.Layout, ci_prob: float = 0.95,
                                f"Monte Carlo standard error of the summaries of {da.name}"})
 
 
+def _summarized(ds: xr.Dataset, variables) -> list[str]:
+    """The footprint variables :func:`summarize` summarises: ``variables`` (a name or
+    names, each checked to be over (draw, model, prompt)), by default every such one."""
+    full = [v for v in ds.data_vars if set(ds[v].dims) == {"draw", "model", "prompt"}]
+    if variables is None:
+        return full
+    names = [variables] if isinstance(variables, str) else list(variables)
+    unknown = [v for v in names if v not in full]
+    if unknown:
+        raise InputError(f"unknown footprint variable(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(full)}")
+    return names
+
+
 def summarize(tree: xr.DataTree | xr.Dataset, ci_prob: float = 0.95, kind: str = "eti",
               variables=None, *, mcse: bool = True) -> xr.Dataset:
     """Per (model, prompt) mean, sd (ddof=1), median and a ``ci_prob`` credible interval of
@@ -158,15 +172,7 @@ def summarize(tree: xr.DataTree | xr.Dataset, ci_prob: float = 0.95, kind: str =
     """
     _check(ci_prob, kind)
     ds, attrs = _footprint(tree)
-    full = [v for v in ds.data_vars if set(ds[v].dims) == {"draw", "model", "prompt"}]
-    if variables is None:
-        names = full
-    else:
-        names = [variables] if isinstance(variables, str) else list(variables)
-        unknown = [v for v in names if v not in full]
-        if unknown:
-            raise InputError(f"unknown footprint variable(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(full)}")
+    names = _summarized(ds, variables)
     out = xr.Dataset(coords={"model": ds.model, "prompt": ds.prompt, "stat": list(STATS)})
     lay = _mcse.layout(attrs, ds.sizes["draw"])
     a = (1 - ci_prob) / 2

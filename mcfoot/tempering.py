@@ -246,6 +246,38 @@ def fit(loglik: LogLik, z0: np.ndarray, ss: np.random.SeedSequence, *, min_ess: 
     return _temper(loglik, z0, ll, ss, min_ess, chunk, stream, max_stages, k, n_eff, kmax)
 
 
+def _reweight(total: np.ndarray, beta: float, new: float) -> tuple[np.ndarray, dict]:
+    """The particles' normalised log weights from ``beta`` to ``new`` (log-likelihood
+    ``total`` per particle) and the step's record so far: beta, ESS and PSIS k̂."""
+    inc = (new - beta) * total
+    lw = inc - special.logsumexp(inc)
+    fin = np.isfinite(lw)
+    return lw, {"beta": new, "ess": ess(lw),
+                "khat": psis(lw[fin])[1] if fin.sum() > 1 else math.inf}
+
+
+def _move(loglik, z, ll, total, loc, scale, h: float, k_sub: float, beta: float, chunk,
+          ss, prefix: str, m: int):
+    """Move ``m`` of a tempering step at ``beta``: every particle proposes, on a random
+    subset of about ``k_sub`` inputs, an autoregressive step of size ``h`` around the
+    reference N(loc, scale^2), accepted by Metropolis-Hastings against the tempered
+    posterior. Its random numbers come from the named streams under ``prefix``. Returns the
+    particles, their log-likelihoods and totals after the move, and which ones moved."""
+    p, d = z.shape
+    xi = rng.standard_normals(ss, f"{prefix}/move/{m}", 0, d * p).reshape(d, p).T
+    pick = _uniforms(ss, f"{prefix}/subset/{m}", d * p).reshape(d, p).T < k_sub / p
+    zp = np.where(pick, loc + math.sqrt(1.0 - h * h) * (z - loc) + h * scale * xi, z)
+    r0, r1 = (z - loc) / scale, (zp - loc) / scale
+    log_ratio = -0.5 * ((zp * zp).sum(axis=0) - (z * z).sum(axis=0)) \
+        + 0.5 * ((r1 * r1).sum(axis=0) - (r0 * r0).sum(axis=0))  # prior / reference
+    llp = evaluate(loglik, zp, chunk)
+    tp = llp.sum(axis=0)
+    logu = np.log(_uniforms(ss, f"{prefix}/accept/{m}", d))
+    with np.errstate(invalid="ignore"):
+        acc = np.isfinite(tp) & (logu < beta * (tp - total) + log_ratio)
+    return np.where(acc, zp, z), np.where(acc, llp, ll), np.where(acc, tp, total), acc
+
+
 def _temper(loglik, z, ll, ss, min_ess, chunk, stream, max_stages, k0, ess0, kmax) -> Fit:
     d = z.shape[1]
     target = max(ESS_FRACTION * d, float(min_ess))
@@ -262,11 +294,7 @@ def _temper(loglik, z, ll, ss, min_ess, chunk, stream, max_stages, k0, ess0, kma
                 f"{beta:.3g}): the evidence and the prior barely overlap; check the evidence "
                 f"(units, boundary) or widen the priors")
         new = _next_beta(np.where(np.isfinite(total), total, -np.inf), beta, target)
-        inc = (new - beta) * total
-        lw = inc - special.logsumexp(inc)
-        st = {"beta": new, "ess": ess(lw)}
-        fin = np.isfinite(lw)
-        st["khat"] = psis(lw[fin])[1] if fin.sum() > 1 else math.inf
+        lw, st = _reweight(total, beta, new)
         idx = systematic(lw, float(_uniforms(ss, f"{stream}/tempering/{s}/resample", 1)[0]))
         z, ll, total = z[:, idx], ll[:, idx], total[idx]
         moved = np.zeros(d, bool)
@@ -276,22 +304,8 @@ def _temper(loglik, z, ll, ss, min_ess, chunk, stream, max_stages, k0, ess0, kma
         scale = z.std(axis=1, keepdims=True) + REF_RIDGE
         p = z.shape[0]
         for m in range(MAX_MOVES):
-            xi = rng.standard_normals(ss, f"{stream}/tempering/{s}/move/{m}", 0,
-                                      d * p).reshape(d, p).T
-            pick = _uniforms(ss, f"{stream}/tempering/{s}/subset/{m}",
-                             d * p).reshape(d, p).T < k_sub / p
-            zp = np.where(pick, loc + math.sqrt(1.0 - h * h) * (z - loc) + h * scale * xi, z)
-            r0, r1 = (z - loc) / scale, (zp - loc) / scale
-            log_ratio = -0.5 * ((zp * zp).sum(axis=0) - (z * z).sum(axis=0)) \
-                + 0.5 * ((r1 * r1).sum(axis=0) - (r0 * r0).sum(axis=0))  # prior / reference
-            llp = evaluate(loglik, zp, chunk)
-            tp = llp.sum(axis=0)
-            logu = np.log(_uniforms(ss, f"{stream}/tempering/{s}/accept/{m}", d))
-            with np.errstate(invalid="ignore"):
-                acc = np.isfinite(tp) & (logu < new * (tp - total) + log_ratio)
-            z = np.where(acc, zp, z)
-            ll = np.where(acc, llp, ll)
-            total = np.where(acc, tp, total)
+            z, ll, total, acc = _move(loglik, z, ll, total, loc, scale, h, k_sub, new, chunk,
+                                      ss, f"{stream}/tempering/{s}", m)
             moved |= acc
             a = float(acc.mean())
             acc_all.append(a)
@@ -302,8 +316,7 @@ def _temper(loglik, z, ll, ss, min_ess, chunk, stream, max_stages, k0, ess0, kma
                     break
         rho = _correlation(z_start, z)
         st |= {"moves": len(acc_all), "acceptance": float(np.mean(acc_all)), "step": h,
-               "inputs": k_sub,
-               "moved": float(moved.mean()), "correlation": rho}
+               "inputs": k_sub, "moved": float(moved.mean()), "correlation": rho}
         stages.append(st)
         if moved.mean() < MOVED_REFUSE:
             raise CalibrationError(

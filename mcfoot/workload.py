@@ -142,6 +142,15 @@ def workload(log, *, scenario="default", draws: int = 10_000, seed=0, by=None,
     keep = EXACT_MAX_REQUESTS if method == "auto" else (0 if method == "mean" else 1 << 62)
     kw = dict(columns=columns, skip_unknown=skip_unknown, time_unit=time_unit, region=region,
               chunk_rows=chunk_rows, keep=keep)
+    tot = _log_totals(log, cat, kw, client, progress)
+    _warn(tot)
+    exact = method == "exact" or (method == "auto" and tot.rows is not None)
+    return _draws(tot, sc, cat, ss, design, by, time_unit, exact, backend, log, region)
+
+
+def _log_totals(log, cat: xr.Dataset, kw: dict, client, progress) -> LogTotals:
+    """The log read, validated and reduced to its totals, on the dask ``client`` when given
+    (else here, with a progress bar); a log with no request left is an error."""
     if client is not None:
         from .distributed import workload_totals  # lazy: the dask path loads its own modules
 
@@ -156,9 +165,7 @@ def workload(log, *, scenario="default", draws: int = 10_000, seed=0, by=None,
     if not tot.ints:
         raise LogError(f"no requests left to estimate ({tot.skipped.text()})",
                        _log_label(log))
-    _warn(tot)
-    exact = method == "exact" or (method == "auto" and tot.rows is not None)
-    return _draws(tot, sc, cat, ss, design, by, time_unit, exact, backend, log, region)
+    return tot
 
 
 def _warn(tot: LogTotals) -> None:
@@ -246,6 +253,17 @@ def _group_labels(keys: list[int], by: list[str], cat: xr.Dataset, time_unit) ->
     return pd.DataFrame(rows, index=keys)
 
 
+def _group_codes(labels, by, n_cells: int) -> tuple[np.ndarray, list]:
+    """The group index of each of the ``n_cells`` cells and the sorted distinct groups (the
+    rows of ``labels``); one group ``None`` when not grouping ``by`` anything."""
+    if not by:
+        return np.zeros(n_cells, np.int64), [None]
+    tuples = list(labels.itertuples(index=False, name=None))
+    guniq = sorted(set(tuples))
+    where = {t: i for i, t in enumerate(guniq)}
+    return np.array([where[t] for t in tuples], np.int64), guniq
+
+
 def _draws(tot: LogTotals, sc, cat, ss, design: rng.Design, by, time_unit, exact, backend,
            log, region) -> xr.DataTree:
     draws = design.draws
@@ -262,13 +280,7 @@ def _draws(tot: LogTotals, sc, cat, ss, design: rng.Design, by, time_unit, exact
     streams = list(dict.fromkeys(s for p in plans.values() for s in p.group_streams()))
     group = dict(zip(streams, rng.design_normals(ss, design, streams, 0, draws)))
     labels = _group_labels(keys, by, cat, time_unit)
-    if by:
-        tuples = list(labels.itertuples(index=False, name=None))
-        guniq = sorted(set(tuples))
-        where = {t: i for i, t in enumerate(guniq)}
-        gcodes = np.array([where[t] for t in tuples], np.int64)
-    else:
-        gcodes, guniq = np.zeros(len(keys), np.int64), [None]
+    gcodes, guniq = _group_codes(labels, by, len(keys))
     n_groups = len(guniq)
     cell_group = dict(zip(keys, gcodes))
     totals: dict[str, np.ndarray] = {}
@@ -327,14 +339,18 @@ def _exact(tot, plans, group, pos, cell_group, cat, draws, ss, backend, add):
                 add(name, g_idx, v)
 
 
-def _tree(tot, totals, keys, labels, gcodes, guniq, by, plan, ss, design, dims, exact,
-          backend, log, region, models) -> xr.DataTree:
-    from .scale import everyday_equivalents  # lazy: `import mcfoot` does not load scale
+#: The counts of a log (or of a group of it): name -> (units, long name).
+_COUNTS = {"requests": ("requests", "requests in the log"),
+           "input_tokens": ("tokens", "input tokens in the log"),
+           "output_tokens": ("tokens", "output tokens in the log (reasoning included)"),
+           "rows": ("rows", "log rows")}
 
-    draws = design.draws
+
+def _per_group(tot, keys, gcodes, n_groups: int):
+    """Per group, from its cells: the counts (:data:`_COUNTS`), the expected node hours (h)
+    and the largest bound on the relative sd of a cell's per-request noise."""
     hours = tot.hours.values()
     b2 = tot.bound2.values()
-    n_groups = len(guniq)
     ints = np.zeros((n_groups, 4), np.int64)
     h_g = np.zeros(n_groups)
     noise = np.zeros(n_groups)
@@ -342,6 +358,37 @@ def _tree(tot, totals, keys, labels, gcodes, guniq, by, plan, ss, design, dims, 
         ints[g] += tot.ints[k]
         h_g[g] += hours[k]
         noise[g] = max(noise[g], math.sqrt(b2[k]) / hours[k] if hours[k] > 0 else 0.0)
+    return ints, h_g, noise
+
+
+def _groups_dataset(totals: dict, by, guniq, ints: np.ndarray, h_g: np.ndarray,
+                    noise: np.ndarray, draw, noise_attrs: dict) -> xr.Dataset:
+    """The ``groups`` node of a workload result: per group (labelled by its ``by`` values)
+    the totals per draw, the counts, the expected node time and the noise bound."""
+    gds = xr.Dataset(coords={"draw": draw, "group": np.arange(len(guniq))})
+    for b in by:
+        gds = gds.assign_coords({b: ("group", [str(t[by.index(b)]) for t in guniq])})
+    for name, arr in totals.items():
+        units, long_name = V.units(name), V.get(name).long_name
+        gds[name] = (("draw", "group"), arr.T.copy(),
+                     {"units": units, "long_name": long_name.replace(" per query", "")
+                      + ", total over the group's requests"})
+    for j, (name, (units, long_name)) in enumerate(_COUNTS.items()):
+        gds[name] = ("group", ints[:, j], {"units": units, "long_name": long_name})
+    gds["node_hours"] = ("group", h_g, {"units": "h", "long_name": "expected node time"})
+    gds["noise_rel_sd_bound"] = ("group", noise,
+                                 {"units": "1", "long_name": noise_attrs["long_name"]})
+    return gds
+
+
+def _tree(tot, totals, keys, labels, gcodes, guniq, by, plan, ss, design, dims, exact,
+          backend, log, region, models) -> xr.DataTree:
+    from .scale import everyday_equivalents  # lazy: `import mcfoot` does not load scale
+
+    draws = design.draws
+    hours = tot.hours.values()
+    n_groups = len(guniq)
+    ints, h_g, noise = _per_group(tot, keys, gcodes, n_groups)
     coords = {"draw": np.arange(draws)}
     total = xr.Dataset(coords=coords)
     for name, arr in totals.items():
@@ -353,11 +400,7 @@ def _tree(tot, totals, keys, labels, gcodes, guniq, by, plan, ss, design, dims, 
             total["energy_wh"].values, total["water_ml"].values,
             total["carbon_g"].values).items():
         total[name] = ("draw", values, attrs)
-    info = {"requests": ("requests", "requests in the log"),
-            "input_tokens": ("tokens", "input tokens in the log"),
-            "output_tokens": ("tokens", "output tokens in the log (reasoning included)"),
-            "rows": ("rows", "log rows")}
-    for j, (name, (units, long_name)) in enumerate(info.items()):
+    for j, (name, (units, long_name)) in enumerate(_COUNTS.items()):
         total[name] = ((), int(ints[:, j].sum()), {"units": units, "long_name": long_name})
     total["node_hours"] = ((), float(sum(hours.values())),
                            {"units": "h", "long_name": "expected node time of the log's "
@@ -368,21 +411,9 @@ def _tree(tot, totals, keys, labels, gcodes, guniq, by, plan, ss, design, dims, 
                                     "the total given the shared inputs (0 in exact mode)"})
     nodes = {"total": total}
     if by:
-        gds = xr.Dataset(coords={"draw": coords["draw"], "group": np.arange(n_groups)})
-        for b in by:
-            gds = gds.assign_coords({b: ("group", [str(t[by.index(b)]) for t in guniq])})
-        for name, arr in totals.items():
-            units, long_name = V.units(name), V.get(name).long_name
-            gds[name] = (("draw", "group"), arr.T.copy(),
-                         {"units": units, "long_name": long_name.replace(" per query", "")
-                          + ", total over the group's requests"})
-        for j, (name, (units, long_name)) in enumerate(info.items()):
-            gds[name] = ("group", ints[:, j], {"units": units, "long_name": long_name})
-        gds["node_hours"] = ("group", h_g, {"units": "h", "long_name": "expected node time"})
-        gds["noise_rel_sd_bound"] = ("group", noise if not exact else np.zeros(n_groups),
-                                     {"units": "1", "long_name": total["noise_rel_sd_bound"]
-                                      .attrs["long_name"]})
-        nodes["groups"] = gds
+        nodes["groups"] = _groups_dataset(totals, by, guniq, ints, h_g,
+                                          noise if not exact else np.zeros(n_groups),
+                                          coords["draw"], total["noise_rel_sd_bound"].attrs)
     run = provenance.run_attrs(plan, ss, draws, backend) | design.record(ss, dims)
     attrs = provenance.stamp(
         "workload", run, title="mcfoot footprint of a request log",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 
 import numpy as np
 
@@ -53,7 +52,7 @@ def _run(args) -> int:
     from pathlib import Path
 
     from ..calibrate import calibrate, loo
-    from ..estimate import EstimateWarning
+    from ..estimate import estimate_warnings
     from ..io import FORMATS, write_tree
 
     if args.output is None and not args.loo:
@@ -65,15 +64,11 @@ def _run(args) -> int:
         from . import CLIError  # checked before the run, not after it
 
         raise CLIError(f"{out}: give a .nc or .zarr path in an existing folder")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", EstimateWarning)
+    with estimate_warnings():  # calibrate() reports its estimate notes in its result
         tree = calibrate(args.scenario, args.evidence, draws=args.draws, min_ess=args.min_ess,
                          seed=args.seed, exclude=tuple(args.exclude), method=args.method,
                          footprint=not args.no_footprint, sampling=args.sampling,
                          replicates=args.replicates)
-    for w in caught:
-        if not issubclass(w.category, EstimateWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     a = tree.attrs
     if not args.quiet:
         print(f"mcfoot calibrate: {a['method']} ({a['tempering_steps']} tempering steps), "

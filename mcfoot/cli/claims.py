@@ -40,6 +40,27 @@ def _fmt(x: float) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g}"
 
 
+def _print_claim(r, idw: int) -> None:
+    """The table row of one claim result (id cut to ``idw`` characters, the statistic on a
+    line of its own when the row would be too wide), its text and its main driver."""
+    p = "n/a" if math.isnan(r.probability) else f"{r.probability:.3f}"
+    se = "n/a" if math.isnan(r.mcse) else f"{r.mcse:.3f}"
+    stat = f"{_fmt(r.median)} [{_fmt(r.lower)}, {_fmt(r.upper)}] {r.unit}"
+    rid = r.id if len(r.id) <= idw else r.id[:idw - 1] + "~"
+    first = f"{rid:{idw}s}  {p:>8s}  {se:>5s}  {stat}"
+    if len(first) > WIDTH:  # a long unit: the statistic on a line of its own
+        print(f"{rid:{idw}s}  {p:>8s}  {se:>5s}")
+        print(textwrap.fill(stat, WIDTH, initial_indent="  ", subsequent_indent="    "))
+    else:
+        print(first)
+    if rid != r.id:
+        print(f"  id: {r.id}")
+    print(textwrap.fill(r.text, WIDTH, initial_indent="  ", subsequent_indent="  "))
+    if r.driver is not None:
+        print(textwrap.fill(f"main driver: {r.driver} (Spearman rho {r.driver_rho:+.2f})",
+                            WIDTH, initial_indent="  ", subsequent_indent="    "))
+
+
 def _run(args) -> int:
     claims = load_claims(args.file)
     t0 = time.perf_counter()
@@ -69,22 +90,7 @@ def _run(args) -> int:
     print("-" * WIDTH)
     notes = []
     for r in results:
-        p = "n/a" if math.isnan(r.probability) else f"{r.probability:.3f}"
-        se = "n/a" if math.isnan(r.mcse) else f"{r.mcse:.3f}"
-        stat = f"{_fmt(r.median)} [{_fmt(r.lower)}, {_fmt(r.upper)}] {r.unit}"
-        rid = r.id if len(r.id) <= idw else r.id[:idw - 1] + "~"
-        first = f"{rid:{idw}s}  {p:>8s}  {se:>5s}  {stat}"
-        if len(first) > WIDTH:  # a long unit: the statistic on a line of its own
-            print(f"{rid:{idw}s}  {p:>8s}  {se:>5s}")
-            print(textwrap.fill(stat, WIDTH, initial_indent="  ", subsequent_indent="    "))
-        else:
-            print(first)
-        if rid != r.id:
-            print(f"  id: {r.id}")
-        print(textwrap.fill(r.text, WIDTH, initial_indent="  ", subsequent_indent="  "))
-        if r.driver is not None:
-            print(textwrap.fill(f"main driver: {r.driver} (Spearman rho {r.driver_rho:+.2f})",
-                                WIDTH, initial_indent="  ", subsequent_indent="    "))
+        _print_claim(r, idw)
         if r.note:
             notes.append(f"  {r.id}: {r.note}")
     if notes:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 
-from ..estimate import EstimateWarning, estimate
+from ..estimate import estimate, estimate_warnings
 from ..summary import summarize_draws
 from . import (check_output_option, common, csv_option, design_option, region_option,
                sampling)
@@ -50,16 +49,11 @@ def _order(v: str) -> tuple:
 
 def _run(args) -> int:
     check_output_option(args)  # a bad --csv path fails before the work
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", EstimateWarning)
+    with estimate_warnings() as notes:
         ds = estimate(args.model, args.output_tokens, args.input_tokens,
                       scenario=args.scenario, draws=args.draws, seed=args.seed,
                       region=args.region, sampling=args.sampling,
                       replicates=args.replicates)
-    notes = [str(w.message) for w in caught if issubclass(w.category, EstimateWarning)]
-    for w in caught:
-        if not issubclass(w.category, EstimateWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if not args.quiet:
         for n in notes:
             print(f"mcfoot estimate: warning: {n}", file=sys.stderr)

@@ -130,7 +130,13 @@ def _draw(args):
         ds = _dataset_over(io.read_tree(f, require=None), "input", f)
         return plots.tornado(ds, args.measure, sel=_sel(args.sel), top=args.top,
                              title=args.title)
-    sel = _sel(args.sel)  # scale
+    return _draw_scale(args, plots)
+
+
+def _draw_scale(args, plots):
+    """``mcfoot plot scale``: one bar per file (``--variable`` of each, labelled by
+    ``--labels`` or the file's stem) or the bars of one file's result."""
+    sel = _sel(args.sel)
     if len(args.files) > 1:  # one bar per file (e.g. one scale result per volume)
         if not args.variable:
             raise CLIError("plot scale with several files needs --variable NAME")

@@ -29,6 +29,24 @@ def register(sub) -> None:
     p.set_defaults(func=_run)
 
 
+def _json_rows(s, present) -> list[dict]:
+    """One JSON row per (model, prompt) cell that is ``present``: every statistic of every
+    column with its Monte Carlo standard error."""
+    rows = []
+    for i, m in enumerate(s.model.values):
+        for j, p in enumerate(s.prompt.values):
+            if not present[i, j]:
+                continue
+            row = {"model": str(m), "prompt": str(p)}
+            for v in COLUMNS:
+                for st in s.stat.values:
+                    k = list(s.stat.values).index(st)
+                    row[f"{v}_{st}"] = float(s[v].values[i, j, k])
+                    row[f"{v}_{st}_mcse"] = float(s[f"{v}_mcse"].values[i, j, k])
+            rows.append(row)
+    return rows
+
+
 def _run(args) -> int:
     check_output_option(args)  # a bad --csv path fails before the work
     tree = io.read_tree(args.file)
@@ -37,18 +55,7 @@ def _run(args) -> int:
         io.write_csv(to_dataframe(s), args.csv, provenance=dict(tree.attrs) | dict(s.attrs))
     present = ~np.isnan(s[COLUMNS[0]].sel(stat="mean").values)
     if getattr(args, "json", False):
-        rows = []
-        for i, m in enumerate(s.model.values):
-            for j, p in enumerate(s.prompt.values):
-                if not present[i, j]:
-                    continue
-                row = {"model": str(m), "prompt": str(p)}
-                for v in COLUMNS:
-                    for st in s.stat.values:
-                        k = list(s.stat.values).index(st)
-                        row[f"{v}_{st}"] = float(s[v].values[i, j, k])
-                        row[f"{v}_{st}_mcse"] = float(s[f"{v}_mcse"].values[i, j, k])
-                rows.append(row)
+        rows = _json_rows(s, present)
         json.dump({"ci_prob": args.ci, "ci_kind": args.kind,
                    "scenario": tree.attrs.get("scenario"),
                    "sampling": tree.attrs.get("sampling", "mc"),

@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 import time
-import warnings
 
 from .. import io, variables as V
+from ..estimate import estimate_warnings
 from ..workload import BY, METHODS, summary_table, workload
 from . import (check_output_option, ci_option, common, csv_option, dask_client, dask_options,
                design_option, output_option, region_option, sampling, uses_dask)
@@ -62,20 +62,14 @@ def _run(args) -> int:
               skip_unknown=args.skip_unknown, method=args.method,
               progress=False if args.quiet else None, sampling=args.sampling,
               replicates=args.replicates)
-    from ..estimate import EstimateWarning
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", EstimateWarning)
+    with estimate_warnings() as notes:
         if on_dask:
             with dask_client(args) as c:
                 tree = workload(args.log, client=c, **kw)
         else:
             tree = workload(args.log, **kw)
-    for w in caught:
-        if issubclass(w.category, EstimateWarning):
-            print(f"mcfoot {str(w.message)}", file=sys.stderr)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for n in notes:
+        print(f"mcfoot {n}", file=sys.stderr)
     table = summary_table(tree, args.ci)
     if args.output:
         io.write_tree(tree, args.output)
@@ -90,11 +84,26 @@ def _run(args) -> int:
                   sys.stdout, indent=1)
         print()
         return 0
+    _print_totals(tree, table, args.ci)
+    if "groups" in tree.children:
+        print()
+        _print_groups(tree["total"], table)
+    if not args.quiet:
+        print(f"mcfoot workload: {time.perf_counter() - t0:.2f} s"
+              + (f", written to {args.output}" if args.output else "")
+              + (f", summary in {args.csv}" if args.csv else ""), file=sys.stderr)
+    return 0
+
+
+def _print_totals(tree, table, ci: float) -> None:
+    """The heading line and the table of the whole log's totals: median, interval, mean and
+    its Monte Carlo standard error of every variable."""
+    a = tree.attrs
     tot = tree["total"]
     print(f"{int(tot['requests'])} requests ({int(tot['input_tokens'])} input, "
           f"{int(tot['output_tokens'])} output tokens), scenario '{a['scenario']}', "
           f"{a['draws']} draws ({a['sampling']}), method {a['method'].split(' ')[0]}; median "
-          f"and {100 * args.ci:g}% interval; mean and its Monte Carlo standard error")
+          f"and {100 * ci:g}% interval; mean and its Monte Carlo standard error")
     total = table.loc["total"]
     print(f"{'total':28s} {'units':12s} {'median':>11s} {'interval':>26s} {'mean':>11s} "
           f"{'mcse':>9s}")
@@ -106,21 +115,19 @@ def _run(args) -> int:
         err = total[f"{v}_mcse mean [{u}]"]
         print(f"{v:28s} {u:12s} {med:11.4g} {'[' + format(lo, '.4g') + ', ' + format(hi, '.4g') + ']':>26s} "
               f"{mean:11.4g} {err:9.2g}")
-    if "groups" in tree.children:
-        print()
-        head = f"{'group':40s} {'requests':>9s}"
+
+
+def _print_groups(tot, table) -> None:
+    """One line per group: its requests and the median [interval] of each SHOWN variable
+    (units from the totals ``tot``)."""
+    head = f"{'group':40s} {'requests':>9s}"
+    for v in SHOWN:
+        head += f" | {v + ' [' + tot[v].attrs['units'] + ']':^30s}"
+    print(head)
+    for g, row in table.drop(index="total").iterrows():
+        line = f"{g[:40]:40s} {int(row['requests']):9d}"
         for v in SHOWN:
-            head += f" | {v + ' [' + tot[v].attrs['units'] + ']':^30s}"
-        print(head)
-        for g, row in table.drop(index="total").iterrows():
-            line = f"{g[:40]:40s} {int(row['requests']):9d}"
-            for v in SHOWN:
-                u = tot[v].attrs["units"]
-                line += f" | {row[f'{v} median [{u}]']:9.4g} [{row[f'{v} lower [{u}]']:.3g}, " \
-                        f"{row[f'{v} upper [{u}]']:.3g}]".ljust(33)
-            print(line)
-    if not args.quiet:
-        print(f"mcfoot workload: {time.perf_counter() - t0:.2f} s"
-              + (f", written to {args.output}" if args.output else "")
-              + (f", summary in {args.csv}" if args.csv else ""), file=sys.stderr)
-    return 0
+            u = tot[v].attrs["units"]
+            line += f" | {row[f'{v} median [{u}]']:9.4g} [{row[f'{v} lower [{u}]']:.3g}, " \
+                    f"{row[f'{v} upper [{u}]']:.3g}]".ljust(33)
+        print(line)
