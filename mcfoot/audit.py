@@ -17,8 +17,10 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
+from . import benchfit, benchmodel
 from .errors import InputError
 from .evidence import load_evidence
+from .observation import LAB_PREDICTORS
 from .priors import QUANTITIES, Scenario, load_scenario
 from .variables import FOOTPRINT
 
@@ -139,6 +141,12 @@ def _related(keys: frozenset[str], sources: dict[str, Source]) -> frozenset[str]
     return frozenset(out)
 
 
+#: What a scenario that predicts lab entries (``observation.LAB_PREDICTORS``) predicts them
+#: with: a fit to the ML.ENERGY bench, an input of those predictions as a prior is.
+BENCH_FIT_SOURCE = (f"bench physics learned from mcfoot/data/{benchmodel.DATA} (ML.ENERGY "
+                    f"Leaderboard v3, 348 configurations), fit mcfoot/data/{benchfit.SHIPPED}")
+
+
 @dataclass(frozen=True)
 class AuditRow:
     """One prior of one scenario and the evidence entries it shares data with."""
@@ -170,7 +178,9 @@ def audit(scenario, evidence=None) -> list[AuditRow]:
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     entries = load_evidence() if evidence is None else evidence
     sources, reaches = load_sources()
-    entry_keys = [(e.id, cited(e.source, sources), frozenset(e.variables)) for e in entries]
+    # a lab entry is predicted by the bench fit (below), never by the scenario's priors
+    entry_keys = [(e.id, cited(e.source, sources),
+                   frozenset() if e.kind == "lab" else frozenset(e.variables)) for e in entries]
     rows = []
     for q, key, prior in _priors(sc):
         keys = cited(prior.source, sources)
@@ -178,6 +188,13 @@ def audit(scenario, evidence=None) -> list[AuditRow]:
         moves = reaches.get(q, frozenset(FOOTPRINT))
         rows.append(AuditRow(sc.name, q, key, prior.source, tuple(sorted(keys)),
                              tuple(i for i, ek, ev in entry_keys if ek & near and ev & moves)))
+    if sc.attribution in LAB_PREDICTORS:  # lab entries: the physics learned from the bench
+        keys = cited(BENCH_FIT_SOURCE, sources)
+        near = _related(keys, sources)
+        rows.append(AuditRow(sc.name, "bench_fit", "(lab entries)", BENCH_FIT_SOURCE,
+                             tuple(sorted(keys)), tuple(i for e, (i, ek, _) in
+                                                        zip(entries, entry_keys)
+                                                        if e.kind == "lab" and ek & near)))
     return rows
 
 

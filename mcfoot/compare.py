@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import provenance, rng
+from . import audit, provenance, rng
 from ._validate import check_draws
 from .errors import InputError
 from .evidence import Evidence, load_evidence
@@ -91,11 +91,13 @@ def _positions(pred: np.ndarray, value: np.ndarray, ok: np.ndarray, a: float):
     return q, pct
 
 
-def _entry_coords(entries, status, reason, draws: int) -> dict:
+def _entry_coords(entries, status, reason, draws: int, shared: dict) -> dict:
     """The coordinates of :func:`compare`'s result: entry ids, draws, and what each entry
     states (variable, unit, statistic, kind, source, boundary, date, uncertainty) with its
-    status and reason."""
+    status and reason, and the scenario's priors it shares data with (``shared``:
+    :func:`mcfoot.audit.dependent_entries`)."""
     return {
+        "shares_data_with": ("evidence", ["; ".join(shared.get(e.id, ())) for e in entries]),
         "evidence": [e.id for e in entries], "draw": np.arange(draws),
         "variable": ("evidence", [e.variable for e in entries]),
         "unit": ("evidence", [e.unit for e in entries]),
@@ -118,8 +120,9 @@ def compare(scenario: str | Path | Scenario = "default", evidence=None, *, draws
     below the published figure; NaN when not predictable) and ``prediction`` over
     (draw, evidence); coordinates ``variable``, ``unit``, ``statistic``, ``kind``,
     ``status`` (``ok`` / ``not predictable``), ``reason`` (why not, or the estimate's
-    warnings), ``source``, ``boundary``, ``date`` and ``uncertainty`` (as stated by the
-    source). Attrs: the provenance stamp of the run (scenario, hashes, seed, draws) and the
+    warnings), ``source``, ``boundary``, ``date``, ``uncertainty`` (as stated by the
+    source) and ``shares_data_with`` (the scenario's priors that share data with the entry,
+    ``mcfoot priors audit``: such an entry is no independent check, its verdict says so). Attrs: the provenance stamp of the run (scenario, hashes, seed, draws) and the
     evidence files' hashes.
     """
     draws, _ = check_draws(draws, None)
@@ -133,7 +136,8 @@ def compare(scenario: str | Path | Scenario = "default", evidence=None, *, draws
     value = np.array([e.value for e in entries])
     a = (1 - CI) / 2
     q, pct = _positions(pred, value, np.array([s == "ok" for s in status]), a)
-    out = xr.Dataset(coords=_entry_coords(entries, status, reason, draws))
+    shared = audit.dependent_entries(sc, entries)
+    out = xr.Dataset(coords=_entry_coords(entries, status, reason, draws, shared))
     long = {"value": "published figure", "median": "mcfoot median",
             "lower": f"mcfoot {100 * a:g} % quantile", "upper": f"mcfoot {100 * (1 - a):g} % quantile"}
     for name, arr in (("value", value), ("median", q[0]), ("lower", q[1]), ("upper", q[2])):
@@ -156,9 +160,12 @@ def compare(scenario: str | Path | Scenario = "default", evidence=None, *, draws
 
 def verdict(row) -> str:
     """Where the published figure falls relative to mcfoot's 90 % interval:
-    'published below', 'inside', 'published above', or 'n/a'."""
+    'published below', 'inside', 'published above', or 'n/a'; 'not independent' when a
+    prior of the scenario shares data with the entry (it is left out of the checks)."""
     if row["status"] != "ok" or math.isnan(row["median"]):
         return "n/a"
+    if row.get("shares_data_with"):
+        return "not independent"
     if row["value"] < row["lower"]:
         return "published below"
     if row["value"] > row["upper"]:
@@ -172,7 +179,7 @@ def table(ds: xr.Dataset) -> list[dict]:
     for j, eid in enumerate(ds.evidence.values):
         r = {"id": str(eid)}
         for c in ("variable", "unit", "statistic", "kind", "status", "reason", "source",
-                  "boundary", "date", "uncertainty"):
+                  "boundary", "date", "uncertainty", "shares_data_with"):
             r[c] = str(ds[c].values[j])
         for v in ("value", "median", "lower", "upper", "percentile"):
             x = float(ds[v].values[j])

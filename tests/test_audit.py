@@ -72,11 +72,34 @@ def test_paper_and_default_priors_are_independent_of_the_evidence_but_one():
             "google-gemini-apps-carbon": ("cif_market[Google]",)}, name
 
 
+def test_lab_entries_depend_on_the_bench_fit_only():
+    """Under serving a lab entry is predicted by the physics learned from the ML.ENERGY bench
+    (not by the scenario's priors), so the ML.ENERGY entry is no independent check of it."""
+    dep = audit.dependent_entries("serving")
+    assert dep["mlenergy-v3-llama31-8b-h100-b64"] == ("bench_fit[(lab entries)]",)
+    assert set(dep) == {"google-gemini-apps-carbon", "mlenergy-v3-llama31-8b-h100-b64"}
+
+
+def test_compare_leaves_dependent_entries_out_of_the_checks():
+    from mcfoot.compare import compare, table
+
+    rows = {r["id"]: r for r in table(compare("default", draws=200, seed=0))}
+    carbon = rows["google-gemini-apps-carbon"]
+    assert carbon["verdict"] == "not independent"
+    assert carbon["shares_data_with"] == "cif_market[Google]"
+    assert carbon["percentile"] is not None  # still shown, not counted
+    assert rows["google-gemini-apps-energy"]["verdict"] != "not independent"
+    assert rows["google-gemini-apps-energy"]["shares_data_with"] == ""
+
+
 def test_every_shipped_scenario_audits_and_rows_cover_every_prior():
     for name in shipped_scenarios():
         sc = load_scenario(name)
         rows = audit.audit(sc)
-        assert len(rows) == sum(len(t) for t in sc.priors.values()) + len(sc.row_sources)
+        lab = [r for r in rows if r.quantity == "bench_fit"]  # serving: lab entries' fit
+        assert len(rows) - len(lab) == sum(len(t) for t in sc.priors.values()) + \
+            len(sc.row_sources)
+        assert len(lab) == (sc.attribution == "serving")
         ids = {e.id for e in load_evidence()}
         assert all(set(r.entries) <= ids for r in rows)
 
@@ -93,7 +116,7 @@ def _fixed_elsewhere(sc, q):
     return dataclasses.replace(sc, priors={**sc.priors, q: table})
 
 
-@pytest.mark.parametrize("name", ["default", "serving"])
+@pytest.mark.parametrize("name", ["default", "serving", "physical"])
 def test_reaches_is_what_the_equations_move(name):
     """Each [reaches] line of sources.toml against the sampler: changing the quantity's
     priors changes exactly the variables listed (of those the scenario computes). Copulas

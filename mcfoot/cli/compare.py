@@ -89,6 +89,12 @@ def _run(args) -> int:
         if r["reason"]:
             notes.setdefault(r["reason"], []).append(r["id"])
     print("verdict: where the published figure falls relative to mcfoot's 90% interval")
+    shared = [r for r in rows if r["shares_data_with"]]
+    if shared:
+        print("not independent: these priors of the scenario share data with the entry "
+              "(mcfoot priors audit), so it is left out of the checks:")
+        for r in shared:
+            print(f"  {r['id']}: {r['shares_data_with']}")
     if notes:
         print("notes:")
         for reason, ids in notes.items():
