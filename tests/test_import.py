@@ -60,3 +60,10 @@ def test_lazy_api_resolves_to_the_functions():
     assert set(mcfoot.__all__) <= set(dir(mcfoot))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         mcfoot.nope  # noqa: B018
+
+
+def test_a_default_run_loads_no_scipy_stats():
+    """Sampling the default scenario (truncated normals, betas, lognormals) uses
+    scipy.special alone: scipy.stats (~0.8 s to import) stays unloaded in `mcfoot run`."""
+    mods = _modules("import mcfoot\nmcfoot.simulate('default', 20, seed=0, progress=False)")
+    assert _loaded(mods, ("scipy.stats",)) == []
