@@ -88,7 +88,7 @@ from .rng import seed_from_record
 __all__ = ["BETWEEN_OPS", "Claim", "claim_problems", "ClaimResult", "COMMON", "evaluate_claims",
            "FIELDS", "FOOTPRINT_UNITS", "input_columns", "KIND_CHECKS", "KINDS", "load_claims",
            "OPS", "provenance_attrs", "RANK_OPTIONS", "REQUIRED", "results_table", "SCHEMA",
-           "shipped_claims", "spearman_driver"]
+           "shipped_claims", "spearman_driver", "STATEMENT"]
 
 KINDS = ("threshold", "ratio", "rank", "fleet")
 OPS: dict[str, Callable] = {"<": operator.lt, "<=": operator.le, ">": operator.gt,
@@ -145,10 +145,17 @@ class Claim:
             object.__setattr__(self, "fields", {**self.fields, "per": "mean"})
 
 
+#: The claim's fields a :class:`ClaimResult` reads through from its claim, in
+#: :meth:`ClaimResult.to_dict` order.
+STATEMENT = ("id", "kind", "text", "source", "op", "value", "unit")
+
+
 @dataclass
 class ClaimResult:
     """The evaluation of one claim.
 
+    ``claim`` is the :class:`Claim` evaluated; its ``id``, ``kind``, ``text``, ``source``,
+    ``op``, ``value`` and ``unit`` read as the result's own (``r.id`` is ``r.claim.id``).
     ``probability`` is the share of draws in which the claim holds (NaN if it could not be
     evaluated; ``note`` says why), ``mcse`` its Monte Carlo standard error (for the run's
     sampling design, :func:`mcfoot.mcse.proportion`: ``sqrt(p (1 - p) / n)`` for plain Monte
@@ -158,13 +165,7 @@ class ClaimResult:
     rho| (``driver_rho``) with the statistic; ``samples`` holds the statistic per draw.
     """
 
-    id: str
-    kind: str
-    text: str
-    source: str
-    op: str
-    value: float | tuple[float, float]
-    unit: str
+    claim: Claim
     probability: float
     mcse: float
     draws: int
@@ -177,13 +178,20 @@ class ClaimResult:
     samples: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
-        """JSON-ready dict (without ``samples``)."""
-        d = asdict(self)
-        d.pop("samples")
+        """JSON-ready dict (the claim's :data:`STATEMENT` fields, then the result's, without
+        ``claim`` and ``samples``)."""
+        d = {k: getattr(self.claim, k) for k in STATEMENT}
+        d.update((k, v) for k, v in asdict(self).items() if k not in ("claim", "samples"))
         if isinstance(d["value"], tuple):
             d["value"] = list(d["value"])
         return {k: (None if isinstance(v, float) and math.isnan(v) else v)
                 for k, v in d.items()}
+
+
+for _name in STATEMENT:
+    setattr(ClaimResult, _name, property(operator.attrgetter(f"claim.{_name}"),
+                                         doc=f"``claim.{_name}``"))
+del _name
 
 
 # --------------------------------------------------------------------------- loading
@@ -587,8 +595,7 @@ def evaluate_claims(tree: xr.DataTree, claims: list[Claim] | str | Path | None =
         if missing:
             raise InputError(f"claim {c.id}: model(s) {', '.join(missing)} not in this result;"
                              f" simulate them too (models=None)")
-        base = dict(id=c.id, kind=c.kind, text=c.text, source=c.source, op=c.op,
-                    value=c.value, unit=c.unit, draws=n)
+        base = dict(claim=c, draws=n)
         try:
             x, scope = _statistic(tree, c, rank_fn or rank, cache)
         except _NotRanked as e:

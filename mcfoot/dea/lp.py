@@ -761,6 +761,49 @@ def _score_secondary(st2, val, XT, YT, d, th, y, u, v, num, den, colsum, Erow, w
 # tolerance that matters, used only when needed.
 
 
+@inline_kernel
+def _cg_secondary(XT, YT, d, theta, ws, maxit):
+    """(status, objective) of unit d's secondary LP by column generation (:func:`_cg_lp`),
+    ``ws`` its workspace ``(tot, T, basis, prow, y, units, where, red, F, nF, inF)``."""
+    tot, T, basis, prow, y, units, where, red, F, nF, inF = ws
+    st, val, _ = _cg_lp(np.bool_(True), XT, YT, d, theta, tot, T, basis, prow, y, units, where,
+                        red, F, nF, inF, maxit)
+    return st, val
+
+
+@inline_kernel
+def _benevolent_secondary(XT, YT, d, theta, ws, maxit):
+    """(status, objective) of unit d's benevolent secondary LP
+    (:func:`_secondary_benevolent`), ``ws`` its workspace
+    ``(A, b, c, rowtype, buf, basis, prow, xsol, y)``."""
+    A, b, c, rowtype, buf, basis, prow, xsol, y = ws
+    return _secondary_benevolent(XT, YT, d, theta, A, b, c, rowtype, buf, basis, prow, xsol, y,
+                                 maxit)
+
+
+@inline_kernel
+def _secondary_pass(lp, ws, k, XT, YT, maxit, want_matrix, theta, colsum, E, secobj, status, y,
+                    u, v, num, den, Erow):
+    """The secondary LPs and appraisals of batch element k, unit by unit, given its
+    efficiencies ``theta[k]`` and ``status[k]``: ``lp(XT, YT, d, theta, ws, maxit)`` is
+    :func:`_cg_secondary` or :func:`_benevolent_secondary` (numba compiles this once per
+    ``lp``); an unbounded LP is retried with theta shrunk by :data:`_THETA_SHRINK`."""
+    for d in range(theta.shape[1]):
+        Erow = E[k, d] if want_matrix else Erow
+        th = theta[k, d]
+        if status[k, d] != OPTIMAL:
+            _fail_row(colsum[k], Erow, want_matrix)
+            continue
+        st2 = UNBOUNDED
+        val = np.nan
+        for shrink in _THETA_SHRINK:
+            st2, val = lp(XT, YT, d, th * (1.0 - shrink), ws, maxit)
+            if st2 != UNBOUNDED:
+                break
+        _score_secondary(st2, val, XT, YT, d, th, y, u, v, num, den, colsum[k], Erow,
+                         want_matrix, secobj[k], status[k])
+
+
 @kernel
 def _cross_batch(start, stop, X, Y, mode, want_matrix, maxit, theta, colsum, E, secobj, status):
     """CRS cross-efficiency of batch elements ``start <= k < stop``, secondary goal
@@ -801,21 +844,9 @@ def _cross_batch(start, stop, X, Y, mode, want_matrix, maxit, theta, colsum, E, 
                     _appraise(XT, YT, d, th, y, u, v, num, den, colsum[k], Erow, want_matrix)
         if mode == MODE_NONE:
             continue
-        for d in range(n):
-            Erow = E[k, d] if want_matrix else Erow
-            th = theta[k, d]
-            if status[k, d] != OPTIMAL:
-                _fail_row(colsum[k], Erow, want_matrix)
-                continue
-            st2 = UNBOUNDED
-            val = np.nan
-            for shrink in _THETA_SHRINK:
-                st2, val, _ = _cg_lp(np.bool_(True), XT, YT, d, th * (1.0 - shrink), tot, T, basis,
-                                     prow, y, units, where, red, F, nF, inF, maxit)
-                if st2 != UNBOUNDED:
-                    break
-            _score_secondary(st2, val, XT, YT, d, th, y, u, v, num, den, colsum[k], Erow,
-                             want_matrix, secobj[k], status[k])
+        _secondary_pass(_cg_secondary, (tot, T, basis, prow, y, units, where, red, F, nF, inF),
+                        k, XT, YT, maxit, want_matrix, theta, colsum, E, secobj, status, y, u, v,
+                        num, den, Erow)
 
 
 @kernel
@@ -833,18 +864,6 @@ def _benevolent_batch(start, stop, X, Y, want_matrix, maxit, theta, colsum, E, s
         for j in range(n):
             colsum[k, j] = 0.0
             secobj[k, j] = np.nan
-        for d in range(n):
-            Erow = E[k, d] if want_matrix else Erow
-            th = theta[k, d]
-            if status[k, d] != OPTIMAL:
-                _fail_row(colsum[k], Erow, want_matrix)
-                continue
-            st2 = UNBOUNDED
-            val = np.nan
-            for shrink in _THETA_SHRINK:
-                st2, val = _secondary_benevolent(XT, YT, d, th * (1.0 - shrink), A, b, c, rowtype,
-                                                 buf, basis, prow, xsol, y, maxit)
-                if st2 != UNBOUNDED:
-                    break
-            _score_secondary(st2, val, XT, YT, d, th, y, u, v, num, den, colsum[k], Erow,
-                             want_matrix, secobj[k], status[k])
+        _secondary_pass(_benevolent_secondary, (A, b, c, rowtype, buf, basis, prow, xsol, y),
+                        k, XT, YT, maxit, want_matrix, theta, colsum, E, secobj, status, y, u, v,
+                        num, den, Erow)
