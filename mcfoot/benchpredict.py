@@ -25,6 +25,7 @@ from . import provenance, rng
 from .benchfit import SHIPPED, _gather, fit_priors, load_fit, prior_fit
 from .benchmodel import DATA, load_measurements, read_configs
 from .errors import InputError
+from .variables import BENCH
 
 __all__ = ["LAB_ASSUMED", "SHIPPED", "bench", "lab_configs", "lab_evidence_prediction",
            "lab_streams", "load_fit", "predict", "prior_fit", "stream_names"]
@@ -131,8 +132,6 @@ def bench(configs, *, scenario: str | Path = "bench", draws: int = 4000,
     ss = rng.normalize_seed(seed)
     fit = load_fit(scenario)
     out, sampled = predict(fit, df, draws, ss)
-    from .variables import BENCH
-
     ds = xr.Dataset(coords={"config": np.arange(len(df)), "draw": np.arange(draws)})
     for col in ("model_id", "gpu_model", "weight_precision", "task", "num_gpus",
                 "max_num_seqs"):
