@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
-from . import benchpredict, catalogue as cat, distributions as dists, rng, serving, variables as V
+from . import benchpredict, catalogue as cat, distributions as dists, rng, variables as V
 from .errors import InputError
 from .estimate import estimate_warnings, request_catalogue
 from .evidence import Evidence, load_evidence
