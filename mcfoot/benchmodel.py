@@ -28,9 +28,10 @@ from ._validate import did_you_mean
 from .catalogue import file_hash
 from .errors import InputError
 
-__all__ = ["ARCHITECTURES", "MEASURED", "OPTIONAL", "REQUIRED", "TASKS", "bench_physics",
-           "columns", "config_arrays", "gpu_specs", "kv_prior", "load_measurements",
-           "model_configs", "precisions", "read_configs", "state_prior"]
+__all__ = ["ARCHITECTURES", "MEASURED", "OPTIONAL", "REQUIRED", "TASKS", "attention_intensity",
+           "bench_physics", "columns", "config_arrays", "gpu_specs", "intensity_prior",
+           "kv_prior", "load_measurements", "model_configs", "precisions", "read_configs",
+           "replicas", "state_prior"]
 
 DATA = "mlenergy-v3-llm.csv"
 REQUIRED = ("model_id", "architecture", "total_params_billions", "activated_params_billions",
@@ -101,6 +102,11 @@ def _column_problems(df: pd.DataFrame) -> list[str]:
         x = num[col]
         for i in x.index[(x > 0) & (x != np.round(x))]:
             problems.append(_problem(i, col, f"{x[i]!r} must be an integer >= 1"))
+    if "data_parallel" in num:
+        dp = num["data_parallel"]
+        for i in dp.index[(dp > num["num_gpus"]) | ((dp > 0) & (dp != np.round(dp)))]:
+            problems.append(_problem(i, "data_parallel", f"{df['data_parallel'][i]!r} must be "
+                                     "an integer from 1 to num_gpus (replicas share the GPUs)"))
     over = num["activated_params_billions"] > num["total_params_billions"]
     for i in over.index[over]:
         problems.append(_problem(i, "activated_params_billions", "active parameters exceed "
@@ -189,6 +195,36 @@ def state_prior(total_params, kind, exclude=(), *, sd_factor: float
     return np.where(is_hybrid, per_b + np.log(total), -np.inf), np.where(is_hybrid, sd, 0.0)
 
 
+def attention_intensity(t: pd.DataFrame | None = None) -> pd.Series:
+    """Attention FLOPs per byte of KV cache read in decode (FLOP/byte, derived), per model of
+    the config table ``t`` (default :func:`model_configs`), 2 FLOP per multiply-add
+    (:data:`mcfoot.footprint.FLOP_PER_PARAM_TOKEN`'s count), per layer and context token:
+
+    * GQA: scores q.k and the weighted sum of values, 2 heads head_dim FLOP each (4 heads
+      head_dim), over a cached (K, V) of 2 kv_heads head_dim 16-bit values (4 kv_heads
+      head_dim bytes): heads / kv_heads (the GQA group).
+    * MLA, decoded on its latent (the absorbed form, DeepSeek-V2, arXiv 2405.04434,
+      s. 2.1.2-2.1.3): scores over rank + rope dims and values over rank
+      (``kv_lora_rank``, ``qk_rope_head_dim``), 2 heads (2 rank + rope) FLOP, over a cached
+      latent of 2 (rank + rope) bytes: heads (2 rank + rope) / (rank + rope).
+    """
+    t = model_configs() if t is None else t
+    heads = t.num_attention_heads.astype(float)
+    gqa = heads / t.num_key_value_heads.astype(float)
+    r, rope = t.kv_lora_rank.astype(float), t.qk_rope_head_dim.astype(float)
+    mla = heads * (2 * r + rope) / (r + rope)
+    return gqa.where(t.attention_kind != "mla", mla)
+
+
+def intensity_prior(n: int, exclude=(), *, sd_factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, sd) of log attention intensity (:func:`attention_intensity`) for ``n`` models
+    not in the config table: the table's rows (less ``exclude``), their log mean and sd, the
+    sd widened by ``sd_factor`` (as :func:`kv_prior`)."""
+    t = model_configs().drop(index=[m for m in exclude if m in model_configs().index])
+    x = np.log(attention_intensity(t).to_numpy(float))
+    return np.full(n, x.mean()), np.full(n, x.std(ddof=1) * sd_factor)
+
+
 def _kinds(model_ids) -> np.ndarray:
     """Architecture kind of table models, from the bench data (the table's own column names
     the HF class)."""
@@ -202,11 +238,16 @@ def config_arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
     tiers = prec["compute_tier"].to_numpy()
     peak = np.array([spec[PEAK_COLUMN[t]].iloc[i] for i, t in enumerate(tiers)], float)
     known = df.model_id.isin(model_configs().index).to_numpy()
-    kv = np.full(len(df), np.nan)
-    kv[known] = model_configs().loc[df.model_id[known], "kv_bytes_per_token_bf16"] / fp.KILO
-    state = np.full(len(df), np.nan)
-    state[known] = model_configs().loc[df.model_id[known], "mamba_state_bytes_per_seq_bf16"
-                                       ].fillna(0.0) / fp.KILO
+    t = model_configs().loc[df.model_id[known]]
+    windowed = (t.num_sliding_layers.fillna(0.0) / t.num_attention_layers).to_numpy(float)
+    total_kv = t.kv_bytes_per_token_bf16.to_numpy(float) / fp.KILO
+    kv, kv_window, state, intensity = (np.full(len(df), np.nan) for _ in range(4))
+    window = np.zeros(len(df))  # tokens a windowed layer holds (0: none, or not in the table)
+    kv[known] = total_kv * (1.0 - windowed)  # full-attention layers (every layer: same KV)
+    kv_window[known] = total_kv * windowed
+    window[known] = t.sliding_window.fillna(0.0)
+    state[known] = t.mamba_state_bytes_per_seq_bf16.fillna(0.0) / fp.KILO
+    intensity[known] = attention_intensity(t)
     return {
         "active": df.activated_params_billions.to_numpy(float),
         "ratio": (df.total_params_billions / df.activated_params_billions).to_numpy(float),
@@ -217,9 +258,25 @@ def config_arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
         "peak16": spec["bf16_dense_tflops"].to_numpy(float),
         "gpus": df.num_gpus.to_numpy(float), "cap": df.max_num_seqs.to_numpy(float),
         "out": df.avg_output_len.to_numpy(float), "kv_known": kv, "state_known": state,
+        "kv_window_known": kv_window, "window": window, "intensity_known": intensity,
+        "replicas": replicas(df),
         "gpu": df.gpu_model.to_numpy(str), "precision": df.weight_precision.to_numpy(str),
         "task": df.task.to_numpy(str),
     }
+
+
+def replicas(df: pd.DataFrame) -> np.ndarray:
+    """Data-parallel replicas of each configuration (1): ``data_parallel`` where given, else
+    the GPUs beyond tensor x expert parallelism (``num_gpus / (tensor_parallel x
+    expert_parallel)``) where those are given, else 1 (one instance over all its GPUs)."""
+    r = np.ones(len(df))
+    if {"tensor_parallel", "expert_parallel"} <= set(df.columns):
+        split = (df.num_gpus / (df.tensor_parallel * df.expert_parallel)).to_numpy(float)
+        r = np.where(np.isfinite(split) & (split > 1.0), split, r)
+    if "data_parallel" in df.columns:
+        dp = df.data_parallel.to_numpy(float)
+        r = np.where(np.isnan(dp), r, dp)
+    return r
 
 
 def columns(c: dict) -> dict:
@@ -228,14 +285,19 @@ def columns(c: dict) -> dict:
     return {k: a[:, None] if a.dtype.kind == "f" else a for k, a in c.items()}
 
 
-def bench_physics(c: dict, theta: dict, kv_kb, input_tokens, state_kb) -> dict[str, np.ndarray]:
+def bench_physics(c: dict, theta: dict, kv_kb, input_tokens, state_kb, *, kv_window_kb,
+                  intensity) -> dict[str, np.ndarray]:
     """Energy per output token (J), mean power (W) and running batch of configurations
     ``c`` (:func:`config_arrays`, arrays over configurations, broadcast against the
     parameter arrays of ``theta``: per-GPU ``bandwidth_efficiency``, ``compute_efficiency``,
     ``power_fraction_memory_bound``, ``power_fraction_compute_bound`` and the precision's
     ``precision_compute_factor``, already gathered per configuration). ``kv_kb``: KV-cache
-    kB per context token; ``input_tokens``: mean input tokens per request; ``state_kb``:
-    recurrent state kB per sequence (hybrids; 0 otherwise)."""
+    kB per context token of the full-attention layers; ``kv_window_kb``: that of the
+    sliding-window layers (at most ``c["window"]`` tokens; 0 for a model not in the table);
+    ``intensity``: attention FLOP per KV byte (:func:`attention_intensity`);
+    ``input_tokens``: mean input tokens per request; ``state_kb``: recurrent state kB per
+    sequence (hybrids; 0 otherwise). ``c["replicas"]``: data-parallel replicas
+    (:func:`replicas`)."""
     p = fp.serving_parameters(
         active_params=c["active"], moe_total_ratio=c["ratio"], bytes_per_param=c["bytes"],
         kv_cache_kb=kv_kb, spec_tokens=1.0, tdp_w=c["tdp"], memory_gb=c["memory"],
@@ -246,7 +308,9 @@ def bench_physics(c: dict, theta: dict, kv_kb, input_tokens, state_kb) -> dict[s
         power_high=theta["power_fraction_compute_bound"], host_power_w=0.0,
         memory_utilization=theta["memory_utilization"], weight_memory_share=1.0,
         max_batch=c["cap"], idle_fraction=0.0, accelerators=c["gpus"],
-        compute_speedup=c["speedup"], state_kb_per_seq=state_kb)
+        compute_speedup=c["speedup"], state_kb_per_seq=state_kb,
+        attention_flop_per_kv_byte=intensity, window_kv_kb=kv_window_kb,
+        window_tokens=c["window"], replicas=c["replicas"])
     batch = fp.batch_cap(input_tokens, c["out"], p)
     energy, seconds = fp.bench_energy_per_token_j(batch, input_tokens, c["out"], p)
     return {"energy_per_token_j": energy, "avg_power_w": energy / seconds, "batch": batch}

@@ -38,7 +38,7 @@ def stream_names(df, withhold=(), rows=None, fit_models=()) -> list[str]:
     unknown = ~df.model_id.isin(bn.model_configs().index) | df.model_id.isin(withhold)
     names = ["bench/posterior"]
     names += [f"bench/{q}/{m}" for m in dict.fromkeys(df.model_id[unknown]) for q in
-              ("kv", "state")]
+              ARCH_STREAMS]
     names += [f"bench/model_effect/{m}" for m in dict.fromkeys(df.model_id)
               if m not in fit_models]
     names += [f"bench/{q}/{r}" for r in dict.fromkeys(rows) for q in
@@ -69,12 +69,13 @@ def predict(fit_ds: xr.Dataset, df, draws: int, ss, withhold=(), normals=None,
     c = bn.config_arrays(df)
     nu = float(fit_ds.attrs["nu"])
     th = _gather(v, c, {"memory_utilization": float(fit_ds.attrs["memory_utilization"])})
-    kv, state, unknown = _architecture(df, c, draws, withhold, z_of)
+    arch, unknown = _architecture(df, c, draws, withhold, z_of)
     tin = np.stack([v[f"input_tokens/{t}"] for t in c["task"]])
     if "input_tokens" in df.columns:
         given = df.input_tokens.notna().to_numpy()
         tin[given] = df.input_tokens.to_numpy(float)[given, None]
-    ph = bn.bench_physics(bn.columns(c), th, kv, tin, state)
+    ph = bn.bench_physics(bn.columns(c), th, arch["kv"], tin, arch["state"],
+                          kv_window_kb=arch["kv_window"], intensity=arch["intensity"])
     models = list(map(str, fit_ds.model.values))
     in_fit = df.model_id.isin(models).to_numpy()
     effect = np.stack([flat["model_effect"][:, models.index(m)] if m in models else
@@ -97,20 +98,33 @@ def _t(z, nu):
     return special.stdtrit(nu, special.ndtr(z))  # scipy.stats.t.ppf's own kernel
 
 
+#: Per-model architecture streams of a model not in the config table (or withheld).
+ARCH_STREAMS = ("kv", "state", "intensity")
+
+
 def _architecture(df, c, draws, withhold, z_of):
-    """KV kB per context token and state kB per sequence per (config, draw): the table's
-    values, or draws of the size priors for models not in it (or withheld)."""
-    kv = np.broadcast_to(c["kv_known"][:, None], (len(df), draws)).copy()
-    state = np.broadcast_to(c["state_known"][:, None], (len(df), draws)).copy()
+    """Architecture per (config, draw): KV kB per context token (full-attention layers) and
+    of the windowed layers, attention FLOP per KV byte, state kB per sequence. The table's
+    values, or for models not in it (or withheld) draws of the size priors (streams
+    ``bench/kv|state|intensity/ID``; every layer counted as full attention)."""
+    keys = {"kv": "kv_known", "state": "state_known", "intensity": "intensity_known",
+            "kv_window": "kv_window_known"}
+    arch = {k: np.broadcast_to(c[col][:, None], (len(df), draws)).copy()
+            for k, col in keys.items()}
     unknown = np.isnan(c["kv_known"]) | df.model_id.isin(withhold).to_numpy()
     if unknown.any():
+        sd_factor = fit_priors().fixed("unknown_architecture", "kv_sd_factor")
         args = (df.total_params_billions[unknown], df.architecture[unknown], tuple(withhold))
-        for arr, prior, name in ((kv, bn.kv_prior, "kv"), (state, bn.state_prior, "state")):
-            mu, sd = prior(*args, sd_factor=fit_priors().fixed("unknown_architecture",
-                                                                 "kv_sd_factor"))
+        priors = {"kv": bn.kv_prior(*args, sd_factor=sd_factor),
+                  "state": bn.state_prior(*args, sd_factor=sd_factor),
+                  "intensity": bn.intensity_prior(int(unknown.sum()), tuple(withhold),
+                                                  sd_factor=sd_factor)}
+        for name in ARCH_STREAMS:
+            mu, sd = priors[name]
             z = np.stack([z_of(f"bench/{name}/{m}") for m in df.model_id[unknown]])
-            arr[unknown] = np.exp(mu[:, None] + sd[:, None] * z)
-    return kv, state, unknown
+            arch[name][unknown] = np.exp(mu[:, None] + sd[:, None] * z)
+        arch["kv_window"][unknown] = 0.0
+    return arch, unknown
 
 
 def bench(configs, *, scenario: str | Path = "bench", draws: int = 4000,

@@ -42,8 +42,8 @@ import numpy as np
 
 __all__ = ["attributed_power_kw", "carbon_g", "empirical_ppf", "facility_energy_wh",
            "footprint_reference", "it_energy_wh", "it_from_facility_wh", "normal_cdf",
-           "physical_shares", "query_hours", "SECONDS_PER_HOUR", "water_site_ml",
-           "water_source_ml", "WH_PER_KWH"]
+           "per_sequence_s", "physical_shares", "query_hours", "SECONDS_PER_HOUR",
+           "water_site_ml", "water_source_ml", "weight_stream_s", "WH_PER_KWH"]
 
 #: Seconds per hour and Wh per kWh: unit conversions, not assumptions.
 SECONDS_PER_HOUR = 3600.0
@@ -208,6 +208,14 @@ def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row
 #   idle              (accelerator + host) * idle_fraction
 #   embodied g        instance-time / 3600 * n * embodied g per accelerator-hour
 #
+# Bench extensions (outside SERVE_KEYS: the catalogue's models have none of them):
+#   attention FLOPs   b += a * kv * 1e3 * ctx / F   (a: attention FLOP per KV-cache byte read)
+#   windowed layers   b += (kv_w * 1e3 / BW + a * kv_w * 1e3 / F) * min(ctx, window)
+#   replicas r        weight stream r * W_t / BW * (1 - (1 - 1/R)^(B / r)): r data-parallel
+#                     ranks each run their own forward pass on B / r sequences and stream the
+#                     weights (dense) or the experts their sequences touch (MoE), so the
+#                     batch splits over replicas; per-sequence work is unchanged
+#
 # The weight stream (t_w) runs at the memory-bound power fraction f_lo, the per-sequence
 # work (compute and KV reads, b) at f_hi, so the instance's power rises with batch from
 # about f_lo (batch 1) towards f_hi (large batch) and the energy per output token,
@@ -257,7 +265,8 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
                        host_power_w, memory_utilization, weight_memory_share, max_batch,
                        idle_fraction, parallelism=1.0, accelerators=None,
                        embodied_g_per_accelerator_h=0.0, compute_speedup=None,
-                       state_kb_per_seq=0.0):
+                       state_kb_per_seq=0.0, attention_flop_per_kv_byte=0.0,
+                       window_kv_kb=0.0, window_tokens=0.0, replicas=1.0):
     """Per-instance serving parameters from model and hardware inputs (arrays broadcast).
 
     ``active_params`` in billions, ``moe_total_ratio`` total / active (>= 1),
@@ -273,8 +282,16 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
     ``PEAK_FLOPS_BYTES / bytes_per_param`` (8-bit at twice 16-bit). ``state_kb_per_seq``:
     recurrent (Mamba) state per sequence (kB), read and written every decode step at the
     instance's bandwidth (``seq_state_s``, outside :data:`SERVE_KEYS`: the catalogue's models
-    have none). Returns a dict with :data:`SERVE_KEYS`
-    (s, s per context token, tokens, W, ...) and ``accelerators``.
+    have none). Bench extensions, also outside :data:`SERVE_KEYS` (defaults: none of them):
+    ``attention_flop_per_kv_byte`` (FLOP of the attention scores and weighted sum per byte
+    of KV cache read, :func:`mcfoot.benchmodel.attention_intensity`), run at the instance's
+    compute;
+    ``window_kv_kb`` (kB per token of the sliding-window layers, which hold and read at most
+    ``window_tokens`` tokens; ``kv_cache_kb`` is then the full-attention layers' share);
+    ``replicas`` (data-parallel ranks, each running its own forward pass on its share of the
+    batch, :func:`weight_stream_s`; a dense model stores its weights once per replica, an
+    MoE's experts are sharded over the ranks and stored once). Returns a dict with
+    :data:`SERVE_KEYS` (s, s per context token, tokens, W, ...) and ``accelerators``.
     """
     ratio = np.asarray(moe_total_ratio, dtype=float)
     w_total = np.asarray(active_params) * ratio * GIGA * bytes_per_param
@@ -288,6 +305,10 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
     flop_token = FLOP_PER_PARAM_TOKEN * np.asarray(active_params) * GIGA
     moe = ratio > 1.0
     unused = np.log(np.where(moe, 1.0 - 1.0 / np.where(moe, ratio, 2.0), 1.0))
+    stored = w_total * np.where(moe, 1.0, replicas)  # dense replicas each hold the weights
+    kv_bytes = np.asarray(kv_cache_kb) * KILO
+    window_bytes = np.asarray(window_kv_kb) * KILO
+    intensity = np.asarray(attention_flop_per_kv_byte)
     out = {
         "weight_read_s": w_total / bw,
         "log_unused_share": np.where(moe, unused, -np.inf),
@@ -295,8 +316,12 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
         "seq_kv_s_per_token": np.asarray(kv_cache_kb) * KILO / bw,
         "seq_state_s": STATE_ACCESSES * np.asarray(state_kb_per_seq) * KILO / bw,
         "prefill_s_per_token": flop_token / flops,
-        "kv_capacity_tokens": (n * np.asarray(memory_gb) * GIGA * memory_utilization - w_total)
-        / (np.asarray(kv_cache_kb) * KILO),
+        "kv_capacity_tokens": (n * np.asarray(memory_gb) * GIGA * memory_utilization - stored)
+        / kv_bytes,
+        "seq_attn_s_per_token": intensity * kv_bytes / flops,
+        "seq_window_s_per_token": window_bytes / bw + intensity * window_bytes / flops,
+        "window_tokens": window_tokens, "window_kv_share": window_bytes / kv_bytes,
+        "replicas": replicas,
         "power_low_w": n * tdp_w * power_low,
         "power_high_w": n * tdp_w * power_high,
         "host_power_w": n * host_power_w,
@@ -323,18 +348,42 @@ def decode_step_s(batch, weight_read_s, log_unused_share, per_seq_s):
     return weight_read_s * (1.0 - _exp(batch * log_unused_share)) + batch * per_seq_s
 
 
+def weight_stream_s(batch, p):
+    """Weight-stream time of one decode step of the instance at ``batch`` (s): each of the
+    ``replicas`` data-parallel ranks streams the weights its ``batch / replicas`` sequences
+    need (all of a dense model's, the experts they touch of an MoE's) at the instance's
+    bandwidth, so r ranks cost r times one rank at B / r. One replica: the weight term of
+    :func:`decode_step_s`."""
+    r = p["replicas"]
+    return r * p["weight_read_s"] * (1.0 - _exp(batch / r * p["log_unused_share"]))
+
+
+def per_sequence_s(context_tokens, p):
+    """Per-sequence work of one decode step at a mean context (s): the linear layers'
+    FLOPs, the KV-cache reads and attention FLOPs of the full-attention layers over the
+    context, those of the windowed layers over at most ``window_tokens``, and the recurrent
+    state."""
+    ctx = np.asarray(context_tokens, dtype=float)
+    windowed = np.minimum(ctx, p["window_tokens"])
+    return (p["seq_compute_s"] + (p["seq_kv_s_per_token"] + p["seq_attn_s_per_token"]) * ctx
+            + p["seq_window_s_per_token"] * windowed + p["seq_state_s"])
+
+
 def decode_energy_per_token_j(batch, context_tokens, p):
     """Accelerator energy per output token at ``batch`` and mean context (J/token), from the
     parameters ``p`` of :func:`serving_parameters` (a lab configuration: no speed needed)."""
-    b = p["seq_compute_s"] + p["seq_kv_s_per_token"] * context_tokens + p["seq_state_s"]
-    w = p["weight_read_s"] * (1.0 - _exp(batch * p["log_unused_share"]))
-    return (p["power_low_w"] * w / batch + p["power_high_w"] * b) / p["spec_tokens"]
+    b = per_sequence_s(context_tokens, p)
+    return (p["power_low_w"] * weight_stream_s(batch, p) / batch + p["power_high_w"] * b) \
+        / p["spec_tokens"]
 
 
 def batch_cap(input_tokens, output_tokens, p):
     """The largest running batch (requests): the scheduler's cap ``max_batch`` or as many
-    full contexts (inputs + outputs) as the KV cache holds, at least 1."""
-    cap = p["kv_capacity_tokens"] / (input_tokens + output_tokens)
+    full contexts (inputs + outputs; a windowed layer holds at most ``window_tokens``) as
+    the KV cache holds, at least 1."""
+    full = input_tokens + output_tokens
+    cap = p["kv_capacity_tokens"] / (full + p["window_kv_share"] *
+                                     np.minimum(full, p["window_tokens"]))
     cap = np.where(cap > p["max_batch"], p["max_batch"], cap)
     return np.where(cap < 1.0, 1.0, cap)
 
@@ -343,14 +392,15 @@ def bench_energy_per_token_j(batch, input_tokens, output_tokens, p):
     """Accelerator energy (J) and instance time (s) per output token of a bench that keeps
     ``batch`` requests running and divides all GPU energy by output tokens: decode at the
     mean context (inputs + half the outputs, :func:`decode_energy_per_token_j`) plus the
-    prefill of ``input_tokens`` per request spread over its ``output_tokens``."""
+    prefill of ``input_tokens`` per request spread over its ``output_tokens`` (the linear
+    layers' FLOPs per input token, and the full-attention layers' attention FLOPs over the
+    causal mean of half the input before it)."""
     t_in = np.asarray(input_tokens, dtype=float)
     per_out = t_in / np.asarray(output_tokens, dtype=float)
     ctx = t_in + 0.5 * np.asarray(output_tokens, dtype=float)
-    prefill_s = per_out * p["prefill_s_per_token"]
+    prefill_s = per_out * (p["prefill_s_per_token"] + p["seq_attn_s_per_token"] * 0.5 * t_in)
     energy = decode_energy_per_token_j(batch, ctx, p) + prefill_s * p["power_high_w"]
-    b = p["seq_compute_s"] + p["seq_kv_s_per_token"] * ctx + p["seq_state_s"]
-    step = decode_step_s(batch, p["weight_read_s"], p["log_unused_share"], b)
+    step = weight_stream_s(batch, p) + batch * per_sequence_s(ctx, p)
     return energy, (step / batch) / p["spec_tokens"] + prefill_s
 
 
