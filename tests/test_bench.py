@@ -39,6 +39,7 @@ def test_shipped_data_loads_whole(data):
     ("total_params_billions", 0, "must be > 0"), ("activated_params_billions", -1, "> 0"),
     ("max_num_seqs", 0, "integer >= 1"), ("num_gpus", 1.5, "integer >= 1"),
     ("activated_params_billions", 1e4, "exceed total_params_billions"),
+    ("data_parallel", 16, "integer from 1 to num_gpus"),
 ])
 def test_bad_input_names_row_and_column(configs, column, value, words):
     bad = configs.copy()
