@@ -171,7 +171,6 @@ class Problem:
         tin = np.stack([v[f"input_tokens/{t}"] for t in bn.TASKS])[self.task_index]
         ph = bn.bench_physics(bn.columns(self.c), th, self.kv[:, None], tin,
                               self.c["state_known"][:, None],
-                              kv_window_kb=self.c["kv_window_known"][:, None],
                               intensity=self.c["intensity_known"][:, None])
         n_fixed = len(lay.names) - len(lay.models)
         effects = z[:, n_fixed:].T  # (M, K)

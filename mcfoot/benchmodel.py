@@ -239,13 +239,8 @@ def config_arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
     peak = np.array([spec[PEAK_COLUMN[t]].iloc[i] for i, t in enumerate(tiers)], float)
     known = df.model_id.isin(model_configs().index).to_numpy()
     t = model_configs().loc[df.model_id[known]]
-    windowed = (t.num_sliding_layers.fillna(0.0) / t.num_attention_layers).to_numpy(float)
-    total_kv = t.kv_bytes_per_token_bf16.to_numpy(float) / fp.KILO
-    kv, kv_window, state, intensity = (np.full(len(df), np.nan) for _ in range(4))
-    window = np.zeros(len(df))  # tokens a windowed layer holds (0: none, or not in the table)
-    kv[known] = total_kv * (1.0 - windowed)  # full-attention layers (every layer: same KV)
-    kv_window[known] = total_kv * windowed
-    window[known] = t.sliding_window.fillna(0.0)
+    kv, state, intensity = (np.full(len(df), np.nan) for _ in range(3))
+    kv[known] = t.kv_bytes_per_token_bf16 / fp.KILO
     state[known] = t.mamba_state_bytes_per_seq_bf16.fillna(0.0) / fp.KILO
     intensity[known] = attention_intensity(t)
     return {
@@ -258,7 +253,7 @@ def config_arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
         "peak16": spec["bf16_dense_tflops"].to_numpy(float),
         "gpus": df.num_gpus.to_numpy(float), "cap": df.max_num_seqs.to_numpy(float),
         "out": df.avg_output_len.to_numpy(float), "kv_known": kv, "state_known": state,
-        "kv_window_known": kv_window, "window": window, "intensity_known": intensity,
+        "intensity_known": intensity,
         "replicas": replicas(df),
         "gpu": df.gpu_model.to_numpy(str), "precision": df.weight_precision.to_numpy(str),
         "task": df.task.to_numpy(str),
@@ -285,16 +280,16 @@ def columns(c: dict) -> dict:
     return {k: a[:, None] if a.dtype.kind == "f" else a for k, a in c.items()}
 
 
-def bench_physics(c: dict, theta: dict, kv_kb, input_tokens, state_kb, *, kv_window_kb,
+def bench_physics(c: dict, theta: dict, kv_kb, input_tokens, state_kb, *,
                   intensity) -> dict[str, np.ndarray]:
     """Energy per output token (J), mean power (W) and running batch of configurations
     ``c`` (:func:`config_arrays`, arrays over configurations, broadcast against the
     parameter arrays of ``theta``: per-GPU ``bandwidth_efficiency``, ``compute_efficiency``,
     ``power_fraction_memory_bound``, ``power_fraction_compute_bound`` and the precision's
     ``precision_compute_factor``, already gathered per configuration). ``kv_kb``: KV-cache
-    kB per context token of the full-attention layers; ``kv_window_kb``: that of the
-    sliding-window layers (at most ``c["window"]`` tokens; 0 for a model not in the table);
-    ``intensity``: attention FLOP per KV byte (:func:`attention_intensity`);
+    kB per context token (sliding-window layers counted at full size: the bench fits worse
+    with their reads capped at the window, see README); ``intensity``: attention FLOP per
+    KV byte (:func:`attention_intensity`);
     ``input_tokens``: mean input tokens per request; ``state_kb``: recurrent state kB per
     sequence (hybrids; 0 otherwise). ``c["replicas"]``: data-parallel replicas
     (:func:`replicas`)."""
@@ -309,8 +304,7 @@ def bench_physics(c: dict, theta: dict, kv_kb, input_tokens, state_kb, *, kv_win
         memory_utilization=theta["memory_utilization"], weight_memory_share=1.0,
         max_batch=c["cap"], idle_fraction=0.0, accelerators=c["gpus"],
         compute_speedup=c["speedup"], state_kb_per_seq=state_kb,
-        attention_flop_per_kv_byte=intensity, window_kv_kb=kv_window_kb,
-        window_tokens=c["window"], replicas=c["replicas"])
+        attention_flop_per_kv_byte=intensity, replicas=c["replicas"])
     batch = fp.batch_cap(input_tokens, c["out"], p)
     energy, seconds = fp.bench_energy_per_token_j(batch, input_tokens, c["out"], p)
     return {"energy_per_token_j": energy, "avg_power_w": energy / seconds, "batch": batch}

@@ -75,7 +75,7 @@ def predict(fit_ds: xr.Dataset, df, draws: int, ss, withhold=(), normals=None,
         given = df.input_tokens.notna().to_numpy()
         tin[given] = df.input_tokens.to_numpy(float)[given, None]
     ph = bn.bench_physics(bn.columns(c), th, arch["kv"], tin, arch["state"],
-                          kv_window_kb=arch["kv_window"], intensity=arch["intensity"])
+                          intensity=arch["intensity"])
     models = list(map(str, fit_ds.model.values))
     in_fit = df.model_id.isin(models).to_numpy()
     effect = np.stack([flat["model_effect"][:, models.index(m)] if m in models else
@@ -103,12 +103,10 @@ ARCH_STREAMS = ("kv", "state", "intensity")
 
 
 def _architecture(df, c, draws, withhold, z_of):
-    """Architecture per (config, draw): KV kB per context token (full-attention layers) and
-    of the windowed layers, attention FLOP per KV byte, state kB per sequence. The table's
-    values, or for models not in it (or withheld) draws of the size priors (streams
-    ``bench/kv|state|intensity/ID``; every layer counted as full attention)."""
-    keys = {"kv": "kv_known", "state": "state_known", "intensity": "intensity_known",
-            "kv_window": "kv_window_known"}
+    """Architecture per (config, draw): KV kB per context token, attention FLOP per KV byte,
+    state kB per sequence. The table's values, or for models not in it (or withheld) draws
+    of the size priors (streams ``bench/kv|state|intensity/ID``)."""
+    keys = {"kv": "kv_known", "state": "state_known", "intensity": "intensity_known"}
     arch = {k: np.broadcast_to(c[col][:, None], (len(df), draws)).copy()
             for k, col in keys.items()}
     unknown = np.isnan(c["kv_known"]) | df.model_id.isin(withhold).to_numpy()
@@ -123,7 +121,6 @@ def _architecture(df, c, draws, withhold, z_of):
             mu, sd = priors[name]
             z = np.stack([z_of(f"bench/{name}/{m}") for m in df.model_id[unknown]])
             arch[name][unknown] = np.exp(mu[:, None] + sd[:, None] * z)
-        arch["kv_window"][unknown] = 0.0
     return arch, unknown
 
 

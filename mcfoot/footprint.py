@@ -210,7 +210,6 @@ def footprint_reference(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row
 #
 # Bench extensions (outside SERVE_KEYS: the catalogue's models have none of them):
 #   attention FLOPs   b += a * kv * 1e3 * ctx / F   (a: attention FLOP per KV-cache byte read)
-#   windowed layers   b += (kv_w * 1e3 / BW + a * kv_w * 1e3 / F) * min(ctx, window)
 #   replicas r        weight stream r * W_t / BW * (1 - (1 - 1/R)^(B / r)): r data-parallel
 #                     ranks each run their own forward pass on B / r sequences and stream the
 #                     weights (dense) or the experts their sequences touch (MoE), so the
@@ -265,8 +264,7 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
                        host_power_w, memory_utilization, weight_memory_share, max_batch,
                        idle_fraction, parallelism=1.0, accelerators=None,
                        embodied_g_per_accelerator_h=0.0, compute_speedup=None,
-                       state_kb_per_seq=0.0, attention_flop_per_kv_byte=0.0,
-                       window_kv_kb=0.0, window_tokens=0.0, replicas=1.0):
+                       state_kb_per_seq=0.0, attention_flop_per_kv_byte=0.0, replicas=1.0):
     """Per-instance serving parameters from model and hardware inputs (arrays broadcast).
 
     ``active_params`` in billions, ``moe_total_ratio`` total / active (>= 1),
@@ -286,8 +284,6 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
     ``attention_flop_per_kv_byte`` (FLOP of the attention scores and weighted sum per byte
     of KV cache read, :func:`mcfoot.benchmodel.attention_intensity`), run at the instance's
     compute;
-    ``window_kv_kb`` (kB per token of the sliding-window layers, which hold and read at most
-    ``window_tokens`` tokens; ``kv_cache_kb`` is then the full-attention layers' share);
     ``replicas`` (data-parallel ranks, each running its own forward pass on its share of the
     batch, :func:`weight_stream_s`; a dense model stores its weights once per replica, an
     MoE's experts are sharded over the ranks and stored once). Returns a dict with
@@ -307,8 +303,6 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
     unused = np.log(np.where(moe, 1.0 - 1.0 / np.where(moe, ratio, 2.0), 1.0))
     stored = w_total * np.where(moe, 1.0, replicas)  # dense replicas each hold the weights
     kv_bytes = np.asarray(kv_cache_kb) * KILO
-    window_bytes = np.asarray(window_kv_kb) * KILO
-    intensity = np.asarray(attention_flop_per_kv_byte)
     out = {
         "weight_read_s": w_total / bw,
         "log_unused_share": np.where(moe, unused, -np.inf),
@@ -318,9 +312,7 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
         "prefill_s_per_token": flop_token / flops,
         "kv_capacity_tokens": (n * np.asarray(memory_gb) * GIGA * memory_utilization - stored)
         / kv_bytes,
-        "seq_attn_s_per_token": intensity * kv_bytes / flops,
-        "seq_window_s_per_token": window_bytes / bw + intensity * window_bytes / flops,
-        "window_tokens": window_tokens, "window_kv_share": window_bytes / kv_bytes,
+        "seq_attn_s_per_token": np.asarray(attention_flop_per_kv_byte) * kv_bytes / flops,
         "replicas": replicas,
         "power_low_w": n * tdp_w * power_low,
         "power_high_w": n * tdp_w * power_high,
@@ -360,13 +352,11 @@ def weight_stream_s(batch, p):
 
 def per_sequence_s(context_tokens, p):
     """Per-sequence work of one decode step at a mean context (s): the linear layers'
-    FLOPs, the KV-cache reads and attention FLOPs of the full-attention layers over the
-    context, those of the windowed layers over at most ``window_tokens``, and the recurrent
+    FLOPs, the KV-cache reads and attention FLOPs over the context, and the recurrent
     state."""
     ctx = np.asarray(context_tokens, dtype=float)
-    windowed = np.minimum(ctx, p["window_tokens"])
     return (p["seq_compute_s"] + (p["seq_kv_s_per_token"] + p["seq_attn_s_per_token"]) * ctx
-            + p["seq_window_s_per_token"] * windowed + p["seq_state_s"])
+            + p["seq_state_s"])
 
 
 def decode_energy_per_token_j(batch, context_tokens, p):
@@ -379,11 +369,8 @@ def decode_energy_per_token_j(batch, context_tokens, p):
 
 def batch_cap(input_tokens, output_tokens, p):
     """The largest running batch (requests): the scheduler's cap ``max_batch`` or as many
-    full contexts (inputs + outputs; a windowed layer holds at most ``window_tokens``) as
-    the KV cache holds, at least 1."""
-    full = input_tokens + output_tokens
-    cap = p["kv_capacity_tokens"] / (full + p["window_kv_share"] *
-                                     np.minimum(full, p["window_tokens"]))
+    full contexts (inputs + outputs) as the KV cache holds, at least 1."""
+    cap = p["kv_capacity_tokens"] / (input_tokens + output_tokens)
     cap = np.where(cap > p["max_batch"], p["max_batch"], cap)
     return np.where(cap < 1.0, 1.0, cap)
 

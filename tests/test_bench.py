@@ -116,7 +116,6 @@ def _simulated(data, truth_z, lay, seed):
     tin = np.stack([v[f"input_tokens/{t}"] for t in bn.TASKS])[prob.task_index]
     ph = bn.bench_physics(bn.columns(prob.c), th, prob.kv[:, None], tin,
                           prob.c["state_known"][:, None],
-                          kv_window_kb=prob.c["kv_window_known"][:, None],
                           intensity=prob.c["intensity_known"][:, None])
     g = np.random.default_rng(seed)
     return data.assign(

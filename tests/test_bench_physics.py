@@ -1,5 +1,5 @@
 """The bench extensions of the serving physics (mcfoot.footprint, mcfoot.benchmodel):
-data-parallel replicas, attention FLOPs and sliding-window layers, in analytic cases."""
+data-parallel replicas and attention FLOPs, in analytic cases."""
 
 from __future__ import annotations
 
@@ -64,20 +64,14 @@ def test_moe_replicas_stream_the_experts_their_share_touches():
         active=3.0, ratio=ratio, gpus=8.0))
 
 
-def test_attention_flops_and_windowed_layers_per_sequence():
-    """Per-sequence work at context L: 2 N FLOP at F, + full layers' KV (kv B/token) read at
-    BW and a kv FLOP per token at F, + windowed layers' (kv_w) the same over min(L, W)."""
-    a, kv, kv_w, window = 4.0, 65.536, 327.68, 1024.0
-    p = params(kv=kv, attention_flop_per_kv_byte=a, window_kv_kb=kv_w, window_tokens=window)
+def test_attention_flops_per_sequence():
+    """Per-sequence work at context L: 2 N FLOP at F, + the KV cache (kv B/token) read at BW
+    and a kv FLOP per context token at F."""
+    a, kv = 4.0, 65.536
+    p = params(kv=kv, attention_flop_per_kv_byte=a)
     for ctx in (300.0, 5000.0):
-        seen = min(ctx, window)
-        expect = (2 * 8e9 / FL + kv * 1e3 * ctx * (1 / BW + a / FL)
-                  + kv_w * 1e3 * seen * (1 / BW + a / FL))
+        expect = 2 * 8e9 / FL + kv * 1e3 * ctx * (1 / BW + a / FL)
         assert fp.per_sequence_s(ctx, p) == pytest.approx(expect, rel=1e-12)
-    # the KV cache holds full contexts of the full layers and at most W tokens of the others
-    cap = fp.batch_cap(3000.0, 1000.0, p)
-    free = 80e9 * 0.9 - 16e9
-    assert cap == pytest.approx(free / (kv * 1e3 * 4000.0 + kv_w * 1e3 * window), rel=1e-12)
 
 
 def test_prefill_attention_over_the_causal_half_of_the_input():
@@ -100,15 +94,6 @@ def test_attention_intensity_of_gqa_and_mla():
     assert a["deepseek-ai/DeepSeek-V3.1"] == pytest.approx(128 * (2 * 512 + 64) / (512 + 64))
     mu, sd = bn.intensity_prior(2, sd_factor=1.5)
     assert np.all(sd > 0) and np.all(np.exp(mu) > 2) and np.all(np.exp(mu) < 242)
-
-
-def test_windowed_layers_split_from_the_table():
-    df = bn.load_measurements()
-    c = bn.config_arrays(df[df.model_id == "google/gemma-3-12b-it"].head(1))
-    # gemma-3-12b: 40 of 48 layers slide over 1024 tokens (model_configs.csv notes)
-    assert c["kv_known"][0] == pytest.approx(393.216 * 8 / 48)
-    assert c["kv_window_known"][0] == pytest.approx(393.216 * 40 / 48)
-    assert c["window"][0] == 1024.0
 
 
 def test_replicas_from_the_parallelism_columns():
