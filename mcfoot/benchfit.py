@@ -47,6 +47,8 @@ GPUS = ("H100", "B200")
 HARDWARE = ("bandwidth_efficiency", "compute_efficiency", "power_fraction_memory_bound",
             "power_fraction_compute_bound")
 LOW_PRECISIONS = ("fp8", "mxfp4")
+#: GPU types whose low-precision kernels get a factor of their own (H100 is the reference)
+LOW_PRECISION_GPUS = ("B200",)
 SCALES = ("model_scale", "residual_scale", "power_scale")
 #: Convergence thresholds (Vehtari et al. 2021, Bayesian Analysis 16:667: R-hat < 1.01 for
 #: final results, 1.05 as the looser screening value used here; ESS > 100 per quantity).
@@ -83,6 +85,7 @@ def fit_priors(path: str | None = None) -> FitPriors:
     p = Path(path) if path else bn._data_path("bench_priors.toml")
     doc = tomllib.loads(p.read_text())
     need = {**{t: GPUS for t in HARDWARE}, "precision_compute_factor": LOW_PRECISIONS,
+            "low_precision_gpu_factor": LOW_PRECISION_GPUS,
             "input_tokens": bn.TASKS, "discrepancy": ("nu", *SCALES),
             "unknown_architecture": ("kv_sd_factor",), "memory_utilization": ("all",)}
     problems = [f"[{t}] misses entries {sorted(set(keys) - set(doc.get(t, {})))}"
@@ -117,6 +120,8 @@ class Layout:
         rows = [(f"{t}/{g}", *pri.normal(t, g)) for t in HARDWARE for g in GPUS]
         rows += [(f"precision_compute_factor/{p}", *pri.normal("precision_compute_factor", p))
                  for p in LOW_PRECISIONS]
+        rows += [(f"low_precision_gpu_factor/{g}", *pri.normal("low_precision_gpu_factor", g))
+                 for g in LOW_PRECISION_GPUS]
         rows += [(f"input_tokens/{t}", *pri.normal("input_tokens", t)) for t in bn.TASKS]
         rows += [(f"discrepancy/{s}", *pri.normal("discrepancy", s)) for s in SCALES]
         names, tr, mean, sd = zip(*rows)
@@ -137,8 +142,11 @@ def _gather(values: dict, c: dict, nu_fixed: dict) -> dict:
     for q in HARDWARE:
         th[q] = np.stack([values[f"{q}/{g}"] for g in GPUS])[[idx[g] for g in c["gpu"]]]
     one = np.ones_like(values[f"{HARDWARE[0]}/{GPUS[0]}"])
-    th["precision_compute_factor"] = np.stack([values.get(f"precision_compute_factor/{p}", one)
-                                               for p in c["precision"]])
+    # a fit without a parameter (an older file, or bfloat16 and H100: the reference) has 1
+    th["precision_compute_factor"] = np.stack([
+        values.get(f"precision_compute_factor/{p}", one) *
+        (values.get(f"low_precision_gpu_factor/{g}", one) if p in LOW_PRECISIONS else one)
+        for p, g in zip(c["precision"], c["gpu"])])
     th["memory_utilization"] = nu_fixed["memory_utilization"]
     return th
 
