@@ -102,3 +102,28 @@ def test_replicas_from_the_parallelism_columns():
                          "data_parallel": [8, np.nan, 1, np.nan]})
     np.testing.assert_array_equal(bn.replicas(base), [8.0, 4.0, 1.0, 1.0])
     np.testing.assert_array_equal(bn.replicas(base[["num_gpus"]]), [1.0] * 4)
+
+
+def test_b200_low_precision_factor_and_fits_without_it():
+    """The B200 factor multiplies the precision's factor on B200's FP8/FP4 runs only; a fit
+    file without it (written before it existed) predicts as if it were 1."""
+    from mcfoot import benchpredict as bp
+    from mcfoot import rng
+
+    data = bn.load_measurements()
+    cfg = bn.read_configs(pd.concat([
+        data[(data.gpu_model == "B200") & (data.weight_precision == "fp8")].head(2),
+        data[(data.gpu_model == "H100") & (data.weight_precision == "fp8")].head(1),
+        data[(data.gpu_model == "B200") & (data.weight_precision == "bfloat16")].head(1)]))
+    fit = bp.load_fit("bench")
+    name = "low_precision_gpu_factor__B200"
+    one = fit.assign({name: fit[name] * 0 + 1.0})
+    half = fit.assign({name: fit[name] * 0 + 0.5})
+
+    def energy(f):
+        out, _ = bp.predict(f, cfg, 64, rng.normalize_seed(1))
+        return out["energy_per_token_j"]
+
+    np.testing.assert_array_equal(energy(fit.drop_vars(name)), energy(one))
+    changed = np.any(energy(half) != energy(one), axis=1)
+    np.testing.assert_array_equal(changed, [True, True, False, False])
