@@ -292,3 +292,6 @@ def test_sobol_of_log_energy_apportions_the_serving_spread():
                            "weight_memory_share", "parallelism_factor", "bytes_per_param")
     assert float(st.drop(["pue", "wue_site", "wue_source", "cif"]).max()) > 0.1
     assert float(st.loc[["wue_site", "wue_source", "cif"]].abs().max()) < 1e-12
+    # the bench fit's joint posterior is one factor, under its stream's name
+    assert "bench/posterior" in st.index and "model_effect_scale" not in st.index
+    assert str(s.input_units.sel(input="bench/posterior").values) == "(joint block)"
