@@ -348,7 +348,13 @@ class Draws(Distribution):
         if not isinstance(v, (list, tuple)) or not v:
             raise ParameterError(f"parameter 'values' must be a non-empty list of numbers, got "
                                  f"{type(v).__name__}")
-        vals = tuple(_num(f"values[{i}]", x) for i, x in enumerate(v))
+        if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in v):
+            raise ParameterError("parameter 'values' must hold numbers only")
+        vals = np.asarray(v, dtype=float)
+        if not np.isfinite(vals).all():
+            raise ParameterError(f"parameter 'values' must be finite; entry "
+                                 f"{int(np.flatnonzero(~np.isfinite(vals))[0])} is not")
+        vals = tuple(vals.tolist())
         if not (isinstance(p["stream"], str) and p["stream"].strip()):
             raise ParameterError(f"parameter 'stream' must name the block's stream, got "
                                  f"{p['stream']!r}")

@@ -150,6 +150,9 @@ def test_draws_pick_one_column_entry_per_uniform_and_report_true_quantiles():
     assert p.stream == "block"
     with pytest.raises(dists.ParameterError, match="stream"):
         dists.make("draws", {"values": [1.0], "stream": ""})
+    for bad, match in (([1.0, float("nan")], "entry 1 is not"), ([True, 1.0], "numbers only")):
+        with pytest.raises(dists.ParameterError, match=match):
+            dists.make("draws", {"values": bad, "stream": "block"})
 
 
 def test_logitnormal_matches_scipy():
