@@ -1,6 +1,7 @@
 """Priors drawn from the bench fit (``dist = "bench_fit"``, mcfoot/fitprior.py): joint draws
 through one stream, the prior for hardware the bench never measured, the discrepancy carried
-to catalogue models, a re-fitted file dropping in, bad entries."""
+to catalogue models, a re-fitted file dropping in, copulas refused (bad entries: in
+test_serving.py with the other bad serving entries)."""
 
 import dataclasses
 
@@ -112,23 +113,6 @@ def test_a_refitted_file_drops_in(tmp_path):
     np.testing.assert_allclose(got, 0.5 * fitprior.flat_draws(FIT, "bandwidth_efficiency/H100"))
     assert "bench_fit:sha256:test-refit" in sc.hashes
     assert sc.hash != load_scenario("serving").hash
-
-
-@pytest.mark.parametrize("entry, match", [
-    ('{ dist = "bench_fit", parameter = "bandwidth/H100", unit = "1", source = "x fit" }',
-     "needs parameter = one of"),
-    ('{ dist = "bench_fit", parameter = "bandwidth_efficiency/H100", width = 2, unit = "1", '
-     'source = "x fit" }', "does not take width"),
-    ('{ dist = "bench_fit", parameter = "bandwidth_efficiency/H100", fit = "/nonexistent.nc", '
-     'unit = "1", source = "x fit" }', "no bench fit at"),
-])
-def test_bad_fit_entries_are_one_clear_error(tmp_path, entry, match):
-    toml = tmp_path / "bad.toml"
-    toml.write_text(f'[meta]\nschema = 1\nname = "bad"\nextends = "{scenario_path("serving")}"\n'
-                    f'[bandwidth_efficiency]\n"H100 SXM" = {entry}\n')
-    with pytest.raises(PriorsError, match=match) as e:
-        load_scenario(toml)
-    assert 'bandwidth_efficiency."H100 SXM"' in str(e.value)
 
 
 def test_a_copula_on_a_fitted_quantity_is_refused(tmp_path):

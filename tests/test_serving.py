@@ -271,6 +271,13 @@ def test_every_prior_has_a_unit_and_a_source():
      'classes = ["H100 SXM", "H200 SXM"], unit = "1", source = "x" }', "values must be"),
     ('[hardware_choice]\ngpt-4 = { dist = "discrete", values = [0, 1], weights = [1, 1], '
      'classes = ["H100 SXM", "B200"], unit = "1", source = "x" }', "B200"),
+    ('[bandwidth_efficiency]\n"H100 SXM" = { dist = "bench_fit", parameter = "bandwidth/H100", '
+     'unit = "1", source = "x" }', 'H100 SXM"\\] dist = "bench_fit" needs parameter = one of'),
+    ('[bandwidth_efficiency]\n"H100 SXM" = { dist = "bench_fit", parameter = '
+     '"bandwidth_efficiency/H100", width = 2, unit = "1", source = "x" }', "does not take width"),
+    ('[bandwidth_efficiency]\n"H100 SXM" = { dist = "bench_fit", parameter = '
+     '"bandwidth_efficiency/H100", fit = "/nonexistent.nc", unit = "1", source = "x" }',
+     "no bench fit at /nonexistent.nc"),
 ])
 def test_bad_serving_entries_are_one_clear_error(tmp_path, bad, match):
     path = tmp_path / "bad.toml"
