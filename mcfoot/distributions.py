@@ -105,6 +105,11 @@ class Distribution:
         """The distribution's quantiles at probabilities ``q`` (its inverse CDF)."""
         return self.ppf(q)
 
+    def described(self) -> dict:
+        """Parameters to show a reader (listings, JSON), those left at their default dropped."""
+        return {k: v for k, v in self.params.items()
+                if not (k in self.optional and v == self.optional[k])}
+
     def median(self) -> float:
         return float(self.quantile(np.array([0.5]))[0])
 
@@ -374,6 +379,11 @@ class Draws(Distribution):
 
     def quantile(self, q):  # the block's own quantiles: ppf is not monotone
         return np.quantile(np.asarray(self.params["values"]), np.asarray(q, dtype=float))
+
+    def described(self) -> dict:  # a summary, not thousands of draws
+        p5, med, p95 = (float(x) for x in self.quantile([0.05, 0.5, 0.95]))
+        return {"draws": len(self.params["values"]), "stream": self.params["stream"],
+                "median": round(med, 6), "p5": round(p5, 6), "p95": round(p95, 6)}
 
 
 def _scaled_beta_ppf(lo, hi, a, b, u):

@@ -143,3 +143,17 @@ def test_logitnormal_matches_scipy():
     d = dists.make("logitnormal", {"mu": 0.3, "sigma": 0.7})
     u = np.array([0.05, 0.5, 0.95])
     np.testing.assert_allclose(d.ppf(u), special.expit(stats.norm.ppf(u, 0.3, 0.7)), rtol=1e-12)
+
+
+def test_a_listing_summarises_the_fits_draws(capsys):
+    import json
+
+    from mcfoot.cli import main
+
+    assert main(["priors", "show", "serving", "--quantity", "bandwidth_efficiency",
+                 "--json"]) == 0
+    rows = {r["key"]: r for r in json.loads(capsys.readouterr().out)["priors"]}
+    p = rows[H100]["parameters"]
+    assert rows[H100]["dist"] == "draws" and "values" not in p
+    assert p["draws"] == FIT.sizes["chain"] * FIT.sizes["draw"]
+    assert p["stream"] == fitprior.POSTERIOR_STREAM and p["p5"] < p["median"] < p["p95"]
