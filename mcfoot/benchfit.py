@@ -39,6 +39,7 @@ from . import benchmodel as bn
 from . import provenance, rng
 from .catalogue import file_hash
 from .errors import CalibrationError, InputError, PriorsError
+from .fitprior import SHIPPED, fit_dataset
 
 __all__ = ["FitPriors", "Layout", "SHIPPED", "fit", "fit_priors", "load_fit", "main",
            "prior_fit", "summary", "to_dataset"]
@@ -56,8 +57,6 @@ RHAT_MAX, ESS_MIN = 1.05, 100.0
 #: Metropolis: optimal random-walk scale 2.38^2 / dim (Roberts, Gelman and Gilks 1997).
 RW_SCALE = 2.38
 TRANSFORMS = ("logit", "log", "fixed")
-#: the shipped fit, in mcfoot/data/ (``python -m mcfoot.benchfit -o``)
-SHIPPED = "bench_fit.nc"
 Z90 = special.ndtri(0.95)  # the standard normal's 95 % point
 
 
@@ -360,20 +359,12 @@ def prior_fit(draws: int = 4000, seed=0) -> xr.Dataset:
 
 def load_fit(scenario) -> xr.Dataset:
     """The fit a bench prediction uses: ``"bench"`` (shipped), ``"prior"``, a fit Dataset,
-    or the path of a fit file."""
+    or the path of a fit file (read by :func:`mcfoot.fitprior.fit_dataset`)."""
     if isinstance(scenario, xr.Dataset):
         return scenario
     if scenario == "prior":
         return prior_fit()
-    path = bn._data_path(SHIPPED) if scenario == "bench" else Path(scenario)
-    if not path.is_file():
-        raise InputError(f"no bench fit at {path}; give 'bench', 'prior' or a file written by "
-                         f"`python -m mcfoot.benchfit -o FILE`", str(scenario))
-    with xr.open_dataset(path) as f:
-        ds = f.load()
-    if ds.attrs.get("result_kind") != "bench_fit":
-        raise InputError("not a bench fit (result_kind is not 'bench_fit')", str(path))
-    return ds
+    return fit_dataset(scenario)
 
 
 def main(argv=None) -> int:

@@ -5,8 +5,11 @@ numbers ``u`` in (0, 1) to values through its inverse CDF (``ppf``). Sampling is
 "design + transform": the same kinds serve Monte Carlo draws and Sobol designs.
 
 Kinds: ``fixed``, ``uniform``, ``triangular``, ``truncnormal``, ``lognormal`` (median and a
-P5–P95 range, optionally shifted), ``pert``, ``beta`` (on a range), ``empirical`` (linear
-inverse CDF through given quantiles, clamped outside them as the study does) and ``discrete``.
+P5–P95 range, optionally shifted), ``logitnormal`` (a fraction normal on the logit scale),
+``studentt``, ``pert``, ``beta`` (on a range), ``empirical`` (linear inverse CDF through given
+quantiles, clamped outside them as the study does), ``discrete`` and ``draws`` (one column of
+a block of joint draws, e.g. a fitted posterior: every prior of the block reads the same
+named stream, so one normal picks one joint draw).
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import special  # scipy.stats (~0.5 s to import) only where used
 
-__all__ = ["Beta", "Discrete", "Distribution", "Empirical", "Fixed", "LogNormal", "make",
-           "ParameterError", "Pert", "REGISTRY", "Triangular", "TruncNormal", "Uniform"]
+__all__ = ["Beta", "Discrete", "Distribution", "Draws", "Empirical", "Fixed", "LogitNormal",
+           "LogNormal", "make", "ParameterError", "Pert", "REGISTRY", "StudentT", "Triangular",
+           "TruncNormal", "Uniform"]
 
 #: z of the 95th percentile of a standard normal (exact, from SciPy at import is avoided).
 _Z95 = float(special.ndtri(0.95))
@@ -85,14 +89,29 @@ class Distribution:
     def is_fixed(self) -> bool:
         return False
 
+    @property
+    def shared_stream(self) -> str | None:
+        """The stream every prior of a joint block reads (``draws``), else None: the prior's
+        own stream (``priors.Prior.stream``)."""
+        return None
+
     def support(self) -> tuple[float, float]:
         raise NotImplementedError
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def quantile(self, q) -> np.ndarray:
+        """The distribution's quantiles at probabilities ``q`` (its inverse CDF)."""
+        return self.ppf(q)
+
+    def described(self) -> dict:
+        """Parameters to show a reader (listings, JSON), those left at their default dropped."""
+        return {k: v for k, v in self.params.items()
+                if not (k in self.optional and v == self.optional[k])}
+
     def median(self) -> float:
-        return float(self.ppf(np.array([0.5]))[0])
+        return float(self.quantile(np.array([0.5]))[0])
 
 
 class _Bounded(Distribution):
@@ -275,6 +294,98 @@ class LogNormal(Distribution):
         return self.params["shift"] + np.exp(mu + z * np.where(z < 0, s_lo, s_hi))
 
 
+class LogitNormal(Distribution):
+    """A fraction in (0, 1) whose logit is normal with mean ``mu`` and sd ``sigma``."""
+
+    kind = "logitnormal"
+    open_low = True
+    required = ("mu", "sigma")
+
+    @classmethod
+    def check(cls, p):
+        mu, sd = _num("mu", p["mu"]), _num("sigma", p["sigma"])
+        if not sd > 0:
+            raise ParameterError(f"needs sigma > 0, got {sd}")
+        return {"mu": mu, "sigma": sd}
+
+    def support(self):
+        return (0.0, 1.0)
+
+    def ppf(self, u):
+        z = special.ndtri(np.asarray(u, dtype=float))
+        return special.expit(self.params["mu"] + self.params["sigma"] * z)
+
+
+class StudentT(Distribution):
+    """Student-t with ``nu`` degrees of freedom, location ``loc`` and scale ``scale``."""
+
+    kind = "studentt"
+    required = ("nu",)
+    optional = {"loc": 0.0, "scale": 1.0}
+
+    @classmethod
+    def check(cls, p):
+        nu, loc, sc = (_num(k, p[k]) for k in ("nu", "loc", "scale"))
+        if not (nu > 0 and sc > 0):
+            raise ParameterError(f"needs nu > 0 and scale > 0, got nu={nu}, scale={sc}")
+        return {"nu": nu, "loc": loc, "scale": sc}
+
+    def support(self):
+        return (-math.inf, math.inf)
+
+    def ppf(self, u):  # special.stdtrit is scipy.stats.t.ppf's own kernel
+        return self.params["loc"] + self.params["scale"] * special.stdtrit(
+            self.params["nu"], np.asarray(u, dtype=float))
+
+
+class Draws(Distribution):
+    """One quantity's column of a block of joint draws (``values``, in the block's stored
+    order), read through the block's shared ``stream``: ``u`` picks draw ``floor(u * n)``, so
+    every prior of the block takes the same joint draw at the same normal. Not monotone in
+    ``u``, so never part of a copula."""
+
+    kind = "draws"
+    required = ("values", "stream")
+
+    @classmethod
+    def check(cls, p):
+        v = p["values"]
+        if not isinstance(v, (list, tuple)) or not v:
+            raise ParameterError(f"parameter 'values' must be a non-empty list of numbers, got "
+                                 f"{type(v).__name__}")
+        if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in v):
+            raise ParameterError("parameter 'values' must hold numbers only")
+        vals = np.asarray(v, dtype=float)
+        if not np.isfinite(vals).all():
+            raise ParameterError(f"parameter 'values' must be finite; entry "
+                                 f"{int(np.flatnonzero(~np.isfinite(vals))[0])} is not")
+        vals = tuple(vals.tolist())
+        if not (isinstance(p["stream"], str) and p["stream"].strip()):
+            raise ParameterError(f"parameter 'stream' must name the block's stream, got "
+                                 f"{p['stream']!r}")
+        return {"values": vals, "stream": p["stream"]}
+
+    @property
+    def shared_stream(self) -> str:
+        return self.params["stream"]
+
+    def support(self):
+        return (min(self.params["values"]), max(self.params["values"]))
+
+    def ppf(self, u):
+        v = np.asarray(self.params["values"])
+        idx = (np.asarray(u, dtype=float) * len(v)).astype(np.int64)
+        return v[np.minimum(idx, len(v) - 1)]
+
+    def quantile(self, q):  # the block's own quantiles: ppf is not monotone
+        return np.quantile(np.asarray(self.params["values"]), np.asarray(q, dtype=float))
+
+    def described(self) -> dict:  # a summary, not thousands of draws
+        p5, med, p95 = (float(x) for x in self.quantile([0.05, 0.5, 0.95]))
+        return {"draws": len(self.params["values"]), "stream": self.params["stream"],
+                "median": round(med, 6), "p5": round(p5, 6), "p95": round(p95, 6)}
+
+
 def _scaled_beta_ppf(lo, hi, a, b, u):
     """Inverse CDF of a Beta(a, b) stretched onto [lo, hi]."""
     return lo + (hi - lo) * special.betaincinv(a, b, np.asarray(u, dtype=float))
@@ -391,7 +502,8 @@ class Discrete(_OnValues):
 
 REGISTRY: dict[str, type[Distribution]] = {
     cls.kind: cls
-    for cls in (Fixed, Uniform, Triangular, TruncNormal, LogNormal, Pert, Beta, Empirical, Discrete)
+    for cls in (Fixed, Uniform, Triangular, TruncNormal, LogNormal, LogitNormal, StudentT, Pert,
+                Beta, Empirical, Discrete, Draws)
 }
 
 

@@ -53,8 +53,10 @@ class Plan:
         return len(self.present)
 
     def group_streams(self) -> list[str]:
-        """Names of the random streams of non-fixed group-level priors, in a stable order."""
-        return [p.stream for q in self.priors for p in self.priors[q] if not p.dist.is_fixed]
+        """Names of the random streams of non-fixed group-level priors, in a stable order
+        (a joint block's shared stream once, where its first prior stands)."""
+        return list(dict.fromkeys(p.stream for q in self.priors for p in self.priors[q]
+                                  if not p.dist.is_fixed))
 
     def row_streams(self, quantity: str) -> list[str]:
         """Stream names of a row-scoped quantity (``latency``/``speed``), one per slot.

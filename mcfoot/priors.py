@@ -57,6 +57,7 @@ from scipy import special
 
 from . import distributions as dists, plausibility, rng
 from .errors import InputError, PriorsError
+from .fitprior import expand_fit_entry, fit_hashes
 from .io import read_tree
 from .posterior import GROUP, Posterior, attach, is_posterior_path
 from .regions import RegionError, canonical, expand_region_entry, region_prior
@@ -91,7 +92,8 @@ MODE_QUANTITIES = {
                 "accelerator_tdp", "accelerator_memory", "memory_bandwidth", "peak_flops",
                 "bandwidth_efficiency", "compute_efficiency", "power_fraction_memory_bound",
                 "power_fraction_compute_bound", "host_power_per_accelerator",
-                "memory_utilization", "weight_memory_share", "max_batch"),
+                "memory_utilization", "weight_memory_share", "max_batch", "batch_occupancy",
+                "model_effect", "model_effect_scale", "config_residual", "residual_scale"),
 }
 #: Quantities a mode may use without requiring them (absent: the catalogue's value).
 OPTIONAL_QUANTITIES = {"serving": ("hardware_choice",)}
@@ -132,8 +134,10 @@ class Prior:
 
     @property
     def stream(self) -> str:
-        """Name of this prior's random stream (stable; see ``rng.py``)."""
-        return "/".join((self.quantity, *self.key))
+        """Name of this prior's random stream (stable; see ``rng.py``): its own, or the
+        shared stream of the joint block it belongs to (``dist = "draws"``, e.g. the bench
+        fit's posterior: :mod:`mcfoot.fitprior`)."""
+        return self.dist.shared_stream or "/".join((self.quantity, *self.key))
 
     def value_at(self, z):
         """The prior's draws at standard normals ``z`` of its stream: the inverse CDF at
@@ -176,7 +180,7 @@ def _support_problems(where: str, name: str, d: dists.Distribution) -> list[str]
     if b is not None:
         qq = plausibility.checked_quantile()
         bottom, top = (float(d.params["value"]),) * 2 if d.is_fixed else \
-            (float(d.ppf(np.array([1 - qq]))[0]), float(d.ppf(np.array([qq]))[0]))
+            tuple(map(float, d.quantile(np.array([1 - qq, qq]))))
         if not (b.low <= bottom and top <= b.high):
             at = "" if d.is_fixed else f" (its {100 * (1 - qq):g}-{100 * qq:g} % range)"
             return [f"{where} reaches [{bottom:g}, {top:g}] {q.unit}{at}, outside the "
@@ -461,8 +465,16 @@ def _parse(doc: dict, src: str, files: list[str], hashes: list[str],
                             f"{QUANTITIES[name].long_name} ({SCOPE_WORDS[QUANTITIES[name].scope]}"
                             f" scope, unit '{QUANTITIES[name].unit}')")
     copulas = _parse_copulas(doc.get("copula", {}), problems)
+    problems += [f"[copula.{c.name}] couples {q}, whose [{_label(q, k)}] is a column of the "
+                 f"joint block '{p.stream}' (its draws keep their own dependence); drop it "
+                 f"from the copula" for c in copulas for q in c.inputs
+                 for k, p in priors.get(q, {}).items() if p.dist.shared_stream]
     if problems:
         raise PriorsError(problems, src)
+    try:
+        hashes = [*hashes, *fit_hashes(doc)]
+    except InputError as e:
+        raise PriorsError([str(e)], src) from None
     return Scenario(name=str(meta.get("name", Path(src).stem)),
                     description=str(meta.get("description", "")), attribution=mode,
                     priors=priors, row_sources=row_sources, copulas=tuple(copulas),
@@ -500,6 +512,12 @@ def _parse_entry(name, key, table, problems, row=False) -> Prior | None:
         try:
             table = expand_region_entry(name, table)
         except RegionError as e:
+            problems.append(f"{where} {e}")
+            return None
+    if _is_entry(table) and table["dist"] == "bench_fit":  # the bench fit's posterior
+        try:
+            table = expand_fit_entry(name, table)
+        except InputError as e:
             problems.append(f"{where} {e}")
             return None
     if not _is_entry(table):

@@ -147,7 +147,10 @@ def _index_attrs(ds: xr.Dataset, variable: str, ci_prob: float) -> xr.Dataset:
 
 # ------------------------------------------------------------------------ Sobol' of mcfoot
 def _factor_of_columns(plan) -> list[str]:
-    stream_q = {p.stream: q for q, ps in plan.priors.items() for p in ps if not p.dist.is_fixed}
+    """The factor (quantity) each design column belongs to; a joint block's shared stream
+    (e.g. the bench fit's posterior, ``bench/posterior``) is one factor under its own name."""
+    stream_q = {p.stream: p.stream if p.dist.shared_stream else q
+                for q, ps in plan.priors.items() for p in ps if not p.dist.is_fixed}
     out = []
     for col in design_columns(plan):
         q = stream_q.get(col) or col.split("/", 1)[0]
@@ -156,7 +159,7 @@ def _factor_of_columns(plan) -> list[str]:
 
 
 def _unit(q: str) -> str:
-    return QUANTITIES[q].unit
+    return QUANTITIES[q].unit if q in QUANTITIES else "(joint block)"
 
 
 def sobol(scenario: str | Path | Scenario = "default", models=None, prompts=None,

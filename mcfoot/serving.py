@@ -9,11 +9,14 @@ The equations are in :mod:`mcfoot.footprint` (``serving_parameters``,
   the catalogue's hardware class;
 - :func:`serve_arrays` turns one draw of every prior into the per-(model, draw) arrays the
   kernel needs (the hardware-scoped inputs gathered at each draw's hardware choice);
-- :func:`lab_prediction` evaluates the same physics at a stated lab configuration (model
-  size, accelerator count and type, batch) under the scenario's hardware priors.
+  The hardware-level physics of the accelerators the ML.ENERGY bench measured comes from the
+  bench fit (``dist = "bench_fit"`` priors, :mod:`mcfoot.fitprior`), with the fit's
+  discrepancy for models it never saw (:func:`discrepancy_factor`).
 
-Evidence measured on a test bench is predicted by the physics learned from the ML.ENERGY
-bench (:mod:`mcfoot.benchpredict`, called from :mod:`mcfoot.observation`), not here.
+A lab configuration (a model at a stated accelerator count, batch and precision) has one
+predictor: the bench physics with the learned fit, :func:`mcfoot.bench`
+(:mod:`mcfoot.benchpredict`), which evidence entries measured on a test bench also go through
+(:mod:`mcfoot.observation`).
 """
 
 from __future__ import annotations
@@ -25,14 +28,13 @@ import xarray as xr
 
 from . import distributions as dists
 from . import footprint as fp
-from . import rng
 from .catalogue import load_catalogue
-from .errors import InputError, PriorsError
-from .priors import QUANTITIES, Prior, Scenario, load_scenario
+from .priors import QUANTITIES, Prior, Scenario
 
 #: Model-scoped inputs of the serving physics (``hardware_choice`` is optional).
 MODEL_QUANTITIES = ("active_params", "moe_total_ratio", "bytes_per_param",
-                    "kv_cache_per_token", "spec_tokens_per_step", "parallelism_factor")
+                    "kv_cache_per_token", "spec_tokens_per_step", "parallelism_factor",
+                    "model_effect", "model_effect_scale", "config_residual", "residual_scale")
 #: Hardware-scoped inputs, by the keyword of ``footprint.serving_parameters`` they feed.
 HARDWARE_INPUTS = {
     "accelerator_tdp": "tdp_w", "accelerator_memory": "memory_gb",
@@ -110,9 +112,23 @@ def _choice_index(plan, values: dict) -> np.ndarray:
     return out
 
 
+def discrepancy_factor(values: dict) -> np.ndarray:
+    """exp(model effect + residual) per (model, draw): the bench fit's discrepancy
+    (``log E = log E_phys + delta_m + eps``, :mod:`mcfoot.benchfit`) for a model the bench
+    never measured, each term a standard Student-t draw times its learned scale."""
+    return np.exp(values["model_effect_scale"] * values["model_effect"] +
+                  values["residual_scale"] * values["config_residual"])
+
+
 def serve_arrays(plan, values: dict) -> tuple[np.ndarray, dict]:
     """(``serve`` of shape (len(SERVE_KEYS), models, draws), extra per-(model, draw) inputs:
-    ``hardware_index`` and ``accelerators``) from one evaluation of every prior."""
+    ``hardware_index`` and ``accelerators``) from one evaluation of every prior.
+
+    The running batch is capped at ``max_batch x batch_occupancy`` (at least 1): production
+    keeps fewer sequences running than the scheduler allows. The accelerator's power (both
+    fractions) carries the bench fit's discrepancy (:func:`discrepancy_factor`), so the
+    accelerator energy of a model varies as the bench's energy per token does around its
+    physics; the host's energy (instance time x host power) does not."""
     h = _choice_index(plan, values)
 
     def at_choice(q):  # (hardware, draw) -> (model, draw) at each draw's hardware
@@ -122,6 +138,10 @@ def serve_arrays(plan, values: dict) -> tuple[np.ndarray, dict]:
 
     kw = {arg: values[q] for q, arg in MODEL_INPUTS.items()}
     kw |= {arg: at_choice(q) for q, arg in HARDWARE_INPUTS.items()}
+    kw["max_batch"] = np.maximum(1.0, kw["max_batch"] * at_choice("batch_occupancy"))
+    factor = discrepancy_factor(values)
+    kw["power_low"] = kw["power_low"] * factor
+    kw["power_high"] = kw["power_high"] * factor
     per_node, acc_kg, node_kg, life, util = (at_choice(q) for q in EMBODIED_INPUTS)
     kw["embodied_g_per_accelerator_h"] = fp.embodied_g_per_h(1.0 / per_node, per_node, acc_kg,
                                                              node_kg, life, util)
@@ -130,55 +150,3 @@ def serve_arrays(plan, values: dict) -> tuple[np.ndarray, dict]:
     for i, k in enumerate(fp.SERVE_KEYS):
         serve[i] = p[k]
     return serve, {"hardware_index": h, "accelerators": np.asarray(p["accelerators"])}
-
-
-def lab_prediction(hardware: str, active_params, accelerators, batch, *,
-                   total_params=None, bytes_per_param=2.0, kv_cache_per_token,
-                   context_tokens, spec_tokens_per_step=1.0, input_tokens=0.0,
-                   output_tokens=None, scenario="serving", draws: int = 10_000,
-                   seed=0, normals: dict | None = None) -> xr.Dataset:
-    """Accelerator energy per output token at a lab configuration, over the scenario's draws of
-    the hardware inputs (power fractions, efficiencies) of ``hardware``.
-
-    ``active_params`` / ``total_params`` in billions, ``accelerators`` on the instance,
-    ``batch`` concurrent requests, ``kv_cache_per_token`` (kB), ``context_tokens`` the mean
-    context during decode. With ``output_tokens`` the prefill of ``input_tokens`` per
-    request is spread over its output tokens (a bench that divides all GPU energy by output
-    tokens); by default the prediction is decode only. Returns a Dataset over ``draw`` with
-    ``energy_accelerator_j_per_token`` (J per output token, accelerators only, no host, no
-    PUE). The draws use the same named streams as ``simulate`` (``QUANTITY/hardware``), so a
-    run and this prediction with the same seed share the hardware draws. ``normals``: the
-    standard normals of those streams (name -> (draws,)), given instead of drawn from
-    ``seed`` (calibration evaluates the prediction at its particles).
-    """
-    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    if sc.attribution != "serving":
-        raise InputError(f"scenario '{sc.name}' has attribution '{sc.attribution}'; "
-                         f"lab predictions need the serving attribution")
-    draws = int(draws)
-    ss = rng.normalize_seed(seed)
-    vals = {}
-    for q, arg in HARDWARE_INPUTS.items():
-        prior = sc.priors.get(q, {}).get((hardware,))
-        if prior is None:
-            known = ", ".join(k[0] for k in sc.priors.get(q, {}))
-            raise PriorsError(f"no [{q}.\"{hardware}\"] prior; known hardware: {known}",
-                              sc.files[0])
-        vals[arg] = prior.draws(draws, ss, normals)
-    total = active_params if total_params is None else total_params
-    p = fp.serving_parameters(active_params=active_params,
-                              moe_total_ratio=np.asarray(total, float) / active_params,
-                              bytes_per_param=bytes_per_param, kv_cache_kb=kv_cache_per_token,
-                              spec_tokens=spec_tokens_per_step, accelerators=accelerators,
-                              **vals)
-    e = fp.decode_energy_per_token_j(float(batch), np.asarray(context_tokens, float), p)
-    if output_tokens is not None:
-        e = e + np.asarray(input_tokens, float) * p["prefill_s_per_token"] * \
-            p["power_high_w"] / np.asarray(output_tokens, float)
-    return xr.Dataset(
-        {"energy_accelerator_j_per_token": ("draw", np.broadcast_to(e, (draws,)).copy(), {
-            "units": "J/token", "long_name": "accelerator energy per output token (decode)"})},
-        coords={"draw": np.arange(draws)},
-        attrs={"scenario": sc.name, "hardware": hardware, "accelerators": float(accelerators),
-               "batch": float(batch), "active_params_billion": float(active_params),
-               "seed": rng.seed_record(ss)})

@@ -104,6 +104,11 @@ QUANTITIES: dict[str, Quantity] = {
     "memory_utilization": Quantity("hardware", "1", 0, 1, low_open=True, long_name="share of accelerator memory the server may use"),
     "weight_memory_share": Quantity("hardware", "1", 0, 1, low_open=True, long_name="largest share of usable memory given to weights"),
     "max_batch": Quantity("hardware", "requests", 1, INF, long_name="scheduler's cap on concurrent sequences"),
+    "batch_occupancy": Quantity("hardware", "1", 0, 1, low_open=True, long_name="running batch in production over the scheduler's cap"),
+    "model_effect": Quantity("model", "1", -INF, INF, long_name="the model's standardised effect off the bench physics (Student-t draw)"),
+    "model_effect_scale": Quantity("model", "1", 0, INF, low_open=True, long_name="learned model-to-model scale of log accelerator energy off the bench physics"),
+    "config_residual": Quantity("model", "1", -INF, INF, long_name="the model's standardised residual off the bench physics (Student-t draw)"),
+    "residual_scale": Quantity("model", "1", 0, INF, low_open=True, long_name="learned configuration residual scale of log accelerator energy off the bench physics"),
     "latency": Quantity("row", "s", 0, INF, long_name="time to first chunk"),
     "speed": Quantity("row", "tokens/s", 0, INF, low_open=True, long_name="output speed"),
 }

@@ -7,14 +7,16 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import optimize
+from scipy import optimize, special
 
-from mcfoot import PriorsError, footprint as fp, rng, variables as V
+import mcfoot
+import mcfoot.benchpredict
+from mcfoot import PriorsError, fitprior, footprint as fp, rng, variables as V
 from mcfoot.priors import QUANTITIES, load_scenario, scenario_path
-from mcfoot.serving import lab_prediction
 from mcfoot.simulate import build_plan, draw_normals, evaluate, simulate
 
 #: One model per hardware class the scenario can put it on (by its hardware choice):
@@ -61,7 +63,8 @@ def _hand(inp, d, model, prompt, t_in, t_out):
     def step(batch):
         return w_total / bw * (1 - unused ** batch) + batch * b
 
-    cap = min(h("max_batch"), (n * usable - w_total) / (kv * 1e3) / (t_in + t_out))
+    running = max(h("max_batch") * h("batch_occupancy"), 1.0)  # production's running batch
+    cap = min(running, (n * usable - w_total) / (kv * 1e3) / (t_in + t_out))
     cap = max(cap, 1.0)
     target = sig / float(inp["speed_tokens_per_s"].sel(draw=d, model=model, prompt=prompt))
     if step(1.0) >= target:
@@ -72,7 +75,9 @@ def _hand(inp, d, model, prompt, t_in, t_out):
         batch = optimize.brentq(lambda x: step(x) - target, 1.0, cap, xtol=1e-13, rtol=1e-14)
     w_read = w_total / bw * (1 - unused ** batch)
     w_read += max(0.0, target - step(batch))  # at the cap the measured step is the longer one
-    tdp = h("accelerator_tdp")
+    # the bench fit's discrepancy for a model it never measured, on the accelerator's power
+    tdp = h("accelerator_tdp") * math.exp(g("model_effect_scale") * g("model_effect") +
+                                          g("residual_scale") * g("config_residual"))
     prefill_s = t_in * 2 * na * 1e9 / flops
     acc_j = (t_out / sig * n * tdp * (h("power_fraction_memory_bound") * w_read / batch
                                       + h("power_fraction_compute_bound") * b)
@@ -215,20 +220,27 @@ def test_power_rises_with_batch_between_the_two_fractions():
     assert frac == sorted(frac) and 0.43 < frac[0] < frac[-1] < 0.86
 
 
-def test_lab_prediction_at_a_stated_configuration():
-    """ML.ENERGY-style bench (a model size, accelerator count, batch on H100): the prediction
-    is a distribution over the scenario's hardware priors, decreasing in batch."""
-    kw = dict(hardware="H100 SXM", active_params=8.03, accelerators=1,
-              kv_cache_per_token=131.1, context_tokens=600, draws=2000, seed=0)
-    e64 = lab_prediction(batch=64, **kw)["energy_accelerator_j_per_token"]
-    e8 = lab_prediction(batch=8, **kw)["energy_accelerator_j_per_token"]
-    assert e64.attrs["units"] == "J/token"
-    assert bool((e64 > 0).all()) and bool((e64 <= e8).all())
-    assert float(e64.std()) > 0  # a distribution over the hardware priors, not a point
-    with_prefill = lab_prediction(batch=64, input_tokens=600, output_tokens=400, **kw)
-    assert bool((with_prefill["energy_accelerator_j_per_token"] > e64).all())
-    with pytest.raises(PriorsError, match="no \\[accelerator_tdp"):
-        lab_prediction(batch=8, **{**kw, "hardware": "B200"})
+def test_a_lab_configuration_is_predicted_by_the_bench_predictor_with_the_same_fit_draw():
+    """One way to predict a lab configuration: ``mcfoot.bench`` (the learned physics). It
+    decreases in batch, and with the same seed it reads the same posterior draw of the fit
+    as a `serving` run does for the H100's fitted hardware physics (stream bench/posterior)."""
+    cfg = pd.DataFrame([{"model_id": "lab/8b", "architecture": "Dense Transformer",
+                         "total_params_billions": 8.03, "activated_params_billions": 8.03,
+                         "weight_precision": "bfloat16", "gpu_model": "H100", "num_gpus": 1,
+                         "max_num_seqs": b, "task": "lm-arena-chat", "avg_output_len": 400.0}
+                        for b in (8, 64)])
+    ds = mcfoot.bench(cfg, draws=500, seed=3)
+    e = ds["energy_per_token_j"]
+    assert e.attrs["units"] == "J/token" and float(e.std()) > 0
+    assert float(e.isel(config=1).median()) < float(e.isel(config=0).median())
+    run = mcfoot.simulate("serving", draws=500, seed=3, models=["llama-3-1-8b"],
+                          prompts=["short"])
+    bw = run["inputs"]["bandwidth_efficiency"].sel(hardware="H100 SXM").values
+    fit = mcfoot.benchpredict.load_fit("bench")
+    draws = fitprior.flat_draws(fit, "bandwidth_efficiency/H100")
+    z = rng.standard_normals(rng.normalize_seed(3), fitprior.POSTERIOR_STREAM, 0, 500)
+    pick = np.minimum((special.ndtr(z) * len(draws)).astype(np.int64), len(draws) - 1)
+    np.testing.assert_array_equal(bw, draws[pick])
 
 
 def test_every_prior_has_a_unit_and_a_source():
@@ -259,6 +271,13 @@ def test_every_prior_has_a_unit_and_a_source():
      'classes = ["H100 SXM", "H200 SXM"], unit = "1", source = "x" }', "values must be"),
     ('[hardware_choice]\ngpt-4 = { dist = "discrete", values = [0, 1], weights = [1, 1], '
      'classes = ["H100 SXM", "B200"], unit = "1", source = "x" }', "B200"),
+    ('[bandwidth_efficiency]\n"H100 SXM" = { dist = "bench_fit", parameter = "bandwidth/H100", '
+     'unit = "1", source = "x" }', 'H100 SXM"\\] dist = "bench_fit" needs parameter = one of'),
+    ('[bandwidth_efficiency]\n"H100 SXM" = { dist = "bench_fit", parameter = '
+     '"bandwidth_efficiency/H100", width = 2, unit = "1", source = "x" }', "does not take width"),
+    ('[bandwidth_efficiency]\n"H100 SXM" = { dist = "bench_fit", parameter = '
+     '"bandwidth_efficiency/H100", fit = "/nonexistent.nc", unit = "1", source = "x" }',
+     "no bench fit at /nonexistent.nc"),
 ])
 def test_bad_serving_entries_are_one_clear_error(tmp_path, bad, match):
     path = tmp_path / "bad.toml"
@@ -280,3 +299,6 @@ def test_sobol_of_log_energy_apportions_the_serving_spread():
                            "weight_memory_share", "parallelism_factor", "bytes_per_param")
     assert float(st.drop(["pue", "wue_site", "wue_source", "cif"]).max()) > 0.1
     assert float(st.loc[["wue_site", "wue_source", "cif"]].abs().max()) < 1e-12
+    # the bench fit's joint posterior is one factor, under its stream's name
+    assert "bench/posterior" in st.index and "model_effect_scale" not in st.index
+    assert str(s.input_units.sel(input="bench/posterior").values) == "(joint block)"

@@ -112,10 +112,9 @@ def _rows(sc, quantities=None) -> list[dict]:
                      "source": prior.source})
     for q, table in sc.priors.items():
         for key, prior in table.items():
-            params = {k: v for k, v in prior.dist.params.items()
-                      if not (k in prior.dist.optional and v == prior.dist.optional[k])}
             rows.append({"quantity": q, "key": "/".join(key), "dist": prior.dist.kind,
-                         "parameters": params, "unit": prior.unit, "source": prior.source})
+                         "parameters": prior.dist.described(), "unit": prior.unit,
+                         "source": prior.source})
     if quantities:
         rows = [r for r in rows if r["quantity"] in quantities]
     return rows
