@@ -199,7 +199,7 @@ def select_observations(sc: Scenario, evidence, exclude=(), catalogue=None,
     else:
         obs = shipped_observations(evidence, exclude, catalogue)
         if evidence is None:
-            left |= {i: NOT_CALIBRATED_REASON for i in NOT_CALIBRATED}
+            left |= {i: NOT_CALIBRATED_REASON.removeprefix(f"{i}: ") for i in NOT_CALIBRATED}
             if sc.attribution not in LAB_PREDICTORS:
                 left |= {o.id: f"a lab configuration, which scenario '{sc.name}' (attribution "
                          f"'{sc.attribution}') cannot predict" for o in obs if o.lab is not None}
