@@ -28,6 +28,7 @@ from scipy import special
 from . import _arviz, discrepancy as disc, rng, tempering
 from .calibrate import calibrate, inference_data, select_observations
 from .errors import InputError
+from .loo import weighted_quantile
 from .observation import Likelihood
 from .priors import Scenario, load_scenario
 
@@ -39,7 +40,8 @@ MODELS = ("calibrated", "prior")
 def loso(scenario: str | Scenario = "serving", evidence=None, *, draws: int = 4_000,
          min_ess: int = 1_000, seed=0, prob: float = 0.9, exclude=(),
          keep_dependent: bool = False, discrepancy="shipped", method: str = "auto",
-         allow_conflict: bool = False, catalogue=None) -> xr.Dataset:
+         allow_conflict: bool = False, catalogue=None, full: xr.DataTree | None = None
+         ) -> xr.Dataset:
     """Leave-one-source-out check of calibrating ``scenario`` (see the module docstring).
 
     Returns a Dataset over ``entry`` (each held-out figure: its source, published value,
@@ -49,7 +51,8 @@ def loso(scenario: str | Scenario = "serving", evidence=None, *, draws: int = 4_
     method, k̂ and ESS). Totals in the attrs: ``elpd_<model>``, ``elpd_se_<model>``,
     ``elpd_diff``/``elpd_diff_se`` (calibrated - prior), ``coverage_<model>``,
     ``median_width_<model>``, ``psis_unreliable`` (sources whose k̂ is too high), and what
-    the calibration left out (``left_out``)."""
+    the calibration left out (``left_out``). ``full``: the calibration on all the evidence
+    if already made (same scenario, evidence, draws and seed), else it is made here."""
     if not 0 < prob < 1:
         raise InputError(f"prob must be in (0, 1), got {prob}")
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -62,7 +65,11 @@ def loso(scenario: str | Scenario = "serving", evidence=None, *, draws: int = 4_
     kw = dict(draws=draws, min_ess=min_ess, seed=ss, footprint=False, method=method,
               allow_conflict=allow_conflict, keep_dependent=True, discrepancy=lik.disc,
               catalogue=catalogue)
-    full = calibrate(sc, obs, **kw)
+    if full is None:
+        full = calibrate(sc, obs, **kw)
+    elif full.attrs.get("evidence") != ";".join(o.id for o in lik.obs) or \
+            int(full.attrs["draws"]) != draws:
+        raise InputError("full: a calibration on other evidence or draws than this check's")
     z0 = np.stack([rng.standard_normals(ss, s, 0, draws) for s in lik.streams])
     with np.errstate(invalid="ignore", over="ignore"):
         mu0 = tempering.evaluate(lik.predict, z0, 8192)
@@ -103,7 +110,9 @@ def _score(lik: Likelihood, mu, z, log_weights, members, prob: float) -> dict:
     q = disc.mixture_quantiles(loc[:, ok], scale[:, ok], float(nu[0]), w[ok], [a, 0.5, 1 - a])
     x = (np.log(lik.y[members])[:, None] - loc[:, ok]) / scale[:, ok]
     pit = disc.t_cdf(x, float(nu[0])) @ w[ok]
-    return {"elpd": elpd, "q": np.exp(q), "pit": pit}
+    with np.errstate(divide="ignore"):  # the prediction alone, without the discrepancy
+        qm = weighted_quantile(mu[members][:, ok], np.log(w[ok]), [a, 1 - a])
+    return {"elpd": elpd, "q": np.exp(q), "pit": pit, "width_mu": qm[:, 1] / qm[:, 0]}
 
 
 def _dataset(lik, scores, refits, psis, full_attrs, left_out, prob, scenario) -> xr.Dataset:
@@ -122,6 +131,9 @@ def _dataset(lik, scores, refits, psis, full_attrs, left_out, prob, scenario) ->
     ds["upper"].attrs["long_name"] = f"{1 - a:.0%} predictive quantile"
     ds["width"] = ds["upper"] / ds["lower"]
     ds["width"].attrs = {"units": "1", "long_name": f"predictive P{100 * (1 - a):g}/P{100 * a:g}"}
+    ds["width_prediction"] = (("model", "entry"), np.array([np.concatenate(
+        [scores[m][s]["width_mu"] for s in lik.sources]) for m in MODELS]),
+        {"units": "1", "long_name": "P95/P5 of the prediction mu alone (no discrepancy)"})
     ds["pit"] = (("model", "entry"), np.array([np.concatenate(
         [scores[m][s]["pit"] for s in lik.sources]) for m in MODELS]))
     ds["inside"] = (ds["pit"] >= a) & (ds["pit"] <= 1 - a)
@@ -148,7 +160,57 @@ def _dataset(lik, scores, refits, psis, full_attrs, left_out, prob, scenario) ->
         attrs |= {f"elpd_{m}": float(pw.sum()), f"elpd_se_{m}": _arviz.elpd_se(pw),
                   f"coverage_{m}": float(ds["inside"].values[i].mean()),
                   f"inside_{m}": int(ds["inside"].values[i].sum()),
-                  f"median_width_{m}": float(np.median(ds["width"].values[i]))}
+                  f"median_width_{m}": float(np.median(ds["width"].values[i])),
+                  f"median_width_prediction_{m}":
+                      float(np.median(ds["width_prediction"].values[i]))}
     attrs["elpd_diff"], attrs["elpd_diff_se"] = _arviz.elpd_difference(*ds["elpd"].values)
     ds.attrs = attrs
     return ds
+
+
+def table(ds: xr.Dataset) -> str:
+    """The printed leave-one-source-out report: each held-out figure's interval under the
+    calibrated model and the prior, each source's ELPD, then the totals."""
+    a = ds.attrs
+    p = 100 * (1 - a["prob"]) / 2
+    lines = [f"leave-one-source-out, scenario {a['scenario']} ({a['draws']} draws; exact refit "
+             f"without each source; {a['prob']:.0%} predictive intervals with a fresh source "
+             f"effect)",
+             f"{'figure':46s} {'published':>9s}  {'calibrated [P' + f'{p:g}' + ', P' + f'{100 - p:g}' + ']':>24s} in  "
+             f"{'prior':>24s} in"]
+    for e in map(str, ds.entry.values):
+        r = ds.sel(entry=e)
+        cells = []
+        for m in MODELS:
+            x = r.sel(model=m)
+            cells.append(f"{float(x['median']):8.3g} [{float(x['lower']):.3g}, "
+                         f"{float(x['upper']):.3g}]".rjust(24)
+                         + f" {'yes' if bool(x['inside']) else 'NO ':>3s}")
+        lines.append(f"{e[:46]:46s} {float(r['published']):9.4g}  {cells[0]}  {cells[1]}")
+    lines += ["", f"{'held-out source':16s} {'ELPD calibrated':>15s} {'ELPD prior':>10s} "
+              f"{'PSIS-LOO (k̂)':>16s}  refit (k̂, ESS)"]
+    for s in map(str, ds.source.values):
+        r = ds.sel(source=s)
+        mark = "" if bool(r["psis_reliable"]) else " !"
+        lines.append(f"{s:16s} {float(r['elpd'].sel(model='calibrated')):15.2f} "
+                     f"{float(r['elpd'].sel(model='prior')):10.2f} "
+                     f"{float(r['elpd_psis']):8.2f} ({float(r['khat_psis']):.2f}){mark:2s} "
+                     f" {str(r['refit_method'].values)} ({float(r['refit_khat']):.2f}, "
+                     f"{float(r['refit_ess']):.0f})")
+    n = ds.sizes["entry"]
+    lines += [f"{'total':16s} {a['elpd_calibrated']:8.2f} ± {a['elpd_se_calibrated']:4.2f} "
+              f"{a['elpd_prior']:6.2f} ± {a['elpd_se_prior']:.2f}   calibrated - prior "
+              f"{a['elpd_diff']:+.2f} ± {a['elpd_diff_se']:.2f}",
+              f"inside the {a['prob']:.0%} interval: calibrated {a['inside_calibrated']} of {n}, "
+              f"prior {a['inside_prior']} of {n}; median P{100 - p:g}/P{p:g}: calibrated "
+              f"{a['median_width_calibrated']:.1f}x, prior {a['median_width_prior']:.1f}x "
+              f"(the prediction alone, without the discrepancy: calibrated "
+              f"{a['median_width_prediction_calibrated']:.1f}x, prior "
+              f"{a['median_width_prediction_prior']:.1f}x)"]
+    if a["psis_unreliable"]:
+        lines.append(f"! PSIS-LOO k̂ above {a['khat_threshold']:.2f} for "
+                     f"{a['psis_unreliable'].replace(';', ', ')}: the importance "
+                     f"approximation is unreliable there; the exact refits decide")
+    if a["left_out"]:
+        lines.append(f"left out of the calibration: {a['left_out']}")
+    return "\n".join(lines)
