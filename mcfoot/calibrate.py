@@ -27,9 +27,17 @@ sizes: every group-level input; one draw = one state of the world):
   is calibrated jointly with the shared inputs. Entries of one disclosure (same id prefix)
   about the same models with the same token prior share it (Google's four figures are
   about one median prompt);
-- ``log y_e = log mu_e(theta_i) + eps_e``, ``eps_e ~ Normal(0, sigma_e^2)``, with
-  ``sigma_e = max(stated log-sd, floor)`` (a lognormal error; the floor where a source
-  gives none). Entries are independent given ``theta``.
+- ``log y_e = log mu_e(theta_i) + delta_s + beta_e + eps_e`` (:mod:`mcfoot.discrepancy`,
+  constants in ``measurement.toml [discrepancy]``): a source effect ``delta_s`` shared by
+  the source's figures (scale ``tau_src``), a boundary term ``beta_e`` (scale ``tau_b`` per
+  boundary class) and the figure's own error (sd ``max(stated log-sd, residual floor)``),
+  one Student-t scale mixture per source: a source's figures are jointly multivariate t
+  (closed form), sources independent given ``theta`` and the scales. The scales are
+  parameters with priors, on named streams, calibrated with ``theta``. With
+  ``discrepancy=None`` the figures are independent lognormals of sd ``max(stated, [error]
+  floor_log_sd)``.
+- Entries that share data with the scenario's priors (:func:`mcfoot.audit.dependent_entries`)
+  are left out unless ``keep_dependent``; the root attrs ``left_out`` say which and why.
 
 A provider's figure informs another provider's estimate only through inputs both use: the
 scenario's scopes are the sharing structure. Hardware-class inputs (accelerator power,
@@ -37,7 +45,8 @@ power-vs-batch and efficiency relations in ``serving``; the attributed share per
 and hardware in ``default``) are a regime shared by every provider on that hardware; host
 inputs (PUE, WUE, grid) and model inputs (parameter counts, hardware choice) are each
 provider's own deviations from it. :func:`loo` measures how far each entry moves each
-headline model's interval.
+headline model's interval; :func:`mcfoot.loso.loso` refits without each source and scores
+its figures out of sample (ELPD, coverage, width, against the prior).
 
 **Inference** (``tempering.py``): importance weights on prior draws with Pareto smoothing
 (PSIS), or, when those are degenerate (k̂ above threshold, ESS below ``min_ess``), adaptive

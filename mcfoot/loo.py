@@ -124,7 +124,8 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
     For each held-out group (an entry, or with ``by="source"`` all entries of one source):
     PSIS weights without it (k̂ reported: above ``khat_threshold`` the reweighting is not
     reliable and the row says so), the PIT of each held-out figure in its leave-one-out
-    posterior predictive ``mu * exp(sigma * eps)``, whether it falls in the central 50 % and
+    posterior predictive (:mod:`mcfoot.discrepancy`: a held-out source's figures with a
+    fresh source effect; a held-out entry given its source's other figures), whether it falls in the central 50 % and
     90 % intervals, and how much the group narrows the headline models' ``prob`` intervals
     of energy per query: ``1 - log width(all evidence) / log width(without the group)``
     (widths as ratios upper / lower; ``models``/``prompts`` default to the headline ones),

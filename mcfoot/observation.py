@@ -5,8 +5,8 @@ An evidence entry (:mod:`mcfoot.evidence`) becomes an :class:`Observation` (its 
 boundary variables, models or lab bench, token priors, statistic and stated uncertainty as a
 log-sd); :class:`Likelihood` predicts every observation's statistic in each draw of the
 scenario's shared inputs (catalogue rows at the entry's token counts through the sampler, lab
-benches through the serving physics) and scores the figures under a lognormal error
-(constants in ``mcfoot/data/measurement.toml``); :func:`predict` is one entry's per-draw
+benches through the serving physics) and scores each source's figures jointly under the
+discrepancy model (:mod:`mcfoot.discrepancy`; constants in ``mcfoot/data/measurement.toml``); :func:`predict` is one entry's per-draw
 prediction, as ``compare`` prints it. See :mod:`mcfoot.calibrate` for the model in full.
 """
 

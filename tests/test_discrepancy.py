@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import shutil
 import warnings
 from pathlib import Path
 
@@ -210,40 +209,37 @@ def test_leave_one_source_out(setup):
 
 # ---- bad input through the CLI: exit 2, one message naming file and entry, nothing written
 
-def _cli(args, capsys):
+def _bad_discrepancy_file(tmp_path):
+    return _bad_model(tmp_path, "median = 0.2, p5 = 0.05, p95 = 0.6",
+                      "median = 0.2, p5 = -0.05, p95 = 0.6")
+
+
+BAD_CLI = {  # what is bad -> (extra arguments, what the one error line must name)
+    "an entry the scenario cannot predict": (
+        lambda tmp: ["--evidence", str(ROOT / "priors" / "evidence" / "published.toml")],
+        ["mlenergy-v3-llama31-8b-h100-b64", "published.toml", "cannot predict"]),
+    "a missing source field": (
+        lambda tmp: ["--evidence", str(ROOT / "tests" / "bad_evidence" / "missing_source.toml")],
+        ["missing_source.toml", "e1", "source"]),
+    "a discrepancy prior that is not positive": (
+        lambda tmp: ["--discrepancy", str(_bad_discrepancy_file(tmp))],
+        ["bad_discrepancy.toml", "[discrepancy.boundary.energy] scale"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CLI))
+def test_cli_bad_input_exit_2_names_file_and_entry_writes_nothing(case, tmp_path, capsys):
     from mcfoot.cli import main
 
-    code = main(args)
-    return code, capsys.readouterr().err
-
-
-def test_cli_unpredictable_entry_names_file_and_entry(tmp_path, capsys):
-    ev = ROOT / "priors" / "evidence" / "published.toml"
+    extra, names = BAD_CLI[case]
     out = tmp_path / "post.nc"
-    code, err = _cli(["calibrate", "--scenario", "default", "--evidence", str(ev),
-                      "--draws", "200", "-o", str(out)], capsys)
+    code = main(["calibrate", "--scenario", "default", "--draws", "200", "-o", str(out),
+                 *extra(tmp_path)])
+    err = capsys.readouterr().err
     assert code == 2 and not out.exists()
-    assert "mlenergy-v3-llama31-8b-h100-b64" in err and "published.toml" in err
-    assert "cannot predict" in err
-
-
-def test_cli_missing_source_names_file_and_entry(tmp_path, capsys):
-    bad = ROOT / "tests" / "bad_evidence" / "missing_source.toml"
-    out = tmp_path / "post.nc"
-    code, err = _cli(["calibrate", "--scenario", "default", "--evidence", str(bad),
-                      "--draws", "200", "-o", str(out)], capsys)
-    assert code == 2 and not out.exists()
-    assert "missing_source.toml" in err and "e1" in err and "source" in err
-
-
-def test_cli_non_positive_discrepancy_prior(tmp_path, capsys):
-    p = _bad_model(tmp_path, "median = 0.2, p5 = 0.05, p95 = 0.6",
-                   "median = 0.2, p5 = -0.05, p95 = 0.6")
-    out = tmp_path / "post.nc"
-    code, err = _cli(["calibrate", "--scenario", "default", "--discrepancy", str(p),
-                      "--draws", "200", "-o", str(out)], capsys)
-    assert code == 2 and not out.exists()
-    assert "bad_discrepancy.toml" in err and "[discrepancy.boundary.energy] scale" in err
+    assert len(err.strip().splitlines()) == 1, err
+    for n in names:
+        assert n in err, (n, err)
 
 
 def test_observation_without_source_is_refused(setup):
@@ -253,3 +249,24 @@ def test_observation_without_source_is_refused(setup):
                         output_tokens=dists.make("fixed", {"value": 300}))
     with pytest.raises(InputError, match="'x-1' has no source"):
         cal.calibrate(toml, [o], draws=200, catalogue=catp, footprint=False)
+
+
+def test_calibrate_records_and_prints_what_it_left_out(tmp_path, capsys):
+    from mcfoot.cli import main
+
+    out = tmp_path / "post.nc"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EstimateWarning)
+        assert main(["calibrate", "--scenario", "default", "--draws", "400", "--min-ess",
+                     "100", "--no-footprint", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "left out:" in err and "google-gemini-apps-carbon: shares data" in err
+    attrs = mcfoot.io.read_tree(out, require=None).attrs
+    assert "cif_market[Google]" in attrs["left_out"]
+    assert "google-gemini-apps-carbon" not in attrs["evidence"].split(";")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EstimateWarning)
+        kept = cal.calibrate("default", draws=400, min_ess=100, footprint=False,
+                             keep_dependent=True)
+    assert "google-gemini-apps-carbon" in kept.attrs["evidence"].split(";")
+    assert "google-gemini-apps-carbon" not in kept.attrs["left_out"]

@@ -100,6 +100,8 @@ def _run(args) -> int:
             print()
         else:
             print(table(t))
+            print()  # how far each source's figures move the headline models (reweighting)
+            print(influence_table(loo(tree, by="source")))
         return 0
     if args.loo:
         t = loo(tree, by=args.by)
