@@ -249,6 +249,12 @@ def _values(lik: Likelihood, z: np.ndarray) -> xr.Dataset:
         ds[q] = xr.DataArray(arr[keep].T, dims=("draw", f"{dim}_{q}"),
                              coords={f"{dim}_{q}": labels},
                              attrs={"units": meta.unit, "long_name": meta.long_name})
+    tau, tb = lik.disc.scales({s: z[lik.col[s]] for s in lik.disc_streams})
+    for name, v in ([("discrepancy__source_scale", tau)] if lik.disc.source_scale else []) \
+            + [(f"discrepancy__boundary_scale__{c}", x) for c, x in tb.items()]:
+        ds[name] = ("draw", np.asarray(v), {"units": "1 (log)", "long_name": (
+            "source-effect scale tau_src" if name.endswith("source_scale") else
+            f"boundary scale tau_b ({name.rsplit('__', 1)[1]})") + " of the discrepancy model"})
     for e, o in enumerate(lik.rows):
         for name, d, axis in lik.layout.nuisance[e]:
             vals_ = np.asarray(d.params["values"], float)[_discrete_index(d, z[lik.col[name]])]

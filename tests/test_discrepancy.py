@@ -270,3 +270,8 @@ def test_calibrate_records_and_prints_what_it_left_out(tmp_path, capsys):
                              keep_dependent=True)
     assert "google-gemini-apps-carbon" in kept.attrs["evidence"].split(";")
     assert "google-gemini-apps-carbon" not in kept.attrs["left_out"]
+    post, prior = kept["posterior"].to_dataset(), kept["prior"].to_dataset()
+    for v in ("discrepancy__source_scale", "discrepancy__boundary_scale__carbon"):
+        assert np.all(prior[v].values > 0) and v in post  # the scales are calibrated too
+    # the prior draws of a scale follow its prior: median 0.5 (measurement.toml)
+    assert float(np.median(prior["discrepancy__source_scale"])) == pytest.approx(0.5, rel=0.1)
