@@ -139,7 +139,10 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
     Returns
     -------
     DataTree (ArviZ conventions, ``chain`` of size 1): ``prior`` and ``posterior`` (the
-    calibrated inputs' values; posterior equal-weight draws), ``log_likelihood`` and
+    calibrated inputs' values and the discrepancy scales, ``discrepancy__*``; posterior
+    equal-weight draws), ``log_likelihood`` (``published`` over ``entry``: each figure given
+    its source's other figures; ``published_by_source`` over ``source``: each source's
+    figures jointly, what ``az.loo(..., var_name="published_by_source")`` leaves out) and
     ``observed_data`` (variable ``published`` over ``entry``), ``prior_predictive`` /
     ``posterior_predictive`` (``predicted``: each entry's prediction), ``sample_stats``
     (tempering steps), ``calibration`` (the calibrated scenario: weighted normals) and, with

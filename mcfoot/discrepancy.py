@@ -114,9 +114,18 @@ def load(path: str | Path | None = None) -> Discrepancy:
         if not str(t.get(k, "")).strip():
             problems.append(f"{src}: [discrepancy] {k} is missing; say where the number "
                             f"comes from")
-    source_scale = _scale(t.get("source_scale"), f"[discrepancy] source_scale", src, problems)
+    source_scale = _scale(t.get("source_scale"), "[discrepancy] source_scale", src, problems)
+    scales, boundary_of = _boundaries(t.get("boundary") or {}, src, problems)
+    if problems:
+        raise InputError("; ".join(problems))
+    return Discrepancy(nu, floor, source_scale, scales, boundary_of, src)
+
+
+def _boundaries(table: dict, src: str, problems: list) -> tuple[dict, dict]:
+    """The boundary classes' scale priors and each footprint variable's class, from the
+    ``[discrepancy.boundary.CLASS]`` tables (problems appended to ``problems``)."""
     scales, boundary_of = {}, {}
-    for cls, bt in (t.get("boundary") or {}).items():
+    for cls, bt in table.items():
         where = f"[discrepancy.boundary.{cls}]"
         if not isinstance(bt, dict):
             problems.append(f"{src}: {where} must be a table with variables and scale")
@@ -135,9 +144,7 @@ def load(path: str | Path | None = None) -> Discrepancy:
     if missing:
         problems.append(f"{src}: [discrepancy.boundary] gives no class to "
                         f"{', '.join(missing)}; add each to one class's variables")
-    if problems:
-        raise InputError("; ".join(problems))
-    return Discrepancy(nu, floor, source_scale, scales, boundary_of, src)
+    return scales, boundary_of
 
 
 def _number(t: dict, key: str, src: str, problems: list) -> float | None:

@@ -155,6 +155,14 @@ def _dataset(lik, scores, refits, psis, full_attrs, left_out, prob, scenario) ->
              "psis_unreliable": ";".join(s for s, ok in zip(lik.sources,
                                                              ds["psis_reliable"].values)
                                          if not ok)}
+    ds.attrs = attrs | _totals(ds)
+    return ds
+
+
+def _totals(ds: xr.Dataset) -> dict:
+    """Per model: summed ELPD and its SE, coverage, figures inside, median widths; and
+    the calibrated - prior ELPD difference with its SE."""
+    attrs = {}
     for i, m in enumerate(MODELS):
         pw = ds["elpd"].values[i]
         attrs |= {f"elpd_{m}": float(pw.sum()), f"elpd_se_{m}": _arviz.elpd_se(pw),
@@ -164,8 +172,7 @@ def _dataset(lik, scores, refits, psis, full_attrs, left_out, prob, scenario) ->
                   f"median_width_prediction_{m}":
                       float(np.median(ds["width_prediction"].values[i]))}
     attrs["elpd_diff"], attrs["elpd_diff_se"] = _arviz.elpd_difference(*ds["elpd"].values)
-    ds.attrs = attrs
-    return ds
+    return attrs
 
 
 def table(ds: xr.Dataset) -> str:

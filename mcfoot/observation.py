@@ -157,13 +157,7 @@ class Likelihood:
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise InputError(f"evidence id(s) {', '.join(dup)} given twice")
-        self.disc = discrepancy_model(discrepancy)
-        if self.disc.source_scale is not None:
-            nosrc = [o.id for o in self.obs if not str(o.source).strip()]
-            if nosrc:
-                raise InputError(f"evidence entry {', '.join(map(repr, nosrc))} has no source: "
-                                 f"the discrepancy model groups a source's figures and needs "
-                                 f"each figure's source (give source=...)")
+        self.disc = discrepancy_model(discrepancy, self.obs)
         self.backend = backend
         self.scenario = scenario
         full = catalogue if isinstance(catalogue, xr.Dataset) else cat.load_catalogue(catalogue)
@@ -484,14 +478,20 @@ def observation_from_evidence(e) -> Observation:
                        source=e.source, lab=lab)
 
 
-def discrepancy_model(spec) -> "disc.Discrepancy":
+def discrepancy_model(spec, obs=()) -> "disc.Discrepancy":
     """The discrepancy model ``spec`` names: ``"shipped"``, a TOML path, a Discrepancy,
-    or ``None`` (independent lognormal errors with the ``[error]`` floor)."""
+    or ``None`` (independent lognormal errors with the ``[error]`` floor). With a source
+    term, every observation of ``obs`` must say its source."""
     if spec is None:
         return disc.independent(FLOOR)
-    if isinstance(spec, disc.Discrepancy):
-        return spec
-    return disc.load(None if spec == "shipped" else spec)
+    model = spec if isinstance(spec, disc.Discrepancy) else \
+        disc.load(None if spec == "shipped" else spec)
+    nosrc = [o.id for o in obs if not str(o.source).strip()]
+    if model.source_scale is not None and nosrc:
+        raise InputError(f"evidence entry {', '.join(map(repr, nosrc))} has no source: the "
+                         f"discrepancy model groups a source's figures and needs each "
+                         f"figure's source (give source=...)")
+    return model
 
 
 def source_of(entry_id: str) -> str:
