@@ -41,6 +41,9 @@ def targets(ds) -> list[str]:
     inside, n = int(c["inside"].sum()), len(first)
     width = float(c["width"].median())
     narrower = int((c["width"] < p["width"]).sum())
+    gain = a["elpd_diff"] / a["elpd_diff_se"] if a["elpd_diff_se"] > 0 else 0.0
+    verdict = ("calibration helps" if gain > 2 else "calibration hurts" if gain < -2
+               else "no clear gain")
     lines = [f"first-party figures inside the {a['prob']:.0%} interval calibrated without "
              f"their provider: {inside} of {n} (target: {TARGET_INSIDE} of {TARGET_OF}, "
              f"i.e. {TARGET_INSIDE / TARGET_OF:.0%}: "
@@ -50,8 +53,7 @@ def targets(ds) -> list[str]:
              f"{float(p['width'].median()):.1f}x",
              f"calibrated interval narrower than the prior's: {narrower} of {n} figures",
              f"ELPD calibrated - prior: {a['elpd_diff']:+.2f} ± {a['elpd_diff_se']:.2f} "
-             f"({'calibration helps' if a['elpd_diff'] > 2 * a['elpd_diff_se'] else 'no clear gain' if a['elpd_diff'] > -2 * a['elpd_diff_se'] else 'calibration hurts'} "
-             f"out of sample, at 2 SE)"]
+             f"({verdict} out of sample, at 2 SE)"]
     for s in FIRST_PARTY:
         if s in ds.source.values:
             sel = [e for e in first if e.startswith(s)]

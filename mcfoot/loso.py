@@ -183,8 +183,8 @@ def table(ds: xr.Dataset) -> str:
     lines = [f"leave-one-source-out, scenario {a['scenario']} ({a['draws']} draws; exact refit "
              f"without each source; {a['prob']:.0%} predictive intervals with a fresh source "
              f"effect)",
-             f"{'figure':46s} {'published':>9s}  {'calibrated [P' + f'{p:g}' + ', P' + f'{100 - p:g}' + ']':>24s} in  "
-             f"{'prior':>24s} in"]
+             f"{'figure':46s} {'published':>9s}  {f'calibrated [P{p:g}, P{100 - p:g}]':>24s} "
+             f"in  {'prior':>24s} in"]
     for e in map(str, ds.entry.values):
         r = ds.sel(entry=e)
         cells = []
@@ -195,12 +195,17 @@ def table(ds: xr.Dataset) -> str:
                          + f" {'yes' if bool(x['inside']) else 'NO ':>3s}")
         lines.append(f"{e[:46]:46s} {float(r['published']):9.4g}  {cells[0]}  {cells[1]}")
     lines += ["", f"{'held-out source':16s} {'ELPD calibrated':>15s} {'ELPD prior':>10s} "
-              f"{'PSIS-LOO (k̂)':>16s}  refit (k̂, ESS)"]
+              f"{'inside':>9s} {'P95/P5':>15s} {'PSIS-LOO (k̂)':>16s}  refit (k̂, ESS)",
+              f"{'':16s} {'':15s} {'':10s} {'cal/prior':>9s} {'cal/prior':>15s}"]
     for s in map(str, ds.source.values):
         r = ds.sel(source=s)
         mark = "" if bool(r["psis_reliable"]) else " !"
+        fig = ds.sel(entry=ds.entry_source == s)
+        inside = "/".join(str(int(fig["inside"].sel(model=m).sum())) for m in MODELS)
+        width = "/".join(f"{float(fig['width'].sel(model=m).median()):.3g}" for m in MODELS)
         lines.append(f"{s:16s} {float(r['elpd'].sel(model='calibrated')):15.2f} "
                      f"{float(r['elpd'].sel(model='prior')):10.2f} "
+                     f"{inside + ' of ' + str(fig.sizes['entry']):>9s} {width:>15s} "
                      f"{float(r['elpd_psis']):8.2f} ({float(r['khat_psis']):.2f}){mark:2s} "
                      f" {str(r['refit_method'].values)} ({float(r['refit_khat']):.2f}, "
                      f"{float(r['refit_ess']):.0f})")

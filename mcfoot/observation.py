@@ -6,8 +6,9 @@ boundary variables, models or lab bench, token priors, statistic and stated unce
 log-sd); :class:`Likelihood` predicts every observation's statistic in each draw of the
 scenario's shared inputs (catalogue rows at the entry's token counts through the sampler, lab
 benches through the serving physics) and scores each source's figures jointly under the
-discrepancy model (:mod:`mcfoot.discrepancy`; constants in ``mcfoot/data/measurement.toml``); :func:`predict` is one entry's per-draw
-prediction, as ``compare`` prints it. See :mod:`mcfoot.calibrate` for the model in full.
+discrepancy model (:mod:`mcfoot.discrepancy`; constants in ``mcfoot/data/measurement.toml``);
+:func:`predict` is one entry's per-draw prediction, as ``compare`` prints it. See
+:mod:`mcfoot.calibrate` for the model in full.
 """
 
 from __future__ import annotations
