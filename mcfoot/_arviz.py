@@ -226,3 +226,39 @@ def rhat_ess(posterior: xr.Dataset) -> tuple[float, float]:
     worst = [float(rh[v].max()) for v in rh.data_vars if rh[v].size]
     least = [float(es[v].min()) for v in es.data_vars if es[v].size]
     return max(worst), min(least)
+
+
+def loo(idata, var_name: str) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """PSIS-LOO of the log-likelihood variable ``var_name`` of ``idata``
+    (:func:`to_inference_data`): ``(elpd, se, pointwise elpd, pointwise k̂)``. ArviZ 0.x:
+    ``arviz.loo(..., pointwise=True)`` (``elpd_loo``, ``loo_i``); 1.x:
+    ``arviz_stats.loo`` (``elpd``, ``elpd_i``). Both warn when a k̂ is high; the k̂ are
+    returned, and the caller says so."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # high k̂ and the 0.x FutureWarning: k̂ returned
+        if arviz_major() >= 1:
+            import arviz_stats as azs
+
+            res = azs.loo(idata, var_name=var_name, pointwise=True)
+            elpd, pw = float(res.elpd), np.asarray(res.elpd_i).reshape(-1)
+        else:
+            res = _module().loo(idata, var_name=var_name, pointwise=True)
+            elpd, pw = float(res.elpd_loo), np.asarray(res.loo_i).reshape(-1)
+    return elpd, float(res.se), pw, np.asarray(res.pareto_k).reshape(-1)
+
+
+def elpd_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """``sum(a - b)`` of two models' pointwise ELPD over the same held-out groups and its
+    standard error ``sqrt(n var(a - b))``, az.compare's ``dse`` (Vehtari, Gelman & Gabry
+    2017, eq. 24). Written out because ``az.compare`` takes only ArviZ's own PSIS results,
+    not the exact refits' pointwise values."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    return float(d.sum()), elpd_se(d)
+
+
+def elpd_se(pointwise: np.ndarray) -> float:
+    """Standard error of a summed ELPD, ``sqrt(n var(pointwise))`` with the population
+    variance, as az.loo's ``se`` and az.compare's ``dse`` compute it (ArviZ 0.23
+    ``stats.py``)."""
+    p = np.asarray(pointwise, float)
+    return float(np.sqrt(len(p) * p.var()))

@@ -27,9 +27,17 @@ sizes: every group-level input; one draw = one state of the world):
   is calibrated jointly with the shared inputs. Entries of one disclosure (same id prefix)
   about the same models with the same token prior share it (Google's four figures are
   about one median prompt);
-- ``log y_e = log mu_e(theta_i) + eps_e``, ``eps_e ~ Normal(0, sigma_e^2)``, with
-  ``sigma_e = max(stated log-sd, floor)`` (a lognormal error; the floor where a source
-  gives none). Entries are independent given ``theta``.
+- ``log y_e = log mu_e(theta_i) + delta_s + beta_e + eps_e`` (:mod:`mcfoot.discrepancy`,
+  constants in ``measurement.toml [discrepancy]``): a source effect ``delta_s`` shared by
+  the source's figures (scale ``tau_src``), a boundary term ``beta_e`` (scale ``tau_b`` per
+  boundary class) and the figure's own error (sd ``max(stated log-sd, residual floor)``),
+  one Student-t scale mixture per source: a source's figures are jointly multivariate t
+  (closed form), sources independent given ``theta`` and the scales. The scales are
+  parameters with priors, on named streams, calibrated with ``theta``. With
+  ``discrepancy=None`` the figures are independent lognormals of sd ``max(stated, [error]
+  floor_log_sd)``.
+- Entries that share data with the scenario's priors (:func:`mcfoot.audit.dependent_entries`)
+  are left out unless ``keep_dependent``; the root attrs ``left_out`` say which and why.
 
 A provider's figure informs another provider's estimate only through inputs both use: the
 scenario's scopes are the sharing structure. Hardware-class inputs (accelerator power,
@@ -37,7 +45,8 @@ power-vs-batch and efficiency relations in ``serving``; the attributed share per
 and hardware in ``default``) are a regime shared by every provider on that hardware; host
 inputs (PUE, WUE, grid) and model inputs (parameter counts, hardware choice) are each
 provider's own deviations from it. :func:`loo` measures how far each entry moves each
-headline model's interval.
+headline model's interval; :func:`mcfoot.loso.loso` refits without each source and scores
+its figures out of sample (ELPD, coverage, width, against the prior).
 
 **Inference** (``tempering.py``): importance weights on prior draws with Pareto smoothing
 (PSIS), or, when those are degenerate (k̂ above threshold, ESS below ``min_ess``), adaptive
@@ -54,13 +63,14 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
-from . import _arviz, provenance, rng, tempering
+from . import _arviz, audit, discrepancy as disc, provenance, rng, tempering
 from ._validate import check_draws
 from .errors import CalibrationError, InputError
 # loo and the measurement model live in their own modules; their public names stay
 # importable from here (``mcfoot.calibrate.loo``, ``.Observation``, ``.Likelihood``, ...)
 from .loo import headline_energy, loo, weighted_quantile  # noqa: F401
-from .observation import (FLOOR, SETTINGS, Likelihood, Observation,  # noqa: F401
+from .observation import (FLOOR, LAB_PREDICTORS, NOT_CALIBRATED,  # noqa: F401
+                          NOT_CALIBRATED_REASON, SETTINGS, Likelihood, Observation,
                           _discrete_index, query_points, shipped_observations)
 from .plan import SCOPE_DIM
 from .posterior import Posterior, attach
@@ -81,7 +91,8 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
               method: str = "auto", catalogue=None, footprint: bool = True,
               chunk_draws: int = 8_192, backend: str = "numba",
               allow_conflict: bool = False, sampling: str = "mc",
-              replicates: int | None = None) -> xr.DataTree:
+              replicates: int | None = None, keep_dependent: bool = False,
+              discrepancy="shipped") -> xr.DataTree:
     """Condition ``scenario``'s shared inputs on published figures.
 
     Parameters
@@ -115,11 +126,23 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
         ``sampling_replicates``, ...) and as ``prior_sampling*`` in the root attrs; k̂ and
         the ESS are computed as for independent draws (for RQMC proposals the ESS is a
         conservative measure).
+    keep_dependent : keep the evidence entries that share data with the scenario's priors
+        (:func:`mcfoot.audit.dependent_entries`); by default they are left out, and the
+        root attrs ``left_out`` say which and why (as do shipped entries left out by
+        ``measurement.toml`` and, on the shipped evidence, lab entries the scenario cannot
+        predict; a lab entry of a file you give that it cannot predict is an error).
+    discrepancy : the measurement model (:mod:`mcfoot.discrepancy`): ``"shipped"``
+        (``measurement.toml [discrepancy]``: source and boundary effects with learned
+        scales, Student-t), a TOML path with a ``[discrepancy]`` table, or ``None``
+        (independent lognormal errors, sd max(stated, ``[error] floor_log_sd``)).
 
     Returns
     -------
     DataTree (ArviZ conventions, ``chain`` of size 1): ``prior`` and ``posterior`` (the
-    calibrated inputs' values; posterior equal-weight draws), ``log_likelihood`` and
+    calibrated inputs' values and the discrepancy scales, ``discrepancy__*``; posterior
+    equal-weight draws), ``log_likelihood`` (``published`` over ``entry``: each figure given
+    its source's other figures; ``published_by_source`` over ``source``: each source's
+    figures jointly, what ``az.loo(..., var_name="published_by_source")`` leaves out) and
     ``observed_data`` (variable ``published`` over ``entry``), ``prior_predictive`` /
     ``posterior_predictive`` (``predicted``: each entry's prediction), ``sample_stats``
     (tempering steps), ``calibration`` (the calibrated scenario: weighted normals) and, with
@@ -133,11 +156,11 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
     if sc.posterior is not None:
         raise InputError(f"scenario '{sc.name}' is already calibrated; calibrate its base "
                          f"scenario on all the evidence at once")
-    obs = _observations(evidence, exclude, catalogue)
-    lik = Likelihood(sc, obs, catalogue, backend)
+    obs, left_out = select_observations(sc, evidence, exclude, catalogue, keep_dependent)
+    lik = Likelihood(sc, obs, catalogue, backend, discrepancy)
     z0 = rng.design_normals(ss, design, lik.streams, 0, draws)
     mu0 = tempering.evaluate(lik.predict, z0, chunk)
-    pit0 = pit(lik, mu0, np.full(draws, -math.log(draws)))
+    pit0 = pit(lik, mu0, z0, np.full(draws, -math.log(draws)))
     bad = [f"{o.id} (prior predictive tail probability {min(p, 1 - p):.1e}, figure "
            f"{'above' if p > 0.5 else 'below'} the prior)" for o, p in
            zip(lik.obs, pit0) if min(p, 1 - p) < CONFLICT_TAIL]
@@ -154,19 +177,29 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
             f"{', '.join(np.asarray(lik.streams)[far][:4])}: the prior's inverse CDF cannot "
             f"represent it (the evidence contradicts the prior); fix the prior or the evidence")
     return _tree(sc, lik, fit, z0, mu0, pit0, ss, draws, footprint, catalogue, backend,
-                 method, design)
+                 method, design, left_out)
 
 
-def pit(lik: Likelihood, mu: np.ndarray, log_weights: np.ndarray) -> np.ndarray:
-    """Probability integral transform of each published figure under the predictive
-    ``y_rep = mu * exp(sigma * eps)`` over weighted draws: (entries,)."""
+def pit(lik: Likelihood, mu: np.ndarray, z: np.ndarray, log_weights: np.ndarray
+        ) -> np.ndarray:
+    """Probability integral transform of each published figure under its predictive with
+    a fresh source effect (:meth:`Likelihood.predictive`) over weighted draws: (entries,)."""
     w = np.exp(log_weights - special.logsumexp(log_weights))
+    loc, scale, nu = lik.predictive(mu, z)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = (np.log(lik.y)[:, None] - np.log(mu)) / lik.sigma[:, None]
-    return special.ndtr(np.nan_to_num(r, nan=-np.inf)) @ w
+        x = (np.log(lik.y)[:, None] - loc) / scale
+    x = np.nan_to_num(x, nan=-np.inf)
+    return np.stack([disc.t_cdf(x[e], nu[e]) for e in range(len(x))]) @ w
 
 
-def _observations(evidence, exclude, catalogue=None) -> list:
+def select_observations(sc: Scenario, evidence, exclude=(), catalogue=None,
+                        keep_dependent: bool = False) -> tuple[list, dict]:
+    """The observations a calibration of ``sc`` uses, and those it leaves out with why
+    ({id: reason}): the ``exclude``d ones; ``measurement.toml``'s ``not_calibrated`` and the
+    lab entries ``sc`` cannot predict (shipped evidence only: in a file you give, such an
+    entry is an error, raised by :class:`Likelihood`); and, unless ``keep_dependent``, the
+    entries that share data with ``sc``'s priors (:func:`mcfoot.audit.dependent_entries`)."""
+    left: dict[str, str] = {}
     if evidence is not None and not isinstance(evidence, (str, Path)) and all(
             isinstance(o, Observation) for o in evidence):
         obs = list(evidence)
@@ -174,8 +207,20 @@ def _observations(evidence, exclude, catalogue=None) -> list:
         bad = [x for x in exclude if x not in ids]
         if bad:
             raise InputError(f"exclude names unknown evidence id(s) {', '.join(bad)}")
-        return [o for o in obs if o.id not in set(exclude)]
-    return shipped_observations(evidence, exclude, catalogue)
+        obs = [o for o in obs if o.id not in set(exclude)]
+    else:
+        obs = shipped_observations(evidence, exclude, catalogue)
+        if evidence is None:
+            left |= {i: NOT_CALIBRATED_REASON.removeprefix(f"{i}: ") for i in NOT_CALIBRATED}
+            if sc.attribution not in LAB_PREDICTORS:
+                left |= {o.id: f"a lab configuration, which scenario '{sc.name}' (attribution "
+                         f"'{sc.attribution}') cannot predict" for o in obs if o.lab is not None}
+    left |= {x: "excluded (exclude=...)" for x in exclude}
+    if not keep_dependent:
+        left |= {i: f"shares data with the scenario's prior(s) {', '.join(p)} (mcfoot priors "
+                 f"audit): no independent check; keep_dependent=True keeps it"
+                 for i, p in audit.dependent_entries(sc, obs).items()}
+    return [o for o in obs if o.id not in left], left
 
 
 def _values(lik: Likelihood, z: np.ndarray) -> xr.Dataset:
@@ -207,6 +252,12 @@ def _values(lik: Likelihood, z: np.ndarray) -> xr.Dataset:
         ds[q] = xr.DataArray(arr[keep].T, dims=("draw", f"{dim}_{q}"),
                              coords={f"{dim}_{q}": labels},
                              attrs={"units": meta.unit, "long_name": meta.long_name})
+    tau, tb = lik.disc.scales({s: z[lik.col[s]] for s in lik.disc_streams})
+    for name, v in ([("discrepancy__source_scale", tau)] if lik.disc.source_scale else []) \
+            + [(f"discrepancy__boundary_scale__{c}", x) for c, x in tb.items()]:
+        ds[name] = ("draw", np.asarray(v), {"units": "1 (log)", "long_name": (
+            "source-effect scale tau_src" if name.endswith("source_scale") else
+            f"boundary scale tau_b ({name.rsplit('__', 1)[1]})") + " of the discrepancy model"})
     for e, o in enumerate(lik.rows):
         for name, d, axis in lik.layout.nuisance[e]:
             vals_ = np.asarray(d.params["values"], float)[_discrete_index(d, z[lik.col[name]])]
@@ -217,7 +268,7 @@ def _values(lik: Likelihood, z: np.ndarray) -> xr.Dataset:
 
 
 def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, backend, method,
-          design):
+          design, left_out):
     entries = [o.id for o in lik.obs]
     # equal-weight posterior draws: systematic resampling (tempering's are equal already)
     u0 = float(special.ndtr(rng.standard_normals(ss, "calibrate/posterior", 0, 1))[0])
@@ -228,8 +279,12 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
         mu_fit = mu_prior if fit.method == "importance" else \
             tempering.evaluate(lik.predict, fit.z, 8192)
     mu_post = mu_fit[:, idx]
-    ll_post = fit.log_lik[:, idx]
+    with np.errstate(invalid="ignore"):
+        ll_entry = lik.entry_log_lik(mu_fit, fit.z)  # given the source's other figures
+    tau2, var = lik.variances(fit.z)
+    ll_post = ll_entry[:, idx]
     ecoord = {"entry": entries}
+    scoord = {"source": lik.sources}
     units = [o.unit for o in lik.obs]
 
     def per_entry(arr, name, long_name):
@@ -244,6 +299,9 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
             "khat_threshold": fit.khat_max, "prior_khat": fit.prior_khat,
             "prior_ess": fit.prior_ess, "tempering_steps": len(fit.stages),
             "evidence": ";".join(entries), "measurement_floor_log_sd": FLOOR,
+            "discrepancy": lik.disc.file, "discrepancy_nu": lik.disc.nu,
+            "residual_floor_log_sd": lik.disc.residual_floor,
+            "left_out": "; ".join(f"{k}: {v}" for k, v in left_out.items()),
             "query_points": lik.q.shape[1],
             **{f"prior_{k}": v for k, v in prior_design.items()},
             "max_correlation": max((st["correlation"] for st in fit.stages), default=0.0),
@@ -253,19 +311,28 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
                                                           "inputs (posterior draws)"}),
          "log_weight": ("draw", fit.log_weights, {"units": "1", "long_name":
                                                   "normalized log weight of the draw"}),
-         "log_likelihood": (("draw", "entry"), fit.log_lik.T, {"long_name":
-                                                               "log-likelihood per entry"}),
+         "log_likelihood": (("draw", "entry"), ll_entry.T, {"long_name":
+                            "log-likelihood of each figure given its source's other figures"}),
+         "log_likelihood_source": (("draw", "source"), fit.log_lik.T, {"long_name":
+                                   "log-likelihood of each source's figures jointly"}),
+         "source_scale_sq": ("draw", np.array(tau2), {"units": "1", "long_name":
+                             "squared source-effect scale tau_src^2 (log)"}),
+         "figure_variance": (("draw", "entry"), var.T, {"units": "1", "long_name":
+                             "each figure's own variance tau_b^2 + sigma_e^2 (log)"}),
          "predicted": (("draw", "entry"), mu_fit.T,
                        {"long_name": "predicted statistic of each entry (entry's unit)"})},
-        coords={"draw": np.arange(draws), "stream": list(lik.streams), **ecoord,
-                "unit": ("entry", units)},
+        coords={"draw": np.arange(draws), "stream": list(lik.streams), **ecoord, **scoord,
+                "unit": ("entry", units), "entry_source": ("entry", [lik.sources[i] for i in
+                                                                      lik.source_index]),
+                "boundary": ("entry", lik.boundary)},
         attrs={"base_scenario": sc.files[0] if sc.meta.get("name") is None else
                (sc.name if _is_shipped(sc) else sc.files[0]),
                "base_scenario_hash": sc.hash, "posterior_hash": post.hash,
                "scenario_name": f"{sc.name}+calibrated", **diag})
     obs_ds = xr.Dataset({"published": ("entry", lik.y, {"long_name": "published figure"}),
                          "log_sd": ("entry", lik.sigma, {"units": "1", "long_name":
-                                                         "log-sd of the measurement error"}),
+                                    "log-sd of the figure's own error (before the source "
+                                    "and boundary terms)"}),
                          "prior_pit": ("entry", pit0, {"units": "1", "long_name":
                                        "prior predictive percentile of the figure"})},
                         coords={**ecoord, "unit": ("entry", units)})
@@ -280,7 +347,11 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
         "posterior": _values(lik, zpost),
         "prior_predictive": per_entry(mu_prior, "predicted", "predicted statistic"),
         "posterior_predictive": per_entry(mu_post, "predicted", "predicted statistic"),
-        "log_likelihood": per_entry(ll_post, "published", "log-likelihood of the figure"),
+        "log_likelihood": per_entry(ll_post, "published", "log-likelihood of the figure "
+                                    "given its source's other figures").assign(
+            published_by_source=(("draw", "source"), fit.log_lik[:, idx].T,
+                                 {"long_name": "log-likelihood of the source's figures"})
+        ).assign_coords(scoord),
         "observed_data": obs_ds,
         "calibration": calib,
     }

@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
-from . import _arviz, tempering, variables as V
+from . import _arviz, discrepancy as disc, tempering, variables as V
 from .errors import InputError
 from .observation import SETTINGS, VARIABLE_KEYS, source_of
 from .plan import build_plan
@@ -36,19 +36,46 @@ def _groups(entries: list[str], by: str) -> dict[str, list[str]]:
     raise InputError(f"by must be 'entry' or 'source', got {by!r}")
 
 
+def _held_log_lik(cal_ds: xr.Dataset, held: list[str]) -> np.ndarray:
+    """Log-likelihood (D,) of the held-out entries: whole sources jointly
+    (``log_likelihood_source``), or one entry given its source's other figures."""
+    src = dict(zip(map(str, cal_ds["entry"].values), map(str, cal_ds["entry_source"].values)))
+    sources = sorted({src[e] for e in held})
+    members = {e for e, s in src.items() if s in sources}
+    if members == set(held):
+        return cal_ds["log_likelihood_source"].sel(source=sources).values.sum(axis=1)
+    if len(held) == 1:
+        return cal_ds["log_likelihood"].sel(entry=held[0]).values
+    raise InputError(f"hold out one entry or whole sources, got {', '.join(held)}")
+
+
 def _loo_log_weights(cal_ds: xr.Dataset, held: list[str]) -> tuple[np.ndarray, float]:
     """PSIS log weights of the calibration's draws without the entries ``held``, and k̂.
 
     Importance sampling: the draws are prior draws, weighted by the likelihood of the other
     entries. Tempering: the draws are posterior draws, weighted by 1 / likelihood of the
     held-out entries (PSIS-LOO, Vehtari, Gelman & Gabry 2017)."""
-    ll = cal_ds["log_likelihood"].sel(entry=held).values.sum(axis=1)  # (D,)
+    ll = _held_log_lik(cal_ds, held)
     if cal_ds.attrs["method"] == "importance":
-        raw = cal_ds["log_likelihood"].values.sum(axis=1) - ll
+        raw = cal_ds["log_likelihood_source"].values.sum(axis=1) - ll
     else:
         raw = -ll
     lw, k, _ = tempering.importance(raw)
     return lw, k
+
+
+def _predictive(cal_ds: xr.Dataset, obs: xr.Dataset, given: bool):
+    """Each figure's log predictive over the calibration's draws (location, scale (E, D),
+    dof (E,)): a fresh source effect, or ``given`` the source's other figures."""
+    mu = cal_ds["predicted"].values.T  # (E, D)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logmu = np.log(mu)
+    r = np.log(obs["published"].values)[:, None] - logmu
+    src = [str(x) for x in cal_ds["entry_source"].values]
+    index = np.array([list(dict.fromkeys(src)).index(x) for x in src])
+    return disc.predictive(logmu, r, cal_ds["figure_variance"].values.T,
+                           cal_ds["source_scale_sq"].values,
+                           float(cal_ds.attrs["discrepancy_nu"]), index, given)
 
 
 def weighted_quantile(x: np.ndarray, log_weights: np.ndarray, q) -> np.ndarray:
@@ -97,7 +124,8 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
     For each held-out group (an entry, or with ``by="source"`` all entries of one source):
     PSIS weights without it (k̂ reported: above ``khat_threshold`` the reweighting is not
     reliable and the row says so), the PIT of each held-out figure in its leave-one-out
-    posterior predictive ``mu * exp(sigma * eps)``, whether it falls in the central 50 % and
+    posterior predictive (:mod:`mcfoot.discrepancy`: a held-out source's figures with a
+    fresh source effect; a held-out entry given its source's other figures), whether it falls in the central 50 % and
     90 % intervals, and how much the group narrows the headline models' ``prob`` intervals
     of energy per query: ``1 - log width(all evidence) / log width(without the group)``
     (widths as ratios upper / lower; ``models``/``prompts`` default to the headline ones),
@@ -111,7 +139,9 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
     entries = [str(e) for e in obs["entry"].values]
     groups = _groups(entries, by)
     mu = cal_ds["predicted"].values  # (D, E)
-    y, sig = obs["published"].values, obs["log_sd"].values
+    y = obs["published"].values
+    # the held-out figure's predictive: a fresh source effect when its source is held out
+    loc, scale, nu = _predictive(cal_ds, obs, given=by == "entry")
     energy, lw_all = headline_energy(result, models, prompts, catalogue=catalogue)
     a = (1 - prob) / 2
     full = weighted_quantile(energy.values, lw_all, [a, 0.5, 1 - a])
@@ -126,8 +156,8 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
         for e in held:
             j = entries.index(e)
             with np.errstate(divide="ignore", invalid="ignore"):
-                r = (np.log(y[j]) - np.log(mu[:, j])) / sig[j]
-            p = float(special.ndtr(np.nan_to_num(r, nan=-np.inf)) @ w)
+                r = (np.log(y[j]) - loc[j]) / scale[j]
+            p = float(disc.t_cdf(np.nan_to_num(r, nan=-np.inf), nu[j]) @ w)
             med = float(weighted_quantile(mu[:, j], lw, [0.5])[0])
             rows.append({"entry": e, "group": g, "pit": p, "khat": k,
                          "reliable": bool(k <= _arviz.khat_threshold(len(w))),

@@ -5,9 +5,10 @@ An evidence entry (:mod:`mcfoot.evidence`) becomes an :class:`Observation` (its 
 boundary variables, models or lab bench, token priors, statistic and stated uncertainty as a
 log-sd); :class:`Likelihood` predicts every observation's statistic in each draw of the
 scenario's shared inputs (catalogue rows at the entry's token counts through the sampler, lab
-benches through the serving physics) and scores the figures under a lognormal error
-(constants in ``mcfoot/data/measurement.toml``); :func:`predict` is one entry's per-draw
-prediction, as ``compare`` prints it. See :mod:`mcfoot.calibrate` for the model in full.
+benches through the serving physics) and scores each source's figures jointly under the
+discrepancy model (:mod:`mcfoot.discrepancy`; constants in ``mcfoot/data/measurement.toml``);
+:func:`predict` is one entry's per-draw prediction, as ``compare`` prints it. See
+:mod:`mcfoot.calibrate` for the model in full.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
-from . import benchpredict, catalogue as cat, distributions as dists, rng, variables as V
+from . import benchpredict, catalogue as cat, discrepancy as disc, distributions as dists, rng
+from . import variables as V
 from .errors import InputError
 from .estimate import estimate_warnings, request_catalogue
 from .evidence import Evidence, load_evidence
@@ -45,6 +47,7 @@ SETTINGS = _settings()
 FLOOR = float(SETTINGS["error"]["floor_log_sd"])
 #: shipped entries left out by default (measurement.toml [evidence], with reasons)
 NOT_CALIBRATED = tuple(SETTINGS["evidence"]["not_calibrated"])
+NOT_CALIBRATED_REASON = str(SETTINGS["evidence"]["not_calibrated_reason"])
 
 
 def query_points(n: int | None = None, g: int | None = None) -> np.ndarray:
@@ -109,6 +112,12 @@ class Observation:
                                  f"(got {d.kind}); calibration enumerates token counts")
 
     @property
+    def kind(self) -> str:
+        """``"lab"``, ``"model"`` or ``"mix"`` (as
+        :class:`~mcfoot.evidence.Evidence` says it; :func:`mcfoot.audit.audit` reads it)."""
+        return "lab" if self.lab is not None else ("model" if len(self.models) == 1 else "mix")
+
+    @property
     def sigma(self) -> float:
         """Log-sd of the measurement error: max(stated, floor)."""
         return max(self.log_sd, FLOOR)
@@ -131,11 +140,17 @@ class _Layout:
 
 
 class Likelihood:
-    """Per-entry log-likelihood of the scenario's shared inputs, as ``tempering.fit``
-    needs it: ``self(z)`` with ``z`` (len(streams), n) -> (entries, n)."""
+    """Log-likelihood of the scenario's shared inputs and the discrepancy scales, per
+    source, as ``tempering.fit`` needs it: ``self(z)`` with ``z`` (len(streams), n) ->
+    (sources, n), each source's figures jointly (:mod:`mcfoot.discrepancy`; sources are
+    independent given the inputs and scales, so the rows sum to the joint).
+
+    ``discrepancy``: ``"shipped"`` (``measurement.toml [discrepancy]``), a TOML path, a
+    :class:`~mcfoot.discrepancy.Discrepancy`, or ``None`` for independent lognormal errors
+    of sd max(stated, ``[error] floor_log_sd``) (no source or boundary term)."""
 
     def __init__(self, scenario: Scenario, observations: list, catalogue=None,
-                 backend: str = "numba"):
+                 backend: str = "numba", discrepancy="shipped"):
         self.obs = list(observations)
         if not self.obs:
             raise InputError("no evidence to calibrate on")
@@ -143,18 +158,20 @@ class Likelihood:
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise InputError(f"evidence id(s) {', '.join(dup)} given twice")
+        self.disc = discrepancy_model(discrepancy, self.obs)
         self.backend = backend
         self.scenario = scenario
         full = catalogue if isinstance(catalogue, xr.Dataset) else cat.load_catalogue(catalogue)
         self.rows = [o for o in self.obs if o.lab is None]
         self.labs = [o for o in self.obs if o.lab is not None]
         if self.labs:
-            if scenario.attribution != "serving":
+            if scenario.attribution not in LAB_PREDICTORS:
+                where = "; ".join(f"{o.id} ({getattr(o.lab, 'file', '') or 'given'})"
+                                  for o in self.labs)
                 raise InputError(
-                    f"evidence {', '.join(o.id for o in self.labs)} measured a lab "
-                    f"configuration, which scenario '{scenario.name}' (attribution "
-                    f"'{scenario.attribution}') cannot predict; calibrate the 'serving' "
-                    f"scenario, or exclude them")
+                    f"evidence entry {where} measured a lab configuration, which scenario "
+                    f"'{scenario.name}' (attribution '{scenario.attribution}') cannot "
+                    f"predict; calibrate the 'serving' scenario, or exclude them")
         self.group, nuis = [], []
         if self.rows:
             req, self.layout = _request_catalogue(full, self.rows)
@@ -166,11 +183,17 @@ class Likelihood:
             self.plan, self.layout = build_plan(scenario, full), None
         self.lab_streams = {o.id: benchpredict.lab_streams(o.lab) for o in self.labs}
         lab_names = [n for o in self.labs for n in self.lab_streams[o.id]]
-        self.streams = list(dict.fromkeys(self.group + nuis + lab_names))
+        self.boundary = [self.disc.boundary(o.variables) for o in self.obs]
+        self.disc_streams = self.disc.streams(self.boundary)
+        self.streams = list(dict.fromkeys(self.group + nuis + lab_names + self.disc_streams))
         self.col = {n: i for i, n in enumerate(self.streams)}
         self.q = query_points()
         self.y = np.array([o.value for o in self.obs])
-        self.sigma = np.array([o.sigma for o in self.obs])
+        self.sigma = np.array([self.disc.sigma(o.log_sd) for o in self.obs])
+        src = [source_of(o.id) for o in self.obs]
+        self.sources = list(dict.fromkeys(src))
+        self.members = [np.array([i for i, s in enumerate(src) if s == k]) for k in self.sources]
+        self.source_index = np.array([self.sources.index(s) for s in src])
 
     def normals(self, ss: np.random.SeedSequence, draws: int) -> np.ndarray:
         """Normals (streams, draws) of the streams the entries read, as a run of the
@@ -246,7 +269,67 @@ class Likelihood:
     def __call__(self, z: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", over="ignore"):
             mu = self.predict(z)
-        return _loglik_from(self, mu)
+        return self.source_log_lik(mu, z)
+
+    def variances(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``tau_src^2`` (n,) and each figure's own variance ``tau_b^2 + sigma_e^2``
+        (entries, n) at normals ``z``."""
+        n = z.shape[1]
+        tau, tb = self.disc.scales({s: z[self.col[s]] for s in self.disc_streams})
+        d = np.tile((self.sigma ** 2)[:, None], (1, n))
+        for e, c in enumerate(self.boundary):
+            if c in tb:
+                d[e] = d[e] + tb[c] ** 2
+        return np.broadcast_to(np.asarray(tau, float) ** 2, (n,)), d
+
+    def residuals(self, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log residuals ``log y - log mu`` (entries, n) and where the prediction is a
+        positive finite number (elsewhere the likelihood is 0)."""
+        ok = np.isfinite(mu) & (mu > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.log(self.y)[:, None] - np.log(np.where(ok, mu, 1.0))
+        return r, ok
+
+    def source_log_lik(self, mu: np.ndarray, z: np.ndarray, drop: int | None = None
+                       ) -> np.ndarray:
+        """Log density of each source's figures (their values, not their logs) given
+        predictions ``mu`` and the scales at ``z``: (sources, n). ``drop``: an entry left
+        out of its source's joint (its source's row is the others' joint)."""
+        r, ok = self.residuals(mu)
+        tau2, d = self.variances(z)
+        out = np.empty((len(self.sources), mu.shape[1]))
+        for s, m in enumerate(self.members):
+            m = m[m != drop] if drop is not None else m
+            if not len(m):
+                out[s] = 0.0
+                continue
+            ll = disc.source_log_density(r[m], d[m], tau2, self.disc.nu) \
+                - np.log(self.y[m]).sum()
+            out[s] = np.where(ok[m].all(axis=0), ll, -np.inf)
+        return out
+
+    def entry_log_lik(self, mu: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Each figure's log density given its source's other figures, ``log p(y_e |
+        y_(s, -e), theta)`` (entries, n): the pointwise terms of leave-one-entry-out in a
+        model whose figures are not independent (Buerkner, Gabry & Vehtari 2021, Comput.
+        Stat. 36:1243). For independent figures it is each figure's own density."""
+        full = self.source_log_lik(mu, z)
+        out = np.empty((len(self.obs), mu.shape[1]))
+        for e in range(len(self.obs)):
+            s = self.source_index[e]
+            with np.errstate(invalid="ignore"):
+                out[e] = full[s] - self.source_log_lik(mu, z, drop=e)[s]
+        return out
+
+    def predictive(self, mu: np.ndarray, z: np.ndarray, given: bool = False):
+        """Each figure's log predictive at predictions ``mu`` and the scales at ``z``
+        (:func:`mcfoot.discrepancy.predictive`: a fresh source effect, or ``given`` the
+        source's other figures): location, scale (entries, n), degrees of freedom."""
+        r, _ = self.residuals(mu)
+        tau2, d = self.variances(z)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logmu = np.log(mu)
+        return disc.predictive(logmu, r, d, tau2, self.disc.nu, self.source_index, given)
 
 
 @contextlib.contextmanager
@@ -396,14 +479,20 @@ def observation_from_evidence(e) -> Observation:
                        source=e.source, lab=lab)
 
 
-def _loglik_from(lik: Likelihood, mu: np.ndarray) -> np.ndarray:
-    """Lognormal log density of the figures given predictions ``mu`` (entries, n); a
-    prediction that is not a positive finite number has likelihood 0."""
-    ok = np.isfinite(mu) & (mu > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = (np.log(lik.y)[:, None] - np.log(np.where(ok, mu, 1.0))) / lik.sigma[:, None]
-    ll = -0.5 * r * r - np.log(lik.sigma * lik.y * math.sqrt(2 * math.pi))[:, None]
-    return np.where(ok, ll, -np.inf)
+def discrepancy_model(spec, obs=()) -> "disc.Discrepancy":
+    """The discrepancy model ``spec`` names: ``"shipped"``, a TOML path, a Discrepancy,
+    or ``None`` (independent lognormal errors with the ``[error]`` floor). With a source
+    term, every observation of ``obs`` must say its source."""
+    if spec is None:
+        return disc.independent(FLOOR)
+    model = spec if isinstance(spec, disc.Discrepancy) else \
+        disc.load(None if spec == "shipped" else spec)
+    nosrc = [o.id for o in obs if not str(o.source).strip()]
+    if model.source_scale is not None and nosrc:
+        raise InputError(f"evidence entry {', '.join(map(repr, nosrc))} has no source: the "
+                         f"discrepancy model groups a source's figures and needs each "
+                         f"figure's source (give source=...)")
+    return model
 
 
 def source_of(entry_id: str) -> str:

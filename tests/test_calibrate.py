@@ -168,7 +168,7 @@ def posterior_power(tree):
 def test_conjugate_lognormal_matches_analytic_posterior(setup, y_kw, s_obs):
     toml, catp = setup
     y = y_kw * energy_per_kw()
-    t = cal.calibrate(toml, [obs(y, s_obs)], draws=8000, min_ess=1000, seed=1,
+    t = cal.calibrate(toml, [obs(y, s_obs)], discrepancy=None, draws=8000, min_ess=1000, seed=1,
                       catalogue=catp, footprint=False)
     assert t.attrs["method"] == "importance"
     m, s = posterior_power(t)
@@ -184,9 +184,9 @@ def test_degenerate_weights_detected_and_tempering_recovers_analytic(setup):
     y = 40.0 * energy_per_kw()  # 10x the prior median: k̂ explodes
     o = obs(y, 0.35)
     with pytest.raises(CalibrationError, match="degenerate"):
-        cal.calibrate(toml, [o], draws=4000, min_ess=1000, seed=2, catalogue=catp,
+        cal.calibrate(toml, [o], discrepancy=None, draws=4000, min_ess=1000, seed=2, catalogue=catp,
                       method="importance", footprint=False)
-    t = cal.calibrate(toml, [o], draws=4000, min_ess=1000, seed=2, catalogue=catp,
+    t = cal.calibrate(toml, [o], discrepancy=None, draws=4000, min_ess=1000, seed=2, catalogue=catp,
                       footprint=False)
     assert t.attrs["method"] == "tempering"
     assert t.attrs["prior_khat"] > 0.7 or t.attrs["prior_ess"] < 1000
@@ -202,11 +202,11 @@ def test_impossible_evidence_is_refused(setup):
     toml, catp = setup
     o = obs(energy_per_kw() * 1e9, 0.35)  # a billion kW
     with pytest.raises(CalibrationError, match="prior-data conflict: .*e1"):
-        cal.calibrate(toml, [o], draws=2000, min_ess=500, seed=0, catalogue=catp,
+        cal.calibrate(toml, [o], discrepancy=None, draws=2000, min_ess=500, seed=0, catalogue=catp,
                       footprint=False)
     # asked to go on: the (conjugate) compromise, or a refusal; never a wrong answer
     try:
-        t = cal.calibrate(toml, [o], draws=2000, min_ess=500, seed=0, catalogue=catp,
+        t = cal.calibrate(toml, [o], discrepancy=None, draws=2000, min_ess=500, seed=0, catalogue=catp,
                           footprint=False, allow_conflict=True)
     except CalibrationError as e:
         assert "tempering" in str(e) or "standard deviations" in str(e)
@@ -219,9 +219,9 @@ def test_impossible_evidence_is_refused(setup):
 def test_same_seed_same_posterior_whatever_the_chunking(setup):
     toml, catp = setup
     o = obs(40.0 * energy_per_kw(), 0.35)
-    a = cal.calibrate(toml, [o], draws=3000, min_ess=500, seed=5, catalogue=catp,
+    a = cal.calibrate(toml, [o], discrepancy=None, draws=3000, min_ess=500, seed=5, catalogue=catp,
                       footprint=False, chunk_draws=3000)
-    b = cal.calibrate(toml, [o], draws=3000, min_ess=500, seed=5, catalogue=catp,
+    b = cal.calibrate(toml, [o], discrepancy=None, draws=3000, min_ess=500, seed=5, catalogue=catp,
                       footprint=False, chunk_draws=700)
     for g in ("calibration", "posterior", "log_likelihood"):
         xr.testing.assert_identical(a[g].to_dataset().drop_attrs(),
@@ -273,7 +273,7 @@ def test_psis_shim_normalizes_and_flags_heavy_tails():
 def test_calibrated_scenario_in_simulate_and_on_disk(setup, tmp_path):
     toml, catp = setup
     y = 6.0 * energy_per_kw()
-    t = cal.calibrate(toml, [obs(y, 0.35)], draws=4000, min_ess=500, seed=1,
+    t = cal.calibrate(toml, [obs(y, 0.35)], discrepancy=None, draws=4000, min_ess=500, seed=1,
                       catalogue=catp, footprint=True)
     sc = cal.calibrated_scenario(t)
     assert sc.posterior is not None and sc.name == "conjugate+calibrated"
@@ -297,7 +297,7 @@ def test_arviz_conventions(setup):
     toml, catp = setup
     t = cal.calibrate(toml, [obs(6.0 * energy_per_kw(), 0.35, "a"),
                              obs(5.0 * energy_per_kw(), 0.5, "b")],
-                      draws=3000, min_ess=500, seed=1, catalogue=catp, footprint=False)
+                      discrepancy=None, draws=3000, min_ess=500, seed=1, catalogue=catp, footprint=False)
     for g in ("prior", "posterior", "log_likelihood", "posterior_predictive"):
         assert t[g].to_dataset().sizes["chain"] == 1
     assert list(t["observed_data"]["published"].entry.values) == ["a", "b"]
@@ -340,7 +340,7 @@ def test_leave_one_out_by_reweighting(setup):
     toml, catp = setup
     k = energy_per_kw()
     obs2 = [obs(6.0 * k, 0.35, "a-1"), obs(5.0 * k, 0.35, "a-2"), obs(40.0 * k, 0.35, "b-1")]
-    t = cal.calibrate(toml, obs2, draws=6000, min_ess=500, seed=3, catalogue=catp,
+    t = cal.calibrate(toml, obs2, discrepancy=None, draws=6000, min_ess=500, seed=3, catalogue=catp,
                       footprint=False, allow_conflict=True)
     res = cal.loo(t, models=["my-model"], prompts=["short", "long"], catalogue=catp)
     assert list(res.entry.values) == ["a-1", "a-2", "b-1"]
@@ -508,7 +508,7 @@ def test_sobol_prior_draws_importance_sampling_and_tempering(setup):
     err = {"mc": [], "sobol": []}
     for seed in range(6):
         for sampling in err:
-            t = cal.calibrate(toml, [obs(y, 0.35)], draws=4096, min_ess=1000, seed=seed,
+            t = cal.calibrate(toml, [obs(y, 0.35)], discrepancy=None, draws=4096, min_ess=1000, seed=seed,
                               catalogue=catp, footprint=False, sampling=sampling)
             assert t.attrs["method"] == "importance"
             err[sampling].append(_weighted_power(t) - m0)
@@ -518,18 +518,18 @@ def test_sobol_prior_draws_importance_sampling_and_tempering(setup):
     assert t["prior"].attrs["sampling"] == "sobol"
     assert t["prior"].attrs["sampling_replicates"] == 16
     assert t["prior"].attrs["sampling_dimensions"] == t["calibration"].sizes["stream"]
-    again = cal.calibrate(toml, [obs(y, 0.35)], draws=4096, min_ess=1000, seed=5,
+    again = cal.calibrate(toml, [obs(y, 0.35)], discrepancy=None, draws=4096, min_ess=1000, seed=5,
                           catalogue=catp, footprint=False, sampling="sobol", chunk_draws=1000)
     assert np.array_equal(again["calibration"]["z"].values, t["calibration"]["z"].values)
     hard = obs(40.0 * energy_per_kw(), 0.35)
-    t = cal.calibrate(toml, [hard], draws=4096, min_ess=1000, seed=2, catalogue=catp,
+    t = cal.calibrate(toml, [hard], discrepancy=None, draws=4096, min_ess=1000, seed=2, catalogue=catp,
                       footprint=False, sampling="sobol", replicates=8)
     assert t.attrs["method"] == "tempering" and t["prior"].attrs["sampling_replicates"] == 8
     m, s = posterior_power(t)
     m1, s1 = analytic(40.0 * energy_per_kw(), 0.35)
     assert abs(m - m1) < 5 * s1 / math.sqrt(1000)
     with pytest.raises(InputError, match=r"draws=4096 \(16 x 256\)"):
-        cal.calibrate(toml, [hard], draws=4000, catalogue=catp, sampling="sobol")
+        cal.calibrate(toml, [hard], discrepancy=None, draws=4000, catalogue=catp, sampling="sobol")
 
 
 def test_cli_calibrate_passes_the_sampling_design(capsys, tmp_path):

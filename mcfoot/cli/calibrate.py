@@ -42,7 +42,15 @@ def register(sub) -> None:
     p.add_argument("--loo", action="store_true",
                    help="print the leave-one-out table (PIT, coverage, narrowing)")
     p.add_argument("--by", choices=("entry", "source"), default="entry",
-                   help="--loo holds out each entry, or each source's entries together")
+                   help="--loo holds out each entry (reweighting), or each source's entries "
+                        "together: exact refits without each source, ELPD, coverage and "
+                        "width for the calibrated model against the prior")
+    p.add_argument("--keep-dependent", action="store_true",
+                   help="keep the evidence entries that share data with the scenario's "
+                        "priors (mcfoot priors audit); left out by default")
+    p.add_argument("--discrepancy", default="shipped", metavar="FILE.toml",
+                   help="the discrepancy model: a TOML with a [discrepancy] table (default: "
+                        "mcfoot/data/measurement.toml's)")
     p.add_argument("-o", "--output", default=None, help="write the result (.nc or .zarr)")
     common(p, json=True)
     p.set_defaults(func=_run)
@@ -64,20 +72,37 @@ def _run(args) -> int:
         from . import CLIError  # checked before the run, not after it
 
         raise CLIError(f"{out}: give a .nc or .zarr path in an existing folder")
+    kw = dict(seed=args.seed, exclude=tuple(args.exclude), method=args.method,
+              keep_dependent=args.keep_dependent, discrepancy=args.discrepancy)
     with estimate_warnings():  # calibrate() reports its estimate notes in its result
         tree = calibrate(args.scenario, args.evidence, draws=args.draws, min_ess=args.min_ess,
-                         seed=args.seed, exclude=tuple(args.exclude), method=args.method,
                          footprint=not args.no_footprint, sampling=args.sampling,
-                         replicates=args.replicates)
-    a = tree.attrs
-    if not args.quiet:
-        print(f"mcfoot calibrate: {a['method']} ({a['tempering_steps']} tempering steps), "
-              f"k̂ {a['khat']:.2f}, ESS {a['ess']:.0f} of {a['draws']} draws "
-              f"(from the prior: k̂ {a['prior_khat']:.2f}, ESS {a['prior_ess']:.0f}; prior "
-              f"draws: {a.get('prior_sampling', 'mc')})",
-              file=sys.stderr)
-    if args.output is not None:
+                         replicates=args.replicates, **kw)
+        a = tree.attrs
+        if not args.quiet:
+            print(f"mcfoot calibrate: {a['method']} ({a['tempering_steps']} tempering steps), "
+                  f"k̂ {a['khat']:.2f}, ESS {a['ess']:.0f} of {a['draws']} draws "
+                  f"(from the prior: k̂ {a['prior_khat']:.2f}, ESS {a['prior_ess']:.0f}; "
+                  f"prior draws: {a.get('prior_sampling', 'mc')})", file=sys.stderr)
+            if a["left_out"]:
+                print(f"left out: {a['left_out']}", file=sys.stderr)
+        if args.loo and args.by == "source":
+            from ..loso import loso, table
+
+            t = loso(args.scenario, args.evidence, draws=args.draws, min_ess=args.min_ess,
+                     full=tree if args.sampling == "mc" else None, **kw)
+    if args.output is not None:  # after every check: an error above writes nothing
         write_tree(tree, out)
+    if args.loo and args.by == "source":
+        if getattr(args, "json", False):
+            json.dump({"attrs": t.attrs, "figures": _records(t, "entry"),
+                       "sources": _records(t, "source")}, sys.stdout, indent=1, default=str)
+            print()
+        else:
+            print(table(t))
+            print()  # how far each source's figures move the headline models (reweighting)
+            print(influence_table(loo(tree, by="source")))
+        return 0
     if args.loo:
         t = loo(tree, by=args.by)
         rows = [{"entry": str(e), "published": float(t["published"].sel(entry=e)),
@@ -133,3 +158,21 @@ def loo_table(rows, attrs) -> str:
                  f"(k̂ marked ! : leave-one-out reweighting unreliable); 'narrows': median "
                  f"over headline models and prompts of 1 - log width with / without the entry")
     return "\n".join(lines)
+
+
+def _records(t, dim: str) -> list[dict]:
+    """One JSON record per ``dim`` value of a leave-one-source-out Dataset: its variables
+    over ``dim`` alone, and those over (model, ``dim``) as ``<var>_<model>``."""
+    out = []
+    for v in map(str, t[dim].values):
+        r = t.sel({dim: v})
+        rec = {dim: v}
+        for k, da in r.data_vars.items():
+            if dim not in t[k].dims:
+                continue
+            if "model" in da.dims:
+                rec |= {f"{k}_{m}": da.sel(model=m).item() for m in map(str, da.model.values)}
+            else:
+                rec[k] = da.item()
+        out.append(rec)
+    return out

@@ -1,0 +1,271 @@
+"""The discrepancy model of calibration: how far a published figure may sit from mcfoot's
+prediction, and how a source's figures move together.
+
+A figure ``e`` of source ``s`` at boundary class ``b`` (``measurement.toml
+[discrepancy]``, where every constant is sourced) is::
+
+    log y_e = log mu_e(theta) + delta_s + beta_e + eps_e
+
+with ``delta_s`` the source's effect (scale ``tau_src``), ``beta_e`` the boundary's mismatch
+(scale ``tau_b``) and ``eps_e`` the figure's own error (sd ``sigma_e = max(stated,
+residual floor)``). The three terms are one Student-t scale mixture per source (they share
+the mixing variable), so a source's ``k`` figures are jointly multivariate t with ``nu``
+degrees of freedom and scale matrix ``Sigma = tau_src^2 11^T + D``, ``D = diag(tau_b^2 +
+sigma_e^2)``; with ``nu = inf`` (``independent()``, no scales) it is the lognormal of
+independent figures. Everything here is closed form (Sherman-Morrison for ``Sigma``'s
+inverse and determinant): nothing is integrated numerically. The scales are parameters: the
+normals of their streams (:func:`Discrepancy.streams`) are calibrated jointly with the
+scenario's inputs and mapped to values by each prior's inverse CDF.
+
+A held-out source's prediction draws a fresh ``delta`` from the learned ``tau_src``: its
+figures' predictive density is the same multivariate t (:func:`source_log_density`), each
+figure's marginal a t with scale ``sqrt(tau_src^2 + D_ee)`` (:func:`marginal_cdf`).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from scipy import special
+
+from . import distributions as dists, variables as V
+from .errors import InputError
+
+SHIPPED = "measurement.toml"
+SOURCE_STREAM = "discrepancy/source_scale"
+BOUNDARY_STREAM = "discrepancy/boundary_scale/"
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """The discrepancy model: ``nu``, the residual floor, the scales' priors (``None``: no
+    such term) and each footprint variable's boundary class."""
+
+    nu: float
+    residual_floor: float
+    source_scale: dists.Distribution | None
+    boundary_scales: dict
+    boundary_of: dict
+    file: str = ""
+
+    def boundary(self, variables: tuple[str, ...]) -> str:
+        """The boundary class of an entry summing ``variables``: their first one's (the
+        headline variable; ``""`` without boundary terms)."""
+        return self.boundary_of.get(variables[0], "")
+
+    def streams(self, classes) -> list[str]:
+        """Named streams of the scales the entries need: the source scale, then one per
+        boundary class present (``classes``), in order."""
+        out = [SOURCE_STREAM] if self.source_scale is not None else []
+        return out + [BOUNDARY_STREAM + c for c in dict.fromkeys(classes)
+                      if c in self.boundary_scales]
+
+    def scales(self, z: dict) -> tuple[np.ndarray | float, dict]:
+        """``(tau_src, {class: tau_b})`` at the normals ``z`` (stream -> (n,)): each prior's
+        inverse CDF at ``Phi(z)`` (0 where the model has no such term)."""
+        tau = 0.0 if self.source_scale is None else \
+            self.source_scale.ppf(special.ndtr(z[SOURCE_STREAM]))
+        tb = {c: d.ppf(special.ndtr(z[BOUNDARY_STREAM + c]))
+              for c, d in self.boundary_scales.items() if BOUNDARY_STREAM + c in z}
+        return tau, tb
+
+    def sigma(self, log_sd: float) -> float:
+        """A figure's own error sd: max(stated, residual floor)."""
+        return max(log_sd, self.residual_floor)
+
+
+def independent(floor: float) -> Discrepancy:
+    """Figures independent given theta, lognormal errors of sd max(stated, ``floor``): no
+    source or boundary term (``nu`` infinite)."""
+    return Discrepancy(math.inf, floor, None, {}, {}, "(independent lognormal errors)")
+
+
+def load(path: str | Path | None = None) -> Discrepancy:
+    """The discrepancy model of a TOML file's ``[discrepancy]`` table (default: the shipped
+    ``mcfoot/data/measurement.toml``), validated whole: every problem is reported together,
+    each naming the file and the entry. Every footprint variable must belong to exactly
+    one boundary class; every scale prior must be positive."""
+    if path is None:
+        src = f"mcfoot/data/{SHIPPED}"
+        with resources.files("mcfoot.data").joinpath(SHIPPED).open("rb") as f:
+            doc = tomllib.load(f)
+    else:
+        src = str(path)
+        try:
+            doc = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise InputError(f"{src}: cannot read the discrepancy model ({e})") from None
+    t = doc.get("discrepancy")
+    if not isinstance(t, dict):
+        raise InputError(f"{src}: no [discrepancy] table; see mcfoot/data/{SHIPPED}")
+    problems: list[str] = []
+    nu = _number(t, "nu", src, problems)
+    if nu is not None and not nu > 0:
+        problems.append(f"{src}: [discrepancy] nu must be > 0, got {nu}")
+    floor = _number(t, "residual_floor_log_sd", src, problems)
+    if floor is not None and not floor > 0:
+        problems.append(f"{src}: [discrepancy] residual_floor_log_sd must be > 0, got {floor}")
+    for k in ("nu_source", "residual_floor_source"):
+        if not str(t.get(k, "")).strip():
+            problems.append(f"{src}: [discrepancy] {k} is missing; say where the number "
+                            f"comes from")
+    source_scale = _scale(t.get("source_scale"), "[discrepancy] source_scale", src, problems)
+    scales, boundary_of = _boundaries(t.get("boundary") or {}, src, problems)
+    if problems:
+        raise InputError("; ".join(problems))
+    return Discrepancy(nu, floor, source_scale, scales, boundary_of, src)
+
+
+def _boundaries(table: dict, src: str, problems: list) -> tuple[dict, dict]:
+    """The boundary classes' scale priors and each footprint variable's class, from the
+    ``[discrepancy.boundary.CLASS]`` tables (problems appended to ``problems``)."""
+    scales, boundary_of = {}, {}
+    for cls, bt in table.items():
+        where = f"[discrepancy.boundary.{cls}]"
+        if not isinstance(bt, dict):
+            problems.append(f"{src}: {where} must be a table with variables and scale")
+            continue
+        scales[cls] = _scale(bt.get("scale"), f"{where} scale", src, problems)
+        for v in bt.get("variables", []):
+            if v not in V.FOOTPRINT:
+                problems.append(f"{src}: {where} variable {v!r} is not a footprint "
+                                f"variable; use {', '.join(V.FOOTPRINT)}")
+            elif v in boundary_of:
+                problems.append(f"{src}: {where} variable {v!r} is already in boundary "
+                                f"class {boundary_of[v]!r}; give each variable one class")
+            else:
+                boundary_of[v] = cls
+    missing = [v for v in V.FOOTPRINT if v not in boundary_of]
+    if missing:
+        problems.append(f"{src}: [discrepancy.boundary] gives no class to "
+                        f"{', '.join(missing)}; add each to one class's variables")
+    return scales, boundary_of
+
+
+def _number(t: dict, key: str, src: str, problems: list) -> float | None:
+    v = t.get(key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        problems.append(f"{src}: [discrepancy] {key} must be a number, got {v!r}")
+        return None
+    return float(v)
+
+
+def _scale(raw, where: str, src: str, problems: list) -> dists.Distribution | None:
+    """A scale's prior: a distribution table with unit and source, positive support."""
+    if not isinstance(raw, dict) or "dist" not in raw:
+        problems.append(f"{src}: {where} must be a prior table, e.g. {{ dist = \"lognormal\", "
+                        f"median = 0.5, p5 = 0.15, p95 = 1.5, unit = \"1 (log)\", source = "
+                        f"\"...\" }}")
+        return None
+    if not str(raw.get("source", "")).strip():
+        problems.append(f"{src}: {where} has no source; say where the scale comes from")
+    params = {k: v for k, v in raw.items() if k not in ("dist", "unit", "source", "note")}
+    try:
+        d = dists.make(str(raw["dist"]), params)
+    except dists.ParameterError as e:
+        problems.append(f"{src}: {where}: {e}")
+        return None
+    lo = float(np.asarray(d.ppf(np.array([1e-12])))[0])
+    if not (d.support()[0] >= 0 and lo > 0):
+        problems.append(f"{src}: {where} is not positive (its support starts at "
+                        f"{d.support()[0]:g}): a discrepancy scale is a standard deviation; "
+                        f"use a prior on positive values, e.g. lognormal with p5 > 0")
+        return None
+    return d
+
+
+# ---- closed-form densities (vectorized over draws) -------------------------------------
+
+def source_log_density(r: np.ndarray, d: np.ndarray, tau2, nu: float) -> np.ndarray:
+    """Log density of one source's ``k`` log residuals ``r`` (k, n) under the multivariate
+    t (``nu``; ``inf``: normal) with scale ``tau2 11^T + diag(d)``, ``d`` (k, n), ``tau2``
+    (n,) or scalar: (n,). Sherman-Morrison: ``Sigma^-1 = D^-1 - tau2 D^-1 11^T D^-1 /
+    (1 + tau2 1^T D^-1 1)``, ``|Sigma| = |D| (1 + tau2 1^T D^-1 1)``."""
+    k = r.shape[0]
+    a, b, c = (1 / d).sum(0), (r / d).sum(0), (r * r / d).sum(0)
+    den = 1 + tau2 * a
+    q = c - tau2 * b * b / den
+    logdet = np.log(d).sum(0) + np.log(den)
+    if math.isinf(nu):
+        return -0.5 * (k * math.log(2 * math.pi) + logdet + q)
+    const = special.gammaln((nu + k) / 2) - special.gammaln(nu / 2) \
+        - 0.5 * k * math.log(nu * math.pi)
+    return const - 0.5 * logdet - 0.5 * (nu + k) * np.log1p(q / nu)
+
+
+def conditional(r: np.ndarray, d: np.ndarray, tau2, nu: float, j: int):
+    """Location, scale and degrees of freedom of residual ``j`` of a source given its
+    other residuals (the multivariate t's conditional, a univariate t): the source effect's
+    normal update from the others (precision ``1/tau2 + sum 1/d``), then the t's scale
+    stretched by the others' Mahalanobis distance."""
+    rest = [i for i in range(r.shape[0]) if i != j]
+    tau2 = np.broadcast_to(np.asarray(tau2, float), r.shape[1:])
+    if not rest:
+        return np.zeros(r.shape[1]), np.sqrt(tau2 + d[j]), nu
+    rr, dr = r[rest], d[rest]
+    a, b, c = (1 / dr).sum(0), (rr / dr).sum(0), (rr * rr / dr).sum(0)
+    den = 1 + tau2 * a
+    loc = tau2 * b / den
+    var = d[j] + tau2 / den
+    if math.isinf(nu):
+        return loc, np.sqrt(var), nu
+    q = c - tau2 * b * b / den
+    m = len(rest)
+    return loc, np.sqrt(var * (nu + q) / (nu + m)), nu + m
+
+
+def t_cdf(x: np.ndarray, nu: float) -> np.ndarray:
+    """Standard Student-t CDF (``nu = inf``: the normal's)."""
+    return special.ndtr(x) if math.isinf(nu) else special.stdtr(nu, x)
+
+
+def marginal_cdf(x: np.ndarray, scale: np.ndarray, nu: float) -> np.ndarray:
+    """CDF at log residual ``x`` of one figure's marginal with a fresh source effect: a t
+    with ``nu`` and ``scale = sqrt(tau_src^2 + D_ee)``."""
+    return t_cdf(x / scale, nu)
+
+
+def mixture_quantiles(loc: np.ndarray, scale: np.ndarray, nu: float, weights: np.ndarray,
+                      probs) -> np.ndarray:
+    """Quantiles ``probs`` of the weighted mixture over draws of ``loc + scale * t_nu``
+    (loc, scale: (E, n); weights (n,) summing to 1): (E, len(probs)), by bisection on the
+    mixture CDF (monotone; 60 halvings of a bracket wider than every component's 1e-9
+    quantiles resolve it to below 1e-12 of the bracket)."""
+    tq = special.ndtri(1e-9) if math.isinf(nu) else special.stdtrit(nu, 1e-9)
+    lo = (loc + tq * scale).min(axis=1)
+    hi = (loc - tq * scale).max(axis=1)
+    out = []
+    for p in np.atleast_1d(probs):
+        a, b = lo.copy(), hi.copy()
+        for _ in range(60):
+            mid = 0.5 * (a + b)
+            f = t_cdf((mid[:, None] - loc) / scale, nu) @ weights
+            a, b = np.where(f < p, mid, a), np.where(f < p, b, mid)
+        out.append(0.5 * (a + b))
+    return np.stack(out, axis=1)
+
+
+def predictive(logmu: np.ndarray, r: np.ndarray, d: np.ndarray, tau2, nu: float,
+               source_index: np.ndarray, given: bool = False):
+    """Location and scale (entries, n) of each figure's log predictive, a t with the
+    returned degrees of freedom (entries,): ``log mu`` plus a *fresh* source effect
+    (``given=False``: the figure's source is held out, its marginal a t with scale
+    ``sqrt(tau_src^2 + D_ee)``), or given its source's other figures (``given=True``,
+    :func:`conditional`). ``r``: log residuals, ``d``: figure variances (entries, n)."""
+    tau2 = np.broadcast_to(np.asarray(tau2, float), r.shape[1:])
+    loc, scale = np.empty_like(r), np.empty_like(r)
+    dof = np.full(r.shape[0], float(nu))
+    for e in range(r.shape[0]):
+        if given:
+            m = np.flatnonzero(source_index == source_index[e])
+            j = int(np.flatnonzero(m == e)[0])
+            a, b, dof[e] = conditional(r[m], d[m], tau2, nu, j)
+        else:
+            a, b = 0.0, np.sqrt(tau2 + d[e])
+        loc[e], scale[e] = logmu[e] + a, b
+    return loc, scale, dof
