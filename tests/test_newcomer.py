@@ -240,11 +240,13 @@ def test_full_disk_refused_before_writing(tmp_path, capsys, monkeypatch):
 def test_write_failure_midway_leaves_nothing(tmp_path, capsys, monkeypatch):
     import errno
 
-    def full(self, path, *a, **k):
+    def full(groups, path):
         Path(path).write_bytes(b"partial")
         raise OSError(errno.ENOSPC, "Can't write data (file write failed ... 59 lines)")
 
-    monkeypatch.setattr(xr.DataTree, "to_netcdf", full)
+    from mcfoot import _netcdf
+
+    monkeypatch.setattr(_netcdf, "write", full)
     rc, _, err = run_cli(["run", "--scenario", "paper", "--draws", "5", "-q",
                           "-o", str(tmp_path / "o.nc")], capsys)
     assert rc == 2 and err == (f"mcfoot run: error: {tmp_path / 'o.nc'}: writing failed "
@@ -273,17 +275,18 @@ def test_workers_without_dask_extra(tmp_path, capsys, monkeypatch, workers):
 # ---- signals: no partial file ---------------------------------------------------------------
 
 SLOW_WRITE = textwrap.dedent("""
-    import signal, sys, time, xarray as xr
+    import signal, sys, time
+    from mcfoot import _netcdf
     from mcfoot.cli import main
     # Ctrl-C as in a terminal: a test run started in the background of a non-interactive
     # shell (CI's parallel jobs) inherits SIGINT ignored, and Python then keeps it ignored
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    real = xr.DataTree.to_netcdf
-    def slow(self, path, *a, **k):
-        real(self, path, *a, **k)             # the temporary file is complete on disk...
+    real = _netcdf.write
+    def slow(groups, path):
+        real(groups, path)                    # the temporary file is complete on disk...
         print("WRITING", flush=True)
         time.sleep(60)                        # ...but not yet renamed when the signal comes
-    xr.DataTree.to_netcdf = slow
+    _netcdf.write = slow
     sys.exit(main(sys.argv[1:]))
 """)
 
