@@ -8,7 +8,7 @@ CF encoding (``xarray.conventions``: coordinates attributes, fill values, bools 
 one contiguous, uncompressed HDF5 dataset per variable, its dimensions as HDF5 dimension
 scales with the ``_Netcdf4Dimid``/``_Netcdf4Coordinates`` attributes netCDF-C and h5netcdf
 read. ``xarray.open_datatree`` reads the file back identical to one xarray writes
-(``tests/test_core.py`` compares the two writers, group by group, attribute by attribute).
+(``tests/test_netcdf.py`` compares the two writers, group by group, attribute by attribute).
 
 What it does not know it leaves to xarray: :func:`encode` returns ``None`` for a tree with
 lazy (dask) data, which xarray writes chunk by chunk, or with a dtype, attribute or name

@@ -39,14 +39,12 @@ from . import benchmodel as bn
 from . import provenance, rng
 from .catalogue import file_hash
 from .errors import CalibrationError, InputError, PriorsError
-from .fitprior import SHIPPED, fit_dataset
+from .fitprior import HARDWARE, SHIPPED, fit_dataset
 
 __all__ = ["FitPriors", "Layout", "SHIPPED", "fit", "fit_priors", "load_fit", "main",
            "prior_fit", "summary", "to_dataset"]
 
 GPUS = ("H100", "B200")
-HARDWARE = ("bandwidth_efficiency", "compute_efficiency", "power_fraction_memory_bound",
-            "power_fraction_compute_bound")
 LOW_PRECISIONS = ("fp8", "mxfp4")
 #: GPU types whose low-precision kernels get a factor of their own (H100 is the reference)
 LOW_PRECISION_GPUS = ("B200",)

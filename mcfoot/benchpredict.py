@@ -20,11 +20,13 @@ import xarray as xr
 from scipy import special
 
 from . import benchmodel as bn
+from . import distributions as dists
 from . import footprint as fp
 from . import provenance, rng
 from .benchfit import SHIPPED, _gather, fit_priors, load_fit, prior_fit
 from .benchmodel import DATA, load_measurements, read_configs
 from .errors import InputError
+from .fitprior import POSTERIOR_STREAM, flat_draws
 from .variables import BENCH
 
 __all__ = ["LAB_ASSUMED", "SHIPPED", "bench", "lab_configs", "lab_evidence_prediction",
@@ -36,7 +38,7 @@ def stream_names(df, withhold=(), rows=None, fit_models=()) -> list[str]:
     (for a caller that supplies them, e.g. calibration)."""
     rows = [str(i) for i in range(len(df))] if rows is None else list(rows)
     unknown = ~df.model_id.isin(bn.model_configs().index) | df.model_id.isin(withhold)
-    names = ["bench/posterior"]
+    names = [POSTERIOR_STREAM]
     names += [f"bench/{q}/{m}" for m in dict.fromkeys(df.model_id[unknown]) for q in
               ARCH_STREAMS]
     names += [f"bench/model_effect/{m}" for m in dict.fromkeys(df.model_id)
@@ -63,8 +65,8 @@ def predict(fit_ds: xr.Dataset, df, draws: int, ss, withhold=(), normals=None,
 
     rows = [str(i) for i in range(len(df))] if rows is None else list(rows)
     n = fit_ds.sizes["chain"] * fit_ds.sizes["draw"]
-    pick = np.minimum((special.ndtr(z_of("bench/posterior")) * n).astype(np.int64), n - 1)
-    flat = {k: fit_ds[k].values.reshape(n, *fit_ds[k].shape[2:])[pick] for k in fit_ds.data_vars}
+    pick = dists.draw_index(special.ndtr(z_of(POSTERIOR_STREAM)), n)
+    flat = {k: flat_draws(fit_ds, k)[pick] for k in fit_ds.data_vars}
     v = {k.replace("__", "/"): x for k, x in flat.items() if k != "model_effect"}
     c = bn.config_arrays(df)
     nu = float(fit_ds.attrs["nu"])

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import special  # scipy.stats (~0.5 s to import) only where used
 
-__all__ = ["Beta", "Discrete", "Distribution", "Draws", "Empirical", "Fixed", "LogitNormal",
+__all__ = ["Beta", "Discrete", "Distribution", "Draws", "draw_index", "Empirical", "Fixed", "LogitNormal",
            "LogNormal", "make", "ParameterError", "Pert", "REGISTRY", "StudentT", "Triangular",
            "TruncNormal", "Uniform"]
 
@@ -374,8 +374,7 @@ class Draws(Distribution):
 
     def ppf(self, u):
         v = np.asarray(self.params["values"])
-        idx = (np.asarray(u, dtype=float) * len(v)).astype(np.int64)
-        return v[np.minimum(idx, len(v) - 1)]
+        return v[draw_index(u, len(v))]
 
     def quantile(self, q):  # the block's own quantiles: ppf is not monotone
         return np.quantile(np.asarray(self.params["values"]), np.asarray(q, dtype=float))
@@ -384,6 +383,13 @@ class Draws(Distribution):
         p5, med, p95 = (float(x) for x in self.quantile([0.05, 0.5, 0.95]))
         return {"draws": len(self.params["values"]), "stream": self.params["stream"],
                 "median": round(med, 6), "p5": round(p5, 6), "p95": round(p95, 6)}
+
+
+def draw_index(u, n: int) -> np.ndarray:
+    """Which of ``n`` stored joint draws a uniform ``u`` picks: ``floor(u * n)`` (``u = 1``
+    kept on the last). The one pick of a block of draws (:class:`Draws`, and the bench
+    predictor's posterior draw, :mod:`mcfoot.benchpredict`), so both take the same draw."""
+    return np.minimum((np.asarray(u, dtype=float) * n).astype(np.int64), n - 1)
 
 
 def _scaled_beta_ppf(lo, hi, a, b, u):

@@ -70,7 +70,7 @@ def loso(scenario: str | Scenario = "serving", evidence=None, *, draws: int = 4_
     elif full.attrs.get("evidence") != ";".join(o.id for o in lik.obs) or \
             int(full.attrs["draws"]) != draws:
         raise InputError("full: a calibration on other evidence or draws than this check's")
-    z0 = np.stack([rng.standard_normals(ss, s, 0, draws) for s in lik.streams])
+    z0 = lik.normals(ss, draws)  # the prior draws calibrate starts from (seed ss)
     with np.errstate(invalid="ignore", over="ignore"):
         mu0 = tempering.evaluate(lik.predict, z0, 8192)
     flat = np.full(draws, -np.log(draws))

@@ -290,35 +290,32 @@ class Likelihood:
             r = np.log(self.y)[:, None] - np.log(np.where(ok, mu, 1.0))
         return r, ok
 
-    def source_log_lik(self, mu: np.ndarray, z: np.ndarray, drop: int | None = None
-                       ) -> np.ndarray:
+    def source_log_lik(self, mu: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Log density of each source's figures (their values, not their logs) given
-        predictions ``mu`` and the scales at ``z``: (sources, n). ``drop``: an entry left
-        out of its source's joint (its source's row is the others' joint)."""
-        r, ok = self.residuals(mu)
-        tau2, d = self.variances(z)
-        out = np.empty((len(self.sources), mu.shape[1]))
-        for s, m in enumerate(self.members):
-            m = m[m != drop] if drop is not None else m
-            if not len(m):
-                out[s] = 0.0
-                continue
-            ll = disc.source_log_density(r[m], d[m], tau2, self.disc.nu) \
-                - np.log(self.y[m]).sum()
-            out[s] = np.where(ok[m].all(axis=0), ll, -np.inf)
-        return out
+        predictions ``mu`` and the scales at ``z``: (sources, n)."""
+        parts = (*self.residuals(mu), *self.variances(z))
+        return np.stack([self._joint(m, *parts) for m in self.members])
+
+    def _joint(self, m: np.ndarray, r, ok, tau2, d) -> np.ndarray:
+        """Log density (n,) of the figures ``m`` of one source jointly (0 for none)."""
+        if not len(m):
+            return np.zeros(r.shape[1])
+        ll = disc.source_log_density(r[m], d[m], tau2, self.disc.nu) - np.log(self.y[m]).sum()
+        return np.where(ok[m].all(axis=0), ll, -np.inf)
 
     def entry_log_lik(self, mu: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Each figure's log density given its source's other figures, ``log p(y_e |
         y_(s, -e), theta)`` (entries, n): the pointwise terms of leave-one-entry-out in a
         model whose figures are not independent (Buerkner, Gabry & Vehtari 2021, Comput.
         Stat. 36:1243). For independent figures it is each figure's own density."""
-        full = self.source_log_lik(mu, z)
+        parts = (*self.residuals(mu), *self.variances(z))
+        full = [self._joint(m, *parts) for m in self.members]
         out = np.empty((len(self.obs), mu.shape[1]))
         for e in range(len(self.obs)):
             s = self.source_index[e]
+            m = self.members[s]
             with np.errstate(invalid="ignore"):
-                out[e] = full[s] - self.source_log_lik(mu, z, drop=e)[s]
+                out[e] = full[s] - self._joint(m[m != e], *parts)
         return out
 
     def predictive(self, mu: np.ndarray, z: np.ndarray, given: bool = False):
