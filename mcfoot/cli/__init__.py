@@ -20,9 +20,24 @@ from contextlib import contextmanager
 from .. import __version__
 from ..errors import InputError
 
-#: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("run", "estimate", "bench", "compare", "calibrate", "workload", "summary", "rank",
-            "sensitivity", "claims", "scale", "plot", "priors")
+#: Subcommands, in the order ``--help`` lists them, with their one-line help (written only
+#: here: each module's parser takes it through :func:`add_command`). ``mcfoot --help`` lists
+#: them without importing their modules; only the command named on the line is built.
+COMMANDS = {
+    "run": "sample a scenario and write the result (NetCDF)",
+    "estimate": "footprint of any request: median and 90%% interval per variable",
+    "bench": "GPU energy of bench configurations: median and 90%% interval",
+    "compare": "published per-query figures against mcfoot, like with like",
+    "calibrate": "posterior of a scenario's shared inputs given published figures",
+    "workload": "footprint of a request log, with intervals right for the total",
+    "summary": "print median and 95%% interval per model (mean with --json)",
+    "rank": "eco-efficiency rank probabilities (DEA cross-efficiency per draw)",
+    "sensitivity": "rank the inputs that drive a model's footprint",
+    "claims": "probability that each headline claim holds, and what drives it",
+    "scale": "annual electricity, water and carbon of a service, with equivalents",
+    "plot": "draw a figure from result files (PNG, PDF, SVG)",
+    "priors": "list, show and validate scenarios (priors files)",
+}
 
 
 class CLIError(InputError):
@@ -46,7 +61,16 @@ def _on_signal(signum, frame):
 MAX_PROBLEMS = 5
 
 
-def _parser() -> argparse.ArgumentParser:
+def _named_command(argv: list[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is not an option (the top-level
+    parser's options, ``--debug``, ``--version`` and ``-h``, take no value)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def _parser(argv: list[str]) -> argparse.ArgumentParser:
+    """The command's parser. Every subcommand is listed (its help line from
+    :data:`COMMANDS`), but only the one ``argv`` names is built: its module, and whatever that
+    module imports (numpy, xarray, the implementation), loads only when it is used."""
     p = argparse.ArgumentParser(
         prog="mcfoot",
         description="Monte Carlo footprints of LLM inference: energy, water and carbon per "
@@ -57,9 +81,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     p.add_argument("--version", action="version", version=f"mcfoot {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f".{name}", __name__).register(sub)
+    named = _named_command(argv)
+    for name, line in COMMANDS.items():
+        if name == named:
+            importlib.import_module(f".{name}", __name__).register(sub)
+        else:
+            sub.add_parser(name, help=line)
     return p
+
+
+def add_command(sub, name: str, **kwargs) -> argparse.ArgumentParser:
+    """Add subcommand ``name``'s parser to ``sub``, with its help line from :data:`COMMANDS`
+    (``kwargs``: the rest of ``add_parser``'s arguments)."""
+    return sub.add_parser(name, help=COMMANDS[name], **kwargs)
 
 
 def common(p: argparse.ArgumentParser, json: bool = False) -> None:
@@ -252,7 +286,8 @@ def error_line(command: str, e: InputError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)

@@ -8,14 +8,14 @@ import sys
 
 from ..benchmodel import REQUIRED
 from ..variables import BENCH
-from . import check_output_option, common, csv_option, output_option, write_output
+from . import add_command, check_output_option, common, csv_option, output_option, write_output
 
 CI = 0.9
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "bench", help="GPU energy of bench configurations: median and 90%% interval",
+    p = add_command(
+        sub, "bench",
         description="Energy per request and per output token, mean GPU power and the running "
                     "batch of each configuration of a CSV with the ML.ENERGY v3 data file's "
                     f"columns ({', '.join(REQUIRED)}; optional tensor_parallel, "

@@ -9,12 +9,12 @@ import sys
 import numpy as np
 
 from ..evidence import shipped_evidence
-from . import common, design_option, evidence_option, sampling
+from . import add_command, common, design_option, evidence_option, sampling
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "calibrate", help="posterior of a scenario's shared inputs given published figures",
+    p = add_command(
+        sub, "calibrate",
         description="Condition a scenario's shared inputs (hardware, serving regime, hosts, "
                     "model sizes) on the published figures of priors/evidence (or --evidence "
                     "files): importance sampling with Pareto smoothing, adaptive tempering when "

@@ -12,12 +12,12 @@ import time
 from .. import io
 from ..claims import evaluate_claims, load_claims, provenance_attrs, shipped_claims
 from ..simulate import simulate
-from . import common, sampling
+from . import add_command, common, sampling
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "claims", help="probability that each headline claim holds, and what drives it",
+    p = add_command(
+        sub, "claims",
         description="Evaluate claims (the study's headline figures and external checks by "
                     "default; see priors/claims/*.toml) over the draws of a scenario: "
                     "P(holds), its Monte Carlo standard error sqrt(p(1-p)/n), the claim's "

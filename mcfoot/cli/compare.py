@@ -10,12 +10,12 @@ from .. import io
 from .._validate import figure_path
 from ..compare import compare, table
 from ..evidence import shipped_evidence
-from . import check_output_option, common, csv_option, evidence_option, sampling
+from . import add_command, check_output_option, common, csv_option, evidence_option, sampling
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "compare", help="published per-query figures against mcfoot, like with like",
+    p = add_command(
+        sub, "compare",
         description="For every evidence entry (priors/evidence/*.toml by default): mcfoot's "
                     "median and 90%% interval at the entry's boundary, token counts and "
                     "statistic under a scenario, and the percentile at which the published "

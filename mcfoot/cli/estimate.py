@@ -8,7 +8,7 @@ import sys
 
 from ..estimate import estimate, estimate_warnings
 from ..summary import summarize_draws
-from . import (check_output_option, common, csv_option, design_option, region_option,
+from . import (add_command, check_output_option, common, csv_option, design_option, region_option,
                sampling)
 
 #: variables printed, in order (every footprint variable of the result, then the host factors)
@@ -17,8 +17,8 @@ CI = 0.9
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "estimate", help="footprint of any request: median and 90%% interval per variable",
+    p = add_command(
+        sub, "estimate",
         description="Energy (by boundary), carbon (location-, market-based, embodied) and water "
                     "of one request to a catalogue model at any token counts, under a "
                     "scenario: median and 90%% equal-tailed interval of every variable, with "

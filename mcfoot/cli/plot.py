@@ -11,7 +11,7 @@ from pathlib import Path
 from .. import io
 from .._validate import FIGURE_FORMATS, probability
 from ..errors import InputError
-from . import CLIError, ci_option, common, compile_note, output_option
+from . import CLIError, add_command, ci_option, common, compile_note, output_option
 
 KINDS = ("forest", "distribution", "rank", "tornado", "scale")
 
@@ -36,7 +36,7 @@ kinds:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("plot", help="draw a figure from result files (PNG, PDF, SVG)",
+    p = add_command(sub, "plot",
                        description="Draw a figure from result files. The figure is written "
                                    "atomically; on bad input nothing is written.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

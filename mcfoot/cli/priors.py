@@ -10,7 +10,7 @@ import textwrap
 from ..errors import InputError
 from ..priors import (QUANTITIES, ROW_COLUMNS, SCOPE_WORDS, load_scenario, scenario_path,
                       shipped_scenarios)
-from . import common
+from . import add_command, common
 
 EPILOG = """\
 examples:
@@ -25,7 +25,7 @@ examples:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("priors", help="list, show and validate scenarios (priors files)",
+    p = add_command(sub, "priors",
                        description="Scenarios are TOML files with one prior per uncertain "
                                    "input (see `mcfoot priors show default`). A file may "
                                    "extend a shipped one ([meta] extends = \"default\") and "

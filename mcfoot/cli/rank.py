@@ -11,13 +11,13 @@ import numpy as np
 
 from .. import io
 from ..rank import INPUT_PRESETS, POOLED, rank
-from . import (check_output_option, ci_option, common, compile_note, output_option,
+from . import (add_command, check_output_option, ci_option, common, compile_note, output_option,
                write_output)
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "rank", help="eco-efficiency rank probabilities (DEA cross-efficiency per draw)",
+    p = add_command(
+        sub, "rank",
         description="Rank models by DEA cross-efficiency in every draw of a `mcfoot run` "
                     "result (the study's set-up by default: model x prompt DMUs, inputs "
                     "energy, PUE, WUE site, WUE source, CIF; output intelligence index). "

@@ -7,12 +7,12 @@ import time
 
 from .. import io
 from ..simulate import simulate
-from . import (CLIError, common, dask_client, dask_options, design_option, output_option,
-               region_option, sampling, uses_dask)
+from . import (CLIError, add_command, common, dask_client, dask_options, design_option,
+               output_option, region_option, sampling, uses_dask)
 
 
 def register(sub) -> None:
-    p = sub.add_parser("run", help="sample a scenario and write the result (NetCDF)",
+    p = add_command(sub, "run",
                        description="Sample footprint distributions for every catalogue row.",
                        epilog="example: mcfoot run --scenario default --draws 10000 --seed 0 "
                               "-o out.nc")

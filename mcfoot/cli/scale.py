@@ -12,12 +12,13 @@ from .. import io
 from ..errors import InputError
 from ..scale import load_constants, scale, summary_rows
 from ..simulate import simulate
-from . import check_output_option, ci_option, common, output_option, sampling, write_output
+from . import (add_command, check_output_option, ci_option, common, output_option, sampling,
+               write_output)
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "scale", help="annual electricity, water and carbon of a service, with equivalents",
+    p = add_command(
+        sub, "scale",
         description="Scale a model's per-query footprint to a query volume and prompt mix: "
                     "totals (MWh, kL, t CO2e) and everyday equivalents, per draw summarised "
                     "by mean, median and an interval. Totals average over queries, so their "

@@ -13,8 +13,8 @@ from .. import sensitivity as sens
 from .. import variables
 from .._validate import probability
 from ..simulate import simulate
-from . import (CLIError, check_output_option, ci_option, common, output_option, sampling,
-               write_output)
+from . import (CLIError, add_command, check_output_option, ci_option, common, output_option,
+               sampling, write_output)
 
 METHODS = ("sobol", "prcc", "delta")
 DEFAULT_N = {"sobol": 1024, "prcc": 10_000, "delta": 2_000}
@@ -25,8 +25,8 @@ SHOW = {"sobol": ("ST", (("S1", "conf"), ("ST", "conf"))),
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "sensitivity", help="rank the inputs that drive a model's footprint",
+    p = add_command(
+        sub, "sensitivity",
         description="Global sensitivity of one footprint to every uncertain input. sobol: "
                     "first- and total-order Sobol' indices from a Saltelli design pushed "
                     "through the sampler (n * (k + 2) runs); prcc: Spearman and partial rank "

@@ -10,14 +10,14 @@ import numpy as np
 
 from .. import io, variables
 from ..summary import summarize, to_dataframe
-from . import check_output_option, ci_option, common, csv_option
+from . import add_command, check_output_option, ci_option, common, csv_option
 
 #: The headline footprints, in display order (the registry's).
 COLUMNS = variables.headline_names()
 
 
 def register(sub) -> None:
-    p = sub.add_parser("summary", help="print median and 95%% interval per model (mean with --json)",
+    p = add_command(sub, "summary",
                        description="Summarise a result file of `mcfoot run`.",
                        epilog="example: mcfoot summary out.nc --ci 0.9 --kind hdi")
     p.add_argument("file", help="result file (.nc) from `mcfoot run`")

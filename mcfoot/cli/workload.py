@@ -10,8 +10,8 @@ import time
 from .. import io, variables as V
 from ..estimate import estimate_warnings
 from ..workload import BY, METHODS, summary_table, workload
-from . import (check_output_option, ci_option, common, csv_option, dask_client, dask_options,
-               design_option, output_option, region_option, sampling, uses_dask)
+from . import (add_command, check_output_option, ci_option, common, csv_option, dask_client,
+               dask_options, design_option, output_option, region_option, sampling, uses_dask)
 
 #: Variables printed per group (all are in -o / --csv / --json): the registry's headline
 #: footprints, in its order.
@@ -19,8 +19,8 @@ SHOWN = tuple(n for n, v in V.FOOTPRINT.items() if v.headline)
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "workload", help="footprint of a request log, with intervals right for the total",
+    p = add_command(
+        sub, "workload",
         description="Totals of every footprint variable over a log of requests (columns "
                     "model, input_tokens, output_tokens; optional count, timestamp, region). "
                     "Shared inputs (PUE, power, grid, ...) are drawn once per draw for the "
