@@ -87,7 +87,7 @@ Z_EDGE = 8.0
 # ---- the public function -------------------------------------------------------------------
 
 def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
-              draws: int = 20_000, min_ess: int = 2_000, seed=0, exclude=(),
+              draws: int = 20_000, min_ess: int | None = None, seed=0, exclude=(),
               method: str = "auto", catalogue=None, footprint: bool = True,
               chunk_draws: int = 8_192, backend: str = "numba",
               allow_conflict: bool = False, sampling: str = "mc",
@@ -102,8 +102,9 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
         :class:`Observation`.
     draws : prior draws (importance sampling) or particles (tempering); also the number of
         equal-weight posterior draws returned.
-    min_ess : effective sample size asked for; below it (or with Pareto k̂ above its
-        threshold) importance sampling is judged degenerate.
+    min_ess : effective sample size asked for, below ``draws`` (default
+        :func:`mcfoot.tempering.default_min_ess`: 2,000, or half the draws if less); below
+        it (or with Pareto k̂ above its threshold) importance sampling is judged degenerate.
     seed : ``int | SeedSequence | Generator | None`` (recorded).
     exclude : evidence ids left out.
     method : ``"auto"`` (importance sampling, tempering if degenerate), ``"importance"``
@@ -169,6 +170,8 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
             f"prior-data conflict: scenario '{sc.name}' cannot produce "
             f"{'; '.join(bad)}: fix the prior or the entry's boundary, or leave it out "
             f"(exclude=...); allow_conflict=True goes on anyway")
+    if min_ess is None:
+        min_ess = tempering.default_min_ess(draws)
     fit = tempering.fit(lik, z0, ss, min_ess=min_ess, method=method, chunk=chunk)
     far = np.abs(fit.z[:, fit.log_weights > -np.inf]).max(axis=1) > Z_EDGE
     if far.any():

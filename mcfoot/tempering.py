@@ -75,6 +75,8 @@ MOVED_FRACTION, MOVED_REFUSE = 0.99, 0.95
 #: fully mix and the posterior's spread may be understated
 CORRELATION = 0.5
 MAX_STAGES = 60
+#: the effective sample size a calibration asks for by default (:func:`default_min_ess`)
+MIN_ESS = 2_000
 #: added to the particles' sd per input (z units) so the reference normal is proper
 REF_RIDGE = 1e-4
 
@@ -201,6 +203,13 @@ def _adapt(k_sub: float, h: float, accepted: float, p: int) -> tuple[float, floa
     return k_sub, min(STEP_MAX, max(1e-3, h * f))
 
 
+def default_min_ess(draws: int) -> int:
+    """The effective sample size asked for by default: :data:`MIN_ESS`, or ``ESS_FRACTION``
+    of the draws when that is less (an ESS of all the draws needs equal weights, so asking
+    for it stalls tempering at beta ~ 0)."""
+    return min(MIN_ESS, max(1, int(ESS_FRACTION * draws)))
+
+
 def _next_beta(total: np.ndarray, beta: float, target: float) -> float:
     """Largest beta' in (beta, 1] whose incremental weights keep ESS >= target."""
     if ess((1.0 - beta) * total) >= target:
@@ -228,9 +237,11 @@ def fit(loglik: LogLik, z0: np.ndarray, ss: np.random.SeedSequence, *, min_ess: 
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     z0 = np.ascontiguousarray(z0, dtype=float)
     d = z0.shape[1]
-    if not 1 <= min_ess <= d:
-        raise InputError(f"min_ess must be in [1, draws = {d}], got {min_ess}; ask for more "
-                         f"draws or a smaller effective sample size")
+    if not 1 <= min_ess < d:
+        raise InputError(f"min_ess must be at least 1 and below the draws ({d}), got "
+                         f"{min_ess}: an effective sample size of every draw needs equal "
+                         f"weights, which no evidence gives; ask for more draws or a smaller "
+                         f"effective sample size")
     ll = evaluate(loglik, z0, chunk)
     lw, k, n_eff = importance(ll.sum(axis=0))
     kmax = khat_threshold(d)

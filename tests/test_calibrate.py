@@ -241,6 +241,27 @@ def test_engine_gaussian_known_answer():
     assert abs(sd / math.sqrt(s * s / (1 + s * s)) - 1) < 0.1
 
 
+def test_an_ess_of_every_draw_is_refused_before_any_work():
+    """Asking for an ESS equal to the draws needs equal weights: tempering would creep at
+    beta ~ 1e-7 for its whole step budget (what ``calibrate --draws 2000`` did with the old
+    fixed default of 2000). It is refused at once, and the default asks for at most half."""
+    ss = mcfoot.rng.normalize_seed(0)
+    z0 = mcfoot.rng.standard_normals(ss, "x", 0, 500)[None]
+    calls = []
+
+    def loglik(z):
+        calls.append(z.shape)
+        return -0.5 * ((8.0 - z) / 0.1) ** 2
+
+    with pytest.raises(InputError, match=r"below the draws \(500\), got 500"):
+        tempering.fit(loglik, z0, ss, min_ess=500)
+    assert calls == []
+    assert [tempering.default_min_ess(d) for d in (1, 2000, 3999, 4000, 50_000)] == \
+        [1, 1000, 1999, 2000, tempering.MIN_ESS]
+    f = tempering.fit(loglik, z0, ss, min_ess=tempering.default_min_ess(500))
+    assert f.method == "tempering" and f.ess >= 250
+
+
 def test_mixing_diagnostic_fires_when_moves_cannot_decorrelate():
     """A narrow curved ridge (z1 ~ z0^2 within 0.02): moves of one input at a time leave
     it, joint moves along it need tiny steps, so in MAX_MOVES moves the particles stay

@@ -32,8 +32,9 @@ def register(sub) -> None:
     evidence_option(p, shipped_evidence())
     p.add_argument("--exclude", nargs="+", default=(), metavar="ID",
                    help="evidence ids to leave out")
-    p.add_argument("--min-ess", type=int, default=2_000,
-                   help="effective sample size asked for (2000)")
+    p.add_argument("--min-ess", type=int, default=None,
+                   help="effective sample size asked for (default 2000, or half the draws "
+                        "if less; below the draws)")
     p.add_argument("--method", choices=("auto", "importance", "tempering"), default="auto")
     design_option(p, "of the prior draws / initial particles; the posterior draws are "
                      "resampled, plain Monte Carlo")
