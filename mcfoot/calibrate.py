@@ -156,7 +156,8 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
     if sc.posterior is not None:
         raise InputError(f"scenario '{sc.name}' is already calibrated; calibrate its base "
                          f"scenario on all the evidence at once")
-    obs, left_out = select_observations(sc, evidence, exclude, catalogue, keep_dependent)
+    obs, left_out = select_observations(sc, evidence, exclude, catalogue, keep_dependent,
+                                        discrepancy)
     lik = Likelihood(sc, obs, catalogue, backend, discrepancy)
     z0 = rng.design_normals(ss, design, lik.streams, 0, draws)
     mu0 = tempering.evaluate(lik.predict, z0, chunk)
@@ -193,12 +194,14 @@ def pit(lik: Likelihood, mu: np.ndarray, z: np.ndarray, log_weights: np.ndarray
 
 
 def select_observations(sc: Scenario, evidence, exclude=(), catalogue=None,
-                        keep_dependent: bool = False) -> tuple[list, dict]:
+                        keep_dependent: bool = False, discrepancy="shipped"
+                        ) -> tuple[list, dict]:
     """The observations a calibration of ``sc`` uses, and those it leaves out with why
     ({id: reason}): the ``exclude``d ones; ``measurement.toml``'s ``not_calibrated`` and the
     lab entries ``sc`` cannot predict (shipped evidence only: in a file you give, such an
     entry is an error, raised by :class:`Likelihood`); and, unless ``keep_dependent``, the
-    entries that share data with ``sc``'s priors (:func:`mcfoot.audit.dependent_entries`)."""
+    entries that share data with ``sc``'s priors or with the constants of the measurement
+    model ``discrepancy`` (:func:`mcfoot.audit.dependent_entries`)."""
     left: dict[str, str] = {}
     if evidence is not None and not isinstance(evidence, (str, Path)) and all(
             isinstance(o, Observation) for o in evidence):
@@ -217,9 +220,10 @@ def select_observations(sc: Scenario, evidence, exclude=(), catalogue=None,
                          f"'{sc.attribution}') cannot predict" for o in obs if o.lab is not None}
     left |= {x: "excluded (exclude=...)" for x in exclude}
     if not keep_dependent:
-        left |= {i: f"shares data with the scenario's prior(s) {', '.join(p)} (mcfoot priors "
+        left |= {i: f"shares data with {', '.join(p)} (mcfoot priors "
                  f"audit): no independent check; keep_dependent=True keeps it"
-                 for i, p in audit.dependent_entries(sc, obs).items()}
+                 for i, p in audit.dependent_entries(sc, obs,
+                                                     discrepancy=discrepancy).items()}
     return [o for o in obs if o.id not in left], left
 
 

@@ -52,6 +52,9 @@ class Discrepancy:
     boundary_scales: dict
     boundary_of: dict
     file: str = ""
+    #: the sourced constants of the model, as ``mcfoot priors audit`` reads them: (name,
+    #: source text, footprint variables it moves) per constant, in file order
+    sources: tuple = ()
 
     def boundary(self, variables: tuple[str, ...]) -> str:
         """The boundary class of an entry summing ``variables``: their first one's (the
@@ -79,10 +82,12 @@ class Discrepancy:
         return max(log_sd, self.residual_floor)
 
 
-def independent(floor: float) -> Discrepancy:
+def independent(floor: float, source: str = "") -> Discrepancy:
     """Figures independent given theta, lognormal errors of sd max(stated, ``floor``): no
-    source or boundary term (``nu`` infinite)."""
-    return Discrepancy(math.inf, floor, None, {}, {}, "(independent lognormal errors)")
+    source or boundary term (``nu`` infinite). ``source``: where the floor comes from (for
+    the audit)."""
+    return Discrepancy(math.inf, floor, None, {}, {}, "(independent lognormal errors)",
+                       (("error.floor_log_sd", source, V.FOOTPRINT),) if source else ())
 
 
 def load(path: str | Path | None = None) -> Discrepancy:
@@ -118,7 +123,13 @@ def load(path: str | Path | None = None) -> Discrepancy:
     scales, boundary_of = _boundaries(t.get("boundary") or {}, src, problems)
     if problems:
         raise InputError("; ".join(problems))
-    return Discrepancy(nu, floor, source_scale, scales, boundary_of, src)
+    every = tuple(V.FOOTPRINT)
+    sources = (("discrepancy.nu", str(t["nu_source"]), every),
+               ("discrepancy.residual_floor_log_sd", str(t["residual_floor_source"]), every),
+               ("discrepancy.source_scale", str(t["source_scale"]["source"]), every)) + tuple(
+        (f"discrepancy.boundary.{c}", str(t["boundary"][c]["scale"]["source"]),
+         tuple(v for v, k in boundary_of.items() if k == c)) for c in scales)
+    return Discrepancy(nu, floor, source_scale, scales, boundary_of, src, sources)
 
 
 def _boundaries(table: dict, src: str, problems: list) -> tuple[dict, dict]:

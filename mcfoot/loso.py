@@ -57,7 +57,8 @@ def loso(scenario: str | Scenario = "serving", evidence=None, *, draws: int = 4_
         raise InputError(f"prob must be in (0, 1), got {prob}")
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     ss = rng.normalize_seed(seed)
-    obs, left_out = select_observations(sc, evidence, exclude, catalogue, keep_dependent)
+    obs, left_out = select_observations(sc, evidence, exclude, catalogue, keep_dependent,
+                                        discrepancy)
     lik = Likelihood(sc, obs, catalogue, discrepancy=discrepancy)
     if len(lik.sources) < 2:
         raise InputError(f"leave-one-source-out needs evidence from two sources or more; "

@@ -45,6 +45,7 @@ def _settings() -> dict:
 
 SETTINGS = _settings()
 FLOOR = float(SETTINGS["error"]["floor_log_sd"])
+FLOOR_SOURCE = str(SETTINGS["error"]["floor_source"])
 #: shipped entries left out by default (measurement.toml [evidence], with reasons)
 NOT_CALIBRATED = tuple(SETTINGS["evidence"]["not_calibrated"])
 NOT_CALIBRATED_REASON = str(SETTINGS["evidence"]["not_calibrated_reason"])
@@ -481,7 +482,7 @@ def discrepancy_model(spec, obs=()) -> "disc.Discrepancy":
     or ``None`` (independent lognormal errors with the ``[error]`` floor). With a source
     term, every observation of ``obs`` must say its source."""
     if spec is None:
-        return disc.independent(FLOOR)
+        return disc.independent(FLOOR, FLOOR_SOURCE)
     model = spec if isinstance(spec, disc.Discrepancy) else \
         disc.load(None if spec == "shipped" else spec)
     nosrc = [o.id for o in obs if not str(o.source).strip()]
