@@ -95,8 +95,9 @@ def side_by_side(runs: dict) -> list[str]:
     d, se = _arviz.elpd_difference(b["elpd"].sel(model="calibrated").values,
                                    a["elpd"].sel(model="calibrated").values)
     n = a.sizes["entry"]
-    lines += [f"{'total':16s} {a.attrs['elpd_calibrated']:9.2f} ± {a.attrs['elpd_se_calibrated']:4.2f} "
-              f"{b.attrs['elpd_calibrated']:9.2f} ± {b.attrs['elpd_se_calibrated']:4.2f}",
+    ta, tb = a.attrs, b.attrs
+    lines += [f"{'total':16s} {ta['elpd_calibrated']:9.2f} ± {ta['elpd_se_calibrated']:4.2f} "
+              f"{tb['elpd_calibrated']:9.2f} ± {tb['elpd_se_calibrated']:4.2f}",
               f"inside the {a.attrs['prob']:.0%} interval: {na} {a.attrs['inside_calibrated']} "
               f"of {n}, {nb} {b.attrs['inside_calibrated']} of {n}; median P95/P5: {na} "
               f"{a.attrs['median_width_calibrated']:.1f}x, {nb} "

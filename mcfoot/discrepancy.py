@@ -295,12 +295,6 @@ def t_cdf(x: np.ndarray, nu: float) -> np.ndarray:
     return special.ndtr(x) if math.isinf(nu) else special.stdtr(nu, x)
 
 
-def marginal_cdf(x: np.ndarray, scale: np.ndarray, nu: float) -> np.ndarray:
-    """CDF at log residual ``x`` of one figure's marginal with a fresh source effect: a t
-    with ``nu`` and ``scale = sqrt(tau_src^2 + D_ee)``."""
-    return t_cdf(x / scale, nu)
-
-
 def mixture_quantiles(loc: np.ndarray, scale: np.ndarray, nu: float, weights: np.ndarray,
                       probs) -> np.ndarray:
     """Quantiles ``probs`` of the weighted mixture over draws of ``loc + scale * t_nu``

@@ -3,9 +3,10 @@
 :func:`loso` calibrates the scenario without each source in turn (an exact refit: with three
 providers that is three calibrations, better than an importance approximation whose k̂ is
 high) and scores the held-out source's figures under that calibration's predictive, which
-draws a *fresh* source effect from the learned scale (:mod:`mcfoot.discrepancy`). Side by
-side for the calibrated model and the uncalibrated prior (the same measurement model, its
-inputs and scales at their priors):
+draws a *fresh* source effect from the learned scale and, with boundary effects shared
+across sources, conditions them on the other sources' figures (:mod:`mcfoot.discrepancy`).
+Side by side for the calibrated model and the uncalibrated prior (the same measurement
+model, its inputs and scales at their priors, its figures' prior predictive):
 
 - expected log predictive density of each source's figures jointly, summed, with its
   standard error (``sqrt(n var)`` over sources, as ArviZ computes it) and the difference

@@ -202,7 +202,7 @@ def test_calibration_leaves_out_an_entry_its_discrepancy_prior_depends_on(tmp_pa
     p = _measurement_file(tmp_path, "counting the whole host or not",
                           "as arXiv 2508.15734 shows, counting the whole host or not")
     sc = load_scenario("default")
-    kept, left = select_observations(sc, None, discrepancy=p)
+    _, left = select_observations(sc, None, discrepancy=p)
     assert "measurement[discrepancy.boundary.energy]" in left["google-gemini-apps-energy"]
     assert "google-gemini-apps-energy" in {o.id for o in select_observations(sc, None)[0]}
 

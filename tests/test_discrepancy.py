@@ -34,7 +34,7 @@ def _random_figures(n, seed, shared):
     if not shared:
         d = d + np.array([tb2[c] for c in cls])
         tb2 = {}
-    return r, disc.covariance(tau2, d, src, cls, tb2), src, cls
+    return r, disc.covariance(tau2, d, src, cls, tb2)
 
 
 @pytest.mark.parametrize("nu", [4.0, 11.5, math.inf])
@@ -42,7 +42,7 @@ def _random_figures(n, seed, shared):
 def test_density_is_scipys_multivariate_t(nu, shared):
     """The Cholesky closed form = SciPy's multivariate t / normal on the full matrix, and
     the matrix is tau_src^2 S S^T + tau_b^2 B B^T + diag(d) entry by entry."""
-    r, cov, src, cls = _random_figures(5, 1, shared)
+    r, cov = _random_figures(5, 1, shared)
     got = disc.mvt_log_density(r, cov, nu)
     for i in range(5):
         want = stats.multivariate_normal(np.zeros(6), cov[i]).logpdf(r[:, i]) \
@@ -58,12 +58,12 @@ def test_density_is_scipys_multivariate_t(nu, shared):
 def test_conditional_is_scipys_joint_over_rest(nu, shared):
     """The conditional t of one figure given any others has density joint / rest, both
     from SciPy's multivariate t (normal): updated dof nu + m and the stretched scale."""
-    r, cov, src, cls = _random_figures(4, 7, shared)
+    r, cov = _random_figures(4, 7, shared)
     for j, given in ((0, [1, 2]), (4, [0, 1, 2, 3, 5]), (5, [3]), (2, [])):
         loc, scale, dof = disc.mvt_conditional(r, cov, nu, j, given)
         both = sorted([j, *given])
         for i in range(4):
-            def lp(idx):
+            def lp(idx, i=i):
                 c = cov[i][np.ix_(idx, idx)]
                 return stats.multivariate_normal(np.zeros(len(idx)), c).logpdf(r[idx, i]) \
                     if math.isinf(nu) else \
@@ -388,7 +388,7 @@ def test_shared_boundary_effect_is_one_multivariate_t_over_all_figures():
                                                 df=4.0).logpdf(r[rest, i]) for i in range(6)])
         np.testing.assert_allclose(loo[s], joint - others + np.log(lik.y[rest]).sum(),
                                    rtol=1e-9)
-    loc, scale, dof = lik.predictive(mu, z)  # each source held out, given the others
+    loc, _, dof = lik.predictive(mu, z)  # each source held out, given the others
     loc0, _, _ = per.predictive(mu, z)
     moved = np.abs(loc - np.log(mu)).max(axis=1) > 1e-6
     elsewhere = [any(c == lik.boundary[i] for i in range(len(obs))
