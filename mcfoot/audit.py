@@ -20,7 +20,7 @@ from importlib import resources
 from . import benchfit, benchmodel
 from .errors import InputError
 from .evidence import load_evidence
-from .observation import LAB_PREDICTORS
+from .observation import LAB_PREDICTORS, discrepancy_model
 from .priors import QUANTITIES, Scenario, load_scenario
 from .variables import FOOTPRINT
 
@@ -172,37 +172,55 @@ def _priors(sc):
             yield q, "/".join(key), prior
 
 
-def audit(scenario, evidence=None) -> list[AuditRow]:
+def _sharing(text: str, moves: frozenset, entry_keys, sources) -> tuple[tuple, tuple]:
+    """The one matching rule: the sources ``text`` cites, and the ids of the entries
+    (``entry_keys``: (id, cited sources, variables the prior could move)) that cite one of
+    them or a source declared to share data with one, at a variable in ``moves``."""
+    keys = cited(text, sources)
+    near = _related(keys, sources)
+    return tuple(sorted(keys)), tuple(i for i, ek, ev in entry_keys if ek & near and ev & moves)
+
+
+def audit(scenario, evidence=None, *, discrepancy="shipped") -> list[AuditRow]:
     """Audit every prior of ``scenario`` (a name, path or :class:`Scenario`) against
-    ``evidence`` (a list of :class:`~mcfoot.evidence.Evidence`; default: the shipped files)."""
+    ``evidence`` (a list of :class:`~mcfoot.evidence.Evidence`; default: the shipped files),
+    and the sourced constants of the measurement model its calibration uses
+    (``discrepancy``, as :func:`mcfoot.calibrate.calibrate` takes it: ``"shipped"``, a TOML
+    path, a :class:`~mcfoot.discrepancy.Discrepancy`, ``None`` for independent errors with
+    the ``[error]`` floor; ``False``: the scenario's priors only, what ``mcfoot compare``
+    predicts with). A measurement-model constant moves every figure its term enters (the
+    source scale and the floors every figure, a boundary scale its class's variables), lab
+    entries included."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     entries = load_evidence() if evidence is None else evidence
     sources, reaches = load_sources()
+    every = [(e.id, cited(e.source, sources), frozenset(e.variables)) for e in entries]
     # a lab entry is predicted by the bench fit (below), never by the scenario's priors
-    entry_keys = [(e.id, cited(e.source, sources),
-                   frozenset() if e.kind == "lab" else frozenset(e.variables)) for e in entries]
+    by_priors = [(i, ek, frozenset() if e.kind == "lab" else ev)
+                 for e, (i, ek, ev) in zip(entries, every)]
     rows = []
     for q, key, prior in _priors(sc):
-        keys = cited(prior.source, sources)
-        near = _related(keys, sources)
-        moves = reaches.get(q, frozenset(FOOTPRINT))
-        rows.append(AuditRow(sc.name, q, key, prior.source, tuple(sorted(keys)),
-                             tuple(i for i, ek, ev in entry_keys if ek & near and ev & moves)))
+        rows.append(AuditRow(sc.name, q, key, prior.source, *_sharing(
+            prior.source, reaches.get(q, frozenset(FOOTPRINT)), by_priors, sources)))
     if sc.attribution in LAB_PREDICTORS:  # lab entries: the physics learned from the bench
-        keys = cited(BENCH_FIT_SOURCE, sources)
-        near = _related(keys, sources)
+        labs = [k for e, k in zip(entries, every) if e.kind == "lab"]
         rows.append(AuditRow(sc.name, "bench_fit", "(lab entries)", BENCH_FIT_SOURCE,
-                             tuple(sorted(keys)), tuple(i for e, (i, ek, _) in
-                                                        zip(entries, entry_keys)
-                                                        if e.kind == "lab" and ek & near)))
+                             *_sharing(BENCH_FIT_SOURCE, frozenset(FOOTPRINT), labs, sources)))
+    if discrepancy is not False:
+        model = discrepancy_model(discrepancy)
+        for name, text, moves in model.sources:
+            rows.append(AuditRow(sc.name, "measurement", name, text,
+                                 *_sharing(text, frozenset(moves), every, sources)))
     return rows
 
 
-def dependent_entries(scenario, evidence=None) -> dict[str, tuple[str, ...]]:
-    """Evidence ids that share data with a prior of ``scenario``, each with those priors
+def dependent_entries(scenario, evidence=None, *, discrepancy="shipped"
+                      ) -> dict[str, tuple[str, ...]]:
+    """Evidence ids that share data with a prior of ``scenario`` or a constant of the
+    measurement model (``discrepancy``, see :func:`audit`), each with those priors
     (``quantity[key]``): the entries that cannot check this scenario independently."""
     out: dict[str, list[str]] = {}
-    for r in audit(scenario, evidence):
+    for r in audit(scenario, evidence, discrepancy=discrepancy):
         for i in r.entries:
             out.setdefault(i, []).append(f"{r.quantity}[{r.key}]")
     return {i: tuple(v) for i, v in out.items()}

@@ -157,7 +157,8 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
     if sc.posterior is not None:
         raise InputError(f"scenario '{sc.name}' is already calibrated; calibrate its base "
                          f"scenario on all the evidence at once")
-    obs, left_out = select_observations(sc, evidence, exclude, catalogue, keep_dependent)
+    obs, left_out = select_observations(sc, evidence, exclude, catalogue, keep_dependent,
+                                        discrepancy)
     lik = Likelihood(sc, obs, catalogue, backend, discrepancy)
     z0 = rng.design_normals(ss, design, lik.streams, 0, draws)
     mu0 = tempering.evaluate(lik.predict, z0, chunk)
@@ -185,10 +186,11 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
 
 def pit(lik: Likelihood, mu: np.ndarray, z: np.ndarray, log_weights: np.ndarray
         ) -> np.ndarray:
-    """Probability integral transform of each published figure under its predictive with
-    a fresh source effect (:meth:`Likelihood.predictive`) over weighted draws: (entries,)."""
+    """Probability integral transform of each published figure under its predictive given
+    nothing (a fresh source and boundary effect, :meth:`Likelihood.predictive`) over
+    weighted draws: (entries,)."""
     w = np.exp(log_weights - special.logsumexp(log_weights))
-    loc, scale, nu = lik.predictive(mu, z)
+    loc, scale, nu = lik.predictive(mu, z, given="nothing")
     with np.errstate(divide="ignore", invalid="ignore"):
         x = (np.log(lik.y)[:, None] - loc) / scale
     x = np.nan_to_num(x, nan=-np.inf)
@@ -196,12 +198,14 @@ def pit(lik: Likelihood, mu: np.ndarray, z: np.ndarray, log_weights: np.ndarray
 
 
 def select_observations(sc: Scenario, evidence, exclude=(), catalogue=None,
-                        keep_dependent: bool = False) -> tuple[list, dict]:
+                        keep_dependent: bool = False, discrepancy="shipped"
+                        ) -> tuple[list, dict]:
     """The observations a calibration of ``sc`` uses, and those it leaves out with why
     ({id: reason}): the ``exclude``d ones; ``measurement.toml``'s ``not_calibrated`` and the
     lab entries ``sc`` cannot predict (shipped evidence only: in a file you give, such an
     entry is an error, raised by :class:`Likelihood`); and, unless ``keep_dependent``, the
-    entries that share data with ``sc``'s priors (:func:`mcfoot.audit.dependent_entries`)."""
+    entries that share data with ``sc``'s priors or with the constants of the measurement
+    model ``discrepancy`` (:func:`mcfoot.audit.dependent_entries`)."""
     left: dict[str, str] = {}
     if evidence is not None and not isinstance(evidence, (str, Path)) and all(
             isinstance(o, Observation) for o in evidence):
@@ -220,9 +224,10 @@ def select_observations(sc: Scenario, evidence, exclude=(), catalogue=None,
                          f"'{sc.attribution}') cannot predict" for o in obs if o.lab is not None}
     left |= {x: "excluded (exclude=...)" for x in exclude}
     if not keep_dependent:
-        left |= {i: f"shares data with the scenario's prior(s) {', '.join(p)} (mcfoot priors "
+        left |= {i: f"shares data with {', '.join(p)} (mcfoot priors "
                  f"audit): no independent check; keep_dependent=True keeps it"
-                 for i, p in audit.dependent_entries(sc, obs).items()}
+                 for i, p in audit.dependent_entries(sc, obs,
+                                                     discrepancy=discrepancy).items()}
     return [o for o in obs if o.id not in left], left
 
 
@@ -284,7 +289,8 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
     mu_post = mu_fit[:, idx]
     with np.errstate(invalid="ignore"):
         ll_entry = lik.entry_log_lik(mu_fit, fit.z)  # given the source's other figures
-    tau2, var = lik.variances(fit.z)
+        ll_source = lik.source_loo_log_lik(mu_fit, fit.z)  # given the other sources'
+    tau2, var, shared = lik.variances(fit.z)
     ll_post = ll_entry[:, idx]
     ecoord = {"entry": entries}
     scoord = {"source": lik.sources}
@@ -303,6 +309,7 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
             "prior_ess": fit.prior_ess, "tempering_steps": len(fit.stages),
             "evidence": ";".join(entries), "measurement_floor_log_sd": FLOOR,
             "discrepancy": lik.disc.file, "discrepancy_nu": lik.disc.nu,
+            "discrepancy_boundary_effect": lik.disc.boundary_effect,
             "residual_floor_log_sd": lik.disc.residual_floor,
             "left_out": "; ".join(f"{k}: {v}" for k, v in left_out.items()),
             "query_points": lik.q.shape[1],
@@ -318,16 +325,24 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
                             "log-likelihood of each figure given its source's other figures"}),
          "log_likelihood_source": (("draw", "source"), fit.log_lik.T, {"long_name":
                                    "log-likelihood of each source's figures jointly"}),
+         "log_likelihood_source_loo": (("draw", "source"), ll_source.T, {"long_name":
+                                       "log-likelihood of each source's figures given the "
+                                       "other sources' (leave-one-source-out)"}),
          "source_scale_sq": ("draw", np.array(tau2), {"units": "1", "long_name":
                              "squared source-effect scale tau_src^2 (log)"}),
          "figure_variance": (("draw", "entry"), var.T, {"units": "1", "long_name":
-                             "each figure's own variance tau_b^2 + sigma_e^2 (log)"}),
+                             "each figure's own variance sigma_e^2, plus tau_b^2 when the "
+                             "boundary effect is drawn per figure (log)"}),
+         "shared_boundary_scale_sq": (("draw", "shared_boundary"), np.stack(
+             list(shared.values()), axis=1) if shared else np.zeros((draws, 0)),
+             {"units": "1", "long_name": "squared scale tau_b^2 of each boundary effect "
+                                         "shared by its class's figures (log)"}),
          "predicted": (("draw", "entry"), mu_fit.T,
                        {"long_name": "predicted statistic of each entry (entry's unit)"})},
         coords={"draw": np.arange(draws), "stream": list(lik.streams), **ecoord, **scoord,
                 "unit": ("entry", units), "entry_source": ("entry", [lik.sources[i] for i in
                                                                       lik.source_index]),
-                "boundary": ("entry", lik.boundary)},
+                "boundary": ("entry", lik.boundary), "shared_boundary": list(shared)},
         attrs={"base_scenario": sc.files[0] if sc.meta.get("name") is None else
                (sc.name if _is_shipped(sc) else sc.files[0]),
                "base_scenario_hash": sc.hash, "posterior_hash": post.hash,
@@ -352,8 +367,9 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
         "posterior_predictive": per_entry(mu_post, "predicted", "predicted statistic"),
         "log_likelihood": per_entry(ll_post, "published", "log-likelihood of the figure "
                                     "given its source's other figures").assign(
-            published_by_source=(("draw", "source"), fit.log_lik[:, idx].T,
-                                 {"long_name": "log-likelihood of the source's figures"})
+            published_by_source=(("draw", "source"), ll_source[:, idx].T,
+                                 {"long_name": "log-likelihood of the source's figures "
+                                               "given the other sources'"})
         ).assign_coords(scoord),
         "observed_data": obs_ds,
         "calibration": calib,

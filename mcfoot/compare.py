@@ -136,7 +136,7 @@ def compare(scenario: str | Path | Scenario = "default", evidence=None, *, draws
     value = np.array([e.value for e in entries])
     a = (1 - CI) / 2
     q, pct = _positions(pred, value, np.array([s == "ok" for s in status]), a)
-    shared = audit.dependent_entries(sc, entries)
+    shared = audit.dependent_entries(sc, entries, discrepancy=False)  # no measurement model
     out = xr.Dataset(coords=_entry_coords(entries, status, reason, draws, shared))
     long = {"value": "published figure", "median": "mcfoot median",
             "lower": f"mcfoot {100 * a:g} % quantile", "upper": f"mcfoot {100 * (1 - a):g} % quantile"}

@@ -1,25 +1,31 @@
 """The discrepancy model of calibration: how far a published figure may sit from mcfoot's
-prediction, and how a source's figures move together.
+prediction, and how figures move together.
 
 A figure ``e`` of source ``s`` at boundary class ``b`` (``measurement.toml
 [discrepancy]``, where every constant is sourced) is::
 
-    log y_e = log mu_e(theta) + delta_s + beta_e + eps_e
+    log y_e = log mu_e(theta) + delta_s + beta + eps_e
 
-with ``delta_s`` the source's effect (scale ``tau_src``), ``beta_e`` the boundary's mismatch
-(scale ``tau_b``) and ``eps_e`` the figure's own error (sd ``sigma_e = max(stated,
-residual floor)``). The three terms are one Student-t scale mixture per source (they share
-the mixing variable), so a source's ``k`` figures are jointly multivariate t with ``nu``
-degrees of freedom and scale matrix ``Sigma = tau_src^2 11^T + D``, ``D = diag(tau_b^2 +
-sigma_e^2)``; with ``nu = inf`` (``independent()``, no scales) it is the lognormal of
-independent figures. Everything here is closed form (Sherman-Morrison for ``Sigma``'s
-inverse and determinant): nothing is integrated numerically. The scales are parameters: the
-normals of their streams (:func:`Discrepancy.streams`) are calibrated jointly with the
-scenario's inputs and mapped to values by each prior's inverse CDF.
+with ``delta_s`` the source's effect (scale ``tau_src``), ``beta`` the boundary's mismatch
+(scale ``tau_b``) and ``eps_e`` the figure's own error (sd ``sigma_e = max(stated, residual
+floor)``). ``boundary_effect`` says whose ``beta`` it is: ``"per_figure"`` draws one per
+figure, ``"shared"`` one per class, common to every figure of that class whatever its
+source (so a class's figures from different sources are correlated, and a source held out
+is predicted given the others' residuals). Figures linked by a common effect form a group
+(:func:`groups`; per figure: a source), one Student-t scale mixture each (the effects and
+errors share the mixing variable): a group's figures are jointly multivariate t with
+``nu`` degrees of freedom and scale matrix ``Sigma = tau_src^2 S S^T + tau_b^2 B B^T +
+diag(sigma_e^2)`` (:func:`covariance`; per figure the boundary term is diagonal); with ``nu
+= inf`` (``independent()``, no scales) it is the lognormal of independent figures.
+Everything here is closed form (Cholesky factors of ``Sigma``, the t's conditionals):
+nothing is integrated numerically. The scales are parameters: the normals of their streams
+(:func:`Discrepancy.streams`) are calibrated jointly with the scenario's inputs and mapped
+to values by each prior's inverse CDF.
 
-A held-out source's prediction draws a fresh ``delta`` from the learned ``tau_src``: its
-figures' predictive density is the same multivariate t (:func:`source_log_density`), each
-figure's marginal a t with scale ``sqrt(tau_src^2 + D_ee)`` (:func:`marginal_cdf`).
+A held-out source's prediction draws a fresh ``delta`` from the learned ``tau_src``, and,
+with a shared boundary effect, conditions ``beta`` on the other sources' figures: its
+figures' predictive is the multivariate t's conditional (:func:`mvt_conditional`,
+:func:`predictive`).
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ from .errors import InputError
 
 SHIPPED = "measurement.toml"
 SOURCE_STREAM = "discrepancy/source_scale"
+#: how a boundary class's effect enters (``[discrepancy] boundary_effect``)
+BOUNDARY_EFFECTS = ("per_figure", "shared")
 BOUNDARY_STREAM = "discrepancy/boundary_scale/"
 
 
@@ -52,6 +60,16 @@ class Discrepancy:
     boundary_scales: dict
     boundary_of: dict
     file: str = ""
+    #: the sourced constants of the model, as ``mcfoot priors audit`` reads them: (name,
+    #: source text, footprint variables it moves) per constant, in file order
+    sources: tuple = ()
+    #: ``"per_figure"``: each figure draws its own boundary effect; ``"shared"``: one effect
+    #: per boundary class, common to every figure of that class, whatever its source
+    boundary_effect: str = "per_figure"
+
+    @property
+    def shared_boundary(self) -> bool:
+        return self.boundary_effect == "shared"
 
     def boundary(self, variables: tuple[str, ...]) -> str:
         """The boundary class of an entry summing ``variables``: their first one's (the
@@ -79,10 +97,12 @@ class Discrepancy:
         return max(log_sd, self.residual_floor)
 
 
-def independent(floor: float) -> Discrepancy:
+def independent(floor: float, source: str = "") -> Discrepancy:
     """Figures independent given theta, lognormal errors of sd max(stated, ``floor``): no
-    source or boundary term (``nu`` infinite)."""
-    return Discrepancy(math.inf, floor, None, {}, {}, "(independent lognormal errors)")
+    source or boundary term (``nu`` infinite). ``source``: where the floor comes from (for
+    the audit)."""
+    return Discrepancy(math.inf, floor, None, {}, {}, "(independent lognormal errors)",
+                       (("error.floor_log_sd", source, V.FOOTPRINT),) if source else ())
 
 
 def load(path: str | Path | None = None) -> Discrepancy:
@@ -115,10 +135,20 @@ def load(path: str | Path | None = None) -> Discrepancy:
             problems.append(f"{src}: [discrepancy] {k} is missing; say where the number "
                             f"comes from")
     source_scale = _scale(t.get("source_scale"), "[discrepancy] source_scale", src, problems)
+    effect = t.get("boundary_effect", "per_figure")
+    if effect not in BOUNDARY_EFFECTS:
+        problems.append(f"{src}: [discrepancy] boundary_effect must be one of "
+                        f"{', '.join(map(repr, BOUNDARY_EFFECTS))}, got {effect!r}")
     scales, boundary_of = _boundaries(t.get("boundary") or {}, src, problems)
     if problems:
         raise InputError("; ".join(problems))
-    return Discrepancy(nu, floor, source_scale, scales, boundary_of, src)
+    every = tuple(V.FOOTPRINT)
+    sources = (("discrepancy.nu", str(t["nu_source"]), every),
+               ("discrepancy.residual_floor_log_sd", str(t["residual_floor_source"]), every),
+               ("discrepancy.source_scale", str(t["source_scale"]["source"]), every)) + tuple(
+        (f"discrepancy.boundary.{c}", str(t["boundary"][c]["scale"]["source"]),
+         tuple(v for v, k in boundary_of.items() if k == c)) for c in scales)
+    return Discrepancy(nu, floor, source_scale, scales, boundary_of, src, sources, effect)
 
 
 def _boundaries(table: dict, src: str, problems: list) -> tuple[dict, dict]:
@@ -181,16 +211,57 @@ def _scale(raw, where: str, src: str, problems: list) -> dists.Distribution | No
 
 # ---- closed-form densities (vectorized over draws) -------------------------------------
 
-def source_log_density(r: np.ndarray, d: np.ndarray, tau2, nu: float) -> np.ndarray:
-    """Log density of one source's ``k`` log residuals ``r`` (k, n) under the multivariate
-    t (``nu``; ``inf``: normal) with scale ``tau2 11^T + diag(d)``, ``d`` (k, n), ``tau2``
-    (n,) or scalar: (n,). Sherman-Morrison: ``Sigma^-1 = D^-1 - tau2 D^-1 11^T D^-1 /
-    (1 + tau2 1^T D^-1 1)``, ``|Sigma| = |D| (1 + tau2 1^T D^-1 1)``."""
+def covariance(tau2, d: np.ndarray, source_index, classes=(), shared_tb2=None) -> np.ndarray:
+    """Scale matrices (n, E, E) of ``E`` figures' log residuals: ``tau2 S S^T + sum_c
+    tau_c^2 B_c B_c^T + diag(d)``, ``S`` the figure-by-source and ``B_c`` the figure-in-class
+    indicators. ``tau2``: (n,) or scalar; ``d``: each figure's own variance (E, n) (with a
+    per-figure boundary effect its ``tau_b^2`` is in it); ``shared_tb2``: {class: (n,)} of
+    the boundary effects shared by every figure of their class (``classes``: each figure's)."""
+    d = np.asarray(d, float)
+    n = d.shape[1]
+    src = np.asarray(source_index)
+    tau2 = np.broadcast_to(np.asarray(tau2, float), (n,))
+    cov = tau2[:, None, None] * (src[:, None] == src[None, :])
+    cov = cov + d.T[:, :, None] * np.eye(len(src))
+    cls = np.asarray(list(classes), dtype=object)
+    for c, t in (shared_tb2 or {}).items():
+        m = (cls == c).astype(float)
+        cov = cov + np.asarray(t, float)[:, None, None] * np.outer(m, m)
+    return cov
+
+
+def groups(source_index, classes=(), shared: bool = False) -> list[np.ndarray]:
+    """The figures that share an effect, transitively: those of one source, and with a shared
+    boundary effect those of one class (``classes``: each figure's, ``""`` for none). Each
+    group is one Student-t scale mixture (one mixing variable), groups are independent."""
+    src = list(source_index)
+    cls = list(classes) if shared else [""] * len(src)
+    parent = list(range(len(src)))
+
+    def root(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for a in range(len(src)):
+        for b in range(a + 1, len(src)):
+            if src[a] == src[b] or (cls[a] and cls[a] == cls[b]):
+                parent[root(a)] = root(b)
+    roots = list(dict.fromkeys(root(i) for i in range(len(src))))
+    return [np.array([i for i in range(len(src)) if root(i) == r]) for r in roots]
+
+
+def mvt_log_density(r: np.ndarray, cov: np.ndarray, nu: float) -> np.ndarray:
+    """Log density (n,) of log residuals ``r`` (k, n) under the centred multivariate t with
+    ``nu`` degrees of freedom (``inf``: the normal) and scale matrices ``cov`` (n, k, k), by
+    Cholesky factors (0 for k = 0)."""
     k = r.shape[0]
-    a, b, c = (1 / d).sum(0), (r / d).sum(0), (r * r / d).sum(0)
-    den = 1 + tau2 * a
-    q = c - tau2 * b * b / den
-    logdet = np.log(d).sum(0) + np.log(den)
+    if k == 0:
+        return np.zeros(r.shape[1])
+    chol = np.linalg.cholesky(cov)
+    y = np.linalg.solve(chol, r.T[:, :, None])[:, :, 0]
+    q = (y * y).sum(axis=1)
+    logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
     if math.isinf(nu):
         return -0.5 * (k * math.log(2 * math.pi) + logdet + q)
     const = special.gammaln((nu + k) / 2) - special.gammaln(nu / 2) \
@@ -198,36 +269,30 @@ def source_log_density(r: np.ndarray, d: np.ndarray, tau2, nu: float) -> np.ndar
     return const - 0.5 * logdet - 0.5 * (nu + k) * np.log1p(q / nu)
 
 
-def conditional(r: np.ndarray, d: np.ndarray, tau2, nu: float, j: int):
-    """Location, scale and degrees of freedom of residual ``j`` of a source given its
-    other residuals (the multivariate t's conditional, a univariate t): the source effect's
-    normal update from the others (precision ``1/tau2 + sum 1/d``), then the t's scale
-    stretched by the others' Mahalanobis distance."""
-    rest = [i for i in range(r.shape[0]) if i != j]
-    tau2 = np.broadcast_to(np.asarray(tau2, float), r.shape[1:])
-    if not rest:
-        return np.zeros(r.shape[1]), np.sqrt(tau2 + d[j]), nu
-    rr, dr = r[rest], d[rest]
-    a, b, c = (1 / dr).sum(0), (rr / dr).sum(0), (rr * rr / dr).sum(0)
-    den = 1 + tau2 * a
-    loc = tau2 * b / den
-    var = d[j] + tau2 / den
+def mvt_conditional(r: np.ndarray, cov: np.ndarray, nu: float, j: int, given):
+    """Location, scale (n,) and degrees of freedom of residual ``j`` given the residuals
+    ``given`` (indices into ``r`` (E, n), ``cov`` (n, E, E)): the multivariate t's
+    conditional, a univariate t with ``nu + m`` degrees of freedom (``m = len(given)``),
+    location ``S_jg S_gg^-1 r_g`` and squared scale ``(nu + q) / (nu + m)`` times the Schur
+    complement ``S_jj - S_jg S_gg^-1 S_gj`` (``q = r_g^T S_gg^-1 r_g``); the normal's for
+    ``nu = inf``."""
+    g = np.asarray(given, int)
+    if not len(g):
+        return np.zeros(r.shape[1]), np.sqrt(cov[:, j, j]), nu
+    sgg = cov[:, g][:, :, g]
+    sjg = cov[:, j, g]
+    sol = np.linalg.solve(sgg, np.stack([r[g].T, sjg], axis=-1))  # (n, m, 2)
+    loc = (sjg * sol[..., 0]).sum(axis=1)
+    var = cov[:, j, j] - (sjg * sol[..., 1]).sum(axis=1)
     if math.isinf(nu):
         return loc, np.sqrt(var), nu
-    q = c - tau2 * b * b / den
-    m = len(rest)
-    return loc, np.sqrt(var * (nu + q) / (nu + m)), nu + m
+    q = (r[g].T * sol[..., 0]).sum(axis=1)
+    return loc, np.sqrt(var * (nu + q) / (nu + len(g))), nu + len(g)
 
 
 def t_cdf(x: np.ndarray, nu: float) -> np.ndarray:
     """Standard Student-t CDF (``nu = inf``: the normal's)."""
     return special.ndtr(x) if math.isinf(nu) else special.stdtr(nu, x)
-
-
-def marginal_cdf(x: np.ndarray, scale: np.ndarray, nu: float) -> np.ndarray:
-    """CDF at log residual ``x`` of one figure's marginal with a fresh source effect: a t
-    with ``nu`` and ``scale = sqrt(tau_src^2 + D_ee)``."""
-    return t_cdf(x / scale, nu)
 
 
 def mixture_quantiles(loc: np.ndarray, scale: np.ndarray, nu: float, weights: np.ndarray,
@@ -250,22 +315,28 @@ def mixture_quantiles(loc: np.ndarray, scale: np.ndarray, nu: float, weights: np
     return np.stack(out, axis=1)
 
 
-def predictive(logmu: np.ndarray, r: np.ndarray, d: np.ndarray, tau2, nu: float,
-               source_index: np.ndarray, given: bool = False):
+#: what a figure's predictive is conditioned on (:func:`predictive`)
+GIVEN = ("nothing", "other sources", "others")
+
+
+def predictive(logmu: np.ndarray, r: np.ndarray, cov: np.ndarray, nu: float, groups,
+               source_index, given: str = "other sources"):
     """Location and scale (entries, n) of each figure's log predictive, a t with the
-    returned degrees of freedom (entries,): ``log mu`` plus a *fresh* source effect
-    (``given=False``: the figure's source is held out, its marginal a t with scale
-    ``sqrt(tau_src^2 + D_ee)``), or given its source's other figures (``given=True``,
-    :func:`conditional`). ``r``: log residuals, ``d``: figure variances (entries, n)."""
-    tau2 = np.broadcast_to(np.asarray(tau2, float), r.shape[1:])
+    returned degrees of freedom (entries,): ``log mu`` plus the conditional of its residual
+    (:func:`mvt_conditional`) given, within its group (:func:`groups`), ``"nothing"`` (a
+    fresh source and boundary effect: the prior predictive), the figures of ``"other
+    sources"`` (its source held out; with per-figure boundary effects a group is one source,
+    so this is a fresh source effect) or all ``"others"`` (its source's other figures
+    too). ``r``: log residuals (entries, n); ``cov``: :func:`covariance`."""
+    if given not in GIVEN:
+        raise ValueError(f"given must be one of {GIVEN}, got {given!r}")
+    src = np.asarray(source_index)
     loc, scale = np.empty_like(r), np.empty_like(r)
     dof = np.full(r.shape[0], float(nu))
-    for e in range(r.shape[0]):
-        if given:
-            m = np.flatnonzero(source_index == source_index[e])
-            j = int(np.flatnonzero(m == e)[0])
-            a, b, dof[e] = conditional(r[m], d[m], tau2, nu, j)
-        else:
-            a, b = 0.0, np.sqrt(tau2 + d[e])
-        loc[e], scale[e] = logmu[e] + a, b
+    for g in groups:
+        for e in g:
+            cond = [] if given == "nothing" else [i for i in g if i != e and (
+                given == "others" or src[i] != src[e])]
+            a, b, dof[e] = mvt_conditional(r, cov, nu, int(e), cond)
+            loc[e], scale[e] = logmu[e] + a, b
     return loc, scale, dof

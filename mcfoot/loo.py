@@ -42,11 +42,14 @@ def _held_log_lik(cal_ds: xr.Dataset, held: list[str]) -> np.ndarray:
     src = dict(zip(map(str, cal_ds["entry"].values), map(str, cal_ds["entry_source"].values)))
     sources = sorted({src[e] for e in held})
     members = {e for e, s in src.items() if s in sources}
-    if members == set(held):
+    if members == set(held) and len(sources) == 1:  # given the other sources'
+        return cal_ds["log_likelihood_source_loo"].sel(source=sources[0]).values
+    if members == set(held) and cal_ds.attrs.get("discrepancy_boundary_effect") != "shared":
         return cal_ds["log_likelihood_source"].sel(source=sources).values.sum(axis=1)
     if len(held) == 1:
         return cal_ds["log_likelihood"].sel(entry=held[0]).values
-    raise InputError(f"hold out one entry or whole sources, got {', '.join(held)}")
+    raise InputError(f"hold out one entry, one source or (with per-figure boundary effects) "
+                     f"whole sources, got {', '.join(held)}")
 
 
 def _loo_log_weights(cal_ds: xr.Dataset, held: list[str]) -> tuple[np.ndarray, float]:
@@ -64,18 +67,23 @@ def _loo_log_weights(cal_ds: xr.Dataset, held: list[str]) -> tuple[np.ndarray, f
     return lw, k
 
 
-def _predictive(cal_ds: xr.Dataset, obs: xr.Dataset, given: bool):
+def _predictive(cal_ds: xr.Dataset, obs: xr.Dataset, given: str):
     """Each figure's log predictive over the calibration's draws (location, scale (E, D),
-    dof (E,)): a fresh source effect, or ``given`` the source's other figures."""
+    dof (E,)), ``given`` what (:func:`mcfoot.discrepancy.predictive`)."""
     mu = cal_ds["predicted"].values.T  # (E, D)
     with np.errstate(divide="ignore", invalid="ignore"):
         logmu = np.log(mu)
     r = np.log(obs["published"].values)[:, None] - logmu
     src = [str(x) for x in cal_ds["entry_source"].values]
     index = np.array([list(dict.fromkeys(src)).index(x) for x in src])
-    return disc.predictive(logmu, r, cal_ds["figure_variance"].values.T,
-                           cal_ds["source_scale_sq"].values,
-                           float(cal_ds.attrs["discrepancy_nu"]), index, given)
+    classes = [str(c) for c in cal_ds["boundary"].values]
+    sq = cal_ds["shared_boundary_scale_sq"]
+    shared = {str(c): sq.sel(shared_boundary=c).values for c in sq["shared_boundary"].values}
+    cov = disc.covariance(cal_ds["source_scale_sq"].values, cal_ds["figure_variance"].values.T,
+                          index, classes, shared)
+    groups = disc.groups(index, [c if c in shared else "" for c in classes], bool(shared))
+    return disc.predictive(logmu, r, cov, float(cal_ds.attrs["discrepancy_nu"]), groups,
+                           index, given)
 
 
 def weighted_quantile(x: np.ndarray, log_weights: np.ndarray, q) -> np.ndarray:
@@ -125,8 +133,8 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
     PSIS weights without it (k̂ reported: above ``khat_threshold`` the reweighting is not
     reliable and the row says so), the PIT of each held-out figure in its leave-one-out
     posterior predictive (:mod:`mcfoot.discrepancy`: a held-out source's figures with a
-    fresh source effect; a held-out entry given its source's other figures), whether it falls in the central 50 % and
-    90 % intervals, and how much the group narrows the headline models' ``prob`` intervals
+    fresh source effect, given the other sources' figures; a held-out entry given its
+    group's other figures), whether it falls in the central 50 % and 90 % intervals, and how much the group narrows the headline models' ``prob`` intervals
     of energy per query: ``1 - log width(all evidence) / log width(without the group)``
     (widths as ratios upper / lower; ``models``/``prompts`` default to the headline ones),
     and how far it moves their medians, ``median_shift = log(median with / without the group)``:
@@ -141,7 +149,7 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
     mu = cal_ds["predicted"].values  # (D, E)
     y = obs["published"].values
     # the held-out figure's predictive: a fresh source effect when its source is held out
-    loc, scale, nu = _predictive(cal_ds, obs, given=by == "entry")
+    loc, scale, nu = _predictive(cal_ds, obs, "others" if by == "entry" else "other sources")
     energy, lw_all = headline_energy(result, models, prompts, catalogue=catalogue)
     a = (1 - prob) / 2
     full = weighted_quantile(energy.values, lw_all, [a, 0.5, 1 - a])

@@ -3,9 +3,10 @@
 :func:`loso` calibrates the scenario without each source in turn (an exact refit: with three
 providers that is three calibrations, better than an importance approximation whose k̂ is
 high) and scores the held-out source's figures under that calibration's predictive, which
-draws a *fresh* source effect from the learned scale (:mod:`mcfoot.discrepancy`). Side by
-side for the calibrated model and the uncalibrated prior (the same measurement model, its
-inputs and scales at their priors):
+draws a *fresh* source effect from the learned scale and, with boundary effects shared
+across sources, conditions them on the other sources' figures (:mod:`mcfoot.discrepancy`).
+Side by side for the calibrated model and the uncalibrated prior (the same measurement
+model, its inputs and scales at their priors, its figures' prior predictive):
 
 - expected log predictive density of each source's figures jointly, summed, with its
   standard error (``sqrt(n var)`` over sources, as ArviZ computes it) and the difference
@@ -57,7 +58,8 @@ def loso(scenario: str | Scenario = "serving", evidence=None, *, draws: int = 4_
         raise InputError(f"prob must be in (0, 1), got {prob}")
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     ss = rng.normalize_seed(seed)
-    obs, left_out = select_observations(sc, evidence, exclude, catalogue, keep_dependent)
+    obs, left_out = select_observations(sc, evidence, exclude, catalogue, keep_dependent,
+                                        discrepancy)
     lik = Likelihood(sc, obs, catalogue, discrepancy=discrepancy)
     if len(lik.sources) < 2:
         raise InputError(f"leave-one-source-out needs evidence from two sources or more; "
@@ -87,21 +89,25 @@ def loso(scenario: str | Scenario = "serving", evidence=None, *, draws: int = 4_
         with np.errstate(invalid="ignore", over="ignore"):
             mu = tempering.evaluate(lik.predict, z, 8192)
         refits[s] = fit.attrs
-        scores["calibrated"][s] = _score(lik, mu, z, cal["log_weight"].values, members, prob)
-        scores["prior"][s] = _score(lik, mu0, z0, flat, members, prob)
+        scores["calibrated"][s] = _score(lik, mu, z, cal["log_weight"].values, members, prob,
+                                         given=True)
+        scores["prior"][s] = _score(lik, mu0, z0, flat, members, prob, given=False)
     psis = _arviz.loo(inference_data(full), "published_by_source")
     return _dataset(lik, scores, refits, psis, full.attrs, left_out, prob, sc.name)
 
 
-def _score(lik: Likelihood, mu, z, log_weights, members, prob: float) -> dict:
+def _score(lik: Likelihood, mu, z, log_weights, members, prob: float, given: bool) -> dict:
     """The held-out source's ELPD under weighted draws, and each of its figures' predictive
-    quantiles and PIT (a fresh source effect: the source was not seen)."""
+    quantiles and PIT (a fresh source effect: the source was not seen), ``given`` the other
+    sources' figures (which inform a shared boundary effect; the calibrated model) or not
+    (the prior predictive)."""
     s = int(lik.source_index[members[0]])
     lw = log_weights - special.logsumexp(log_weights)
     with np.errstate(invalid="ignore"):
-        ll = lik.source_log_lik(mu, z)[s]
+        ll = lik.source_loo_log_lik(mu, z, given)[s]
     elpd = float(special.logsumexp(lw + ll))
-    loc, scale, nu = lik.predictive(mu, z)
+    loc, scale, nu = lik.predictive(mu, z, "other sources" if given else "nothing")
+    nu = nu[members]  # one conditioning set for the source: one dof
     loc, scale = loc[members], scale[members]  # (entries of s, n)
     ok = np.isfinite(loc).all(axis=0)
     w = np.where(ok, np.exp(lw), 0.0)
@@ -150,6 +156,7 @@ def _dataset(lik, scores, refits, psis, full_attrs, left_out, prob, scenario) ->
     attrs = {"scenario": scenario, "prob": prob, "khat_threshold": kmax,
              "left_out": "; ".join(f"{k}: {v}" for k, v in left_out.items()),
              "evidence": ";".join(entries), "discrepancy": lik.disc.file,
+             "boundary_effect": lik.disc.boundary_effect,
              "draws": int(full_attrs["draws"]), "seed_entropy": full_attrs["seed_entropy"],
              "elpd_psis": psis[0], "elpd_psis_se": psis[1],
              "psis_unreliable": ";".join(s for s, ok in zip(lik.sources,
@@ -182,7 +189,7 @@ def table(ds: xr.Dataset) -> str:
     p = 100 * (1 - a["prob"]) / 2
     lines = [f"leave-one-source-out, scenario {a['scenario']} ({a['draws']} draws; exact refit "
              f"without each source; {a['prob']:.0%} predictive intervals with a fresh source "
-             f"effect)",
+             f"effect; boundary effect {a['boundary_effect'].replace('_', ' ')})",
              f"{'figure':46s} {'published':>9s}  {f'calibrated [P{p:g}, P{100 - p:g}]':>24s} "
              f"in  {'prior':>24s} in"]
     for e in map(str, ds.entry.values):

@@ -45,6 +45,7 @@ def _settings() -> dict:
 
 SETTINGS = _settings()
 FLOOR = float(SETTINGS["error"]["floor_log_sd"])
+FLOOR_SOURCE = str(SETTINGS["error"]["floor_source"])
 #: shipped entries left out by default (measurement.toml [evidence], with reasons)
 NOT_CALIBRATED = tuple(SETTINGS["evidence"]["not_calibrated"])
 NOT_CALIBRATED_REASON = str(SETTINGS["evidence"]["not_calibrated_reason"])
@@ -194,6 +195,10 @@ class Likelihood:
         self.sources = list(dict.fromkeys(src))
         self.members = [np.array([i for i, s in enumerate(src) if s == k]) for k in self.sources]
         self.source_index = np.array([self.sources.index(s) for s in src])
+        #: figures sharing an effect, one multivariate t each (mcfoot.discrepancy.groups)
+        self.groups = disc.groups(self.source_index, [c if c in self.disc.boundary_scales
+                                                      else "" for c in self.boundary],
+                                  self.disc.shared_boundary)
 
     def normals(self, ss: np.random.SeedSequence, draws: int) -> np.ndarray:
         """Normals (streams, draws) of the streams the entries read, as a run of the
@@ -271,16 +276,26 @@ class Likelihood:
             mu = self.predict(z)
         return self.source_log_lik(mu, z)
 
-    def variances(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``tau_src^2`` (n,) and each figure's own variance ``tau_b^2 + sigma_e^2``
-        (entries, n) at normals ``z``."""
+    def variances(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+        """``tau_src^2`` (n,), each figure's own variance (entries, n): ``sigma_e^2``, plus
+        ``tau_b^2`` when the boundary effect is drawn per figure, and the shared boundary
+        effects' ``{class: tau_b^2}`` (n,) (empty when drawn per figure), at normals ``z``."""
         n = z.shape[1]
         tau, tb = self.disc.scales({s: z[self.col[s]] for s in self.disc_streams})
         d = np.tile((self.sigma ** 2)[:, None], (1, n))
-        for e, c in enumerate(self.boundary):
-            if c in tb:
-                d[e] = d[e] + tb[c] ** 2
-        return np.broadcast_to(np.asarray(tau, float) ** 2, (n,)), d
+        shared = {c: tb[c] ** 2 for c in dict.fromkeys(self.boundary) if c in tb} \
+            if self.disc.shared_boundary else {}
+        if not self.disc.shared_boundary:
+            for e, c in enumerate(self.boundary):
+                if c in tb:
+                    d[e] = d[e] + tb[c] ** 2
+        return np.broadcast_to(np.asarray(tau, float) ** 2, (n,)), d, shared
+
+    def covariance(self, z: np.ndarray) -> np.ndarray:
+        """The figures' log-residual scale matrices (n, entries, entries) at normals ``z``
+        (:func:`mcfoot.discrepancy.covariance`)."""
+        tau2, d, shared = self.variances(z)
+        return disc.covariance(tau2, d, self.source_index, self.boundary, shared)
 
     def residuals(self, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log residuals ``log y - log mu`` (entries, n) and where the prediction is a
@@ -290,43 +305,83 @@ class Likelihood:
             r = np.log(self.y)[:, None] - np.log(np.where(ok, mu, 1.0))
         return r, ok
 
-    def source_log_lik(self, mu: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """Log density of each source's figures (their values, not their logs) given
-        predictions ``mu`` and the scales at ``z``: (sources, n)."""
-        parts = (*self.residuals(mu), *self.variances(z))
-        return np.stack([self._joint(m, *parts) for m in self.members])
-
-    def _joint(self, m: np.ndarray, r, ok, tau2, d) -> np.ndarray:
-        """Log density (n,) of the figures ``m`` of one source jointly (0 for none)."""
-        if not len(m):
-            return np.zeros(r.shape[1])
-        ll = disc.source_log_density(r[m], d[m], tau2, self.disc.nu) - np.log(self.y[m]).sum()
-        return np.where(ok[m].all(axis=0), ll, -np.inf)
-
-    def entry_log_lik(self, mu: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """Each figure's log density given its source's other figures, ``log p(y_e |
-        y_(s, -e), theta)`` (entries, n): the pointwise terms of leave-one-entry-out in a
-        model whose figures are not independent (Buerkner, Gabry & Vehtari 2021, Comput.
-        Stat. 36:1243). For independent figures it is each figure's own density."""
-        parts = (*self.residuals(mu), *self.variances(z))
-        full = [self._joint(m, *parts) for m in self.members]
-        out = np.empty((len(self.obs), mu.shape[1]))
-        for e in range(len(self.obs)):
-            s = self.source_index[e]
-            m = self.members[s]
-            with np.errstate(invalid="ignore"):
-                out[e] = full[s] - self._joint(m[m != e], *parts)
+    def _density(self, idx, r, cov) -> np.ndarray:
+        """Log density (n,) of the figures ``idx`` jointly (their values, not their logs),
+        each group's part (:func:`mcfoot.discrepancy.groups`) a multivariate t; where a
+        prediction is not valid the value is meaningless (callers mask with ``ok``)."""
+        idx = np.asarray(idx, int)
+        out = -np.log(self.y[idx]).sum() * np.ones(r.shape[1])
+        for g in self.groups:
+            m = np.intersect1d(g, idx)
+            if len(m):
+                out = out + disc.mvt_log_density(r[m], cov[:, m][:, :, m], self.disc.nu)
         return out
 
-    def predictive(self, mu: np.ndarray, z: np.ndarray, given: bool = False):
+    def _parts(self, mu, z):
+        r, ok = self.residuals(mu)
+        return r, ok, self.covariance(z)
+
+    def source_log_lik(self, mu: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Log density of each source's figures given the sources before it (in
+        ``self.sources`` order; their values, not their logs) at predictions ``mu`` and the
+        scales at ``z``: (sources, n), rows summing to the joint. With per-figure boundary
+        effects sources are independent and row ``s`` is its figures' joint density."""
+        r, ok, cov = self._parts(mu, z)
+        rows, seen = [], np.zeros(0, int)
+        for m in self.members:
+            touched = [g for g in self.groups if np.intersect1d(g, m).size]
+            with np.errstate(invalid="ignore"):
+                ll = sum(self._density(np.union1d(np.intersect1d(g, seen), m), r, cov)
+                         - self._density(np.intersect1d(g, seen), r, cov) for g in touched)
+            rows.append(np.where(ok[m].all(axis=0), ll, -np.inf))
+            seen = np.union1d(seen, m)
+        return np.stack(rows)
+
+    def source_loo_log_lik(self, mu: np.ndarray, z: np.ndarray, given: bool = True
+                           ) -> np.ndarray:
+        """Log density of each source's figures given every other source's, ``log p(y_s |
+        y_(-s), theta)`` (sources, n): what leave-one-source-out scores; with ``given=False``
+        their marginal ``log p(y_s | theta)`` (the prior predictive's). With per-figure
+        boundary effects both are :meth:`source_log_lik`."""
+        if not self.disc.shared_boundary:
+            return self.source_log_lik(mu, z)
+        r, ok, cov = self._parts(mu, z)
+        out = []
+        for m in self.members:
+            g = np.unique(np.concatenate([g for g in self.groups if np.intersect1d(g, m).size]))
+            if not given:
+                out.append(np.where(ok[m].all(axis=0), self._density(m, r, cov), -np.inf))
+                continue
+            with np.errstate(invalid="ignore"):
+                ll = self._density(g, r, cov) - self._density(np.setdiff1d(g, m), r, cov)
+            out.append(np.where(ok[g].all(axis=0), ll, -np.inf))
+        return np.stack(out)
+
+    def entry_log_lik(self, mu: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Each figure's log density given the other figures of its group (its source's
+        other figures; with a shared boundary effect also its class's), ``log p(y_e |
+        y_(g, -e), theta)`` (entries, n): the pointwise terms of leave-one-entry-out in a
+        model whose figures are not independent (Buerkner, Gabry & Vehtari 2021, Comput.
+        Stat. 36:1243). For independent figures it is each figure's own density."""
+        r, ok, cov = self._parts(mu, z)
+        out = np.empty((len(self.obs), mu.shape[1]))
+        for g in self.groups:
+            full = self._density(g, r, cov)
+            for e in g:
+                with np.errstate(invalid="ignore"):
+                    ll = full - self._density(g[g != e], r, cov)
+                out[e] = np.where(ok[g].all(axis=0), ll, -np.inf)
+        return out
+
+    def predictive(self, mu: np.ndarray, z: np.ndarray, given: str = "other sources"):
         """Each figure's log predictive at predictions ``mu`` and the scales at ``z``
-        (:func:`mcfoot.discrepancy.predictive`: a fresh source effect, or ``given`` the
-        source's other figures): location, scale (entries, n), degrees of freedom."""
+        (:func:`mcfoot.discrepancy.predictive`, ``given`` ``"nothing"``, ``"other
+        sources"`` or ``"others"``): location, scale (entries, n), degrees of freedom."""
         r, _ = self.residuals(mu)
-        tau2, d = self.variances(z)
         with np.errstate(divide="ignore", invalid="ignore"):
             logmu = np.log(mu)
-        return disc.predictive(logmu, r, d, tau2, self.disc.nu, self.source_index, given)
+        return disc.predictive(logmu, r, self.covariance(z), self.disc.nu, self.groups,
+                               self.source_index, given)
 
 
 @contextlib.contextmanager
@@ -481,7 +536,7 @@ def discrepancy_model(spec, obs=()) -> "disc.Discrepancy":
     or ``None`` (independent lognormal errors with the ``[error]`` floor). With a source
     term, every observation of ``obs`` must say its source."""
     if spec is None:
-        return disc.independent(FLOOR)
+        return disc.independent(FLOOR, FLOOR_SOURCE)
     model = spec if isinstance(spec, disc.Discrepancy) else \
         disc.load(None if spec == "shipped" else spec)
     nosrc = [o.id for o in obs if not str(o.source).strip()]

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from mcfoot import audit, distributions as dists, simulate
+from mcfoot import audit, discrepancy as disc, distributions as dists, simulate
 from mcfoot.errors import InputError
 from mcfoot.evidence import load_evidence
 from mcfoot.priors import QUANTITIES, Prior, load_scenario, shipped_scenarios
@@ -97,8 +97,10 @@ def test_every_shipped_scenario_audits_and_rows_cover_every_prior():
         sc = load_scenario(name)
         rows = audit.audit(sc)
         lab = [r for r in rows if r.quantity == "bench_fit"]  # serving: lab entries' fit
-        assert len(rows) - len(lab) == sum(len(t) for t in sc.priors.values()) + \
+        meas = [r for r in rows if r.quantity == "measurement"]  # measurement.toml
+        assert len(rows) - len(lab) - len(meas) == sum(len(t) for t in sc.priors.values()) + \
             len(sc.row_sources)
+        assert len(meas) == 3 + len(disc.load().boundary_scales)
         assert len(lab) == (sc.attribution == "serving")
         ids = {e.id for e in load_evidence()}
         assert all(set(r.entries) <= ids for r in rows)
@@ -161,3 +163,55 @@ def test_cli_audit_json_and_text(capsys):
         ("cif_market", "Google", ["google-gemini-apps-carbon"])]
     assert main(["priors", "audit", "paper"]) == 0
     assert "1 share data with evidence" in capsys.readouterr().out
+
+
+def _measurement_file(tmp_path, old: str, new: str):
+    """The shipped measurement.toml with one source text replaced."""
+    from importlib import resources
+
+    text = resources.files("mcfoot.data").joinpath("measurement.toml").read_text("utf-8")
+    assert old in text
+    p = tmp_path / "measurement.toml"
+    p.write_text(text.replace(old, new, 1))
+    return p
+
+
+def test_a_discrepancy_prior_citing_an_evidence_source_is_found(tmp_path):
+    """measurement.toml's discrepancy scales are audited with the scenario priors' rule: a
+    boundary scale reaches its class's variables only, the source scale every figure (lab
+    entries too: the discrepancy terms enter their likelihood)."""
+    p = _measurement_file(tmp_path, "counting the whole host or not",
+                          "as Elsworth et al.'s breakdown shows, counting the whole host or not")
+    rows = {r.key: r for r in audit.audit("default", discrepancy=p)
+            if r.quantity == "measurement"}
+    hit = rows["discrepancy.boundary.energy"]
+    assert hit.cites == ("GEM25",)
+    assert hit.entries == ("google-gemini-apps-energy",)  # energy_wh; not its other classes
+    assert all(r.independent for k, r in rows.items() if k != hit.key)
+    dep = audit.dependent_entries("default", discrepancy=p)
+    assert dep["google-gemini-apps-energy"] == ("measurement[discrepancy.boundary.energy]",)
+    assert "google-gemini-apps-energy" not in audit.dependent_entries("default")
+    q = _measurement_file(tmp_path, "leave room for both", "leave room for both (ML.ENERGY)")
+    src = {r.key: r for r in audit.audit("serving", discrepancy=q)}["discrepancy.source_scale"]
+    assert src.entries == ("mlenergy-v3-llama31-8b-h100-b64",)
+
+
+def test_calibration_leaves_out_an_entry_its_discrepancy_prior_depends_on(tmp_path):
+    from mcfoot.calibrate import select_observations
+
+    p = _measurement_file(tmp_path, "counting the whole host or not",
+                          "as arXiv 2508.15734 shows, counting the whole host or not")
+    sc = load_scenario("default")
+    _, left = select_observations(sc, None, discrepancy=p)
+    assert "measurement[discrepancy.boundary.energy]" in left["google-gemini-apps-energy"]
+    assert "google-gemini-apps-energy" in {o.id for o in select_observations(sc, None)[0]}
+
+
+def test_shipped_measurement_model_is_independent_of_the_evidence():
+    """No constant of measurement.toml (the shipped discrepancy model, and the floor of the
+    independent-errors model) shares data with an evidence entry."""
+    for name in shipped_scenarios():
+        for spec in ("shipped", None):
+            rows = [r for r in audit.audit(name, discrepancy=spec) if r.quantity == "measurement"]
+            assert rows and all(r.independent for r in rows), (name, spec,
+                                                               [r.key for r in rows if r.entries])

@@ -23,36 +23,64 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "mcfoot" / "data" / "measurement.toml"
 
 
-def _random_source(k, n, seed):
+def _random_figures(n, seed, shared):
+    """Six figures of three sources and two boundary classes, their residuals and scale
+    matrices (n draws) under per-figure or shared boundary effects."""
     g = np.random.default_rng(seed)
-    return g.normal(0, 0.7, (k, n)), g.uniform(0.05, 0.6, (k, n)), g.uniform(0.01, 1.0, n)
+    src, cls = [0, 0, 0, 1, 1, 2], ["energy", "water", "energy", "energy", "water", "water"]
+    r, d = g.normal(0, 0.7, (6, n)), g.uniform(0.01, 0.3, (6, n))
+    tau2, tb2 = g.uniform(0.01, 1.0, n), {c: g.uniform(0.01, 0.5, n) for c in ("energy",
+                                                                              "water")}
+    if not shared:
+        d = d + np.array([tb2[c] for c in cls])
+        tb2 = {}
+    return r, disc.covariance(tau2, d, src, cls, tb2)
 
 
 @pytest.mark.parametrize("nu", [4.0, 11.5, math.inf])
-@pytest.mark.parametrize("k", [1, 3])
-def test_source_density_is_the_multivariate_t(nu, k):
-    """Sherman-Morrison closed form = SciPy's multivariate t / normal on the full matrix."""
-    r, d, tau2 = _random_source(k, 5, k)
-    got = disc.source_log_density(r, d, tau2, nu)
+@pytest.mark.parametrize("shared", [False, True])
+def test_density_is_scipys_multivariate_t(nu, shared):
+    """The Cholesky closed form = SciPy's multivariate t / normal on the full matrix, and
+    the matrix is tau_src^2 S S^T + tau_b^2 B B^T + diag(d) entry by entry."""
+    r, cov = _random_figures(5, 1, shared)
+    got = disc.mvt_log_density(r, cov, nu)
     for i in range(5):
-        cov = tau2[i] * np.ones((k, k)) + np.diag(d[:, i])
-        want = stats.multivariate_normal(np.zeros(k), cov).logpdf(r[:, i]) if math.isinf(nu) \
-            else stats.multivariate_t(np.zeros(k), cov, df=nu).logpdf(r[:, i])
+        want = stats.multivariate_normal(np.zeros(6), cov[i]).logpdf(r[:, i]) \
+            if math.isinf(nu) else stats.multivariate_t(np.zeros(6), cov[i], df=nu).logpdf(r[:, i])
         assert got[i] == pytest.approx(want, rel=1e-10, abs=1e-10)
+    # figures of different sources correlate only through a shared boundary effect
+    assert (cov[:, 1, 4] > 0).all() == shared and (cov[:, 0, 4] == 0).all()
+    assert (cov[:, 0, 3] > 0).all() == shared and (cov[:, 0, 2] > 0).all()
 
 
 @pytest.mark.parametrize("nu", [4.0, math.inf])
-def test_conditional_is_joint_over_rest(nu):
-    """The conditional t of one figure given its source's others has density joint / rest."""
-    r, d, tau2 = _random_source(3, 6, 7)
-    for j in range(3):
-        loc, scale, dof = disc.conditional(r, d, tau2, nu, j)
-        rest = [i for i in range(3) if i != j]
-        want = disc.source_log_density(r, d, tau2, nu) - \
-            disc.source_log_density(r[rest], d[rest], tau2, nu)
-        dens = stats.norm if math.isinf(nu) else stats.t(dof)
-        got = dens.logpdf((r[j] - loc) / scale) - np.log(scale)
-        np.testing.assert_allclose(got, want, rtol=1e-10)
+@pytest.mark.parametrize("shared", [False, True])
+def test_conditional_is_scipys_joint_over_rest(nu, shared):
+    """The conditional t of one figure given any others has density joint / rest, both
+    from SciPy's multivariate t (normal): updated dof nu + m and the stretched scale."""
+    r, cov = _random_figures(4, 7, shared)
+    for j, given in ((0, [1, 2]), (4, [0, 1, 2, 3, 5]), (5, [3]), (2, [])):
+        loc, scale, dof = disc.mvt_conditional(r, cov, nu, j, given)
+        both = sorted([j, *given])
+        for i in range(4):
+            def lp(idx, i=i):
+                c = cov[i][np.ix_(idx, idx)]
+                return stats.multivariate_normal(np.zeros(len(idx)), c).logpdf(r[idx, i]) \
+                    if math.isinf(nu) else \
+                    stats.multivariate_t(np.zeros(len(idx)), c, df=nu).logpdf(r[idx, i])
+            want = lp(both) - (lp(given) if given else 0.0)
+            dens = stats.norm if math.isinf(nu) else stats.t(dof)
+            got = dens.logpdf((r[j, i] - loc[i]) / scale[i]) - np.log(scale[i])
+            assert got == pytest.approx(want, rel=1e-9, abs=1e-10)
+        assert dof == nu + len(given)
+
+
+def test_groups_link_sources_through_shared_classes():
+    src, cls = [0, 0, 1, 2, 3], ["energy", "water", "energy", "carbon", ""]
+    per = disc.groups(src, cls, shared=False)
+    assert [g.tolist() for g in per] == [[0, 1], [2], [3], [4]]
+    sh = disc.groups(src, cls, shared=True)
+    assert [g.tolist() for g in sh] == [[0, 1, 2], [3], [4]]
 
 
 def test_mixture_quantiles_invert_the_mixture_cdf():
@@ -102,6 +130,14 @@ def test_discrepancy_file_reports_every_problem(tmp_path):
     assert "nu must be > 0" in msg and "'energy_xx'" in msg and "energy_it_wh" in msg
 
 
+def test_unknown_boundary_effect_is_refused(tmp_path):
+    p = _bad_model(tmp_path, 'boundary_effect = "shared"', 'boundary_effect = "pooled"')
+    with pytest.raises(InputError) as e:
+        disc.load(p)
+    assert "boundary_effect must be one of 'per_figure', 'shared', got 'pooled'" in str(e.value)
+    assert disc.load().boundary_effect == "shared"  # the shipped one (won out of sample)
+
+
 def test_independent_model_is_the_lognormal_of_independent_figures():
     """discrepancy=None: per-source rows sum to the independent lognormal densities."""
     obs = [o for o in cal.shipped_observations() if o.lab is None]
@@ -118,17 +154,21 @@ def test_independent_model_is_the_lognormal_of_independent_figures():
     assert lik.sigma.tolist() == [cal.FLOOR] * len(obs)
 
 
-def test_shipped_model_adds_scale_streams_and_a_fresh_source_effect():
+def test_per_figure_model_adds_scale_streams_and_a_fresh_source_effect():
+    import dataclasses
+
     obs = [o for o in cal.shipped_observations() if o.lab is None]
+    per = dataclasses.replace(disc.load(), boundary_effect="per_figure")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EstimateWarning)
-        lik = cal.Likelihood(mcfoot.load_scenario("default"), obs)
+        lik = cal.Likelihood(mcfoot.load_scenario("default"), obs, discrepancy=per)
     assert "discrepancy/source_scale" in lik.streams
     assert lik.sources == ["google", "openai", "mistral"]
     ss = mcfoot.rng.normalize_seed(2)
     z = np.stack([mcfoot.rng.standard_normals(ss, s, 0, 20) for s in lik.streams])
     mu = lik.predict(z)
-    tau2, d = lik.variances(z)
+    tau2, d, shared = lik.variances(z)
+    assert shared == {}  # the boundary effect is drawn per figure
     loc, scale, nu = lik.predictive(mu, z)
     np.testing.assert_allclose(scale ** 2, tau2 + d)  # the source effect is drawn anew
     np.testing.assert_allclose(loc, np.log(mu))
@@ -139,8 +179,12 @@ def test_shipped_model_adds_scale_streams_and_a_fresh_source_effect():
     rows = lik(z)
     assert rows.shape == (3, 20) and np.all(np.isfinite(rows))
     r, _ = lik.residuals(mu)
-    np.testing.assert_allclose(rows[0], disc.source_log_density(r[g], d[g], tau2, 4.0)
-                               - np.log(lik.y[g]).sum())
+    for i in range(3):
+        cov = tau2[i] + np.diag(d[g, i])  # one source: tau_src^2 11^T + diag(d)
+        want = stats.multivariate_t(np.zeros(4), cov, df=4.0).logpdf(r[g, i]) \
+            - np.log(lik.y[g]).sum()
+        assert rows[0, i] == pytest.approx(want, rel=1e-10)
+    np.testing.assert_allclose(lik.source_loo_log_lik(mu, z), rows)
 
 
 def test_dependent_entries_left_out_by_default_and_kept_on_request():
@@ -181,11 +225,13 @@ def test_leave_one_source_out(setup):
     ds = loso(toml, obs, draws=1500, min_ess=300, seed=3, catalogue=catp)
     assert list(ds.source.values) == ["a", "b", "c"]
     assert ds.sizes["entry"] == 4
-    # the prior's ELPD of a source: log mean over prior draws of its joint density
+    # the prior's ELPD of a source: log mean over prior draws of its figures' marginal
+    # density (with the shipped shared boundary effect, not the chain-rule rows lik(z))
     lik = cal.Likelihood(mcfoot.load_scenario(toml), obs, catp)
     ss = mcfoot.rng.normalize_seed(3)
     z = np.stack([mcfoot.rng.standard_normals(ss, s, 0, 1500) for s in lik.streams])
-    ll = lik(z)
+    ll = lik.source_loo_log_lik(lik.predict(z), z, given=False)
+    assert len(lik.groups) == 1  # the three sources' energy figures share one beta
     want = np.log(np.exp(ll).mean(axis=1))
     np.testing.assert_allclose(ds["elpd"].sel(model="prior").values, want, rtol=1e-9)
     a = ds.attrs
@@ -205,6 +251,39 @@ def test_leave_one_source_out(setup):
                discrepancy=no_src)
     assert float(ds0["width"].sel(model="calibrated", entry="b-1")) < \
         float(ds["width"].sel(model="calibrated", entry="b-1"))
+
+
+def test_leave_one_source_out_with_a_shared_boundary_effect(setup):
+    """The shared configuration runs through loso: a single figure's prior predictive is
+    the same in both configurations (tau_src^2 + tau_b^2 + sigma^2 either way), a source
+    with two figures of one class is not (their boundary effect is one, not two), and the
+    held-out source's calibrated predictive conditions on the others (dof nu + their
+    number)."""
+    import dataclasses
+
+    from mcfoot.loso import loso, table
+
+    toml, catp = setup
+    k = energy_per_kw()
+    obs = [_obs(6.0 * k, "a-1"), _obs(5.0 * k, "a-2"), _obs(4.0 * k, "b-1"),
+           _obs(30.0 * k, "c-1")]
+    shared = dataclasses.replace(disc.load(), boundary_effect="shared")
+    kw = dict(draws=1500, min_ess=300, seed=3, catalogue=catp)
+    per = loso(toml, obs, discrepancy=dataclasses.replace(shared, boundary_effect="per_figure"),
+               **kw)
+    sh = loso(toml, obs, discrepancy=shared, **kw)
+    assert sh.attrs["boundary_effect"] == "shared" and per.attrs["boundary_effect"] == "per_figure"
+    assert "boundary effect shared" in table(sh)
+    pe, se = per["elpd"].sel(model="prior"), sh["elpd"].sel(model="prior")
+    np.testing.assert_allclose(se.sel(source=["b", "c"]), pe.sel(source=["b", "c"]), rtol=1e-9)
+    assert abs(float(se.sel(source="a")) - float(pe.sel(source="a"))) > 1e-3
+    assert np.isfinite(sh["elpd"].values).all()
+    assert bool((sh["lower"] < sh["median"]).all() and (sh["median"] < sh["upper"]).all())
+    lik = cal.Likelihood(mcfoot.load_scenario(toml), obs, catp, discrepancy=shared)
+    ss = mcfoot.rng.normalize_seed(3)
+    z = np.stack([mcfoot.rng.standard_normals(ss, s, 0, 10) for s in lik.streams])
+    _, _, dof = lik.predictive(lik.predict(z), z)
+    assert dof.tolist() == [4.0 + 2, 4.0 + 2, 4.0 + 3, 4.0 + 3]
 
 
 # ---- bad input through the CLI: exit 2, one message naming file and entry, nothing written
@@ -275,3 +354,47 @@ def test_calibrate_records_and_prints_what_it_left_out(tmp_path, capsys):
         assert np.all(prior[v].values > 0) and v in post  # the scales are calibrated too
     # the prior draws of a scale follow its prior: median 0.5 (measurement.toml)
     assert float(np.median(prior["discrepancy__source_scale"])) == pytest.approx(0.5, rel=0.1)
+
+
+def test_shared_boundary_effect_is_one_multivariate_t_over_all_figures():
+    """boundary_effect = "shared": every figure of a class shares one beta, so figures of
+    different sources correlate; the joint is SciPy's multivariate t over all of them, the
+    per-source rows sum to it, and a held-out source's predictive conditions on the other
+    sources' residuals (the per-figure model's would not move)."""
+    import dataclasses
+
+    obs = [o for o in cal.shipped_observations() if o.lab is None]
+    shared = disc.load()
+    assert shared.boundary_effect == "shared"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EstimateWarning)
+        lik = cal.Likelihood(mcfoot.load_scenario("default"), obs, discrepancy=shared)
+        per = cal.Likelihood(mcfoot.load_scenario("default"), obs, discrepancy=dataclasses.replace(
+            shared, boundary_effect="per_figure"))
+    assert len(lik.groups) == 1 and len(per.groups) == len(per.sources)
+    ss = mcfoot.rng.normalize_seed(5)
+    z = np.stack([mcfoot.rng.standard_normals(ss, s, 0, 6) for s in lik.streams])
+    mu = lik.predict(z)
+    r, _ = lik.residuals(mu)
+    cov = lik.covariance(z)
+    logy = np.log(lik.y).sum()
+    joint = np.array([stats.multivariate_t(np.zeros(len(obs)), cov[i], df=4.0).logpdf(r[:, i])
+                      for i in range(6)]) - logy
+    np.testing.assert_allclose(lik(z).sum(axis=0), joint, rtol=1e-9)
+    loo = lik.source_loo_log_lik(mu, z)
+    for s, m in enumerate(lik.members):
+        rest = np.setdiff1d(np.arange(len(obs)), m)
+        others = np.array([stats.multivariate_t(np.zeros(len(rest)), cov[i][np.ix_(rest, rest)],
+                                                df=4.0).logpdf(r[rest, i]) for i in range(6)])
+        np.testing.assert_allclose(loo[s], joint - others + np.log(lik.y[rest]).sum(),
+                                   rtol=1e-9)
+    loc, _, dof = lik.predictive(mu, z)  # each source held out, given the others
+    loc0, _, _ = per.predictive(mu, z)
+    moved = np.abs(loc - np.log(mu)).max(axis=1) > 1e-6
+    elsewhere = [any(c == lik.boundary[i] for i in range(len(obs))
+                     if lik.source_index[i] != lik.source_index[e])
+                 for e, c in enumerate(lik.boundary)]
+    assert moved.tolist() == elsewhere and any(elsewhere) and not all(elsewhere)
+    np.testing.assert_allclose(loc0, np.log(mu))  # per figure: a fresh effect, no update
+    for s, m in enumerate(lik.members):
+        assert (dof[m] == 4.0 + len(obs) - len(m)).all()
