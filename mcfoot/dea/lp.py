@@ -332,59 +332,78 @@ def _cg_activate(T, ks, R, nu, XT, YT, j, units, where, fresh):
 
 
 @inline_kernel
-def _cg_solve(T, basis, ks, nu, XT, YT, units, where, red, prow, maxit):
-    """Simplex with lazy unit columns (see the comment above). ``T`` holds the special,
-    slack, ``nu`` active unit columns and the RHS, in canonical form for ``basis``.
-    Returns ``(status, nu)``; the objective value is ``T[R, ks + R + nu]``, the duals
-    ``T[R, ks:ks + R]``. ``where`` is reset to -1 for the active units before returning."""
+def _cg_price(T, ks, R, nu, XT, YT, units, where, red):
+    """Price every unit column with the duals y (``T[R, ks:ks + R]``):
+    ``d_j = y·(x_j; -y_j)``; activate each inactive unit with ``d_j < -tol``. Returns
+    ``(nu, number added)``."""
     m, n = XT.shape
     s = YT.shape[0]
-    R = m + s
-    total = 0
-    st = OPTIMAL
-    while True:
-        ncols = ks + R + nu + 1
-        st, it = _simplex(T, basis, R, R + 1, ncols, R, ncols - 1, maxit - total, prow, np.inf)
-        total += it
-        if st != OPTIMAL:
-            break
-        # price every unit column with the duals y: d_j = y·(x_j; -y_j)
+    for j in range(n):
+        red[j] = 0.0
+    for i in range(m):
+        yi = T[R, ks + i]
         for j in range(n):
-            red[j] = 0.0
-        for i in range(m):
-            yi = T[R, ks + i]
-            for j in range(n):
-                red[j] += yi * XT[i, j]
-        for r in range(s):
-            yr = T[R, ks + m + r]
-            for j in range(n):
-                red[j] -= yr * YT[r, j]
-        added = 0
+            red[j] += yi * XT[i, j]
+    for r in range(s):
+        yr = T[R, ks + m + r]
         for j in range(n):
-            if where[j] < 0 and red[j] < -_OPT_TOL:
-                nu = _cg_activate(T, ks, R, nu, XT, YT, j, units, where, False)
-                added += 1
-        if added == 0:
-            break
-    for a in range(nu):
-        where[units[a]] = -1
-    return st, nu
+            red[j] -= yr * YT[r, j]
+    added = 0
+    for j in range(n):
+        if where[j] < 0 and red[j] < -_OPT_TOL:
+            nu = _cg_activate(T, ks, R, nu, XT, YT, j, units, where, False)
+            added += 1
+    return nu, added
 
 
 @inline_kernel
-def _cg_units(T, ks, R, nu, XT, YT, F, nF, units, where):
-    """Activate the known efficient units ``F[:nF]`` (those not active yet) in a tableau
-    still at the slack basis."""
-    for f in range(nF):
-        if where[F[f]] < 0:
-            nu = _cg_activate(T, ks, R, nu, XT, YT, F[f], units, where, True)
-    return nu
+def _cg_tableau(secondary, XT, YT, d, theta, tot, T, basis, F, nF, units, where):
+    """The starting tableau of :func:`_cg_lp` at the slack basis: special columns, RHS,
+    and the columns of the units it starts from (primary: d, then the known efficient
+    units ``F[:nF]``; secondary: ``F[:nF]``). Returns ``(ks, nu)``."""
+    m, n = XT.shape
+    s = YT.shape[0]
+    R = m + s
+    ks = 3 if secondary else 1
+    rhs = ks + R
+    if secondary:
+        inv = 1.0 / (n - 1)
+        for i in range(m):
+            xbar = (tot[i] - XT[i, d]) * inv
+            T[i, 0] = xbar
+            T[i, 1] = -xbar
+            T[i, 2] = -theta * XT[i, d]
+            T[i, rhs] = 0.0
+        for r in range(s):
+            T[m + r, 0] = 0.0
+            T[m + r, 1] = 0.0
+            T[m + r, 2] = YT[r, d]
+            T[m + r, rhs] = (tot[m + r] - YT[r, d]) * inv
+        T[R, 0] = -1.0
+        T[R, 1] = 1.0
+        T[R, 2] = 0.0
+    else:
+        for i in range(m):
+            T[i, 0] = 0.0
+            T[i, rhs] = XT[i, d]
+        for r in range(s):
+            T[m + r, 0] = YT[r, d]
+            T[m + r, rhs] = 0.0
+        T[R, 0] = -1.0
+    T[R, rhs] = 0.0
+    _cg_start(T, ks, R, basis)
+    nu = 0
+    for f in range(-1, nF):
+        j = F[f] if f >= 0 else (-1 if secondary else d)
+        if j >= 0 and where[j] < 0:
+            nu = _cg_activate(T, ks, R, nu, XT, YT, j, units, where, True)
+    return ks, nu
 
 
 @kernel
 def _cg_lp(secondary, XT, YT, d, theta, tot, T, basis, prow, y, units, where, red, F, nF, inF,
            maxit):
-    """Unit d's CRS LP by column generation (:func:`_cg_solve`): the primary LP, or with
+    """Unit d's CRS LP by column generation (see the comment above): the primary LP, or with
     ``secondary`` the aggressive secondary LP at efficiency ``theta``. One kernel for both,
     so the column-generation simplex is compiled once. Returns ``(status, value, nF)``:
     the efficiency theta (primary) or the secondary objective; duals in ``y[:m+s]``.
@@ -420,46 +439,19 @@ def _cg_lp(secondary, XT, YT, d, theta, tot, T, basis, prow, y, units, where, re
     m, n = XT.shape
     s = YT.shape[0]
     R = m + s
-    if secondary:
-        ks = 3
-        inv = 1.0 / (n - 1)
-        for i in range(m):
-            xbar = (tot[i] - XT[i, d]) * inv
-            T[i, 0] = xbar
-            T[i, 1] = -xbar
-            T[i, 2] = -theta * XT[i, d]
-        for r in range(s):
-            T[m + r, 0] = 0.0
-            T[m + r, 1] = 0.0
-            T[m + r, 2] = YT[r, d]
-        T[R, 0] = -1.0
-        T[R, 1] = 1.0
-        T[R, 2] = 0.0
-        _cg_start(T, ks, R, basis)
-        rhs = ks + R
-        for i in range(m):
-            T[i, rhs] = 0.0
-        for r in range(s):
-            T[m + r, rhs] = (tot[m + r] - YT[r, d]) * inv
-        T[R, rhs] = 0.0
-        nu = 0
-    else:
-        ks = 1
-        for i in range(m):
-            T[i, 0] = 0.0
-        for r in range(s):
-            T[m + r, 0] = YT[r, d]
-        T[R, 0] = -1.0
-        _cg_start(T, ks, R, basis)
-        rhs = ks + R
-        for i in range(m):
-            T[i, rhs] = XT[i, d]
-        for r in range(s):
-            T[m + r, rhs] = 0.0
-        T[R, rhs] = 0.0
-        nu = _cg_activate(T, ks, R, 0, XT, YT, d, units, where, True)
-    nu = _cg_units(T, ks, R, nu, XT, YT, F, nF, units, where)
-    st, nu = _cg_solve(T, basis, ks, nu, XT, YT, units, where, red, prow, maxit)
+    ks, nu = _cg_tableau(secondary, XT, YT, d, theta, tot, T, basis, F, nF, units, where)
+    total = 0
+    while True:  # simplex on the active columns, then price the rest; see the comment above
+        ncols = ks + R + nu + 1
+        st, it = _simplex(T, basis, R, R + 1, ncols, R, ncols - 1, maxit - total, prow, np.inf)
+        total += it
+        if st != OPTIMAL:
+            break
+        nu, added = _cg_price(T, ks, R, nu, XT, YT, units, where, red)
+        if added == 0:
+            break
+    for a in range(nu):
+        where[units[a]] = -1
     if st != OPTIMAL:
         return st, np.nan, nF
     if secondary:
