@@ -735,6 +735,16 @@ def _fail_row(colsum, Erow, want_matrix):
 
 
 @inline_kernel
+def _score(st, XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix):
+    """Unit d's appraisal of every unit with the weights of its last LP (status ``st``,
+    duals ``y``): :func:`_appraise`, or :func:`_fail_row` if that LP failed."""
+    if st != OPTIMAL:
+        _fail_row(colsum, Erow, want_matrix)
+    else:
+        _appraise(XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix)
+
+
+@inline_kernel
 def _score_secondary(st2, val, XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix,
                      secobj, status):
     """After unit d's secondary LP (status ``st2``, objective ``val``, weights in ``y``):
@@ -742,25 +752,13 @@ def _score_secondary(st2, val, XT, YT, d, th, y, u, v, num, den, colsum, Erow, w
     secobj[d] = val
     if st2 != OPTIMAL:
         status[d] = 10 + st2
-        _fail_row(colsum, Erow, want_matrix)
-    else:
-        _appraise(XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix)
+    _score(st2, XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix)
 
 
 # theta enters the secondary LP as a constraint coefficient; if round-off left it a hair
 # above the true optimum, the LP is infeasible (its dual unbounded). Both drivers below
 # retry with theta nudged down by the steps of _THETA_SHRINK: a perturbation far below any
 # tolerance that matters, used only when needed.
-
-
-@inline_kernel
-def _cg_secondary(XT, YT, d, theta, ws, maxit):
-    """(status, objective) of unit d's secondary LP by column generation (:func:`_cg_lp`),
-    ``ws`` its workspace ``(tot, T, basis, prow, y, units, where, red, F, nF, inF)``."""
-    tot, T, basis, prow, y, units, where, red, F, nF, inF = ws
-    st, val, _ = _cg_lp(np.bool_(True), XT, YT, d, theta, tot, T, basis, prow, y, units, where,
-                        red, F, nF, inF, maxit)
-    return st, val
 
 
 @inline_kernel
@@ -778,8 +776,8 @@ def _secondary_pass(lp, ws, k, XT, YT, maxit, want_matrix, theta, colsum, E, sec
                     u, v, num, den, Erow):
     """The secondary LPs and appraisals of batch element k, unit by unit, given its
     efficiencies ``theta[k]`` and ``status[k]``: ``lp(XT, YT, d, theta, ws, maxit)`` is
-    :func:`_cg_secondary` or :func:`_benevolent_secondary` (numba compiles this once per
-    ``lp``); an unbounded LP is retried with theta shrunk by :data:`_THETA_SHRINK`."""
+    :func:`_benevolent_secondary`; an unbounded LP is retried with theta shrunk by
+    :data:`_THETA_SHRINK` (as in :func:`_cross_batch`)."""
     for d in range(theta.shape[1]):
         Erow = E[k, d] if want_matrix else Erow
         th = theta[k, d]
@@ -805,7 +803,9 @@ def _cross_batch(start, stop, X, Y, mode, want_matrix, maxit, theta, colsum, E, 
     secondary objective, NaN for mode none), status[k, d] (first failing LP of unit d:
     primary code, or 10 + code for the secondary LP), and E[k] if want_matrix. All
     primary LPs of a batch element are solved first (they find its efficient units, the
-    only columns the secondary LPs start from), then the secondary LPs, in unit order.
+    only columns the secondary LPs start from), then the secondary LPs, in unit order:
+    job ``d < n`` is unit d's primary LP, job ``n + d`` its secondary one. The LPs are
+    solved at one call of :func:`_cg_lp`, so it is compiled (inlined) once.
     """
     B, n, m = X.shape
     s = Y.shape[2]
@@ -822,23 +822,28 @@ def _cross_batch(start, stop, X, Y, mode, want_matrix, maxit, theta, colsum, E, 
         _unit_totals(XT, YT, tot)
         for j in range(n):
             colsum[k, j] = 0.0
-        for d in range(n):
-            st, th, nF = _cg_lp(np.bool_(False), XT, YT, d, 0.0, tot, T, basis, prow, y, units,
-                                where, red, F, nF, inF, maxit)
-            theta[k, d] = th
-            status[k, d] = st
-            secobj[k, d] = np.nan
-            if mode == MODE_NONE:
-                Erow = E[k, d] if want_matrix else Erow
-                if st != OPTIMAL:
-                    _fail_row(colsum[k], Erow, want_matrix)
+            secobj[k, j] = np.nan
+        for job in range((1 if mode == MODE_NONE else 2) * n):
+            second = job >= n
+            d = job - n if second else job
+            st = status[k, d] if second else OPTIMAL  # a secondary LP needs its primary
+            if st == OPTIMAL:
+                th = theta[k, d] if second else 0.0
+                for shrink in _THETA_SHRINK:  # the primary LP is solved once
+                    st, val, nF = _cg_lp(np.bool_(second), XT, YT, d, th * (1.0 - shrink), tot,
+                                         T, basis, prow, y, units, where, red, F, nF, inF, maxit)
+                    if not second or st != UNBOUNDED:
+                        break
+                if second:
+                    secobj[k, d] = val
+                    status[k, d] = st if st == OPTIMAL else 10 + st
                 else:
-                    _appraise(XT, YT, d, th, y, u, v, num, den, colsum[k], Erow, want_matrix)
-        if mode == MODE_NONE:
-            continue
-        _secondary_pass(_cg_secondary, (tot, T, basis, prow, y, units, where, red, F, nF, inF),
-                        k, XT, YT, maxit, want_matrix, theta, colsum, E, secobj, status, y, u, v,
-                        num, den, Erow)
+                    theta[k, d] = val
+                    status[k, d] = st
+            if second or mode == MODE_NONE:
+                Erow = E[k, d] if want_matrix else Erow
+                _score(st, XT, YT, d, theta[k, d], y, u, v, num, den, colsum[k], Erow,
+                       want_matrix)
 
 
 @kernel
