@@ -613,15 +613,19 @@ def _workspace(n, m, s):
 
 @kernel
 def _cg_workspace(n, m, s):
-    """Column-generation tableau, unit bookkeeping and the efficient-unit list."""
+    """Column-generation tableau with its basis, pivot-row scratch and duals, unit
+    bookkeeping and the efficient-unit list (all that :func:`_cg_lp` needs)."""
     R = m + s
     T = np.empty((R + 1, 3 + R + n + 1))
+    basis = np.empty(R, dtype=np.int64)
+    prow = np.empty(T.shape[1])
+    y = np.empty(R)
     units = np.empty(n, dtype=np.int64)
     where = np.full(n, -1, dtype=np.int64)
     red = np.empty(n)
     F = np.empty(n, dtype=np.int64)
     inF = np.zeros(n, dtype=np.bool_)
-    return T, units, where, red, F, inF
+    return T, basis, prow, y, units, where, red, F, inF
 
 
 @kernel
@@ -667,8 +671,7 @@ def _crs_batch(start, stop, X, Y, maxit, theta, status):
     B, n, m = X.shape
     s = Y.shape[2]
     for k in range(start, stop):
-        A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
-        T, units, where, red, F, inF = _cg_workspace(n, m, s)
+        T, basis, prow, y, units, where, red, F, inF = _cg_workspace(n, m, s)
         nF = np.int64(0)  # not the literal 0 (see _cross_batch)
         XT, YT = _element_data(X[k], Y[k])
         tot = np.empty(0)  # read by secondary LPs only
@@ -810,8 +813,7 @@ def _cross_batch(start, stop, X, Y, mode, want_matrix, maxit, theta, colsum, E, 
     B, n, m = X.shape
     s = Y.shape[2]
     for k in range(start, stop):
-        A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
-        T, units, where, red, F, inF = _cg_workspace(n, m, s)
+        T, basis, prow, y, units, where, red, F, inF = _cg_workspace(n, m, s)
         # np.int64(0) and np.bool_(...) below, not literals: numba compiles a kernel again for
         # each literal argument value it is called with
         nF = np.int64(0)
