@@ -621,10 +621,13 @@ def _cg_workspace(n, m, s):
     prow = np.empty(T.shape[1])
     y = np.empty(R)
     units = np.empty(n, dtype=np.int64)
-    where = np.full(n, -1, dtype=np.int64)
+    where = np.empty(n, dtype=np.int64)
     red = np.empty(n)
     F = np.empty(n, dtype=np.int64)
-    inF = np.zeros(n, dtype=np.bool_)
+    inF = np.empty(n, dtype=np.bool_)
+    for j in range(n):  # a loop, not np.full / np.zeros: two fewer numba functions to compile
+        where[j] = -1
+        inF[j] = False
     return T, basis, prow, y, units, where, red, F, inF
 
 
