@@ -143,7 +143,8 @@ def kernel_rows(args, root: Path) -> None:
             shutil.rmtree(cache)
         print(f"{name:<22}{cold:>10.2f}{warm:>10.3f}{cold / warm:>11.1f}")
         if args.breakdown:
-            print_breakdown(breakdown(_SNIPPET.format(call=call), root / f"{name.replace(' ', '_')}-breakdown"))
+            cache = root / f"{name.replace(' ', '_')}-breakdown"
+            print_breakdown(breakdown(_SNIPPET.format(call=call), cache))
 
 
 def rank_row(args, root: Path) -> None:
