@@ -109,7 +109,11 @@ def inline_kernel(fn):
     (``inline="always"``). For small helpers called in inner loops, where passing the
     arrays and their reference counts costs more than the work: the DEA simplex runs ~1.6x
     faster with its helpers inlined, with identical results. Costs compile time (once:
-    the cache keeps it)."""
+    the cache keeps it): numba deep-copies the callee's IR at every call site, at a cost
+    that grows with its blocks times its variables, and an inlined helper that itself
+    inlines others is copied again whole at each level. So inline small leaves, at few
+    call sites, one level deep where possible (``python benchmarks/bench_compile.py
+    --breakdown`` shows each kernel's compile)."""
     return numba.njit(inline="always", **_POLICY)(fn)
 
 

@@ -332,59 +332,78 @@ def _cg_activate(T, ks, R, nu, XT, YT, j, units, where, fresh):
 
 
 @inline_kernel
-def _cg_solve(T, basis, ks, nu, XT, YT, units, where, red, prow, maxit):
-    """Simplex with lazy unit columns (see the comment above). ``T`` holds the special,
-    slack, ``nu`` active unit columns and the RHS, in canonical form for ``basis``.
-    Returns ``(status, nu)``; the objective value is ``T[R, ks + R + nu]``, the duals
-    ``T[R, ks:ks + R]``. ``where`` is reset to -1 for the active units before returning."""
+def _cg_price(T, ks, R, nu, XT, YT, units, where, red):
+    """Price every unit column with the duals y (``T[R, ks:ks + R]``):
+    ``d_j = y·(x_j; -y_j)``; activate each inactive unit with ``d_j < -tol``. Returns
+    ``(nu, number added)``."""
     m, n = XT.shape
     s = YT.shape[0]
-    R = m + s
-    total = 0
-    st = OPTIMAL
-    while True:
-        ncols = ks + R + nu + 1
-        st, it = _simplex(T, basis, R, R + 1, ncols, R, ncols - 1, maxit - total, prow, np.inf)
-        total += it
-        if st != OPTIMAL:
-            break
-        # price every unit column with the duals y: d_j = y·(x_j; -y_j)
+    for j in range(n):
+        red[j] = 0.0
+    for i in range(m):
+        yi = T[R, ks + i]
         for j in range(n):
-            red[j] = 0.0
-        for i in range(m):
-            yi = T[R, ks + i]
-            for j in range(n):
-                red[j] += yi * XT[i, j]
-        for r in range(s):
-            yr = T[R, ks + m + r]
-            for j in range(n):
-                red[j] -= yr * YT[r, j]
-        added = 0
+            red[j] += yi * XT[i, j]
+    for r in range(s):
+        yr = T[R, ks + m + r]
         for j in range(n):
-            if where[j] < 0 and red[j] < -_OPT_TOL:
-                nu = _cg_activate(T, ks, R, nu, XT, YT, j, units, where, False)
-                added += 1
-        if added == 0:
-            break
-    for a in range(nu):
-        where[units[a]] = -1
-    return st, nu
+            red[j] -= yr * YT[r, j]
+    added = 0
+    for j in range(n):
+        if where[j] < 0 and red[j] < -_OPT_TOL:
+            nu = _cg_activate(T, ks, R, nu, XT, YT, j, units, where, False)
+            added += 1
+    return nu, added
 
 
 @inline_kernel
-def _cg_units(T, ks, R, nu, XT, YT, F, nF, units, where):
-    """Activate the known efficient units ``F[:nF]`` (those not active yet) in a tableau
-    still at the slack basis."""
-    for f in range(nF):
-        if where[F[f]] < 0:
-            nu = _cg_activate(T, ks, R, nu, XT, YT, F[f], units, where, True)
-    return nu
+def _cg_tableau(secondary, XT, YT, d, theta, tot, T, basis, F, nF, units, where):
+    """The starting tableau of :func:`_cg_lp` at the slack basis: special columns, RHS,
+    and the columns of the units it starts from (primary: d, then the known efficient
+    units ``F[:nF]``; secondary: ``F[:nF]``). Returns ``(ks, nu)``."""
+    m, n = XT.shape
+    s = YT.shape[0]
+    R = m + s
+    ks = 3 if secondary else 1
+    rhs = ks + R
+    if secondary:
+        inv = 1.0 / (n - 1)
+        for i in range(m):
+            xbar = (tot[i] - XT[i, d]) * inv
+            T[i, 0] = xbar
+            T[i, 1] = -xbar
+            T[i, 2] = -theta * XT[i, d]
+            T[i, rhs] = 0.0
+        for r in range(s):
+            T[m + r, 0] = 0.0
+            T[m + r, 1] = 0.0
+            T[m + r, 2] = YT[r, d]
+            T[m + r, rhs] = (tot[m + r] - YT[r, d]) * inv
+        T[R, 0] = -1.0
+        T[R, 1] = 1.0
+        T[R, 2] = 0.0
+    else:
+        for i in range(m):
+            T[i, 0] = 0.0
+            T[i, rhs] = XT[i, d]
+        for r in range(s):
+            T[m + r, 0] = YT[r, d]
+            T[m + r, rhs] = 0.0
+        T[R, 0] = -1.0
+    T[R, rhs] = 0.0
+    _cg_start(T, ks, R, basis)
+    nu = 0
+    for f in range(-1, nF):
+        j = F[f] if f >= 0 else (-1 if secondary else d)
+        if j >= 0 and where[j] < 0:
+            nu = _cg_activate(T, ks, R, nu, XT, YT, j, units, where, True)
+    return ks, nu
 
 
 @kernel
 def _cg_lp(secondary, XT, YT, d, theta, tot, T, basis, prow, y, units, where, red, F, nF, inF,
            maxit):
-    """Unit d's CRS LP by column generation (:func:`_cg_solve`): the primary LP, or with
+    """Unit d's CRS LP by column generation (see the comment above): the primary LP, or with
     ``secondary`` the aggressive secondary LP at efficiency ``theta``. One kernel for both,
     so the column-generation simplex is compiled once. Returns ``(status, value, nF)``:
     the efficiency theta (primary) or the secondary objective; duals in ``y[:m+s]``.
@@ -420,46 +439,19 @@ def _cg_lp(secondary, XT, YT, d, theta, tot, T, basis, prow, y, units, where, re
     m, n = XT.shape
     s = YT.shape[0]
     R = m + s
-    if secondary:
-        ks = 3
-        inv = 1.0 / (n - 1)
-        for i in range(m):
-            xbar = (tot[i] - XT[i, d]) * inv
-            T[i, 0] = xbar
-            T[i, 1] = -xbar
-            T[i, 2] = -theta * XT[i, d]
-        for r in range(s):
-            T[m + r, 0] = 0.0
-            T[m + r, 1] = 0.0
-            T[m + r, 2] = YT[r, d]
-        T[R, 0] = -1.0
-        T[R, 1] = 1.0
-        T[R, 2] = 0.0
-        _cg_start(T, ks, R, basis)
-        rhs = ks + R
-        for i in range(m):
-            T[i, rhs] = 0.0
-        for r in range(s):
-            T[m + r, rhs] = (tot[m + r] - YT[r, d]) * inv
-        T[R, rhs] = 0.0
-        nu = 0
-    else:
-        ks = 1
-        for i in range(m):
-            T[i, 0] = 0.0
-        for r in range(s):
-            T[m + r, 0] = YT[r, d]
-        T[R, 0] = -1.0
-        _cg_start(T, ks, R, basis)
-        rhs = ks + R
-        for i in range(m):
-            T[i, rhs] = XT[i, d]
-        for r in range(s):
-            T[m + r, rhs] = 0.0
-        T[R, rhs] = 0.0
-        nu = _cg_activate(T, ks, R, 0, XT, YT, d, units, where, True)
-    nu = _cg_units(T, ks, R, nu, XT, YT, F, nF, units, where)
-    st, nu = _cg_solve(T, basis, ks, nu, XT, YT, units, where, red, prow, maxit)
+    ks, nu = _cg_tableau(secondary, XT, YT, d, theta, tot, T, basis, F, nF, units, where)
+    total = 0
+    while True:  # simplex on the active columns, then price the rest; see the comment above
+        ncols = ks + R + nu + 1
+        st, it = _simplex(T, basis, R, R + 1, ncols, R, ncols - 1, maxit - total, prow, np.inf)
+        total += it
+        if st != OPTIMAL:
+            break
+        nu, added = _cg_price(T, ks, R, nu, XT, YT, units, where, red)
+        if added == 0:
+            break
+    for a in range(nu):
+        where[units[a]] = -1
     if st != OPTIMAL:
         return st, np.nan, nF
     if secondary:
@@ -621,15 +613,22 @@ def _workspace(n, m, s):
 
 @kernel
 def _cg_workspace(n, m, s):
-    """Column-generation tableau, unit bookkeeping and the efficient-unit list."""
+    """Column-generation tableau with its basis, pivot-row scratch and duals, unit
+    bookkeeping and the efficient-unit list (all that :func:`_cg_lp` needs)."""
     R = m + s
     T = np.empty((R + 1, 3 + R + n + 1))
+    basis = np.empty(R, dtype=np.int64)
+    prow = np.empty(T.shape[1])
+    y = np.empty(R)
     units = np.empty(n, dtype=np.int64)
-    where = np.full(n, -1, dtype=np.int64)
+    where = np.empty(n, dtype=np.int64)
     red = np.empty(n)
     F = np.empty(n, dtype=np.int64)
-    inF = np.zeros(n, dtype=np.bool_)
-    return T, units, where, red, F, inF
+    inF = np.empty(n, dtype=np.bool_)
+    for j in range(n):  # a loop, not np.full / np.zeros: two fewer numba functions to compile
+        where[j] = -1
+        inF[j] = False
+    return T, basis, prow, y, units, where, red, F, inF
 
 
 @kernel
@@ -675,8 +674,7 @@ def _crs_batch(start, stop, X, Y, maxit, theta, status):
     B, n, m = X.shape
     s = Y.shape[2]
     for k in range(start, stop):
-        A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
-        T, units, where, red, F, inF = _cg_workspace(n, m, s)
+        T, basis, prow, y, units, where, red, F, inF = _cg_workspace(n, m, s)
         nF = np.int64(0)  # not the literal 0 (see _cross_batch)
         XT, YT = _element_data(X[k], Y[k])
         tot = np.empty(0)  # read by secondary LPs only
@@ -743,6 +741,16 @@ def _fail_row(colsum, Erow, want_matrix):
 
 
 @inline_kernel
+def _score(st, XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix):
+    """Unit d's appraisal of every unit with the weights of its last LP (status ``st``,
+    duals ``y``): :func:`_appraise`, or :func:`_fail_row` if that LP failed."""
+    if st != OPTIMAL:
+        _fail_row(colsum, Erow, want_matrix)
+    else:
+        _appraise(XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix)
+
+
+@inline_kernel
 def _score_secondary(st2, val, XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix,
                      secobj, status):
     """After unit d's secondary LP (status ``st2``, objective ``val``, weights in ``y``):
@@ -750,25 +758,13 @@ def _score_secondary(st2, val, XT, YT, d, th, y, u, v, num, den, colsum, Erow, w
     secobj[d] = val
     if st2 != OPTIMAL:
         status[d] = 10 + st2
-        _fail_row(colsum, Erow, want_matrix)
-    else:
-        _appraise(XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix)
+    _score(st2, XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix)
 
 
 # theta enters the secondary LP as a constraint coefficient; if round-off left it a hair
 # above the true optimum, the LP is infeasible (its dual unbounded). Both drivers below
 # retry with theta nudged down by the steps of _THETA_SHRINK: a perturbation far below any
 # tolerance that matters, used only when needed.
-
-
-@inline_kernel
-def _cg_secondary(XT, YT, d, theta, ws, maxit):
-    """(status, objective) of unit d's secondary LP by column generation (:func:`_cg_lp`),
-    ``ws`` its workspace ``(tot, T, basis, prow, y, units, where, red, F, nF, inF)``."""
-    tot, T, basis, prow, y, units, where, red, F, nF, inF = ws
-    st, val, _ = _cg_lp(np.bool_(True), XT, YT, d, theta, tot, T, basis, prow, y, units, where,
-                        red, F, nF, inF, maxit)
-    return st, val
 
 
 @inline_kernel
@@ -786,8 +782,8 @@ def _secondary_pass(lp, ws, k, XT, YT, maxit, want_matrix, theta, colsum, E, sec
                     u, v, num, den, Erow):
     """The secondary LPs and appraisals of batch element k, unit by unit, given its
     efficiencies ``theta[k]`` and ``status[k]``: ``lp(XT, YT, d, theta, ws, maxit)`` is
-    :func:`_cg_secondary` or :func:`_benevolent_secondary` (numba compiles this once per
-    ``lp``); an unbounded LP is retried with theta shrunk by :data:`_THETA_SHRINK`."""
+    :func:`_benevolent_secondary`; an unbounded LP is retried with theta shrunk by
+    :data:`_THETA_SHRINK` (as in :func:`_cross_batch`)."""
     for d in range(theta.shape[1]):
         Erow = E[k, d] if want_matrix else Erow
         th = theta[k, d]
@@ -813,13 +809,14 @@ def _cross_batch(start, stop, X, Y, mode, want_matrix, maxit, theta, colsum, E, 
     secondary objective, NaN for mode none), status[k, d] (first failing LP of unit d:
     primary code, or 10 + code for the secondary LP), and E[k] if want_matrix. All
     primary LPs of a batch element are solved first (they find its efficient units, the
-    only columns the secondary LPs start from), then the secondary LPs, in unit order.
+    only columns the secondary LPs start from), then the secondary LPs, in unit order:
+    job ``d < n`` is unit d's primary LP, job ``n + d`` its secondary one. The LPs are
+    solved at one call of :func:`_cg_lp`, so it is compiled (inlined) once.
     """
     B, n, m = X.shape
     s = Y.shape[2]
     for k in range(start, stop):
-        A, b, c, rowtype, buf, basis, prow, xsol, y = _workspace(n, m, s)
-        T, units, where, red, F, inF = _cg_workspace(n, m, s)
+        T, basis, prow, y, units, where, red, F, inF = _cg_workspace(n, m, s)
         # np.int64(0) and np.bool_(...) below, not literals: numba compiles a kernel again for
         # each literal argument value it is called with
         nF = np.int64(0)
@@ -830,23 +827,28 @@ def _cross_batch(start, stop, X, Y, mode, want_matrix, maxit, theta, colsum, E, 
         _unit_totals(XT, YT, tot)
         for j in range(n):
             colsum[k, j] = 0.0
-        for d in range(n):
-            st, th, nF = _cg_lp(np.bool_(False), XT, YT, d, 0.0, tot, T, basis, prow, y, units,
-                                where, red, F, nF, inF, maxit)
-            theta[k, d] = th
-            status[k, d] = st
-            secobj[k, d] = np.nan
-            if mode == MODE_NONE:
-                Erow = E[k, d] if want_matrix else Erow
-                if st != OPTIMAL:
-                    _fail_row(colsum[k], Erow, want_matrix)
+            secobj[k, j] = np.nan
+        for job in range((1 if mode == MODE_NONE else 2) * n):
+            second = job >= n
+            d = job - n if second else job
+            st = status[k, d] if second else OPTIMAL  # a secondary LP needs its primary
+            if st == OPTIMAL:
+                th = theta[k, d] if second else 0.0
+                for shrink in _THETA_SHRINK:  # the primary LP is solved once
+                    st, val, nF = _cg_lp(np.bool_(second), XT, YT, d, th * (1.0 - shrink), tot,
+                                         T, basis, prow, y, units, where, red, F, nF, inF, maxit)
+                    if not second or st != UNBOUNDED:
+                        break
+                if second:
+                    secobj[k, d] = val
+                    status[k, d] = st if st == OPTIMAL else 10 + st
                 else:
-                    _appraise(XT, YT, d, th, y, u, v, num, den, colsum[k], Erow, want_matrix)
-        if mode == MODE_NONE:
-            continue
-        _secondary_pass(_cg_secondary, (tot, T, basis, prow, y, units, where, red, F, nF, inF),
-                        k, XT, YT, maxit, want_matrix, theta, colsum, E, secobj, status, y, u, v,
-                        num, den, Erow)
+                    theta[k, d] = val
+                    status[k, d] = st
+            if second or mode == MODE_NONE:
+                Erow = E[k, d] if want_matrix else Erow
+                _score(st, XT, YT, d, theta[k, d], y, u, v, num, den, colsum[k], Erow,
+                       want_matrix)
 
 
 @kernel
