@@ -92,8 +92,18 @@ def _serve_query(spd, t_in, t_out, sv, m, d):
 #: Per catalogue row (R rows, D draws): independent standard normals ``z_lat``/``z_spd``
 #: (R, D), the catalogue's latency / speed quantiles ``lat_q``/``spd_q`` (R, Q) at ``probs``
 #: (Q,), tokens, and the row's combo, host and model indices.
+#: Rows that share one draw of the row streams (a model's prompt sizes, see
+#: ``Plan.row_streams``) form a group: ``members`` lists the rows group by group, group ``g``
+#: being ``members[starts[g]:starts[g + 1]]``, its first member the row whose normals the
+#: group reads.
 Rows = namedtuple("Rows", "z_lat z_spd probs lat_q spd_q out_tokens combo host in_tokens "
-                          "model")
+                          "model members starts")
+
+#: Draws per block of a group's two probabilities (:func:`_group`): two float64 blocks of
+#: 1,024 (16 KiB) stay in a 32 KiB L1 data cache while the group's rows read them. A
+#: tuning constant (derived from that cache size), not part of the numbers: every draw's
+#: values are the same whatever the block.
+PHI_BLOCK = 1024
 #: Attributed power by boundary (kW) and embodied g CO2e per hour, each (combo, variant, draw).
 Power = namedtuple("Power", "acc_kw host_kw idle_kw embodied_g_per_h")
 #: Host factors, each (host, draw).
@@ -129,11 +139,12 @@ def _hours_energies(acc_kw, host_kw, idle_kw, embodied_g_per_h, c, d, r, hours, 
 
 
 @kernel
-def _row(r, rows, c00, c10, c11, power, hosts, serve, out):
-    """Every draw of catalogue row ``r``: the body of :func:`_footprint`'s parallel loop, a
-    function of its own because numba loses writes through a namedtuple's arrays made in a
-    ``prange`` body; here the groups are unpacked into plain arrays once per row."""
-    z_lat, z_spd, probs, lat_q, spd_q, out_tokens, combo, host, in_tokens, model = rows
+def _row(r, d0, d1, u_lat, u_spd, rows, power, hosts, serve, out):
+    """Draws ``d0..d1-1`` of catalogue row ``r`` from its latency and speed probabilities
+    (``u_lat``/``u_spd``, indexed from ``d0``): the body of :func:`_group`, a function of
+    its own because numba loses writes through a namedtuple's arrays made in a ``prange``
+    body; here the groups are unpacked into plain arrays once per row and block."""
+    z_lat, z_spd, probs, lat_q, spd_q, out_tokens, combo, host, in_tokens, model, _, _ = rows
     acc_kw, host_kw, idle_kw, embodied_g_per_h = power
     pue, wue_site, wue_source, cif, cif_market = hosts
     (lat_out, spd_out, var_out, acc_out, host_out, idle_out, it_out, energy_out, carbon_out,
@@ -146,10 +157,9 @@ def _row(r, rows, c00, c10, c11, power, hosts, serve, out):
          market_out.shape[0] > 0, embodied_out.shape[0] > 0, ws_out.shape[0] > 0,
          wsrc_out.shape[0] > 0, w_out.shape[0] > 0)
     serving, w_batch, w_var = serve.shape[0] > 0, batch_out.shape[0] > 0, var_out.shape[1] > 0
-    for d in range(z_lat.shape[1]):
-        a, b = z_lat[r, d], z_spd[r, d]
-        lat = _interp(0.5 * math.erfc(-(c00 * a) * _INV_SQRT2), probs, lat_q, r, nq)
-        spd = _interp(0.5 * math.erfc(-(c10 * a + c11 * b) * _INV_SQRT2), probs, spd_q, r, nq)
+    for d in range(d0, d1):
+        lat = _interp(u_lat[d - d0], probs, lat_q, r, nq)
+        spd = _interp(u_spd[d - d0], probs, spd_q, r, nq)
         p = pue[h, d]
         if serving:
             ea, eh, ei, bt, se = _serve_query(spd, in_tokens[r], t_out, serve, model[r], d)
@@ -191,6 +201,28 @@ def _row(r, rows, c00, c10, c11, power, hosts, serve, out):
             w_out[r, d] = ws + wsrc
 
 
+@kernel
+def _group(g, rows, c00, c10, c11, power, hosts, serve, out):
+    """Every draw of the rows of group ``g`` (see :data:`Rows`), block by block: the
+    latency and speed probabilities of the group's shared normals once per draw (the
+    copula, then ``Phi``: one libm ``erfc`` each), then each member row from them. A
+    block's normals are all read before any member writes its latency and speed, which
+    may alias them."""
+    z_lat, z_spd = rows.z_lat, rows.z_spd
+    members, starts = rows.members, rows.starts
+    lo, hi = starts[g], starts[g + 1]
+    src, n = members[lo], z_lat.shape[1]
+    u_lat, u_spd = np.empty(PHI_BLOCK), np.empty(PHI_BLOCK)
+    for d0 in range(0, n, PHI_BLOCK):
+        d1 = min(d0 + PHI_BLOCK, n)
+        for d in range(d0, d1):
+            a, b = z_lat[src, d], z_spd[src, d]
+            u_lat[d - d0] = 0.5 * math.erfc(-(c00 * a) * _INV_SQRT2)
+            u_spd[d - d0] = 0.5 * math.erfc(-(c10 * a + c11 * b) * _INV_SQRT2)
+        for k in range(lo, hi):
+            _row(members[k], d0, d1, u_lat, u_spd, rows, power, hosts, serve, out)
+
+
 @parallel_kernel
 def _footprint(rows, chol, power, hosts, serve, out):
     """Fused footprint of every (row, draw); see ``footprint.footprint_reference``.
@@ -208,40 +240,61 @@ def _footprint(rows, chol, power, hosts, serve, out):
     (0, 1, 1)) the boundary energies come from serving physics at the batch implied by the
     sampled speed (``_serve_query``; written to ``out.batch``), not from hours x power.
 
-    Rows are split across threads (``prange``); each iteration writes only its own row, so
-    results do not depend on the thread count. ``out.latency``/``out.speed`` may alias
+    Row groups (rows sharing one draw of normals) are split across threads (``prange``);
+    each iteration writes only its own rows, so results do not depend on the thread count.
+    A group's probabilities are computed once per draw for all its rows (the values are
+    those of each row computed alone). ``out.latency``/``out.speed`` may alias
     ``rows.z_lat``/``rows.z_spd`` (each element is read before it is written). An output
     of zero rows was not requested: it is not written (the values are computed all the
     same, so the requested ones do not depend on what else was asked).
     """
     c00, c10, c11 = chol[0, 0], chol[1, 0], chol[1, 1]
-    for r in prange(rows.z_lat.shape[0]):
-        _row(r, rows, c00, c10, c11, power, hosts, serve, out)
+    for g in prange(rows.starts.shape[0] - 1):
+        _group(g, rows, c00, c10, c11, power, hosts, serve, out)
 
 
 def footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
               acc_kw, host_kw, idle_kw, embodied_g_per_h, pue, wue_site, wue_source, cif,
-              cif_market, out, serving=None):
+              cif_market, out, serving=None, source=None):
     """Run the kernel, writing into the arrays of ``out`` (dict of preallocated arrays).
 
     ``out`` must hold ``"latency"`` and ``"speed"``; an output key it does not hold is
     computed but not written (zero-size placeholder), so a caller pays memory and bandwidth
     only for what it asked for. ``serving``: optional ``(in_tokens (R,), row_model (R,),
     serve (K, M, D))`` of the serving attribution; then ``out["batch"]`` (R, D), if present,
-    receives the implied batch.
+    receives the implied batch. ``source``: optional (R,) row whose normals each row reads
+    (rows that share a stream: ``z_lat``/``z_spd`` then need only the source rows filled);
+    default: every row its own.
     """
     none2, none3 = np.empty((0, 0)), np.empty((0, 0, 0))
     if serving is None:
         serving = (np.zeros(1), np.zeros(1, np.int64), np.zeros((0, 1, 1)))
     in_tokens, row_model, serve = serving
     rows = Rows(z_lat, z_spd, probs, lat_q, spd_q, out_tokens, row_combo, row_host, in_tokens,
-                row_model)
+                row_model, *row_groups(source, z_lat.shape[0]))
     outputs = Outputs(out["latency"], out["speed"], out.get(V.VARIANTS_KEY, none3),
                       *(out.get(k, none2) for k in _OUTPUT_KEYS), out.get("batch", none2))
     _footprint(rows, np.ascontiguousarray(chol), Power(acc_kw, host_kw, idle_kw,
                                                        embodied_g_per_h),
                Hosts(pue, wue_site, wue_source, cif, cif_market), serve, outputs)
     return out
+
+
+def row_groups(source, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(members, starts)`` of :data:`Rows`: the rows grouped by ``source`` (per row, the
+    row whose normals it reads, itself a source; ``None``: every row its own), each group's
+    source first."""
+    if source is None:
+        return np.arange(n_rows, dtype=np.int64), np.arange(n_rows + 1, dtype=np.int64)
+    source = np.asarray(source, dtype=np.int64)
+    if source.shape != (n_rows,) or np.any((source < 0) | (source >= n_rows)) \
+            or np.any(source[source] != source):
+        raise ValueError(f"source must give each of the {n_rows} rows a row that is its own "
+                         f"source, got {source!r}")
+    rows = np.arange(n_rows)
+    members = np.lexsort((rows != source, source))
+    starts = np.flatnonzero(np.diff(source[members], prepend=-1) != 0)
+    return members.astype(np.int64), np.append(starts, n_rows).astype(np.int64)
 
 
 #: the kernel's per-(slot, draw) outputs (:data:`Outputs` fields), in its order

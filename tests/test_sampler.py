@@ -31,6 +31,29 @@ def test_kernel_matches_numpy_twin(scenario):
         # bit for bit: same operations in the same order (NaN where a row is missing)
         np.testing.assert_array_equal(got[k], ref[k], err_msg=k)
     assert np.isnan(got["energy"]).any()  # gpt-4 has no long row: it stays missing
+    # the sampler's own path: each model's stream drawn once into its first present slot,
+    # the kernel reading a model's normals (and computing Phi) once for all its rows
+    shared = draw_normals(plan, rng.normalize_seed(3), 0, 3000, shared=True)
+    src = shared.source
+    assert src is not None and not np.array_equal(src, np.arange(plan.n_slots))
+    heads = np.unique(src)
+    np.testing.assert_array_equal(shared.latency[heads], normals.latency[heads])
+    np.testing.assert_array_equal(shared.rows()[1], normals.speed)
+    got, _ = evaluate(plan, shared, backend="numba")
+    for k in ref:
+        np.testing.assert_array_equal(got[k], ref[k], err_msg=f"shared normals: {k}")
+
+
+def test_row_groups_put_each_source_first():
+    from mcfoot._kernels import row_groups
+
+    members, starts = row_groups(np.array([1, 1, 2, 1, 4, 4]), 6)
+    groups = [members[a:b].tolist() for a, b in zip(starts, starts[1:])]
+    assert groups == [[1, 0, 3], [2], [4, 5]]
+    members, starts = row_groups(None, 3)
+    assert members.tolist() == [0, 1, 2] and starts.tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="its own source"):
+        row_groups(np.array([1, 2, 2]), 3)  # row 1 reads row 2's normals but is a source
 
 
 @pytest.mark.parametrize("scenario", ["paper", "default", "physical"])
