@@ -15,17 +15,29 @@ _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 
 
 @kernel
-def _interp(u, probs, q, r, nq):
-    """np.interp(u, probs, q[r]) for one scalar: clamped outside [probs[0], probs[-1]]."""
+def _knot(u, probs, nq):
+    """Where ``u`` falls among the knots ``probs`` for ``np.interp``: ``j >= 0`` when the
+    value is knot ``j``'s exactly (clamped below ``probs[0]`` and above ``probs[-1]``, or
+    ``u`` on a knot), else ``-k`` for the segment ``probs[k - 1] < u < probs[k]``. Shared by
+    every row interpolating at the same ``u`` (:func:`_interp_at`)."""
     if u <= probs[0]:
-        return q[r, 0]
+        return 0
     if u >= probs[nq - 1]:
-        return q[r, nq - 1]
+        return nq - 1
     k = 1
     while probs[k] < u:
         k += 1
     if probs[k] == u:  # numpy.interp returns the knot's value exactly on a knot
-        return q[r, k]
+        return k
+    return -k
+
+
+@kernel
+def _interp_at(u, at, probs, q, r):
+    """np.interp(u, probs, q[r]) for one scalar, ``at = _knot(u, probs, nq)``."""
+    if at >= 0:
+        return q[r, at]
+    k = -at
     x0 = probs[k - 1]
     x1 = probs[k]
     y0 = q[r, k - 1]
@@ -99,8 +111,8 @@ def _serve_query(spd, t_in, t_out, sv, m, d):
 Rows = namedtuple("Rows", "z_lat z_spd probs lat_q spd_q out_tokens combo host in_tokens "
                           "model members starts")
 
-#: Draws per block of a group's two probabilities (:func:`_group`): two float64 blocks of
-#: 1,024 (16 KiB) stay in a 32 KiB L1 data cache while the group's rows read them. A
+#: Draws per block of a group's probabilities and knots (:func:`_group`): four 8-byte
+#: blocks of 1,024 (32 KiB) stay in a 1 MiB L2 cache beside the rows' streams. A
 #: tuning constant (derived from that cache size), not part of the numbers: every draw's
 #: values are the same whatever the block.
 PHI_BLOCK = 1024
@@ -116,8 +128,23 @@ Outputs = namedtuple("Outputs", "latency speed energy_variants energy_accelerato
 
 
 @inline_kernel
+def _over(x, n, inv):
+    """``x / n``, as ``x * inv`` where ``inv = 1 / n`` is exact (``n`` a power of two, as
+    the 1 or 2 utilization variants are; else ``inv`` is 0 and ``x / n`` is divided): both
+    are the correctly rounded quotient of the same real number, bit for bit, and a multiply
+    costs a fraction of a division."""
+    return x * inv if inv != 0.0 else x / n
+
+
+@inline_kernel
+def _exact_inverse(n):
+    """``1 / n`` where that is exact (``n`` a power of two), else 0 (see :func:`_over`)."""
+    return 1.0 / n if n > 0 and n & (n - 1) == 0 else 0.0
+
+
+@inline_kernel
 def _hours_energies(acc_kw, host_kw, idle_kw, embodied_g_per_h, c, d, r, hours, p, n_var,
-                    variants, w_var):
+                    inv_var, variants, w_var):
     """(accelerator, host, idle) Wh and embodied g CO2e of one query from hours x power,
     means over the utilization variants (each variant's facility energy into
     ``variants``, when requested)."""
@@ -135,21 +162,23 @@ def _hours_energies(acc_kw, host_kw, idle_kw, embodied_g_per_h, c, d, r, hours, 
         sh += eh
         si += ei
         se += hours * embodied_g_per_h[c, v, d]
-    return sa / n_var, sh / n_var, si / n_var, se
+    return _over(sa, n_var, inv_var), _over(sh, n_var, inv_var), _over(si, n_var, inv_var), se
 
 
 @kernel
-def _row(r, d0, d1, u_lat, u_spd, rows, power, hosts, serve, out):
+def _row(r, d0, d1, u_lat, u_spd, at_lat, at_spd, rows, power, hosts, serve, out):
     """Draws ``d0..d1-1`` of catalogue row ``r`` from its latency and speed probabilities
-    (``u_lat``/``u_spd``, indexed from ``d0``): the body of :func:`_group`, a function of
-    its own because numba loses writes through a namedtuple's arrays made in a ``prange``
-    body; here the groups are unpacked into plain arrays once per row and block."""
+    (``u_lat``/``u_spd``, indexed from ``d0``) and their knots (``at_*``, :func:`_knot`):
+    the body of :func:`_group`, a function of its own because numba loses writes through a
+    namedtuple's arrays made in a ``prange`` body; here the groups are unpacked into plain
+    arrays once per row and block."""
     z_lat, z_spd, probs, lat_q, spd_q, out_tokens, combo, host, in_tokens, model, _, _ = rows
     acc_kw, host_kw, idle_kw, embodied_g_per_h = power
     pue, wue_site, wue_source, cif, cif_market = hosts
     (lat_out, spd_out, var_out, acc_out, host_out, idle_out, it_out, energy_out, carbon_out,
      market_out, embodied_out, ws_out, wsrc_out, w_out, batch_out) = out
-    n_var, nq = acc_kw.shape[1], probs.shape[0]
+    n_var = acc_kw.shape[1]
+    inv_var = _exact_inverse(n_var)
     c, h, t_out = combo[r], host[r], out_tokens[r]
     # an output of zero rows was not requested: it is not written
     w = (acc_out.shape[0] > 0, host_out.shape[0] > 0, idle_out.shape[0] > 0,
@@ -158,8 +187,8 @@ def _row(r, d0, d1, u_lat, u_spd, rows, power, hosts, serve, out):
          wsrc_out.shape[0] > 0, w_out.shape[0] > 0)
     serving, w_batch, w_var = serve.shape[0] > 0, batch_out.shape[0] > 0, var_out.shape[1] > 0
     for d in range(d0, d1):
-        lat = _interp(u_lat[d - d0], probs, lat_q, r, nq)
-        spd = _interp(u_spd[d - d0], probs, spd_q, r, nq)
+        lat = _interp_at(u_lat[d - d0], at_lat[d - d0], probs, lat_q, r)
+        spd = _interp_at(u_spd[d - d0], at_spd[d - d0], probs, spd_q, r)
         p = pue[h, d]
         if serving:
             ea, eh, ei, bt, se = _serve_query(spd, in_tokens[r], t_out, serve, model[r], d)
@@ -170,7 +199,7 @@ def _row(r, d0, d1, u_lat, u_spd, rows, power, hosts, serve, out):
         else:
             ea, eh, ei, se = _hours_energies(acc_kw, host_kw, idle_kw, embodied_g_per_h, c, d,
                                              r, (lat + t_out / spd) / 3600.0, p, n_var,
-                                             var_out, w_var)
+                                             inv_var, var_out, w_var)
         it = ea + eh + ei
         energy = it * p
         ws = it * wue_site[h, d]
@@ -192,7 +221,7 @@ def _row(r, d0, d1, u_lat, u_spd, rows, power, hosts, serve, out):
         if w[6]:
             market_out[r, d] = energy * cif_market[h, d]
         if w[7]:
-            embodied_out[r, d] = se / n_var
+            embodied_out[r, d] = _over(se, n_var, inv_var)
         if w[8]:
             ws_out[r, d] = ws
         if w[9]:
@@ -205,22 +234,27 @@ def _row(r, d0, d1, u_lat, u_spd, rows, power, hosts, serve, out):
 def _group(g, rows, c00, c10, c11, power, hosts, serve, out):
     """Every draw of the rows of group ``g`` (see :data:`Rows`), block by block: the
     latency and speed probabilities of the group's shared normals once per draw (the
-    copula, then ``Phi``: one libm ``erfc`` each), then each member row from them. A
-    block's normals are all read before any member writes its latency and speed, which
-    may alias them."""
-    z_lat, z_spd = rows.z_lat, rows.z_spd
+    copula, then ``Phi``: one libm ``erfc`` each) and where they fall among the quantile
+    knots (:func:`_knot`, shared: the rows have the same knots), then each member row from
+    them. A block's normals are all read before any member writes its latency and speed,
+    which may alias them."""
+    z_lat, z_spd, probs = rows.z_lat, rows.z_spd, rows.probs
     members, starts = rows.members, rows.starts
     lo, hi = starts[g], starts[g + 1]
-    src, n = members[lo], z_lat.shape[1]
+    src, n, nq = members[lo], z_lat.shape[1], probs.shape[0]
     u_lat, u_spd = np.empty(PHI_BLOCK), np.empty(PHI_BLOCK)
+    at_lat, at_spd = np.empty(PHI_BLOCK, np.int64), np.empty(PHI_BLOCK, np.int64)
     for d0 in range(0, n, PHI_BLOCK):
         d1 = min(d0 + PHI_BLOCK, n)
         for d in range(d0, d1):
             a, b = z_lat[src, d], z_spd[src, d]
-            u_lat[d - d0] = 0.5 * math.erfc(-(c00 * a) * _INV_SQRT2)
-            u_spd[d - d0] = 0.5 * math.erfc(-(c10 * a + c11 * b) * _INV_SQRT2)
+            ul = 0.5 * math.erfc(-(c00 * a) * _INV_SQRT2)
+            us = 0.5 * math.erfc(-(c10 * a + c11 * b) * _INV_SQRT2)
+            u_lat[d - d0], u_spd[d - d0] = ul, us
+            at_lat[d - d0], at_spd[d - d0] = _knot(ul, probs, nq), _knot(us, probs, nq)
         for k in range(lo, hi):
-            _row(members[k], d0, d1, u_lat, u_spd, rows, power, hosts, serve, out)
+            _row(members[k], d0, d1, u_lat, u_spd, at_lat, at_spd, rows, power, hosts,
+                 serve, out)
 
 
 @parallel_kernel
