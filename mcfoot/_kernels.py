@@ -231,7 +231,7 @@ def _row(r, d0, d1, u_lat, u_spd, at_lat, at_spd, rows, power, hosts, serve, out
 
 
 @kernel
-def _group(g, rows, c00, c10, c11, power, hosts, serve, out):
+def _group(g, rows, c00, c10, c11, power, hosts, serve, out, block):
     """Every draw of the rows of group ``g`` (see :data:`Rows`), block by block: the
     latency and speed probabilities of the group's shared normals once per draw (the
     copula, then ``Phi``: one libm ``erfc`` each) and where they fall among the quantile
@@ -242,10 +242,10 @@ def _group(g, rows, c00, c10, c11, power, hosts, serve, out):
     members, starts = rows.members, rows.starts
     lo, hi = starts[g], starts[g + 1]
     src, n, nq = members[lo], z_lat.shape[1], probs.shape[0]
-    u_lat, u_spd = np.empty(PHI_BLOCK), np.empty(PHI_BLOCK)
-    at_lat, at_spd = np.empty(PHI_BLOCK, np.int64), np.empty(PHI_BLOCK, np.int64)
-    for d0 in range(0, n, PHI_BLOCK):
-        d1 = min(d0 + PHI_BLOCK, n)
+    u_lat, u_spd = np.empty(block), np.empty(block)
+    at_lat, at_spd = np.empty(block, np.int64), np.empty(block, np.int64)
+    for d0 in range(0, n, block):
+        d1 = min(d0 + block, n)
         for d in range(d0, d1):
             a, b = z_lat[src, d], z_spd[src, d]
             ul = 0.5 * math.erfc(-(c00 * a) * _INV_SQRT2)
@@ -258,7 +258,7 @@ def _group(g, rows, c00, c10, c11, power, hosts, serve, out):
 
 
 @parallel_kernel
-def _footprint(rows, chol, power, hosts, serve, out):
+def _footprint(rows, chol, power, hosts, serve, out, block):
     """Fused footprint of every (row, draw); see ``footprint.footprint_reference``.
 
     ``rows``, ``power``, ``hosts``, ``out``: :data:`Rows`, :data:`Power`, :data:`Hosts`,
@@ -284,7 +284,7 @@ def _footprint(rows, chol, power, hosts, serve, out):
     """
     c00, c10, c11 = chol[0, 0], chol[1, 0], chol[1, 1]
     for g in prange(rows.starts.shape[0] - 1):
-        _group(g, rows, c00, c10, c11, power, hosts, serve, out)
+        _group(g, rows, c00, c10, c11, power, hosts, serve, out, block)
 
 
 def footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, row_host,
@@ -310,7 +310,7 @@ def footprint(z_lat, z_spd, chol, probs, lat_q, spd_q, out_tokens, row_combo, ro
                       *(out.get(k, none2) for k in _OUTPUT_KEYS), out.get("batch", none2))
     _footprint(rows, np.ascontiguousarray(chol), Power(acc_kw, host_kw, idle_kw,
                                                        embodied_g_per_h),
-               Hosts(pue, wue_site, wue_source, cif, cif_market), serve, outputs)
+               Hosts(pue, wue_site, wue_source, cif, cif_market), serve, outputs, PHI_BLOCK)
     return out
 
 

@@ -23,7 +23,7 @@ import xarray as xr
 from scipy import special
 
 from . import footprint as fp, provenance, rng, variables as V
-from ._resources import check_memory as check_memory_available
+from ._resources import check_memory as check_memory_available, staggered_empty
 from ._validate import DEFAULT_CHUNK, check_draws, choice
 from .errors import InputError
 from .plan import SCOPE_DIM, Plan, _row_columns, build_plan, design_columns
@@ -281,8 +281,9 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
     else:
         s = plan.n_slots
         if out is None:
-            out = {k: np.empty((s, n)) for k in V.kernel_keys()}
-            out[V.VARIANTS_KEY] = np.empty((power["accelerator"].shape[1], s, n))
+            out = {k: staggered_empty((s, n), i) for i, k in enumerate(V.kernel_keys())}
+            out[V.VARIANTS_KEY] = staggered_empty((power["accelerator"].shape[1], s, n),
+                                                  len(out))
         out.setdefault("latency", normals.latency)
         out.setdefault("speed", normals.speed)
         if serving is not None:
@@ -426,9 +427,10 @@ def output_arrays(plan: Plan, n: int, variables=None) -> dict[str, np.ndarray]:
     keys = [per_query[v].kernel_key for v in names if not per_query[v].band]
     extra = ("batch",) if plan.scenario.attribution == "serving" else ()  # physics' batch
     s_n = plan.n_slots
-    out = {k: np.empty((s_n, n)) for k in (*keys, *V.row_kernel_keys(), *extra)}
+    out = {k: staggered_empty((s_n, n), i)
+           for i, k in enumerate((*keys, *V.row_kernel_keys(), *extra))}
     if any(per_query[v].band for v in names):
-        out[V.VARIANTS_KEY] = np.empty((len(V.BAND), s_n, n))
+        out[V.VARIANTS_KEY] = staggered_empty((len(V.BAND), s_n, n), len(out))
     return out
 
 

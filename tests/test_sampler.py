@@ -305,3 +305,26 @@ def test_kernel_outputs_cover_the_registry():
     from mcfoot import _kernels, variables as V
 
     assert set(_kernels._OUTPUT_KEYS) == set(V.kernel_keys())
+
+
+def test_staggered_arrays_start_on_distinct_cache_lines():
+    from mcfoot._resources import CACHE_LINE, L1_SET_SPAN, staggered_empty
+
+    arrays = [staggered_empty((3, 50_000), i) for i in range(15)]
+    assert all(a.shape == (3, 50_000) and a.dtype == np.float64 and a.flags.c_contiguous
+               for a in arrays)
+    starts = [a.ctypes.data % L1_SET_SPAN for a in arrays]
+    assert starts == [i * CACHE_LINE for i in range(15)]  # line-aligned, one L1 set each
+    assert staggered_empty(4, 2).shape == (4,)
+
+
+def test_kernel_block_does_not_change_numbers(monkeypatch):
+    from mcfoot import _kernels
+
+    plan = build_plan("paper", models=SOME)
+    normals = draw_normals(plan, rng.normalize_seed(5), 0, 2500, shared=True)
+    ref, _ = evaluate(plan, copy.deepcopy(normals))
+    monkeypatch.setattr(_kernels, "PHI_BLOCK", 7)  # blocks that end mid-way and a short tail
+    got, _ = evaluate(plan, copy.deepcopy(normals))
+    for k in ref:
+        np.testing.assert_array_equal(got[k], ref[k], err_msg=k)
