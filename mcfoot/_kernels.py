@@ -33,17 +33,24 @@ def _knot(u, probs, nq):
 
 
 @kernel
-def _interp_at(u, at, probs, q, r):
-    """np.interp(u, probs, q[r]) for one scalar, ``at = _knot(u, probs, nq)``."""
+def _slopes(probs, q, r):
+    """``slopes[k]``: numpy.interp's slope of row ``r`` between knots ``k - 1`` and ``k``
+    (``k >= 1``), the same expression as it evaluates per point, computed once per row."""
+    nq = probs.shape[0]
+    out = np.zeros(nq)
+    for k in range(1, nq):
+        out[k] = (q[r, k] - q[r, k - 1]) / (probs[k] - probs[k - 1])
+    return out
+
+
+@kernel
+def _interp_at(u, at, probs, q, r, slopes):
+    """np.interp(u, probs, q[r]) for one scalar, ``at = _knot(u, probs, nq)``, ``slopes =
+    _slopes(probs, q, r)``."""
     if at >= 0:
         return q[r, at]
     k = -at
-    x0 = probs[k - 1]
-    x1 = probs[k]
-    y0 = q[r, k - 1]
-    y1 = q[r, k]
-    slope = (y1 - y0) / (x1 - x0)
-    return slope * (u - x0) + y0  # numpy.interp's formula
+    return slopes[k] * (u - probs[k - 1]) + q[r, k - 1]  # numpy.interp's formula
 
 
 @kernel
@@ -186,9 +193,10 @@ def _row(r, d0, d1, u_lat, u_spd, at_lat, at_spd, rows, power, hosts, serve, out
          market_out.shape[0] > 0, embodied_out.shape[0] > 0, ws_out.shape[0] > 0,
          wsrc_out.shape[0] > 0, w_out.shape[0] > 0)
     serving, w_batch, w_var = serve.shape[0] > 0, batch_out.shape[0] > 0, var_out.shape[1] > 0
+    lat_slopes, spd_slopes = _slopes(probs, lat_q, r), _slopes(probs, spd_q, r)
     for d in range(d0, d1):
-        lat = _interp_at(u_lat[d - d0], at_lat[d - d0], probs, lat_q, r)
-        spd = _interp_at(u_spd[d - d0], at_spd[d - d0], probs, spd_q, r)
+        lat = _interp_at(u_lat[d - d0], at_lat[d - d0], probs, lat_q, r, lat_slopes)
+        spd = _interp_at(u_spd[d - d0], at_spd[d - d0], probs, spd_q, r, spd_slopes)
         p = pue[h, d]
         if serving:
             ea, eh, ei, bt, se = _serve_query(spd, in_tokens[r], t_out, serve, model[r], d)
