@@ -1,7 +1,9 @@
 """Issue 17 ratios, each measured side by side in one run: the RNG draw vs the warm
 single-thread NumPy floor; ``simulate()`` vs its lower bound (issue 25: mcfoot's named
 streams + one libm erfc per normal + one write pass over the bytes of the arrays the run
-returns, for all footprints and for the study's three); ``summarize()`` vs the
+returns, for all footprints and for the study's three; and, to show where the time goes,
+the same with only the distinct streams simulate draws: one per model, shared by its prompt
+sizes, and one Phi per distinct normal); ``summarize()`` vs the
 ``simulate()`` that made the draws, and DEA cross-efficiency / ``rank()`` in ms per draw.
 
 Method (printed with the table): every figure is the best of ``repeat`` wall times taken
@@ -90,6 +92,9 @@ def rng_rows(draws: int, scenario: str = "paper", repeat: int = 3) -> list[tuple
     rows = np.flatnonzero(plan.present)
     names = ([plan.row_streams("latency")[i] for i in rows]
              + [plan.row_streams("speed")[i] for i in rows])
+    # what simulate draws: each model's row stream once (its prompt sizes share it,
+    # Plan.row_sources), and one Phi per distinct normal
+    distinct = list(dict.fromkeys(names))
     ss = mrng.normalize_seed(0)
     threads = numba.get_num_threads()
     out = np.empty((len(names), draws))
@@ -114,8 +119,15 @@ def rng_rows(draws: int, scenario: str = "paper", repeat: int = 3) -> list[tuple
     n_study = output_bytes(fns["simulate_study"]())
     fns["write_all"] = lambda: write_pass(n_all)
     fns["write_study"] = lambda: write_pass(n_study)
+    # last in each repetition, so the rows above run in the order they always had
+    fns["distinct"] = lambda: mrng.standard_normals_many(ss, distinct, 0, draws,
+                                                         out=out[:len(distinct)],
+                                                         threads=threads)
+    fns["phi_distinct"] = lambda: _phi_only(flat[:len(distinct) * draws],
+                                            phi_out[:len(distinct) * draws])
     t = side_by_side(fns, repeat)
     rng = t["mcfoot"] + t["phi"]  # the sampler's lower bound: named streams + Phi
+    own = t["distinct"] + t["phi_distinct"]  # the same for the streams simulate draws
     n = f"{len(names) * draws:,} normals"
     n_fp = len(mcfoot.variables.footprint_names(band=scenario == "paper"))
     return [
@@ -143,6 +155,14 @@ def rng_rows(draws: int, scenario: str = "paper", repeat: int = 3) -> list[tuple
         ("  simulate, the study's 3, vs streams + Phi + write pass",
          f"{rng + t['write_study']:.3f} s",
          f"{t['simulate_study'] / (rng + t['write_study']):.2f}x bound", "<= 1.5x"),
+        (f"  what simulate draws: {len(distinct)} distinct streams (1 per model) + Phi",
+         f"{own:.3f} s", f"{own / t['floor']:.2f}x the floor", ""),
+        ("  simulate, all, vs distinct streams + Phi + write pass",
+         f"{own + t['write_all']:.3f} s",
+         f"{t['simulate'] / (own + t['write_all']):.2f}x", ""),
+        ("  simulate, the study's 3, vs distinct streams + Phi + write",
+         f"{own + t['write_study']:.3f} s",
+         f"{t['simulate_study'] / (own + t['write_study']):.2f}x", ""),
     ]
 
 

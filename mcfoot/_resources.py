@@ -16,11 +16,39 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from .errors import InputError
 
 TIB = 2 ** 40
 GIB = 2 ** 30
 MIB = 2 ** 20
+
+
+#: Bytes of a cache line, and the span of addresses over which an L1 data cache's sets
+#: repeat (its size over its ways: 32 KiB / 8 on Zen 4 and most x86 cores since Skylake).
+#: Hardware facts used only for layout (:func:`staggered_empty`), never for a value.
+CACHE_LINE = 64
+L1_SET_SPAN = 4096
+
+
+def staggered_empty(shape, i: int) -> np.ndarray:
+    """An uninitialised C-contiguous float64 array of ``shape`` starting at cache line
+    ``i`` (modulo :data:`L1_SET_SPAN`) of a page.
+
+    Large allocations all start at the same offset in a page, so arrays walked in lockstep
+    (a kernel writing element ``[r, d]`` of fifteen outputs) map to one L1 set and evict
+    each other's lines before they are full, whatever the cache's size. Giving the
+    ``i``-th of them its own offset spreads them over the sets (measured: the sampler
+    kernel writing every output, 1 thread, 1.16 -> 0.82 s). The array is a view of its own
+    buffer, at most ``L1_SET_SPAN`` bytes longer; values and shape are those of
+    ``np.empty``."""
+    shape = tuple(int(k) for k in np.atleast_1d(shape))
+    size = math.prod(shape)
+    buf = np.empty(size + L1_SET_SPAN // 8)
+    want = (int(i) * CACHE_LINE) % L1_SET_SPAN
+    pad = (want - buf.ctypes.data % L1_SET_SPAN) % L1_SET_SPAN // 8  # malloc: 8-aligned
+    return buf[pad:pad + size].reshape(shape)
 
 
 def _meminfo(key: str, path: str = "/proc/meminfo") -> float:

@@ -69,6 +69,17 @@ class Plan:
         """
         return [f"{quantity}/{m}" for m in self.models for _ in self.prompts]
 
+    def row_sources(self) -> np.ndarray:
+        """Per slot, the slot whose row normals it shares (:meth:`row_streams`: one stream
+        per model, the same for latency and speed): its model's first present slot; an
+        absent slot is its own (its normals are 0). A stream is then drawn once per model,
+        into its source slot."""
+        names, first = self.row_streams("latency"), {}
+        src = np.arange(self.n_slots, dtype=np.int64)
+        for s in np.flatnonzero(self.present):
+            src[s] = first.setdefault(names[s], s)
+        return src
+
 
 def _select(ds: xr.Dataset, models, prompts) -> xr.Dataset:
     for name, wanted in (("model", models), ("prompt", prompts)):

@@ -23,7 +23,7 @@ import xarray as xr
 from scipy import special
 
 from . import footprint as fp, provenance, rng, variables as V
-from ._resources import check_memory as check_memory_available
+from ._resources import check_memory as check_memory_available, staggered_empty
 from ._validate import DEFAULT_CHUNK, check_draws, choice
 from .errors import InputError
 from .plan import SCOPE_DIM, Plan, _row_columns, build_plan, design_columns
@@ -40,22 +40,37 @@ BACKENDS = ("numba", "numpy")
 
 @dataclass
 class Normals:
-    """Independent standard normals: per group stream (D,), and per row slot (S, D)."""
+    """Independent standard normals: per group stream (D,), and per row slot (S, D).
+
+    ``source``: optional (S,) slot whose row holds each slot's normals
+    (:meth:`Plan.row_sources`; rows sharing a stream are then drawn once, and the other
+    rows' contents are undefined); ``None``: every row holds its own."""
 
     group: dict[str, np.ndarray]
     latency: np.ndarray
     speed: np.ndarray
+    source: np.ndarray | None = None
+
+    def rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """(latency, speed) normals with every row its own (a copy where rows are shared)."""
+        if self.source is None:
+            return self.latency, self.speed
+        return self.latency[self.source], self.speed[self.source]
 
 
 def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
                  threads: int = 1, out: tuple[np.ndarray, np.ndarray] | None = None,
-                 design: rng.Design | None = None) -> Normals:
+                 design: rng.Design | None = None, shared: bool = False) -> Normals:
     """Draw ``start..stop-1`` of every stream the plan needs (missing slots stay 0).
 
     ``out``: optional preallocated (latency, speed) arrays of shape (slots, stop - start) to
     draw the row normals into. ``design``: the run's :class:`mcfoot.rng.Design` (default:
     plain Monte Carlo); with a ``"sobol"`` design the normals are the inverse normal CDF of
     the run's scrambled Sobol' points, one coordinate per :func:`design_columns` entry.
+    Each row stream (one per model, :meth:`Plan.row_streams`) is drawn once, into its
+    source slot (:meth:`Plan.row_sources`); ``shared=True`` (plain Monte Carlo) leaves it
+    there (``Normals.source`` set, the kernel reads it from there), else it is copied to the
+    model's other slots.
     """
     n = stop - start
     if design is not None and design.kind == "sobol":
@@ -67,21 +82,19 @@ def draw_normals(plan: Plan, ss: np.random.SeedSequence, start: int, stop: int,
     for name in plan.group_streams():
         group[name] = stream_normals(post, idx, ss, name, start, stop)
     res = {}
+    source = plan.row_sources()
+    heads = np.flatnonzero(plan.present & (source == np.arange(plan.n_slots)))
+    copies = np.flatnonzero(source != np.arange(plan.n_slots))
     for i, q in enumerate(("latency", "speed")):
-        if out is None:
-            arr = np.zeros((plan.n_slots, n))
-        else:
-            arr = out[i]
+        arr = np.zeros((plan.n_slots, n)) if out is None else out[i]
         names = plan.row_streams(q)
-        rows = np.flatnonzero(plan.present)
-        if len(rows) == plan.n_slots:
-            rng.standard_normals_many(ss, names, start, stop, out=arr, threads=threads)
-        else:
-            rng.standard_normals_many(ss, [names[i] for i in rows], start, stop, out=arr,
-                                      threads=threads, rows=rows)
-            arr[~plan.present] = 0.0
+        rng.standard_normals_many(ss, [names[i] for i in heads], start, stop, out=arr,
+                                  threads=threads, rows=heads)
+        arr[~plan.present] = 0.0
+        if not shared:
+            arr[copies] = arr[source[copies]]
         res[q] = arr
-    return Normals(group, res["latency"], res["speed"])
+    return Normals(group, res["latency"], res["speed"], source if shared else None)
 
 
 def stream_normals(post, idx, ss, name: str, start: int, stop: int) -> np.ndarray:
@@ -262,20 +275,22 @@ def evaluate(plan: Plan, normals: Normals, backend: str = "numba",
             host["pue"], host["wue_site"], host["wue_source"], host["cif"],
             host["cif_market"])
     if backend == "numpy":
+        args = (*normals.rows(), *args[2:])
         res = fp.footprint_reference(*args) if serving is None else \
             fp.footprint_reference(*args, serving=serving)
     else:
         s = plan.n_slots
         if out is None:
-            out = {k: np.empty((s, n)) for k in V.kernel_keys()}
-            out[V.VARIANTS_KEY] = np.empty((power["accelerator"].shape[1], s, n))
+            out = {k: staggered_empty((s, n), i) for i, k in enumerate(V.kernel_keys())}
+            out[V.VARIANTS_KEY] = staggered_empty((power["accelerator"].shape[1], s, n),
+                                                  len(out))
         out.setdefault("latency", normals.latency)
         out.setdefault("speed", normals.speed)
         if serving is not None:
             out.setdefault("batch", np.empty((s, n)))
         from ._kernels import footprint as kernel_footprint  # numba only when used
 
-        res = kernel_footprint(*args, out=out, serving=serving)
+        res = kernel_footprint(*args, out=out, serving=serving, source=normals.source)
     if serving is None:
         values["power_kw"] = power["accelerator"] + power["host"]
     return res, values
@@ -412,9 +427,10 @@ def output_arrays(plan: Plan, n: int, variables=None) -> dict[str, np.ndarray]:
     keys = [per_query[v].kernel_key for v in names if not per_query[v].band]
     extra = ("batch",) if plan.scenario.attribution == "serving" else ()  # physics' batch
     s_n = plan.n_slots
-    out = {k: np.empty((s_n, n)) for k in (*keys, *V.row_kernel_keys(), *extra)}
+    out = {k: staggered_empty((s_n, n), i)
+           for i, k in enumerate((*keys, *V.row_kernel_keys(), *extra))}
     if any(per_query[v].band for v in names):
-        out[V.VARIANTS_KEY] = np.empty((len(V.BAND), s_n, n))
+        out[V.VARIANTS_KEY] = staggered_empty((len(V.BAND), s_n, n), len(out))
     return out
 
 
@@ -432,7 +448,8 @@ def sample_chunk(plan: Plan, ss, start: int, stop: int, backend: str = "numba",
     """
     if backend == "numba" and out is not None:
         normals = draw_normals(plan, ss, start, stop, threads=threads,
-                               out=(out["latency"], out["speed"]), design=design)
+                               out=(out["latency"], out["speed"]), design=design,
+                               shared=True)
         return evaluate(plan, normals, backend, out=out)
     return evaluate(plan, draw_normals(plan, ss, start, stop, threads=threads, design=design),
                     backend)

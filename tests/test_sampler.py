@@ -31,6 +31,29 @@ def test_kernel_matches_numpy_twin(scenario):
         # bit for bit: same operations in the same order (NaN where a row is missing)
         np.testing.assert_array_equal(got[k], ref[k], err_msg=k)
     assert np.isnan(got["energy"]).any()  # gpt-4 has no long row: it stays missing
+    # the sampler's own path: each model's stream drawn once into its first present slot,
+    # the kernel reading a model's normals (and computing Phi) once for all its rows
+    shared = draw_normals(plan, rng.normalize_seed(3), 0, 3000, shared=True)
+    src = shared.source
+    assert src is not None and not np.array_equal(src, np.arange(plan.n_slots))
+    heads = np.unique(src)
+    np.testing.assert_array_equal(shared.latency[heads], normals.latency[heads])
+    np.testing.assert_array_equal(shared.rows()[1], normals.speed)
+    got, _ = evaluate(plan, shared, backend="numba")
+    for k in ref:
+        np.testing.assert_array_equal(got[k], ref[k], err_msg=f"shared normals: {k}")
+
+
+def test_row_groups_put_each_source_first():
+    from mcfoot._kernels import row_groups
+
+    members, starts = row_groups(np.array([1, 1, 2, 1, 4, 4]), 6)
+    groups = [members[a:b].tolist() for a, b in zip(starts, starts[1:])]
+    assert groups == [[1, 0, 3], [2], [4, 5]]
+    members, starts = row_groups(None, 3)
+    assert members.tolist() == [0, 1, 2] and starts.tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="its own source"):
+        row_groups(np.array([1, 2, 2]), 3)  # row 1 reads row 2's normals but is a source
 
 
 @pytest.mark.parametrize("scenario", ["paper", "default", "physical"])
@@ -282,3 +305,26 @@ def test_kernel_outputs_cover_the_registry():
     from mcfoot import _kernels, variables as V
 
     assert set(_kernels._OUTPUT_KEYS) == set(V.kernel_keys())
+
+
+def test_staggered_arrays_start_on_distinct_cache_lines():
+    from mcfoot._resources import CACHE_LINE, L1_SET_SPAN, staggered_empty
+
+    arrays = [staggered_empty((3, 50_000), i) for i in range(15)]
+    assert all(a.shape == (3, 50_000) and a.dtype == np.float64 and a.flags.c_contiguous
+               for a in arrays)
+    starts = [a.ctypes.data % L1_SET_SPAN for a in arrays]
+    assert starts == [i * CACHE_LINE for i in range(15)]  # line-aligned, one L1 set each
+    assert staggered_empty(4, 2).shape == (4,)
+
+
+def test_kernel_block_does_not_change_numbers(monkeypatch):
+    from mcfoot import _kernels
+
+    plan = build_plan("paper", models=SOME)
+    normals = draw_normals(plan, rng.normalize_seed(5), 0, 2500, shared=True)
+    ref, _ = evaluate(plan, copy.deepcopy(normals))
+    monkeypatch.setattr(_kernels, "PHI_BLOCK", 7)  # blocks that end mid-way and a short tail
+    got, _ = evaluate(plan, copy.deepcopy(normals))
+    for k in ref:
+        np.testing.assert_array_equal(got[k], ref[k], err_msg=k)
