@@ -151,6 +151,7 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
     trustworthy posterior can be returned.
     """
     draws, chunk = check_draws(draws, chunk_draws)
+    min_ess = tempering.check_min_ess(min_ess, draws)  # before any work
     design = rng.make_design(sampling, draws, replicates)
     ss = rng.normalize_seed(seed)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -171,8 +172,6 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
             f"prior-data conflict: scenario '{sc.name}' cannot produce "
             f"{'; '.join(bad)}: fix the prior or the entry's boundary, or leave it out "
             f"(exclude=...); allow_conflict=True goes on anyway")
-    if min_ess is None:
-        min_ess = tempering.default_min_ess(draws)
     fit = tempering.fit(lik, z0, ss, min_ess=min_ess, method=method, chunk=chunk)
     far = np.abs(fit.z[:, fit.log_weights > -np.inf]).max(axis=1) > Z_EDGE
     if far.any():
