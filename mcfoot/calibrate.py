@@ -27,20 +27,23 @@ sizes: every group-level input; one draw = one state of the world):
   is calibrated jointly with the shared inputs. Entries of one disclosure (same id prefix)
   about the same models with the same token prior share it (Google's four figures are
   about one median prompt);
-- ``log y_e = log mu_e(theta_i) + delta_s + beta_e + eps_e`` (:mod:`mcfoot.discrepancy`,
+- ``log y_e = log mu_e(theta_i) + delta_s + beta + eps_e`` (:mod:`mcfoot.discrepancy`,
   constants in ``measurement.toml [discrepancy]``): a source effect ``delta_s`` shared by
-  the source's figures (scale ``tau_src``), a boundary term ``beta_e`` (scale ``tau_b`` per
-  boundary class) and the figure's own error (sd ``max(stated log-sd, residual floor)``),
-  one Student-t scale mixture per source: a source's figures are jointly multivariate t
-  (closed form), sources independent given ``theta`` and the scales. The scales are
+  the source's figures (scale ``tau_src``), a boundary term ``beta`` (scale ``tau_b`` per
+  boundary class; shipped: one per class, shared by its figures whatever their source;
+  ``boundary_effect = "per_figure"``: one per figure) and the figure's own error (sd
+  ``max(stated log-sd, residual floor)``), one Student-t scale mixture per group of figures
+  linked by a source or a shared class: a group's figures are jointly multivariate t
+  (closed form), groups independent given ``theta`` and the scales. The scales are
   parameters with priors, on named streams, calibrated with ``theta``. With
   ``discrepancy=None`` the figures are independent lognormals of sd ``max(stated, [error]
   floor_log_sd)``.
 - Entries that share data with the scenario's priors (:func:`mcfoot.audit.dependent_entries`)
   are left out unless ``keep_dependent``; the root attrs ``left_out`` say which and why.
 
-A provider's figure informs another provider's estimate only through inputs both use: the
-scenario's scopes are the sharing structure. Hardware-class inputs (accelerator power,
+A provider's figure informs another provider's estimate through inputs both use (the
+scenario's scopes are the sharing structure) and, with the shipped shared boundary effects,
+through the boundary classes both report in (and the discrepancy scales). Hardware-class inputs (accelerator power,
 power-vs-batch and efficiency relations in ``serving``; the attributed share per size class
 and hardware in ``default``) are a regime shared by every provider on that hardware; host
 inputs (PUE, WUE, grid) and model inputs (parameter counts, hardware choice) are each
@@ -321,9 +324,13 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
          "log_weight": ("draw", fit.log_weights, {"units": "1", "long_name":
                                                   "normalized log weight of the draw"}),
          "log_likelihood": (("draw", "entry"), ll_entry.T, {"long_name":
-                            "log-likelihood of each figure given its source's other figures"}),
+                            "log-likelihood of each figure given the other figures of "
+                            "its group (its source's; with a shared boundary effect also "
+                            "its class's)"}),
          "log_likelihood_source": (("draw", "source"), fit.log_lik.T, {"long_name":
-                                   "log-likelihood of each source's figures jointly"}),
+                                   "log-likelihood of each source's figures given the sources "
+                                   "before it (rows sum to the joint; with per-figure "
+                                   "boundary effects: its figures jointly)"}),
          "log_likelihood_source_loo": (("draw", "source"), ll_source.T, {"long_name":
                                        "log-likelihood of each source's figures given the "
                                        "other sources' (leave-one-source-out)"}),
@@ -365,7 +372,7 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
         "prior_predictive": per_entry(mu_prior, "predicted", "predicted statistic"),
         "posterior_predictive": per_entry(mu_post, "predicted", "predicted statistic"),
         "log_likelihood": per_entry(ll_post, "published", "log-likelihood of the figure "
-                                    "given its source's other figures").assign(
+                                    "given the other figures of its group").assign(
             published_by_source=(("draw", "source"), ll_source[:, idx].T,
                                  {"long_name": "log-likelihood of the source's figures "
                                                "given the other sources'"})

@@ -37,8 +37,10 @@ def _groups(entries: list[str], by: str) -> dict[str, list[str]]:
 
 
 def _held_log_lik(cal_ds: xr.Dataset, held: list[str]) -> np.ndarray:
-    """Log-likelihood (D,) of the held-out entries: whole sources jointly
-    (``log_likelihood_source``), or one entry given its source's other figures."""
+    """Log-likelihood (D,) of the held-out entries given the others: one source given
+    the other sources' figures (``log_likelihood_source_loo``), whole sources jointly
+    (``log_likelihood_source``, per-figure boundary effects only: sources independent), or
+    one entry given the other figures of its group (``log_likelihood``)."""
     src = dict(zip(map(str, cal_ds["entry"].values), map(str, cal_ds["entry_source"].values)))
     sources = sorted({src[e] for e in held})
     members = {e for e, s in src.items() if s in sources}
