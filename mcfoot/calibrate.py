@@ -43,13 +43,14 @@ sizes: every group-level input; one draw = one state of the world):
 
 A provider's figure informs another provider's estimate through inputs both use (the
 scenario's scopes are the sharing structure) and, with the shipped shared boundary effects,
-through the boundary classes both report in (and the discrepancy scales). Hardware-class inputs (accelerator power,
-power-vs-batch and efficiency relations in ``serving``; the attributed share per size class
-and hardware in ``default``) are a regime shared by every provider on that hardware; host
-inputs (PUE, WUE, grid) and model inputs (parameter counts, hardware choice) are each
-provider's own deviations from it. :func:`loo` measures how far each entry moves each
-headline model's interval; :func:`mcfoot.loso.loso` refits without each source and scores
-its figures out of sample (ELPD, coverage, width, against the prior).
+through the boundary classes both report in (and the discrepancy scales). Hardware-class
+inputs (accelerator power, power-vs-batch and efficiency relations in ``serving``; the
+attributed share per size class and hardware in ``default``) are a regime shared by every
+provider on that hardware; host inputs (PUE, WUE, grid) and model inputs (parameter
+counts, hardware choice) are each provider's own deviations from it. :func:`loo` measures
+how far each entry moves each headline model's interval; :func:`mcfoot.loso.loso` refits
+without each source and scores its figures out of sample (ELPD, coverage, width, against
+the prior).
 
 **Inference** (``tempering.py``): importance weights on prior draws with Pareto smoothing
 (PSIS), or, when those are degenerate (k̂ above threshold, ESS below ``min_ess``), adaptive

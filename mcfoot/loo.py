@@ -136,11 +136,11 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
     reliable and the row says so), the PIT of each held-out figure in its leave-one-out
     posterior predictive (:mod:`mcfoot.discrepancy`: a held-out source's figures with a
     fresh source effect, given the other sources' figures; a held-out entry given its
-    group's other figures), whether it falls in the central 50 % and 90 % intervals, and how much the group narrows the headline models' ``prob`` intervals
-    of energy per query: ``1 - log width(all evidence) / log width(without the group)``
-    (widths as ratios upper / lower; ``models``/``prompts`` default to the headline ones),
-    and how far it moves their medians, ``median_shift = log(median with / without the group)``:
-    with ``by="source"`` this is how far one provider's figures move another provider's
+    group's other figures), whether it falls in the central 50 % and 90 % intervals, and
+    how much the group narrows the headline models' ``prob`` intervals of energy per query:
+    ``1 - log width(all evidence) / log width(without the group)`` (widths as ratios upper
+    / lower; ``models``/``prompts`` default to the headline ones), and how far it moves
+    their medians, ``median_shift = log(median with / without the group)``: with ``by="source"`` this is how far one provider's figures move another provider's
     estimate (zero where the two share no input: the posterior there is the prior).
     Coverage over all held-out figures is in the attrs (``coverage_50``, ``coverage_90``).
     """
