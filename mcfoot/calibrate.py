@@ -325,13 +325,10 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
          "log_weight": ("draw", fit.log_weights, {"units": "1", "long_name":
                                                   "normalized log weight of the draw"}),
          "log_likelihood": (("draw", "entry"), ll_entry.T, {"long_name":
-                            "log-likelihood of each figure given the other figures of "
-                            "its group (its source's; with a shared boundary effect also "
-                            "its class's)"}),
+                            "log-likelihood of each figure given the rest of its group"}),
          "log_likelihood_source": (("draw", "source"), fit.log_lik.T, {"long_name":
                                    "log-likelihood of each source's figures given the sources "
-                                   "before it (rows sum to the joint; with per-figure "
-                                   "boundary effects: its figures jointly)"}),
+                                   "before it (rows sum to the joint)"}),
          "log_likelihood_source_loo": (("draw", "source"), ll_source.T, {"long_name":
                                        "log-likelihood of each source's figures given the "
                                        "other sources' (leave-one-source-out)"}),
