@@ -27,26 +27,30 @@ sizes: every group-level input; one draw = one state of the world):
   is calibrated jointly with the shared inputs. Entries of one disclosure (same id prefix)
   about the same models with the same token prior share it (Google's four figures are
   about one median prompt);
-- ``log y_e = log mu_e(theta_i) + delta_s + beta_e + eps_e`` (:mod:`mcfoot.discrepancy`,
+- ``log y_e = log mu_e(theta_i) + delta_s + beta + eps_e`` (:mod:`mcfoot.discrepancy`,
   constants in ``measurement.toml [discrepancy]``): a source effect ``delta_s`` shared by
-  the source's figures (scale ``tau_src``), a boundary term ``beta_e`` (scale ``tau_b`` per
-  boundary class) and the figure's own error (sd ``max(stated log-sd, residual floor)``),
-  one Student-t scale mixture per source: a source's figures are jointly multivariate t
-  (closed form), sources independent given ``theta`` and the scales. The scales are
+  the source's figures (scale ``tau_src``), a boundary term ``beta`` (scale ``tau_b`` per
+  boundary class; shipped: one per class, shared by its figures whatever their source;
+  ``boundary_effect = "per_figure"``: one per figure) and the figure's own error (sd
+  ``max(stated log-sd, residual floor)``), one Student-t scale mixture per group of figures
+  linked by a source or a shared class: a group's figures are jointly multivariate t
+  (closed form), groups independent given ``theta`` and the scales. The scales are
   parameters with priors, on named streams, calibrated with ``theta``. With
   ``discrepancy=None`` the figures are independent lognormals of sd ``max(stated, [error]
   floor_log_sd)``.
 - Entries that share data with the scenario's priors (:func:`mcfoot.audit.dependent_entries`)
   are left out unless ``keep_dependent``; the root attrs ``left_out`` say which and why.
 
-A provider's figure informs another provider's estimate only through inputs both use: the
-scenario's scopes are the sharing structure. Hardware-class inputs (accelerator power,
-power-vs-batch and efficiency relations in ``serving``; the attributed share per size class
-and hardware in ``default``) are a regime shared by every provider on that hardware; host
-inputs (PUE, WUE, grid) and model inputs (parameter counts, hardware choice) are each
-provider's own deviations from it. :func:`loo` measures how far each entry moves each
-headline model's interval; :func:`mcfoot.loso.loso` refits without each source and scores
-its figures out of sample (ELPD, coverage, width, against the prior).
+A provider's figure informs another provider's estimate through inputs both use (the
+scenario's scopes are the sharing structure) and, with the shipped shared boundary effects,
+through the boundary classes both report in (and the discrepancy scales). Hardware-class
+inputs (accelerator power, power-vs-batch and efficiency relations in ``serving``; the
+attributed share per size class and hardware in ``default``) are a regime shared by every
+provider on that hardware; host inputs (PUE, WUE, grid) and model inputs (parameter
+counts, hardware choice) are each provider's own deviations from it. :func:`loo` measures
+how far each entry moves each headline model's interval; :func:`mcfoot.loso.loso` refits
+without each source and scores its figures out of sample (ELPD, coverage, width, against
+the prior).
 
 **Inference** (``tempering.py``): importance weights on prior draws with Pareto smoothing
 (PSIS), or, when those are degenerate (k̂ above threshold, ESS below ``min_ess``), adaptive
@@ -151,6 +155,7 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
     trustworthy posterior can be returned.
     """
     draws, chunk = check_draws(draws, chunk_draws)
+    min_ess = tempering.check_min_ess(min_ess, draws)  # before any work
     design = rng.make_design(sampling, draws, replicates)
     ss = rng.normalize_seed(seed)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -171,8 +176,6 @@ def calibrate(scenario: str | Path | Scenario = "serving", evidence=None, *,
             f"prior-data conflict: scenario '{sc.name}' cannot produce "
             f"{'; '.join(bad)}: fix the prior or the entry's boundary, or leave it out "
             f"(exclude=...); allow_conflict=True goes on anyway")
-    if min_ess is None:
-        min_ess = tempering.default_min_ess(draws)
     fit = tempering.fit(lik, z0, ss, min_ess=min_ess, method=method, chunk=chunk)
     far = np.abs(fit.z[:, fit.log_weights > -np.inf]).max(axis=1) > Z_EDGE
     if far.any():
@@ -322,9 +325,10 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
          "log_weight": ("draw", fit.log_weights, {"units": "1", "long_name":
                                                   "normalized log weight of the draw"}),
          "log_likelihood": (("draw", "entry"), ll_entry.T, {"long_name":
-                            "log-likelihood of each figure given its source's other figures"}),
+                            "log-likelihood of each figure given the rest of its group"}),
          "log_likelihood_source": (("draw", "source"), fit.log_lik.T, {"long_name":
-                                   "log-likelihood of each source's figures jointly"}),
+                                   "log-likelihood of each source's figures given the sources "
+                                   "before it (rows sum to the joint)"}),
          "log_likelihood_source_loo": (("draw", "source"), ll_source.T, {"long_name":
                                        "log-likelihood of each source's figures given the "
                                        "other sources' (leave-one-source-out)"}),
@@ -366,7 +370,7 @@ def _tree(sc, lik, fit, z0, mu_prior, pit0, ss, draws, footprint, catalogue, bac
         "prior_predictive": per_entry(mu_prior, "predicted", "predicted statistic"),
         "posterior_predictive": per_entry(mu_post, "predicted", "predicted statistic"),
         "log_likelihood": per_entry(ll_post, "published", "log-likelihood of the figure "
-                                    "given its source's other figures").assign(
+                                    "given the other figures of its group").assign(
             published_by_source=(("draw", "source"), ll_source[:, idx].T,
                                  {"long_name": "log-likelihood of the source's figures "
                                                "given the other sources'"})

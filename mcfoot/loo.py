@@ -37,8 +37,10 @@ def _groups(entries: list[str], by: str) -> dict[str, list[str]]:
 
 
 def _held_log_lik(cal_ds: xr.Dataset, held: list[str]) -> np.ndarray:
-    """Log-likelihood (D,) of the held-out entries: whole sources jointly
-    (``log_likelihood_source``), or one entry given its source's other figures."""
+    """Log-likelihood (D,) of the held-out entries given the others: one source given
+    the other sources' figures (``log_likelihood_source_loo``), whole sources jointly
+    (``log_likelihood_source``, per-figure boundary effects only: sources independent), or
+    one entry given the other figures of its group (``log_likelihood``)."""
     src = dict(zip(map(str, cal_ds["entry"].values), map(str, cal_ds["entry_source"].values)))
     sources = sorted({src[e] for e in held})
     members = {e for e, s in src.items() if s in sources}
@@ -134,11 +136,11 @@ def loo(result: xr.DataTree, *, by: str = "entry", prob: float = 0.9, models=Non
     reliable and the row says so), the PIT of each held-out figure in its leave-one-out
     posterior predictive (:mod:`mcfoot.discrepancy`: a held-out source's figures with a
     fresh source effect, given the other sources' figures; a held-out entry given its
-    group's other figures), whether it falls in the central 50 % and 90 % intervals, and how much the group narrows the headline models' ``prob`` intervals
-    of energy per query: ``1 - log width(all evidence) / log width(without the group)``
-    (widths as ratios upper / lower; ``models``/``prompts`` default to the headline ones),
-    and how far it moves their medians, ``median_shift = log(median with / without the group)``:
-    with ``by="source"`` this is how far one provider's figures move another provider's
+    group's other figures), whether it falls in the central 50 % and 90 % intervals, and
+    how much the group narrows the headline models' ``prob`` intervals of energy per query:
+    ``1 - log width(all evidence) / log width(without the group)`` (widths as ratios upper
+    / lower; ``models``/``prompts`` default to the headline ones), and how far it moves
+    their medians, ``median_shift = log(median with / without the group)``: with ``by="source"`` this is how far one provider's figures move another provider's
     estimate (zero where the two share no input: the posterior there is the prior).
     Coverage over all held-out figures is in the attrs (``coverage_50``, ``coverage_90``).
     """

@@ -143,8 +143,8 @@ class _Layout:
 class Likelihood:
     """Log-likelihood of the scenario's shared inputs and the discrepancy scales, per
     source, as ``tempering.fit`` needs it: ``self(z)`` with ``z`` (len(streams), n) ->
-    (sources, n), each source's figures jointly (:mod:`mcfoot.discrepancy`; sources are
-    independent given the inputs and scales, so the rows sum to the joint).
+    (sources, n), each source's figures given the sources before it
+    (:meth:`source_log_lik`, :mod:`mcfoot.discrepancy`), so the rows sum to the joint.
 
     ``discrepancy``: ``"shipped"`` (``measurement.toml [discrepancy]``), a TOML path, a
     :class:`~mcfoot.discrepancy.Discrepancy`, or ``None`` for independent lognormal errors

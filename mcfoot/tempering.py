@@ -210,6 +210,21 @@ def default_min_ess(draws: int) -> int:
     return min(MIN_ESS, max(1, int(ESS_FRACTION * draws)))
 
 
+def check_min_ess(min_ess: int | None, draws: int) -> int:
+    """The effective sample size to ask for: ``min_ess`` (``None``: :func:`default_min_ess`),
+    which must be at least 1 and below ``draws`` (an ESS of every draw needs equal weights,
+    which no evidence gives); the error says when the number is the default."""
+    asked = default_min_ess(draws) if min_ess is None else min_ess
+    if not 1 <= asked < draws:
+        what = (f"got {asked}" if min_ess is not None else
+                f"its default for {draws} draws is {asked}")
+        raise InputError(f"min_ess must be at least 1 and below the draws ({draws}), {what}: "
+                         f"an effective sample size of every draw needs equal weights, which "
+                         f"no evidence gives; ask for more draws or a smaller effective "
+                         f"sample size")
+    return asked
+
+
 def _next_beta(total: np.ndarray, beta: float, target: float) -> float:
     """Largest beta' in (beta, 1] whose incremental weights keep ESS >= target."""
     if ess((1.0 - beta) * total) >= target:
@@ -237,11 +252,7 @@ def fit(loglik: LogLik, z0: np.ndarray, ss: np.random.SeedSequence, *, min_ess: 
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     z0 = np.ascontiguousarray(z0, dtype=float)
     d = z0.shape[1]
-    if not 1 <= min_ess < d:
-        raise InputError(f"min_ess must be at least 1 and below the draws ({d}), got "
-                         f"{min_ess}: an effective sample size of every draw needs equal "
-                         f"weights, which no evidence gives; ask for more draws or a smaller "
-                         f"effective sample size")
+    check_min_ess(min_ess, d)
     ll = evaluate(loglik, z0, chunk)
     lw, k, n_eff = importance(ll.sum(axis=0))
     kmax = khat_threshold(d)

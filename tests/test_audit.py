@@ -162,7 +162,11 @@ def test_cli_audit_json_and_text(capsys):
     assert [(r["quantity"], r["key"], r["entries"]) for r in got] == [
         ("cif_market", "Google", ["google-gemini-apps-carbon"])]
     assert main(["priors", "audit", "paper"]) == 0
-    assert "1 share data with evidence" in capsys.readouterr().out
+    rows = audit.audit("paper")  # the count says priors, not priors plus the model's constants
+    meas = sum(r.quantity == "measurement" for r in rows)
+    assert meas == 3 + len(disc.load().boundary_scales)
+    assert (f"'paper': {len(rows) - meas} priors and {meas} measurement-model constants, 1 "
+            f"share data with evidence") in capsys.readouterr().out
 
 
 def _measurement_file(tmp_path, old: str, new: str):

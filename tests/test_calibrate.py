@@ -262,6 +262,19 @@ def test_an_ess_of_every_draw_is_refused_before_any_work():
     assert f.method == "tempering" and f.ess >= 250
 
 
+def test_calibrate_refuses_a_bad_min_ess_before_evaluating_the_prior(monkeypatch):
+    """``calibrate`` checks ``min_ess`` (given, or its default) before it builds the
+    likelihood and predicts every prior draw (seconds at 20,000 draws), and when the default
+    is what fails (``draws=1``), the error says so instead of blaming an option not given."""
+    calls = []
+    monkeypatch.setattr(cal, "Likelihood", lambda *a, **k: calls.append(a))
+    with pytest.raises(InputError, match=r"below the draws \(400\), got 400"):
+        mcfoot.calibrate("serving", draws=400, min_ess=400, footprint=False)
+    with pytest.raises(InputError, match=r"its default for 1 draws is 1"):
+        mcfoot.calibrate("serving", draws=1, footprint=False)
+    assert calls == []
+
+
 def test_mixing_diagnostic_fires_when_moves_cannot_decorrelate():
     """A narrow curved ridge (z1 ~ z0^2 within 0.02): moves of one input at a time leave
     it, joint moves along it need tiny steps, so in MAX_MOVES moves the particles stay

@@ -207,7 +207,9 @@ def _audit(args) -> int:
         for name in dict.fromkeys(r.scenario for r in rows):
             mine = [r for r in rows if r.scenario == name]
             dep = [r for r in mine if r.entries]
-            print(f"scenario '{name}': {len(mine)} priors, {len(dep)} share data with evidence")
+            meas = sum(r.quantity == "measurement" for r in mine)
+            print(f"scenario '{name}': {len(mine) - meas} priors and {meas} measurement-model "
+                  f"constants, {len(dep)} share data with evidence")
             for r in dep:
                 print(textwrap.fill(f"{r.quantity}[{r.key}] cites {', '.join(r.cites)}: not an "
                                     f"independent check of {', '.join(r.entries)}", WIDTH,
