@@ -241,20 +241,21 @@ def _next_beta(total: np.ndarray, beta: float, target: float) -> float:
     return beta + max(lo, 1e-12)
 
 
-def fit(loglik: LogLik, z0: np.ndarray, ss: np.random.SeedSequence, *, min_ess: float,
+def fit(loglik: LogLik, z0: np.ndarray, ss: np.random.SeedSequence, *, min_ess: int | None,
         method: str = "auto", chunk: int = 65_536, stream: str = "calibrate",
         max_stages: int = MAX_STAGES) -> Fit:
     """Sample the posterior ``N(0, I)(z) exp(sum_e loglik_e(z))`` from prior draws ``z0``.
 
     ``loglik(z)`` maps normals (P, n) to per-entry log-likelihoods (E, n). ``min_ess``: the
-    effective sample size the caller needs. See the module docstring for the methods;
-    ``method="importance"`` raises CalibrationError when its weights are degenerate.
+    effective sample size the caller needs (``None``: :func:`default_min_ess`). See the
+    module docstring for the methods; ``method="importance"`` raises CalibrationError when
+    its weights are degenerate.
     """
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     z0 = np.ascontiguousarray(z0, dtype=float)
     d = z0.shape[1]
-    check_min_ess(min_ess, d)
+    min_ess = check_min_ess(min_ess, d)
     ll = evaluate(loglik, z0, chunk)
     lw, k, n_eff = importance(ll.sum(axis=0))
     kmax = khat_threshold(d)
