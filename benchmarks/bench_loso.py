@@ -68,10 +68,9 @@ def targets(ds) -> list[str]:
              f"({verdict} out of sample, at 2 SE)"]
     for s in FIRST_PARTY:
         if s in ds.source.values:
-            sel = [e for e in first if e.startswith(s)]
-            k = int(ds.sel(entry=sel, model="calibrated")["inside"].sum())
-            lines.append(f"  {s}: {k} of {len(sel)} inside, median P95/P5 "
-                         f"{float(ds.sel(entry=sel, model='calibrated')['width'].median()):.1f}x")
+            fig = c.sel(entry=c.entry_source == s)  # the source mcfoot.loso recorded
+            lines.append(f"  {s}: {int(fig['inside'].sum())} of {fig.sizes['entry']} inside, "
+                         f"median P95/P5 {float(fig['width'].median()):.1f}x")
     return lines
 
 

@@ -40,6 +40,7 @@ import numpy as np
 from scipy import special
 
 from . import distributions as dists, variables as V
+from ._validate import is_finite_number
 from .errors import InputError
 
 SHIPPED = "measurement.toml"
@@ -179,7 +180,7 @@ def _boundaries(table: dict, src: str, problems: list) -> tuple[dict, dict]:
 
 def _number(t: dict, key: str, src: str, problems: list) -> float | None:
     v = t.get(key)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+    if not is_finite_number(v):
         problems.append(f"{src}: [discrepancy] {key} must be a number, got {v!r}")
         return None
     return float(v)

@@ -130,6 +130,14 @@ def test_discrepancy_file_reports_every_problem(tmp_path):
     assert "nu must be > 0" in msg and "'energy_xx'" in msg and "energy_it_wh" in msg
 
 
+@pytest.mark.parametrize("bad", ["true", '"4"', "inf"])
+def test_discrepancy_number_that_is_not_a_finite_number_is_refused(tmp_path, bad):
+    p = _bad_model(tmp_path, "nu = 4.0", f"nu = {bad}")
+    with pytest.raises(InputError) as e:
+        disc.load(p)
+    assert "[discrepancy] nu must be a number, got " in str(e.value)
+
+
 def test_unknown_boundary_effect_is_refused(tmp_path):
     p = _bad_model(tmp_path, 'boundary_effect = "shared"', 'boundary_effect = "pooled"')
     with pytest.raises(InputError) as e:
