@@ -179,7 +179,8 @@ def _row(r, d0, d1, u_lat, u_spd, at_lat, at_spd, rows, power, hosts, serve, out
     the body of :func:`_group`, a function of its own because numba loses writes through a
     namedtuple's arrays made in a ``prange`` body; here the groups are unpacked into plain
     arrays once per row and block."""
-    z_lat, z_spd, probs, lat_q, spd_q, out_tokens, combo, host, in_tokens, model, _, _ = rows
+    # not the normals: _group read them (the latency/speed outputs may alias them)
+    _, _, probs, lat_q, spd_q, out_tokens, combo, host, in_tokens, model, _, _ = rows
     acc_kw, host_kw, idle_kw, embodied_g_per_h = power
     pue, wue_site, wue_source, cif, cif_market = hosts
     (lat_out, spd_out, var_out, acc_out, host_out, idle_out, it_out, energy_out, carbon_out,

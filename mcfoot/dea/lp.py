@@ -750,54 +750,10 @@ def _score(st, XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix):
         _appraise(XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix)
 
 
-@inline_kernel
-def _score_secondary(st2, val, XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix,
-                     secobj, status):
-    """After unit d's secondary LP (status ``st2``, objective ``val``, weights in ``y``):
-    record it in ``secobj[d]``/``status[d]`` and appraise every unit, or fail the row."""
-    secobj[d] = val
-    if st2 != OPTIMAL:
-        status[d] = 10 + st2
-    _score(st2, XT, YT, d, th, y, u, v, num, den, colsum, Erow, want_matrix)
-
-
 # theta enters the secondary LP as a constraint coefficient; if round-off left it a hair
 # above the true optimum, the LP is infeasible (its dual unbounded). Both drivers below
 # retry with theta nudged down by the steps of _THETA_SHRINK: a perturbation far below any
 # tolerance that matters, used only when needed.
-
-
-@inline_kernel
-def _benevolent_secondary(XT, YT, d, theta, ws, maxit):
-    """(status, objective) of unit d's benevolent secondary LP
-    (:func:`_secondary_benevolent`), ``ws`` its workspace
-    ``(A, b, c, rowtype, buf, basis, prow, xsol, y)``."""
-    A, b, c, rowtype, buf, basis, prow, xsol, y = ws
-    return _secondary_benevolent(XT, YT, d, theta, A, b, c, rowtype, buf, basis, prow, xsol, y,
-                                 maxit)
-
-
-@inline_kernel
-def _secondary_pass(lp, ws, k, XT, YT, maxit, want_matrix, theta, colsum, E, secobj, status, y,
-                    u, v, num, den, Erow):
-    """The secondary LPs and appraisals of batch element k, unit by unit, given its
-    efficiencies ``theta[k]`` and ``status[k]``: ``lp(XT, YT, d, theta, ws, maxit)`` is
-    :func:`_benevolent_secondary`; an unbounded LP is retried with theta shrunk by
-    :data:`_THETA_SHRINK` (as in :func:`_cross_batch`)."""
-    for d in range(theta.shape[1]):
-        Erow = E[k, d] if want_matrix else Erow
-        th = theta[k, d]
-        if status[k, d] != OPTIMAL:
-            _fail_row(colsum[k], Erow, want_matrix)
-            continue
-        st2 = UNBOUNDED
-        val = np.nan
-        for shrink in _THETA_SHRINK:
-            st2, val = lp(XT, YT, d, th * (1.0 - shrink), ws, maxit)
-            if st2 != UNBOUNDED:
-                break
-        _score_secondary(st2, val, XT, YT, d, th, y, u, v, num, den, colsum[k], Erow,
-                         want_matrix, secobj[k], status[k])
 
 
 @kernel
@@ -866,6 +822,17 @@ def _benevolent_batch(start, stop, X, Y, want_matrix, maxit, theta, colsum, E, s
         for j in range(n):
             colsum[k, j] = 0.0
             secobj[k, j] = np.nan
-        _secondary_pass(_benevolent_secondary, (A, b, c, rowtype, buf, basis, prow, xsol, y),
-                        k, XT, YT, maxit, want_matrix, theta, colsum, E, secobj, status, y, u, v,
-                        num, den, Erow)
+        for d in range(n):
+            st = status[k, d]  # a secondary LP needs its primary
+            if st == OPTIMAL:
+                th = theta[k, d]
+                val = np.nan
+                for shrink in _THETA_SHRINK:
+                    st, val = _secondary_benevolent(XT, YT, d, th * (1.0 - shrink), A, b, c,
+                                                    rowtype, buf, basis, prow, xsol, y, maxit)
+                    if st != UNBOUNDED:
+                        break
+                secobj[k, d] = val
+                status[k, d] = st if st == OPTIMAL else 10 + st
+            Erow = E[k, d] if want_matrix else Erow
+            _score(st, XT, YT, d, theta[k, d], y, u, v, num, den, colsum[k], Erow, want_matrix)
