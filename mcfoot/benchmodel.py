@@ -281,7 +281,7 @@ def columns(c: dict) -> dict:
 
 
 def bench_physics(c: dict, theta: dict, kv_kb, input_tokens, state_kb, *,
-                  intensity=None) -> dict[str, np.ndarray]:
+                  intensity) -> dict[str, np.ndarray]:
     """Energy per output token (J), mean power (W) and running batch of configurations
     ``c`` (:func:`config_arrays`, arrays over configurations, broadcast against the
     parameter arrays of ``theta``: per-GPU ``bandwidth_efficiency``, ``compute_efficiency``,
@@ -289,12 +289,10 @@ def bench_physics(c: dict, theta: dict, kv_kb, input_tokens, state_kb, *,
     ``precision_compute_factor``, already gathered per configuration). ``kv_kb``: KV-cache
     kB per context token (sliding-window layers counted at full size: the bench fits worse
     with their reads capped at the window, see README); ``intensity``: attention FLOP per
-    KV byte (:func:`attention_intensity`; default the table's, ``c["intensity_known"]``,
-    NaN for a model not in it);
-    ``input_tokens``: mean input tokens per request; ``state_kb``: recurrent state kB per
-    sequence (hybrids; 0 otherwise). ``c["replicas"]``: data-parallel replicas
-    (:func:`replicas`)."""
-    intensity = c["intensity_known"] if intensity is None else intensity
+    KV byte (:func:`attention_intensity`: the table's ``c["intensity_known"]``, or draws of
+    :func:`intensity_prior` for a model not in it); ``input_tokens``: mean input tokens
+    per request; ``state_kb``: recurrent state kB per sequence (hybrids; 0 otherwise).
+    ``c["replicas"]``: data-parallel replicas (:func:`replicas`)."""
     p = fp.serving_parameters(
         active_params=c["active"], moe_total_ratio=c["ratio"], bytes_per_param=c["bytes"],
         kv_cache_kb=kv_kb, spec_tokens=1.0, tdp_w=c["tdp"], memory_gb=c["memory"],
