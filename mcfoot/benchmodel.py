@@ -153,13 +153,20 @@ def load_measurements() -> pd.DataFrame:
     return df
 
 
+def _configs_less(exclude) -> pd.DataFrame:
+    """The config table less the models ``exclude`` (ids not in it ignored): the rows the
+    priors for models not in the table learn from (a withheld model's own row left out)."""
+    t = model_configs()
+    return t.drop(index=[m for m in exclude if m in t.index])
+
+
 def kv_prior(total_params, kind, exclude=(), *, sd_factor: float
              ) -> tuple[np.ndarray, np.ndarray]:
     """(mean, sd) of log KV-cache kB per context token for models not in the config table:
     a least-squares line in log total parameters with an intercept per architecture kind,
     over the table's rows (less ``exclude``), the predictive sd widened by ``sd_factor``
     (``[unknown_architecture] kv_sd_factor`` of ``mcfoot/data/bench_priors.toml``)."""
-    t = model_configs().drop(index=[m for m in exclude if m in model_configs().index])
+    t = _configs_less(exclude)
     kinds = _kinds(t.index)
     x = np.log(t["total_params_billions"].to_numpy(float))
     y = np.log(t["kv_bytes_per_token_bf16"].to_numpy(float) / fp.KILO)
@@ -183,7 +190,7 @@ def state_prior(total_params, kind, exclude=(), *, sd_factor: float
     0 state (log = -inf, sd 0) unless a hybrid; a hybrid's state per billion parameters is
     the geometric mean of the table's hybrids (less ``exclude``), with the KV prior's sd
     (:func:`kv_prior`)."""
-    t = model_configs().drop(index=[m for m in exclude if m in model_configs().index])
+    t = _configs_less(exclude)
     hyb = t[t.mamba_state_bytes_per_seq_bf16.notna()]
     if hyb.empty:
         raise InputError("no hybrid left in model_configs.csv to set a state prior from")
@@ -220,7 +227,7 @@ def intensity_prior(n: int, exclude=(), *, sd_factor: float) -> tuple[np.ndarray
     """(mean, sd) of log attention intensity (:func:`attention_intensity`) for ``n`` models
     not in the config table: the table's rows (less ``exclude``), their log mean and sd, the
     sd widened by ``sd_factor`` (as :func:`kv_prior`)."""
-    t = model_configs().drop(index=[m for m in exclude if m in model_configs().index])
+    t = _configs_less(exclude)
     x = np.log(attention_intensity(t).to_numpy(float))
     return np.full(n, x.mean()), np.full(n, x.std(ddof=1) * sd_factor)
 
@@ -281,7 +288,7 @@ def columns(c: dict) -> dict:
 
 
 def bench_physics(c: dict, theta: dict, kv_kb, input_tokens, state_kb, *,
-                  intensity=None) -> dict[str, np.ndarray]:
+                  intensity) -> dict[str, np.ndarray]:
     """Energy per output token (J), mean power (W) and running batch of configurations
     ``c`` (:func:`config_arrays`, arrays over configurations, broadcast against the
     parameter arrays of ``theta``: per-GPU ``bandwidth_efficiency``, ``compute_efficiency``,
@@ -289,12 +296,10 @@ def bench_physics(c: dict, theta: dict, kv_kb, input_tokens, state_kb, *,
     ``precision_compute_factor``, already gathered per configuration). ``kv_kb``: KV-cache
     kB per context token (sliding-window layers counted at full size: the bench fits worse
     with their reads capped at the window, see README); ``intensity``: attention FLOP per
-    KV byte (:func:`attention_intensity`; default the table's, ``c["intensity_known"]``,
-    NaN for a model not in it);
-    ``input_tokens``: mean input tokens per request; ``state_kb``: recurrent state kB per
-    sequence (hybrids; 0 otherwise). ``c["replicas"]``: data-parallel replicas
-    (:func:`replicas`)."""
-    intensity = c["intensity_known"] if intensity is None else intensity
+    KV byte (:func:`attention_intensity`: the table's ``c["intensity_known"]``, or draws of
+    :func:`intensity_prior` for a model not in it); ``input_tokens``: mean input tokens
+    per request; ``state_kb``: recurrent state kB per sequence (hybrids; 0 otherwise).
+    ``c["replicas"]``: data-parallel replicas (:func:`replicas`)."""
     p = fp.serving_parameters(
         active_params=c["active"], moe_total_ratio=c["ratio"], bytes_per_param=c["bytes"],
         kv_cache_kb=kv_kb, spec_tokens=1.0, tdp_w=c["tdp"], memory_gb=c["memory"],

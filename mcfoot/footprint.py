@@ -307,7 +307,7 @@ def serving_parameters(active_params, moe_total_ratio, bytes_per_param, kv_cache
         "weight_read_s": w_total / bw,
         "log_unused_share": np.where(moe, unused, -np.inf),
         "seq_compute_s": spec_tokens * flop_token / flops,
-        "seq_kv_s_per_token": np.asarray(kv_cache_kb) * KILO / bw,
+        "seq_kv_s_per_token": kv_bytes / bw,
         "seq_state_s": STATE_ACCESSES * np.asarray(state_kb_per_seq) * KILO / bw,
         "prefill_s_per_token": flop_token / flops,
         "kv_capacity_tokens": (n * np.asarray(memory_gb) * GIGA * memory_utilization - stored)

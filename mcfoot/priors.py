@@ -99,6 +99,10 @@ MODE_QUANTITIES = {
 OPTIONAL_QUANTITIES = {"serving": ("hardware_choice",)}
 ROW_COLUMNS = {"latency": "first_chunk_s", "speed": "tokens_per_s"}
 ENTRY_META = ("dist", "unit", "source", "note")
+#: Entry kinds that stand for an ordinary one, by their expander ``(quantity, entry) -> entry``
+#: (raising InputError naming the fix): a named grid region (regions.py), the bench fit's
+#: posterior (fitprior.py).
+EXPANDED_KINDS = {"region": expand_region_entry, "bench_fit": expand_fit_entry}
 
 
 @dataclass(frozen=True)
@@ -508,15 +512,10 @@ def _label(name: str, key: tuple[str, ...]) -> str:
 def _parse_entry(name, key, table, problems, row=False) -> Prior | None:
     q = QUANTITIES[name]
     where = f"[{_label(name, key)}]"
-    if _is_entry(table) and table["dist"] == "region":  # a named grid region (regions.py)
+    expand = EXPANDED_KINDS.get(str(table["dist"])) if _is_entry(table) else None
+    if expand is not None:
         try:
-            table = expand_region_entry(name, table)
-        except RegionError as e:
-            problems.append(f"{where} {e}")
-            return None
-    if _is_entry(table) and table["dist"] == "bench_fit":  # the bench fit's posterior
-        try:
-            table = expand_fit_entry(name, table)
+            table = expand(name, table)
         except InputError as e:
             problems.append(f"{where} {e}")
             return None

@@ -96,6 +96,21 @@ def test_attention_intensity_of_gqa_and_mla():
     assert np.all(sd > 0) and np.all(np.exp(mu) > 2) and np.all(np.exp(mu) < 242)
 
 
+
+def test_a_withheld_model_leaves_the_unknown_architecture_priors():
+    """Leave-one-model-out: the intensity and state priors learn from the table less the
+    withheld model (an id not in the table is ignored), so its own row cannot inform them."""
+    t = bn.model_configs()
+    m = "deepseek-ai/DeepSeek-V3.1"  # MLA: the intensity furthest from the GQA models
+    x = np.log(bn.attention_intensity(t.drop(index=[m])).to_numpy(float))
+    mu, sd = bn.intensity_prior(1, (m, "not/in-the-table"), sd_factor=1.5)
+    assert mu[0] == x.mean() and sd[0] == x.std(ddof=1) * 1.5
+    assert bn.intensity_prior(1, sd_factor=1.5)[0][0] != mu[0]
+    hybrid = t.index[t.mamba_state_bytes_per_seq_bf16.notna()][0]
+    kind = bn.ARCHITECTURES[2]
+    kept, _ = bn.state_prior([10.0], [kind], (hybrid,), sd_factor=1.5)
+    assert kept[0] != bn.state_prior([10.0], [kind], sd_factor=1.5)[0][0]
+
 def test_replicas_from_the_parallelism_columns():
     base = pd.DataFrame({"num_gpus": [8, 8, 8, 4], "tensor_parallel": [1, 2, 8, np.nan],
                          "expert_parallel": [8, 1, 1, np.nan],

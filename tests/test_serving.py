@@ -278,6 +278,8 @@ def test_every_prior_has_a_unit_and_a_source():
     ('[bandwidth_efficiency]\n"H100 SXM" = { dist = "bench_fit", parameter = '
      '"bandwidth_efficiency/H100", fit = "/nonexistent.nc", unit = "1", source = "x" }',
      "no bench fit at /nonexistent.nc"),
+    ('[bandwidth_efficiency]\n"H100 SXM" = { dist = ["bench_fit"], unit = "1", source = "x" }',
+     "unknown distribution"),
 ])
 def test_bad_serving_entries_are_one_clear_error(tmp_path, bad, match):
     path = tmp_path / "bad.toml"
