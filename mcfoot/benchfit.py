@@ -9,9 +9,9 @@ The model, per measured configuration i of model m (``mcfoot/data/bench_priors.t
 E energy per output token, P the instance's mean GPU power, ``E_phys``/``P_phys`` the serving
 physics (:func:`mcfoot.benchmodel.bench_physics`); theta: achieved bandwidth and compute and the
 two power fractions per GPU type, a compute factor per low precision (on H100) and one for
-B200's low-precision kernels on top, the mean input tokens per task. The per-model effect delta_m and the residual have learned scales with
-heavy (Student-t) tails, so a model unlike the others widens the interval for a model never
-seen instead of breaking coverage.
+B200's low-precision kernels on top, the mean input tokens per task. The per-model effect
+delta_m and the residual have learned scales with heavy (Student-t) tails, so a model unlike
+the others widens the interval for a model never seen instead of breaking coverage.
 
 Inference: the posterior mode (L-BFGS-B on the unconstrained parameters), then adaptive
 random-walk Metropolis (Haario et al. 2001, Bernoulli 7:223) in several chains started near

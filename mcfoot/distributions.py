@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import special  # scipy.stats (~0.5 s to import) only where used
 
-__all__ = ["Beta", "Discrete", "Distribution", "Draws", "draw_index", "Empirical", "Fixed", "LogitNormal",
-           "LogNormal", "make", "ParameterError", "Pert", "REGISTRY", "StudentT", "Triangular",
+__all__ = ["Beta", "Discrete", "Distribution", "Draws", "draw_index", "Empirical", "Fixed",
+           "LogitNormal", "LogNormal", "make", "ParameterError", "Pert", "REGISTRY", "StudentT", "Triangular",
            "TruncNormal", "Uniform"]
 
 #: z of the 95th percentile of a standard normal (exact, from SciPy at import is avoided).
